@@ -1,0 +1,42 @@
+# Two commands on a fresh machine:
+#   make reproduce   set up, then run the full default pipeline (profile demo, embedded data)
+#   make test        set up, then run the test suite
+# Other targets: make setup | make test-slow | make dry-run | make tiny
+
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+export PATH := $(abspath $(BIN)):$(PATH)
+CORES ?= 2
+
+.PHONY: setup reproduce test test-slow dry-run tiny clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# CPU build of torch (a GPU cluster installs its own CUDA build instead)
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	# tinysoundfont's declared pyaudio dependency is only for playback and does not build headless
+	$(BIN)/python -m pip install --quiet --no-deps tinysoundfont==0.3.7
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+reproduce: setup
+	$(BIN)/snakemake --cores $(CORES)
+
+tiny: setup
+	$(BIN)/snakemake --cores $(CORES) --config profile=tiny
+
+dry-run: setup
+	$(BIN)/snakemake --cores $(CORES) -n
+
+test: setup
+	$(BIN)/pytest -q
+
+test-slow: setup
+	$(BIN)/pytest -q -m slow
+
+clean:
+	rm -rf data/tiny logs/tiny results/tiny

@@ -1,0 +1,113 @@
+"""Command-line interface: one command per pipeline stage, plus user-facing commands.
+
+Every Snakemake rule and DVC stage calls one of these commands with explicit
+paths and the parameter file, so both engines run the same code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Sequence
+
+from . import stages
+from .config import load_params
+from .errors import Points2SoundError
+
+log = logging.getLogger("points2sound")
+
+
+def _setup_logging(log_file: Path | None, verbose: bool) -> None:
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_file is not None:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(log_file, mode="w"))
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        handlers=handlers,
+        force=True,
+    )
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--params", type=Path, default=Path("params.yaml"), help="parameter file (default: params.yaml)")
+    p.add_argument("--profile", default=None, help="profile overlay to apply (default: the file's `profile`)")
+    p.add_argument("--log", type=Path, default=None, help="also write the log to this file")
+    p.add_argument("-v", "--verbose", action="store_true")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="points2sound", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def cmd(name: str, help_: str, func: Callable[[argparse.Namespace, dict], None]) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_, description=help_)
+        _common(p)
+        p.set_defaults(func=func)
+        return p
+
+    p = cmd("params", "print the resolved parameters (base + profile) as JSON", _cmd_params)
+    p.add_argument("--key", default=None, help="print only this dotted key")
+
+    p = cmd("embed-audio", "generate the embedded mono recordings", lambda a, P: stages.embed_audio(P, a.out))
+    p.add_argument("--out", type=Path, required=True)
+    p = cmd("embed-frames", "generate the embedded point-cloud videos", lambda a, P: stages.embed_frames(P, a.out))
+    p.add_argument("--out", type=Path, required=True)
+    p = cmd("embed-shapes", "generate the embedded pre-training shapes", lambda a, P: stages.embed_shapes(P, a.out))
+    p.add_argument("--out", type=Path, required=True)
+    p = cmd("make-hrir", "compute the rigid-sphere HRIR set as SOFA", lambda a, P: stages.make_hrir(P, a.out))
+    p.add_argument("--out", type=Path, required=True)
+    p = cmd("make-brir", "simulate a room's BRIR set as SOFA", lambda a, P: stages.make_brir(P, a.room, a.hrir, a.out))
+    p.add_argument("--room", required=True)
+    p.add_argument("--hrir", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True)
+    p = cmd("split", "write the split index files", lambda a, P: stages.split(P, a.dataset))
+    p.add_argument("--dataset", type=Path, required=True)
+    p = cmd("render", "render recordings binaurally through a SOFA IR set",
+            lambda a, P: stages.render(P, a.dataset, a.ir, a.out, a.splits.split(",")))
+    p.add_argument("--dataset", type=Path, required=True)
+    p.add_argument("--ir", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--splits", default="train,val,test")
+    p = cmd("scenes", "materialize the test scenes of one IR set",
+            lambda a, P: stages.scenes(P, a.dataset, a.ir_set, a.out, a.split))
+    p.add_argument("--dataset", type=Path, required=True)
+    p.add_argument("--ir-set", required=True)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--split", default="test")
+    return parser
+
+
+def _cmd_params(args: argparse.Namespace, params: dict) -> None:
+    value = params
+    if args.key:
+        for part in args.key.split("."):
+            value = value[part]
+    print(json.dumps(value, indent=2) if isinstance(value, (dict, list)) else value)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _setup_logging(args.log, args.verbose)
+    start = time.perf_counter()
+    try:
+        params = load_params(args.params, args.profile)
+        args.func(args, params)
+    except Points2SoundError as exc:
+        log.error("%s", exc)
+        return 2
+    except KeyboardInterrupt:
+        log.error("interrupted: no partial output was kept")
+        return 130
+    if args.command != "params":
+        log.info("%s finished in %.1f s", args.command, time.perf_counter() - start)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Point clouds: I/O, rigid transforms, augmentation and voxelization."""
