@@ -17,7 +17,8 @@ D = f"data/{PROFILE}"                       # everything of one profile: the dat
 LOGS = f"logs/{PROFILE}"
 # The CLI reads the merged config (params.yaml + --config/--configfile overrides), frozen here.
 PARAMS = freeze(config, f"{LOGS}/params.snakemake.yaml")
-CLI = f"{sys.executable} -m points2sound --params {PARAMS} --profile {PROFILE}"
+CLI = f"{sys.executable} -m points2sound"
+OPTS = f"--params {PARAMS} --profile {PROFILE}"
 HRIR = P["hrir"]["name"]
 ROOMS = list(P["rooms"]["sets"])
 

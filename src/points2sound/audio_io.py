@@ -10,6 +10,8 @@ import soundfile as sf
 from .atomic import atomic_path
 from .errors import InputFileError
 
+_SFC_SET_ADD_PEAK_CHUNK = 0x1050
+
 
 def read_wav(
     path: str | Path,
@@ -67,4 +69,8 @@ def write_wav(path: str | Path, data: np.ndarray, sr: int, subtype: str = "FLOAT
     if not np.all(np.isfinite(data)):
         raise ValueError(f"refusing to write non-finite audio to {path}")
     with atomic_path(path) as tmp:
-        sf.write(str(tmp), data.T, sr, subtype=subtype, format="WAV")
+        with sf.SoundFile(str(tmp), "w", sr, data.shape[0], subtype=subtype, format="WAV") as f:
+            if subtype in ("FLOAT", "DOUBLE"):
+                # libsndfile's PEAK chunk stamps the write time: drop it so equal data give equal bytes
+                sf._snd.sf_command(f._file, _SFC_SET_ADD_PEAK_CHUNK, sf._ffi.NULL, 0)
+            f.write(data.T)

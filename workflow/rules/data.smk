@@ -6,19 +6,19 @@ if P["dataset"]["source"] == "embedded":
         output: directory(f"{D}/audio")
         log: f"{LOGS}/embed_audio.log"
         params: digest=digest("instruments", "audio", "embedded_audio")
-        shell: "{CLI} embed-audio --out {output} --log {log}"
+        shell: "{CLI} embed-audio {OPTS} --out {output} --log {log}"
 
     rule embed_frames:
         output: directory(f"{D}/frames")
         log: f"{LOGS}/embed_frames.log"
         params: digest=digest("instruments", "dataset", "embedded_frames")
-        shell: "{CLI} embed-frames --out {output} --log {log}"
+        shell: "{CLI} embed-frames {OPTS} --out {output} --log {log}"
 
     rule embed_shapes:
         output: directory(f"{D}/shapes")
         log: f"{LOGS}/embed_shapes.log"
         params: digest=digest("shapes")
-        shell: "{CLI} embed-shapes --out {output} --log {log}"
+        shell: "{CLI} embed-shapes {OPTS} --out {output} --log {log}"
 
 
 rule split:
@@ -26,4 +26,4 @@ rule split:
     output: directory(f"{D}/splits")
     log: f"{LOGS}/split.log"
     params: digest=digest("instruments", "audio", "splits")
-    shell: "{CLI} split --dataset {D} --log {log}"
+    shell: "{CLI} split {OPTS} --dataset {D} --log {log}"

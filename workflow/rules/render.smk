@@ -4,7 +4,7 @@ rule make_hrir:
     output: f"{D}/ir/{HRIR}.sofa"
     log: f"{LOGS}/make_hrir.log"
     params: digest=digest("audio", "hrir")
-    shell: "{CLI} make-hrir --out {output} --log {log}"
+    shell: "{CLI} make-hrir {OPTS} --out {output} --log {log}"
 
 
 rule make_brir:
@@ -13,7 +13,7 @@ rule make_brir:
     wildcard_constraints: room="|".join(ROOMS)
     log: f"{LOGS}/make_brir_{{room}}.log"
     params: digest=digest("rooms")
-    shell: "{CLI} make-brir --room {wildcards.room} --hrir {input.hrir} --out {output} --log {log}"
+    shell: "{CLI} make-brir {OPTS} --room {wildcards.room} --hrir {input.hrir} --out {output} --log {log}"
 
 
 rule render_hrir:
@@ -21,7 +21,7 @@ rule render_hrir:
     output: directory(f"{D}/binaural/{HRIR}")
     log: f"{LOGS}/render_{HRIR}.log"
     params: digest=digest("audio", "render")
-    shell: "{CLI} render --dataset {D} --ir {input.ir} --out {output} --splits train,val,test --log {log}"
+    shell: "{CLI} render {OPTS} --dataset {D} --ir {input.ir} --out {output} --splits train,val,test --log {log}"
 
 
 rule render_room:
@@ -30,4 +30,4 @@ rule render_room:
     wildcard_constraints: room="|".join(ROOMS)
     log: f"{LOGS}/render_{{room}}.log"
     params: digest=digest("audio", "render"), splits=",".join(P["render"]["room_splits"])
-    shell: "{CLI} render --dataset {D} --ir {input.ir} --out {output} --splits {params.splits} --log {log}"
+    shell: "{CLI} render {OPTS} --dataset {D} --ir {input.ir} --out {output} --splits {params.splits} --log {log}"

@@ -5,7 +5,7 @@ rule test_scenes_hrir:
     output: directory(f"{D}/scenes/test_{HRIR}")
     log: f"{LOGS}/scenes_{HRIR}.log"
     params: digest=digest("scenes", "render")
-    shell: "{CLI} scenes --dataset {D} --ir-set {HRIR} --out {output} --log {log}"
+    shell: "{CLI} scenes {OPTS} --dataset {D} --ir-set {HRIR} --out {output} --log {log}"
 
 
 rule test_scenes_room:
@@ -14,7 +14,7 @@ rule test_scenes_room:
     wildcard_constraints: room="|".join(ROOMS)
     log: f"{LOGS}/scenes_{{room}}.log"
     params: digest=digest("scenes", "render")
-    shell: "{CLI} scenes --dataset {D} --ir-set {wildcards.room} --out {output} --log {log}"
+    shell: "{CLI} scenes {OPTS} --dataset {D} --ir-set {wildcards.room} --out {output} --log {log}"
 
 
 rule data_half:

@@ -1,0 +1,296 @@
+"""Scene generation (paper Sec. 3.4) on a small dataset written by the tests."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+from scipy import stats
+
+from points2sound.errors import InputFileError, ParameterError
+from points2sound.geometry.augment import AugmentParams
+from points2sound.geometry.pointcloud import PointCloud, read_ply, write_ply
+from points2sound.data.scenes import (
+    SceneSampler, SceneSources, build_scene, load_materialized_scene, make_scene_specs, materialize_scenes,
+    read_scene_specs, same_side, sample_scene_spec, scene_cloud,
+)
+
+SR = 8000
+N_SAMPLES = 8000  # 1 s recordings
+FPS = 15
+INSTRUMENTS = ("cello", "guitar", "saxophone", "violin")
+AZIMUTHS = tuple(range(0, 360, 45))
+
+
+def _render(mono: np.ndarray, az: int) -> np.ndarray:
+    """A stand-in binaural render whose channels depend on the azimuth."""
+    left = mono * (1.0 + az / 360.0)
+    right = np.roll(mono, 1 + az // 45) * (1.0 - az / 720.0)
+    return np.stack([left, right], axis=1)
+
+
+def make_dataset(root: Path, split: str = "test", ir_set: str = "hrir", frames: int = 3) -> Path:
+    """audio, binaural renders, PLY frames and the two split CSVs of the data contract."""
+    rng = np.random.default_rng(123)
+    audio_rows, perf_rows = [], []
+    for inst in INSTRUMENTS:
+        for k in range(2):
+            name = f"{inst}_rec{k}"
+            mono = (0.3 * rng.standard_normal(N_SAMPLES + 800 * k)).astype(np.float32)
+            path = root / "audio" / inst / f"{name}.wav"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            sf.write(path, mono, SR, subtype="FLOAT")
+            for az in AZIMUTHS:
+                out = root / "binaural" / ir_set / inst / f"{name}_{az}.wav"
+                out.parent.mkdir(parents=True, exist_ok=True)
+                sf.write(out, _render(mono, az), SR, subtype="FLOAT")
+            audio_rows.append(dict(recording=name, instrument=inst, path=f"audio/{inst}/{name}.wav",
+                                   duration_s=len(mono) / SR, sample_rate=SR))
+        for k in range(2):
+            folder = root / "frames" / inst / f"p{k}"
+            for f in range(frames):
+                n = 300
+                xyz = rng.uniform([-0.3, 0.0, -0.2], [0.3, 1.7, 0.2], (n, 3))
+                write_ply(folder / f"{f:05d}.ply", PointCloud(xyz, rng.uniform(size=(n, 3))))
+            perf_rows.append(dict(performer=f"p{k}", instrument=inst, n_frames=frames,
+                                  frames_dir=f"frames/{inst}/p{k}"))
+    (root / "splits").mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(audio_rows).to_csv(root / "splits" / f"{split}_audio.csv", index=False)
+    pd.DataFrame(perf_rows).to_csv(root / "splits" / f"{split}_performers.csv", index=False)
+    return root
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> Path:
+    return make_dataset(tmp_path_factory.mktemp("dataset"))
+
+
+@pytest.fixture()
+def sources(dataset) -> SceneSources:
+    return SceneSources.from_dataset(dataset, "test", "hrir")
+
+
+def _spec(sources, seed=0, **kw):
+    kw.setdefault("segment_samples", 2000)
+    return sample_scene_spec(np.random.default_rng(seed), sources, fps=FPS, **kw)
+
+
+# ---------------------------------------------------------------- specs
+
+
+def test_number_of_sources_is_uniform(sources):
+    rng = np.random.default_rng(0)
+    counts = np.bincount([sample_scene_spec(rng, sources, segment_samples=2000).n_sources for _ in range(1500)],
+                         minlength=4)
+    assert counts[0] == 0
+    assert stats.chisquare(counts[1:]).pvalue > 1e-3
+
+
+def test_specs_have_distinct_instruments_and_azimuths_and_valid_draws(sources, dataset):
+    rng = np.random.default_rng(1)
+    distances = []
+    for _ in range(400):
+        spec = sample_scene_spec(rng, sources, segment_samples=2000, fps=FPS)
+        inst = [s.instrument for s in spec.sources]
+        az = [s.azimuth_deg for s in spec.sources]
+        assert len(set(inst)) == len(inst) and len(set(az)) == len(az)
+        assert set(az) <= set(AZIMUTHS)
+        for s in spec.sources:
+            assert 1.0 <= s.distance_m <= 3.0
+            assert s.recording.startswith(s.instrument) and s.performer in ("p0", "p1")
+            length = sf.info(dataset / "audio" / s.instrument / f"{s.recording}.wav").frames
+            assert 0 <= s.start <= length - 2000
+            assert s.frame == math.floor(s.start / SR * FPS) % 3  # the frame at the segment's start time
+            distances.append(s.distance_m)
+    assert stats.kstest(distances, stats.uniform(loc=1, scale=2).cdf).pvalue > 1e-3
+
+
+def test_spec_respects_fixed_n_and_room_azimuths(sources):
+    room = (270, 315, 0, 45, 90)
+    for seed in range(50):
+        spec = _spec(sources, seed, n_sources=3, azimuths_deg=room)
+        assert spec.n_sources == 3 and {s.azimuth_deg for s in spec.sources} <= set(room)
+
+
+def test_spec_rejects_impossible_requests(sources):
+    with pytest.raises(ParameterError, match="distinct instruments"):
+        _spec(sources, n_sources=5)
+    with pytest.raises(ParameterError, match="distinct azimuths"):
+        _spec(sources, n_sources=3, azimuths_deg=(0, 90))
+    with pytest.raises(ParameterError, match="at least 9000 samples"):
+        _spec(sources, segment_samples=9000, n_sources=1)  # longer than every recording
+    # only the 8800-sample recordings are long enough: they are the only ones drawn
+    assert {s.recording[-4:] for seed in range(20) for s in _spec(sources, seed, segment_samples=8500).sources} == {"rec1"}
+    with pytest.raises(ParameterError, match="sample_rate"):
+        _spec(sources, sample_rate=16000)
+
+
+def test_same_side_flag():
+    assert same_side([45, 90]) and same_side([225, 315, 270]) and same_side([135])
+    assert not same_side([45, 270]) and not same_side([0, 90]) and not same_side([180, 225])
+
+
+def test_test_set_counts_per_n_equal_and_deterministic(sources):
+    specs = make_scene_specs(sources, 30, seed=5, segment_samples=2000, fps=FPS)
+    assert np.bincount([s.n_sources for s in specs], minlength=4)[1:].tolist() == [10, 10, 10]
+    assert len({s.scene_id for s in specs}) == 30
+    assert specs == make_scene_specs(sources, 30, seed=5, segment_samples=2000, fps=FPS)
+    assert specs != make_scene_specs(sources, 30, seed=6, segment_samples=2000, fps=FPS)
+    with pytest.raises(ParameterError, match="count"):
+        make_scene_specs(sources, 31, seed=5, segment_samples=2000)
+
+
+# ---------------------------------------------------------------- built scenes
+
+
+def _expected_audio(dataset: Path, spec, t: int):
+    """Target and true mono summed straight from the files with soundfile."""
+    target = np.zeros((2, t))
+    mono = np.zeros(t)
+    for s in spec.sources:
+        render, _ = sf.read(dataset / "binaural" / "hrir" / s.instrument / f"{s.recording}_{s.azimuth_deg}.wav")
+        target += render[s.start:s.start + t].T
+        m, _ = sf.read(dataset / "audio" / s.instrument / f"{s.recording}.wav")
+        mono += m[s.start:s.start + t]
+    return target / spec.n_sources, mono / spec.n_sources
+
+
+@pytest.mark.parametrize("mono_input", ["true_mono", "left", "sum_lr"])
+def test_target_is_sum_of_render_segments_over_n(sources, dataset, mono_input):
+    spec = _spec(sources, 3, n_sources=3)
+    scene = build_scene(spec, sources, mono_input=mono_input, listener_height_m=1.2)
+    target, mono = _expected_audio(dataset, spec, 2000)
+    assert scene.binaural.dtype == np.float32 and scene.binaural.shape == (2, 2000)
+    np.testing.assert_allclose(scene.binaural, target, atol=1e-6)
+    expected = {"true_mono": mono, "left": target[0], "sum_lr": target[0] + target[1]}[mono_input]
+    np.testing.assert_allclose(scene.mono, expected, atol=1e-6)
+    unscaled = build_scene(spec, sources, scale_by_n=False)
+    np.testing.assert_allclose(unscaled.binaural, target * 3, atol=1e-5)
+
+
+def test_scene_cloud_places_each_performer(sources, dataset):
+    spec = _spec(sources, 4, n_sources=2)
+    cloud = scene_cloud(spec, sources, listener_height_m=1.3)
+    start = 0
+    for s in spec.sources:
+        frame = read_ply(dataset / "frames" / s.instrument / s.performer / f"{s.frame:05d}.ply")
+        part = cloud.xyz[start:start + len(frame)].astype(float)
+        t = math.radians(s.azimuth_deg + 180)
+        x, y, z = frame.xyz.astype(float).T
+        a = math.radians(s.azimuth_deg)
+        expected = np.stack([x * math.cos(t) + z * math.sin(t) + s.distance_m * math.sin(a), y - 1.3,
+                             -x * math.sin(t) + z * math.cos(t) + s.distance_m * math.cos(a)], axis=1)
+        np.testing.assert_allclose(part, expected, atol=1e-5)
+        np.testing.assert_allclose(cloud.rgb[start:start + len(frame)], frame.rgb)
+        start += len(frame)
+    assert start == len(cloud)
+
+
+def test_voxel_features_and_coordinates(sources):
+    spec = _spec(sources, 5, n_sources=3)
+    scene = build_scene(spec, sources, features="xyz", voxel_size=0.05)
+    assert scene.coords.dtype == np.int32 and scene.feats.shape == (len(scene.coords), 3)
+    assert np.all(scene.feats >= scene.coords * 0.05 - 1e-5) and np.all(scene.feats < (scene.coords + 1) * 0.05 + 1e-5)
+    # the floor lies listener_height_m below the head
+    assert scene.feats[:, 1].min() >= -1.2 - 1e-5 and scene.feats[:, 1].min() < -1.1
+    rgb = build_scene(spec, sources, features="rgb", voxel_size=0.05)
+    np.testing.assert_array_equal(rgb.coords, scene.coords)
+    assert rgb.feats.min() >= 0 and rgb.feats.max() <= 1
+
+
+def test_sampler_is_deterministic_and_augments_without_touching_cache(dataset):
+    kw = dict(segment_samples=2000, fps=FPS, voxel_size=0.05)
+    a = SceneSampler(SceneSources.from_dataset(dataset, "test", "hrir"), seed=11, length=4, **kw)
+    b = SceneSampler(SceneSources.from_dataset(dataset, "test", "hrir"), seed=11, length=4, **kw)
+    for i in (0, 3, 1):
+        sa, sb = a[i], b[i]
+        assert sa.spec == sb.spec
+        for name in ("mono", "binaural", "coords", "feats"):
+            np.testing.assert_array_equal(getattr(sa, name), getattr(sb, name))
+    assert a[0].spec != a[1].spec
+    assert len(list(a)) == 4
+    with pytest.raises(IndexError):
+        a[4]
+    # augmentation changes the cloud but not the audio, and leaves the cached frames intact
+    plain = SceneSampler(a.sources, seed=11, length=4, augment=None, **kw)
+    assert plain[2].spec == a[2].spec
+    np.testing.assert_array_equal(plain[2].binaural, a[2].binaural)
+    assert not np.array_equal(plain[2].feats, a[2].feats) or not np.array_equal(plain[2].coords, a[2].coords)
+    s = a.spec(2).sources[0]
+    cached = a.sources.cache.frame(a.sources.frame_path(s.instrument, s.performer, s.frame))
+    fresh = read_ply(dataset / "frames" / s.instrument / s.performer / f"{s.frame:05d}.ply")
+    np.testing.assert_array_equal(cached.xyz, fresh.xyz)
+    assert a.sources.cache.hits > 0
+
+
+def test_augmented_build_needs_a_generator(sources):
+    with pytest.raises(ParameterError, match="rng"):
+        build_scene(_spec(sources), sources, augment=AugmentParams())
+    with pytest.raises(ParameterError, match="mono_input"):
+        build_scene(_spec(sources), sources, mono_input="right")
+
+
+# ---------------------------------------------------------------- materialized test sets
+
+
+def test_materialize_and_load(sources, dataset, tmp_path):
+    specs = make_scene_specs(sources, 6, seed=2, segment_samples=1500, fps=FPS)
+    table = materialize_scenes(specs, sources, tmp_path / "scenes", voxel_size=0.05, listener_height_m=1.2)
+    csv = pd.read_csv(tmp_path / "scenes" / "scenes.csv")
+    assert len(csv) == 6 and list(csv.scene_id) == [s.scene_id for s in specs]
+    for row, spec in zip(csv.itertuples(), specs):
+        az = [int(a) for a in str(row.azimuths_deg).split(";")]
+        assert az == [s.azimuth_deg for s in spec.sources] and row.n_sources == len(az)
+        assert row.same_side == (all(0 < a < 180 for a in az) or all(180 < a < 360 for a in az))
+        assert str(row.instruments).split(";") == [s.instrument for s in spec.sources]
+    assert read_scene_specs(tmp_path / "scenes" / "scenes.csv") == specs
+    assert len(table) == 6
+    for spec in specs:
+        scene = load_materialized_scene(tmp_path / "scenes" / f"{spec.scene_id}.npz")
+        assert scene["spec"] == spec
+        target, mono = _expected_audio(dataset, spec, 1500)
+        np.testing.assert_allclose(scene["binaural"], target, atol=1e-6)
+        np.testing.assert_allclose(scene["mono_true_mono"], mono, atol=1e-6)
+        np.testing.assert_array_equal(scene["mono_left"], scene["binaural"][0])
+        np.testing.assert_array_equal(scene["mono_sum_lr"], scene["binaural"][0] + scene["binaural"][1])
+        built = build_scene(spec, sources, features="xyz", voxel_size=0.05)
+        np.testing.assert_array_equal(scene["coords"], built.coords)
+        np.testing.assert_array_equal(scene["feats_xyz"], built.feats)
+        assert scene["feats_rgb"].shape == scene["feats_xyz"].shape
+    assert not list((tmp_path / "scenes").glob(".*tmp*"))  # no temporary files left behind
+
+
+# ---------------------------------------------------------------- bad inputs
+
+
+def test_missing_render_raises_clear_error(dataset, tmp_path):
+    root = make_dataset(tmp_path / "d", frames=1)
+    sources = SceneSources.from_dataset(root, "test", "hrir")
+    spec = _spec(sources, 0, n_sources=1)
+    s = spec.sources[0]
+    missing = root / "binaural" / "hrir" / s.instrument / f"{s.recording}_{s.azimuth_deg}.wav"
+    missing.unlink()
+    with pytest.raises(InputFileError, match="render not found") as err:
+        build_scene(spec, sources)
+    assert err.value.path == missing
+
+
+def test_empty_or_missing_split_raises_clear_error(dataset, tmp_path):
+    root = tmp_path / "e"
+    (root / "splits").mkdir(parents=True)
+    (root / "binaural" / "hrir").mkdir(parents=True)
+    with pytest.raises(InputFileError, match="split index not found"):
+        SceneSources.from_dataset(root, "test", "hrir")
+    (root / "splits" / "test_audio.csv").write_text("recording,instrument,path,duration_s,sample_rate\n")
+    (root / "splits" / "test_performers.csv").write_text("performer,instrument,n_frames,frames_dir\np,cello,1,f\n")
+    with pytest.raises(InputFileError, match="no recordings"):
+        SceneSources.from_dataset(root, "test", "hrir")
+    (root / "splits" / "test_audio.csv").write_text("recording,instrument\nr,cello\n")
+    with pytest.raises(InputFileError, match="lacks column"):
+        SceneSources.from_dataset(root, "test", "hrir")
+    with pytest.raises(InputFileError, match="binaural renders not found"):
+        SceneSources.from_dataset(dataset, "test", "brir_missing")
