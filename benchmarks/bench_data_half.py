@@ -32,6 +32,7 @@ def main() -> None:
     args = ap.parse_args()
 
     scratch = args.workdir or Path(tempfile.mkdtemp(prefix="p2s-bench-"))
+    scratch.mkdir(parents=True, exist_ok=True)
     for name in ("Snakefile", "params.yaml", "workflow"):
         src = ROOT / name
         (shutil.copytree if src.is_dir() else shutil.copy2)(src, scratch / name)

@@ -188,7 +188,7 @@ def main() -> None:
     result = dict(
         benchmark="scene generation (paper Sec. 3.4): training scenes with augmentation, rgb features, voxel 0.02 m",
         machine=dict(platform=platform.platform(), processor=platform.processor(), cpu_count=os.cpu_count(),
-                     threads=1),
+                     threads=1, load_average_1min=os.getloadavg()[0]),
         data=data_desc, segment_samples=args.segment_samples,
         training_cold_cache=cold, training_warm_cache=warm, training_no_cache=no_cache,
         per_scene_breakdown_warm=parts,

@@ -257,6 +257,10 @@ def _valid_hrir(path: Path, **override) -> None:
     sofa = sofar.Sofa(override.pop("convention", "SimpleFreeFieldHRIR"))
     for key, value in override.items():
         setattr(sofa, key, value)
+    for key in [k for k in vars(sofa) if not k.startswith("_")]:
+        value = getattr(sofa, key)
+        if isinstance(value, np.ndarray) and value.dtype.kind in "USO":
+            sofa.delete(key)  # optional string variables, which sofar cannot write with this netCDF4
     sofar.write_sofa(str(path), sofa)
 
 
@@ -274,8 +278,13 @@ def test_bad_sofa_files_are_rejected_naming_the_file(tmp_path):
     with netCDF4.Dataset(plain, "w", format="NETCDF4") as nc:
         nc.createDimension("x", 3)
         nc.createVariable("v", "f8", ("x",))[:] = [1, 2, 3]
-    with pytest.raises(InputFileError, match="plain.sofa"):
+    with pytest.raises(InputFileError, match="plain.sofa.*not a SOFA file"):
         read_ir_set(plain)
+
+    headphone = tmp_path / "headphone.sofa"
+    _valid_hrir(headphone, convention="SimpleHeadphoneIR", Data_IR=np.ones((1, 2, 8)))
+    with pytest.raises(InputFileError, match="headphone.sofa.*SimpleHeadphoneIR"):
+        read_ir_set(headphone)
 
     tf = tmp_path / "tf.sofa"
     _valid_hrir(tf, convention="SimpleFreeFieldHRTF", Data_Real=np.ones((1, 2, 5)), Data_Imag=np.zeros((1, 2, 5)),

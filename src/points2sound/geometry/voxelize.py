@@ -37,19 +37,27 @@ def voxel_coords(xyz: np.ndarray, voxel_size: float) -> np.ndarray:
 def _unique_rows(coords: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Sorted unique rows, index of each row's first occurrence, inverse map.
 
-    Packs the three (shifted) indices into one int64 key when the extent allows,
-    which sorts in the same lexicographic order as the rows and is several times
-    faster than np.unique(axis=0); falls back to that otherwise.
+    Packs the three (shifted) indices into one int64 key when the extent allows;
+    keys sort in the same lexicographic order as the rows, and one argsort of
+    them is several times faster than np.unique(axis=0), the fallback otherwise.
     """
-    lo = coords.min(axis=0)
-    span = coords.max(axis=0) - lo + 1
-    if float(span[0]) * float(span[1]) * float(span[2]) < 2.0**62:
-        shifted = coords - lo
-        key = (shifted[:, 0] * span[1] + shifted[:, 1]) * span[2] + shifted[:, 2]
-        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-    else:
+    c = np.ascontiguousarray(coords.T)  # (3, n): column operations run contiguous
+    lo = c.min(axis=1)
+    span = c.max(axis=1) - lo + 1
+    if float(span[0]) * float(span[1]) * float(span[2]) >= 2.0**62:
         _, first, inverse = np.unique(coords, axis=0, return_index=True, return_inverse=True)
-    return coords[first], first, inverse.reshape(-1)
+        return coords[first], first, inverse.reshape(-1)
+    key = ((c[0] - lo[0]) * span[1] + (c[1] - lo[1])) * span[2] + (c[2] - lo[2])
+    order = np.argsort(key)
+    sorted_key = key[order]
+    new = np.empty(len(key), dtype=bool)
+    new[0] = True
+    np.not_equal(sorted_key[1:], sorted_key[:-1], out=new[1:])
+    starts = np.flatnonzero(new)
+    inverse = np.empty(len(key), dtype=np.int64)
+    inverse[order] = np.cumsum(new) - 1
+    first = np.minimum.reduceat(order, starts)  # the sort is unstable: take the smallest index per voxel
+    return np.stack([axis[first] for axis in c], axis=1), first, inverse  # 1-D takes: fast
 
 
 def voxelize(

