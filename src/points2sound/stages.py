@@ -97,7 +97,7 @@ def make_hrir(params: Params, out_path: Path) -> None:
 
 def make_brir(params: Params, room: str, hrir_path: Path, out_path: Path) -> None:
     """A simulated room's BRIRs for the head rotations, every image source through the HRIRs."""
-    from .render.room import ROOM_PRESETS, simulate_brirs
+    from .render.room import ROOM_PRESETS, default_listener, simulate_brirs
     from .render.sofa_io import read_ir_set, write_brir_sofa
 
     sets = params["rooms"]["sets"]
@@ -116,6 +116,7 @@ def make_brir(params: Params, room: str, hrir_path: Path, out_path: Path) -> Non
     write_brir_sofa(
         out_path, irs, hrir.sample_rate, rotations, 0.0, params["rooms"]["source_distance_m"], name=room,
         room_description=f"simulated shoebox {preset['dims_m']} m, RT60 {cfg['rt60_s']} s ({cfg['preset']})",
+        room_dims_m=preset["dims_m"], listener_pos_m=default_listener(preset["dims_m"], params["rooms"]["source_distance_m"]),
     )
     log.info("wrote %d BRIRs to %s", len(rotations), out_path)
 
