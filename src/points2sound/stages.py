@@ -13,7 +13,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from .atomic import atomic_dir, atomic_path
+from .atomic import atomic_dir
 from .config import stage_seed
 from .errors import InputFileError, ParameterError
 
@@ -28,6 +28,13 @@ def _require_embedded(params: Params, what: str) -> None:
             f"is {params['dataset']['source']!r}: the embedded {what} generator only runs for the embedded source; "
             "real data is fetched with `points2sound data fetch` (see `points2sound data status`)",
         )
+
+
+def _rendered_azimuths(params: Params, irset: Any) -> list[int]:
+    """A room's azimuths are its measured ones (head rotations); an HRIR set's are the paper's eight."""
+    if irset.kind == "brir":
+        return sorted({int(round(a)) % 360 for a in irset.azimuths_deg})
+    return list(params["render"]["azimuths_deg"])
 
 
 def embed_audio(params: Params, out_dir: Path) -> pd.DataFrame:
@@ -137,7 +144,7 @@ def render(params: Params, dataset_root: Path, ir_path: Path, out_dir: Path, spl
 
     irset = read_ir_set(ir_path)
     if azimuths is None:
-        azimuths = sorted({int(round(a)) % 360 for a in irset.azimuths_deg}) if irset.kind == "brir" else list(params["render"]["azimuths_deg"])
+        azimuths = _rendered_azimuths(params, irset)
     files: list[Path] = []
     for name in splits:
         index = dataset_root / "splits" / f"{name}_audio.csv"
@@ -158,7 +165,7 @@ def scenes(params: Params, dataset_root: Path, ir_set: str, out_dir: Path, split
     sr = params["audio"]["sample_rate"]
     ir_path = dataset_root / "ir" / f"{ir_set}.sofa"
     irset = read_ir_set(ir_path)
-    azimuths = sorted({int(round(a)) % 360 for a in irset.azimuths_deg}) if irset.kind == "brir" else list(params["render"]["azimuths_deg"])
+    azimuths = _rendered_azimuths(params, irset)
     sources = SceneSources.from_dataset(dataset_root, split_name, ir_set)
     specs = make_scene_specs(
         sources, cfg["test"]["count"], stage_seed(params, f"scenes_{split_name}"), max_sources=cfg["max_sources"],
