@@ -26,7 +26,7 @@ def _require_embedded(params: Params, what: str) -> None:
         raise ParameterError(
             "dataset.source",
             f"is {params['dataset']['source']!r}: the embedded {what} generator only runs for the embedded source; "
-            "real data is fetched with `points2sound data fetch` (see `points2sound data status`)",
+            "place the real files in data/<profile>/ following the data contract in README.md",
         )
 
 
