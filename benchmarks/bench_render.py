@@ -37,21 +37,12 @@ from points2sound.render.sphere_head import sphere_hrirs  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def loop_fftconvolve(mono: np.ndarray, irs: np.ndarray) -> np.ndarray:
-    """Baseline: one full FFT convolution per (azimuth, ear), truncated to the input length."""
+def loop_convolve(mono: np.ndarray, irs: np.ndarray, convolve=scipy.signal.fftconvolve) -> np.ndarray:
+    """Baseline: one scipy convolution per (azimuth, ear), truncated to the input length."""
     out = np.empty(irs.shape[:2] + mono.shape, dtype=mono.dtype)
     for k in range(irs.shape[0]):
         for e in range(2):
-            out[k, e] = scipy.signal.fftconvolve(mono, irs[k, e])[: mono.size]
-    return out
-
-
-def loop_oaconvolve(mono: np.ndarray, irs: np.ndarray) -> np.ndarray:
-    """Second baseline: scipy's overlap-add convolution per (azimuth, ear)."""
-    out = np.empty(irs.shape[:2] + mono.shape, dtype=mono.dtype)
-    for k in range(irs.shape[0]):
-        for e in range(2):
-            out[k, e] = scipy.signal.oaconvolve(mono, irs[k, e])[: mono.size]
+            out[k, e] = convolve(mono, irs[k, e])[: mono.size]
     return out
 
 
@@ -98,13 +89,13 @@ def main() -> None:
     }
     rows = []
     for name, irs in filters.items():
-        ref = loop_fftconvolve(mono, irs)
+        ref = loop_convolve(mono, irs)
         got = render_binaural(mono, irs)
         err = float(np.abs(got - ref).max() / np.abs(ref).max())
         produced = args.seconds * args.azimuths  # seconds of binaural output per call
         for method, fn in (("render_binaural", lambda: render_binaural(mono, irs)),
-                           ("loop_fftconvolve", lambda: loop_fftconvolve(mono, irs)),
-                           ("loop_oaconvolve", lambda: loop_oaconvolve(mono, irs))):
+                           ("loop_fftconvolve", lambda: loop_convolve(mono, irs)),
+                           ("loop_oaconvolve", lambda: loop_convolve(mono, irs, scipy.signal.oaconvolve))):
             wall = best_time(fn, args.repeats)
             rows.append({"filters": name, "method": method, "taps": int(irs.shape[2]), "wall_s": round(wall, 4),
                          "audio_s_per_s_per_core": round(produced / wall, 1), "max_rel_diff": err})
