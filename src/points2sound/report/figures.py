@@ -1,0 +1,104 @@
+"""Figures 4 and 5 of the paper as box plots per N, from per-scene scores.
+
+Drawn like the paper: boxes at the first and third quartiles, a line at the
+median, whiskers at the data range (so no outlier markers). The figures are
+made with matplotlib's object API on an Agg canvas (no pyplot state, no
+display) and saved as PNG and PDF with the creation date left out, so
+rerunning on the same scores gives identical bytes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from ..atomic import atomic_path
+from .tables import HEADLINE, METRIC_LABELS, PAPER_NS, select_entry
+
+FORMATS = ("png", "pdf")
+_RC = {"svg.hashsalt": "points2sound", "pdf.fonttype": 42, "font.size": 9, "savefig.dpi": 150}
+_METADATA = {"png": {"Software": None}, "pdf": {"CreationDate": None, "ModDate": None, "Producer": None,
+                                                  "Creator": None}}
+COLORS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3")
+
+
+def _groups_by_n(rows: pd.DataFrame, metric: str, ns: Sequence[int]) -> list[np.ndarray]:
+    return [rows.loc[rows["n_sources"] == n, metric].to_numpy(float) for n in ns]
+
+
+def _draw(series: list[tuple[str, pd.DataFrame]], metrics: Sequence[str], title: str) -> Figure:
+    """One panel per metric; per N, one box per labelled series side by side."""
+    present = [int(n) for _, rows in series for n in rows["n_sources"].unique()]
+    ns = sorted(set(PAPER_NS) | set(present))
+    with matplotlib.rc_context(_RC):
+        fig = Figure(figsize=(3.2 * len(metrics) + 0.6, 3.0), layout="constrained")
+        FigureCanvasAgg(fig)
+        axes = fig.subplots(1, len(metrics), squeeze=False)[0]
+        width = 0.8 / max(1, len(series))
+        for ax, metric in zip(axes, metrics):
+            drawn = False
+            for k, (label, rows) in enumerate(series):
+                data = _groups_by_n(rows, metric, ns)
+                keep = [i for i, d in enumerate(data) if len(d)]
+                if not keep:
+                    continue
+                pos = [i + 1 + (k - (len(series) - 1) / 2) * width for i in keep]
+                color = COLORS[k % len(COLORS)]
+                ax.boxplot([data[i] for i in keep], positions=pos, widths=width * 0.85, whis=(0, 100),
+                           showfliers=False, patch_artist=True, manage_ticks=False,
+                           boxprops=dict(facecolor=color, alpha=0.55, edgecolor=color),
+                           medianprops=dict(color="black"), whiskerprops=dict(color=color),
+                           capprops=dict(color=color))
+                ax.plot([], [], color=color, linewidth=6, alpha=0.55, label=label)  # legend handle
+                drawn = True
+            ax.set_xticks(range(1, len(ns) + 1), [str(n) for n in ns])
+            ax.set_xlim(0.4, len(ns) + 0.6)
+            ax.set_xlabel("number of sources N")
+            ax.set_ylabel(METRIC_LABELS.get(metric, metric))
+            if drawn:
+                ax.legend(fontsize=7, frameon=False)
+            else:
+                missing = ", ".join(label for label, _ in series)
+                ax.text(0.5, 0.5, f"n/a: no scores for\n{missing}", ha="center", va="center",
+                        transform=ax.transAxes, fontsize=8)
+        fig.suptitle(title, fontsize=9)
+    return fig
+
+
+def save_figure(fig: Figure, stem: str | Path, formats: Sequence[str] = FORMATS) -> list[Path]:
+    """Save `fig` as <stem>.png / <stem>.pdf atomically, without timestamps; return the paths."""
+    stem = Path(stem)
+    paths = []
+    with matplotlib.rc_context(_RC):
+        for fmt in formats:
+            path = stem.with_name(f"{stem.name}.{fmt}")
+            with atomic_path(path) as tmp:
+                fig.savefig(tmp, format=fmt, metadata=_METADATA.get(fmt))
+            paths.append(path)
+    return paths
+
+
+def figure_rooms(df: pd.DataFrame, stem: str | Path, profile: str, anechoic: str,
+                 rooms: Sequence[str] | None = None, metrics: Sequence[str] = ("d_env", "d_stft")) -> list[Path]:
+    """Figure 4: the headline model (p2s_rgb) per N, anechoic and in each room."""
+    if rooms is None:
+        rooms = sorted(set(df["ir_set"]) - {anechoic})
+    series = [(f"anechoic ({anechoic})", select_entry(df, anechoic, **HEADLINE))]
+    series += [(room, select_entry(df, room, **HEADLINE)) for room in rooms]
+    title = f"Points2Sound (L_full, rgb-depth) by room, profile {profile}"
+    return save_figure(_draw(series, metrics, title), stem)
+
+
+def figure_p2s_vs_m2b(df: pd.DataFrame, stem: str | Path, profile: str, anechoic: str,
+                      metrics: Sequence[str] = ("d_env", "d_stft")) -> list[Path]:
+    """Figure 5: Points2Sound (p2s_rgb) against Mono2Binaural (m2b_rgb) per N, anechoic."""
+    series = [("Points2Sound", select_entry(df, anechoic, **HEADLINE)),
+              ("Mono2Binaural", select_entry(df, anechoic, "mono2binaural", "m2b_rgb", "sum_lr"))]
+    title = f"Points2Sound vs Mono2Binaural (rgb-depth, {anechoic}), profile {profile}"
+    return save_figure(_draw(series, metrics, title), stem)

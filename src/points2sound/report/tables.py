@@ -1,0 +1,285 @@
+"""The paper's tables rebuilt from per-scene scores, our value beside the paper's.
+
+Every cell is a mean over scene rows of one entry (ir_set, method, variant,
+mono_input) as defined in `points2sound.evaluate.scores`: per-N cells average
+the scenes with that N, the "mean" cells all scenes of the entry. Entries
+that were not run show "n/a"; cells the paper has no number for show "–".
+Each table is written as CSV (separate ours / paper columns), Markdown and
+LaTeX; the LaTeX comes from a small formatter here, so no jinja2 is needed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..atomic import write_text
+from ..evaluate.scores import SOURCE_COLUMN, entry_means
+from .paper import load_paper_numbers
+
+NA_OURS = "n/a"     # the entry was not run (or has no scene of that kind)
+NA_PAPER = "–"      # the paper gives no number for this cell
+METRIC_LABELS = {"d_env": "d_ENV", "d_stft": "d_STFT", "d_env_paper": "d_ENV (paper def.)",
+                 "d_stft_paper": "d_STFT (paper def.)"}
+PAPER_NS = (1, 2, 3)
+HEADLINE = dict(method="points2sound", variant="p2s_rgb", mono_input="sum_lr")
+
+
+@dataclass
+class Table:
+    """One table: row labels, (metric, sub-column) columns, our means and the paper's numbers."""
+
+    name: str                           # file stem: <name>.csv / .md / .tex
+    caption: str
+    index_names: list[str]
+    index: list[tuple[str, ...]]
+    columns: list[tuple[str, str]]      # (metric, "n1" | "n2" | ... | "all")
+    ours: np.ndarray                    # rows x columns, NaN: not run
+    paper: np.ndarray                   # rows x columns, NaN: the paper has no number
+    counts: list[int] = field(default_factory=list)        # scenes behind each row
+    sources: list[list[str]] = field(default_factory=list)  # per-scene CSVs behind each row
+    decimals: int = 3
+
+    # -- cells ------------------------------------------------------------------
+    def ours_text(self, i: int, j: int) -> str:
+        v = self.ours[i, j]
+        return NA_OURS if math.isnan(v) else f"{v:.{self.decimals}f}"
+
+    def paper_text(self, i: int, j: int) -> str:
+        v = self.paper[i, j]
+        return NA_PAPER if math.isnan(v) else f"{v:.{self.decimals}f}"
+
+    def cell(self, i: int, j: int) -> str:
+        """'ours (paper)'."""
+        return f"{self.ours_text(i, j)} ({self.paper_text(i, j)})"
+
+    @staticmethod
+    def column_label(col: tuple[str, str]) -> str:
+        metric, sub = col
+        return f"{METRIC_LABELS.get(metric, metric)} {'mean' if sub == 'all' else 'N=' + sub[1:]}"
+
+    # -- renderings -------------------------------------------------------------
+    def to_frame(self) -> pd.DataFrame:
+        """The CSV form: label columns, then `<metric>_<sub>_ours` / `_paper` pairs."""
+        data: dict[str, list] = {name: [r[k] for r in self.index] for k, name in enumerate(self.index_names)}
+        for j, (metric, sub) in enumerate(self.columns):
+            data[f"{metric}_{sub}_ours"] = [
+                NA_OURS if math.isnan(v) else f"{v:.6g}" for v in self.ours[:, j]]
+            data[f"{metric}_{sub}_paper"] = [
+                NA_PAPER if math.isnan(v) else f"{v:g}" for v in self.paper[:, j]]
+        data["scenes"] = list(self.counts) or [0] * len(self.index)
+        data["score_files"] = [";".join(s) for s in self.sources] or [""] * len(self.index)
+        return pd.DataFrame(data)
+
+    def to_csv(self) -> str:
+        return self.to_frame().to_csv(index=False, lineterminator="\n")
+
+    def to_markdown(self) -> str:
+        header = [*self.index_names, *(self.column_label(c) for c in self.columns)]
+        lines = [f"**{self.caption}** Each cell: ours (paper).", "",
+                 "| " + " | ".join(header) + " |",
+                 "|" + "|".join(["---"] * len(self.index_names) + ["---:"] * len(self.columns)) + "|"]
+        for i, labels in enumerate(self.index):
+            cells = [_md_escape(x) for x in labels] + [self.cell(i, j) for j in range(len(self.columns))]
+            lines.append("| " + " | ".join(cells) + " |")
+        return "\n".join(lines) + "\n"
+
+    def to_latex(self) -> str:
+        """A booktabs table: one header row of metrics spanning their N columns, one of N."""
+        n_idx, n_col = len(self.index_names), len(self.columns)
+        spans: list[tuple[str, int]] = []
+        for metric, _ in self.columns:
+            if spans and spans[-1][0] == metric:
+                spans[-1] = (metric, spans[-1][1] + 1)
+            else:
+                spans.append((metric, 1))
+        top = [""] * n_idx + [f"\\multicolumn{{{k}}}{{c}}{{{_latex_metric(m)}}}" for m, k in spans]
+        sub = [_tex(x) for x in self.index_names] + [
+            "mean" if s == "all" else f"$N={s[1:]}$" for _, s in self.columns]
+        lines = ["\\begin{table}[ht]", "\\centering", "\\small",
+                 f"\\caption{{{_tex(self.caption)} Each cell: ours (paper).}}",
+                 f"\\label{{tab:{self.name}}}",
+                 "\\begin{tabular}{" + "l" * n_idx + "r" * n_col + "}", "\\toprule",
+                 " & ".join(top) + " \\\\", " & ".join(sub) + " \\\\", "\\midrule"]
+        for i, labels in enumerate(self.index):
+            cells = [_tex(x) for x in labels] + [
+                f"{_tex(self.ours_text(i, j))} ({_tex(self.paper_text(i, j))})" for j in range(n_col)]
+            lines.append(" & ".join(cells) + " \\\\")
+        lines += ["\\bottomrule", "\\end{tabular}", "\\end{table}"]
+        return "\n".join(lines) + "\n"
+
+    def write(self, out_dir: str | Path) -> list[Path]:
+        """Write <name>.csv, <name>.md and <name>.tex atomically; return their paths."""
+        out_dir = Path(out_dir)
+        paths = [out_dir / f"{self.name}.{ext}" for ext in ("csv", "md", "tex")]
+        for path, text in zip(paths, (self.to_csv(), self.to_markdown(), self.to_latex())):
+            write_text(path, text)
+        return paths
+
+
+def _md_escape(text: str) -> str:
+    return str(text).replace("|", "\\|")
+
+
+_TEX_ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "–": "--"}
+
+
+def _tex(text: str) -> str:
+    return "".join(_TEX_ESCAPES.get(ch, ch) for ch in str(text))
+
+
+def _latex_metric(metric: str) -> str:
+    base = {"d_env": r"$d_{\mathrm{ENV}}$", "d_stft": r"$d_{\mathrm{STFT}}$"}
+    if metric in base:
+        return base[metric]
+    return _tex(METRIC_LABELS.get(metric, metric))
+
+
+# ---------------------------------------------------------------------------
+# Selecting an entry's scenes
+# ---------------------------------------------------------------------------
+
+def select_entry(df: pd.DataFrame, ir_set: str, method: str, variant: str, mono_input: str,
+                 **filters: object) -> pd.DataFrame:
+    """Scene rows of one entry; extra column=value filters (e.g. same_side=True) narrow it."""
+    mask = ((df["ir_set"] == ir_set) & (df["method"] == method) & (df["variant"] == variant)
+            & (df["mono_input"] == mono_input))
+    for col, value in filters.items():
+        mask &= df[col] == value
+    return df.loc[mask]
+
+
+def _sources(rows: pd.DataFrame) -> list[str]:
+    if SOURCE_COLUMN not in rows.columns:
+        return []
+    return sorted({Path(p).name for p in rows[SOURCE_COLUMN].dropna()})
+
+
+def _ns(df: pd.DataFrame) -> list[int]:
+    """The paper's N = 1..3 plus any other N present in the scores."""
+    return sorted(set(PAPER_NS) | {int(n) for n in df["n_sources"].unique()})
+
+
+def _metric_columns(metrics: Sequence[str], ns: Sequence[int]) -> list[tuple[str, str]]:
+    return [(m, s) for m in metrics for s in [*(f"n{n}" for n in ns), "all"]]
+
+
+def _paper_cell(paper_row: dict | None, metric: str, sub: str) -> float:
+    if not paper_row or metric not in paper_row:
+        return math.nan
+    key = "mean" if sub == "all" else int(sub[1:])
+    value = paper_row[metric].get(key)
+    return math.nan if value is None else float(value)
+
+
+def _entry_table(name: str, caption: str, index_names: list[str], df: pd.DataFrame, ir_set: str,
+                 rows: list[dict], metrics: Sequence[str]) -> Table:
+    """One table row per paper row: our means of its entry beside its numbers."""
+    ns = _ns(df)
+    columns = _metric_columns(metrics, ns)
+    ours = np.full((len(rows), len(columns)), np.nan)
+    paper = np.full_like(ours, np.nan)
+    counts, sources, index = [], [], []
+    for i, row in enumerate(rows):
+        sel = select_entry(df, ir_set, row["method"], row["variant"], row["mono_input"])
+        means = entry_means(sel, metrics, ns)
+        for j, (m, sub) in enumerate(columns):
+            ours[i, j] = means[f"{m}_{sub}"]
+            paper[i, j] = _paper_cell(row, m, sub)
+        index.append((row["group"], row["label"]))
+        counts.append(len(sel))
+        sources.append(_sources(sel))
+    return Table(name, caption, index_names, index, columns, ours, paper, counts, sources)
+
+
+# ---------------------------------------------------------------------------
+# The four tables
+# ---------------------------------------------------------------------------
+
+def table1(df: pd.DataFrame, profile: str, anechoic: str, metrics: Sequence[str] = ("d_env", "d_stft")) -> Table:
+    """Table 1: Mono-Mono, Rotated-Visual and Points2Sound per mono input, plus depth-only and L_diff."""
+    rows = load_paper_numbers()["table1"]["rows"]
+    caption = (f"Table 1 (profile {profile}, {anechoic}): baselines and Points2Sound by mono input, "
+               f"rgb-depth unless noted; lower is better.")
+    return _entry_table("table1", caption, ["mono input", "method"], df, anechoic, rows, metrics)
+
+
+def table2(df: pd.DataFrame, profile: str, anechoic: str, metrics: Sequence[str] = ("d_env", "d_stft")) -> Table:
+    """Table 2: Mono2Binaural against Points2Sound, depth and rgb-depth, s_L + s_R."""
+    rows = load_paper_numbers()["table2"]["rows"]
+    caption = (f"Table 2 (profile {profile}, {anechoic}): Mono2Binaural against Points2Sound, "
+               f"s_m = s_L + s_R; lower is better.")
+    return _entry_table("table2", caption, ["method", "features"], df, anechoic, rows, metrics)
+
+
+def table_same_side(df: pd.DataFrame, profile: str, anechoic: str,
+                    metrics: Sequence[str] = ("d_env", "d_stft")) -> Table:
+    """The text-only N = 2 comparison: both sources on one side of the head vs the rest."""
+    text = load_paper_numbers()["text"]["n2_same_side"]
+    columns = [(m, "n2") for m in metrics]
+    labels = [("same side", True, text["same_side"]), ("other configurations", False, text["other"])]
+    ours = np.full((2, len(columns)), np.nan)
+    paper = np.full_like(ours, np.nan)
+    counts, sources, index = [], [], []
+    for i, (label, side, numbers) in enumerate(labels):
+        sel = select_entry(df, anechoic, **HEADLINE, n_sources=2, same_side=side)
+        for j, (m, _) in enumerate(columns):
+            ours[i, j] = sel[m].mean() if len(sel) else math.nan
+            paper[i, j] = float(numbers.get(m, math.nan))
+        index.append(("Points2Sound (L_full), rgb-depth", label))
+        counts.append(len(sel))
+        sources.append(_sources(sel))
+    caption = (f"N = 2 by source placement (profile {profile}, {anechoic}, {HEADLINE['variant']}); "
+               f"numbers from the paper's text; lower is better.")
+    return Table("table_same_side", caption, ["method", "sources"], index, columns, ours, paper, counts, sources)
+
+
+def room_key(ir_set: str) -> str:
+    """The paper's room an ir_set stands for: its name up to the first '_' (calypso_sim -> calypso)."""
+    return ir_set.split("_")[0].lower()
+
+
+def table_rooms(df: pd.DataFrame, profile: str, anechoic: str, rooms: Sequence[str] | None = None,
+                metrics: Sequence[str] = ("d_env", "d_stft")) -> Table:
+    """Anechoic and each room, per N, for the headline model p2s_rgb (Figure 4 as numbers)."""
+    numbers = load_paper_numbers()
+    if rooms is None:
+        rooms = sorted(set(df["ir_set"]) - {anechoic})
+    # the paper's anechoic row is Table 1's headline row; rooms have a few numbers in the text
+    anechoic_row = next(r for r in numbers["table1"]["rows"]
+                        if all(r[k] == v for k, v in HEADLINE.items()))
+    text_rooms = numbers["text"]["rooms"]
+    ns = _ns(df)
+    columns = _metric_columns(metrics, ns)
+    sets = [("anechoic", anechoic, anechoic_row)]
+    for room in rooms:
+        given = text_rooms.get(room_key(room), {})
+        paper_row = {m: {n: v[m] for n, v in given.items() if m in v} for m in metrics}
+        sets.append(("room", room, paper_row))
+    ours = np.full((len(sets), len(columns)), np.nan)
+    paper = np.full_like(ours, np.nan)
+    counts, sources, index = [], [], []
+    for i, (kind, ir_set, paper_row) in enumerate(sets):
+        sel = select_entry(df, ir_set, **HEADLINE)
+        means = entry_means(sel, metrics, ns)
+        for j, (m, sub) in enumerate(columns):
+            ours[i, j] = means[f"{m}_{sub}"]
+            paper[i, j] = _paper_cell(paper_row, m, sub)
+        index.append((kind, ir_set))
+        counts.append(len(sel))
+        sources.append(_sources(sel))
+    caption = (f"Points2Sound (L_full, rgb-depth, {HEADLINE['variant']}) in anechoic conditions and in rooms "
+               f"(profile {profile}); paper numbers from Table 1 and the text; lower is better.")
+    return Table("table_rooms", caption, ["condition", "ir_set"], index, columns, ours, paper, counts, sources)
+
+
+def build_tables(df: pd.DataFrame, profile: str, anechoic: str, rooms: Sequence[str] | None = None) -> list[Table]:
+    """All four tables of the report, in the report's order."""
+    return [table1(df, profile, anechoic), table2(df, profile, anechoic),
+            table_same_side(df, profile, anechoic), table_rooms(df, profile, anechoic, rooms)]
