@@ -1,0 +1,319 @@
+"""HTTP downloads for the real data sources: resumable, retried, verified, atomic.
+
+A download goes to `<dest>.part` and is renamed onto `<dest>` only after its size
+and checksum check out, so a finished-looking file is always a verified one. An
+interrupted transfer (a dropped connection, a killed process) is resumed from the
+`.part` file with an HTTP Range request; a server that ignores the range restarts it.
+
+When no mirror can be reached, DownloadError says which URLs failed and how to
+place the file by hand: a file already at `<dest>` (placed by hand, or downloaded
+before) is verified against the pinned checksum and then used without the network.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import http.client
+import json
+import logging
+import os
+import socket
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from ..errors import InputFileError, Points2SoundError
+
+log = logging.getLogger(__name__)
+
+CHUNK = 1 << 16
+USER_AGENT = "points2sound-data/0.1 (+reproduction of Points2Sound)"
+ZENODO_SCHEME = "zenodo:"
+
+
+class DownloadError(Points2SoundError):
+    """No mirror of a file could be downloaded; the message says how to place it by hand."""
+
+    def __init__(self, what: str, dest: str | Path, failures: Sequence[tuple[str, str]], checksum: str | None = None):
+        self.dest = Path(dest)
+        self.failures = list(failures)
+        lines = [f"could not download {what}:"]
+        lines += [f"  {url}: {why}" for url, why in failures]
+        lines.append("To fetch it by hand: download it from one of the addresses above on a machine with internet,")
+        lines.append(f"place it at {self.dest}" + (f" (expected {checksum})" if checksum else "") + ",")
+        lines.append("and rerun the command (or `points2sound data fetch <source>`): a placed file is verified and used.")
+        super().__init__("\n".join(lines))
+
+
+class ChecksumError(InputFileError):
+    """A downloaded or placed file does not match its published or pinned checksum."""
+
+
+class _Retryable(Exception):
+    """A transient failure: the attempt may be repeated."""
+
+
+@dataclass(frozen=True)
+class Checksum:
+    """A digest such as 'sha256:<hex>' or 'md5:<hex>' (Zenodo publishes md5)."""
+
+    algorithm: str
+    hexdigest: str
+
+    @classmethod
+    def parse(cls, value: str | None) -> "Checksum | None":
+        if not value:
+            return None
+        algo, _, digest = str(value).partition(":")
+        if not digest:  # a bare hex string is a sha256
+            algo, digest = "sha256", algo
+        algo = algo.lower()
+        if algo not in hashlib.algorithms_available:
+            raise ValueError(f"unknown checksum algorithm {algo!r} in {value!r}")
+        return cls(algo, digest.lower())
+
+    def __str__(self) -> str:
+        return f"{self.algorithm}:{self.hexdigest}"
+
+
+def file_digest(path: str | Path, algorithm: str = "sha256") -> str:
+    h = hashlib.new(algorithm)
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def verify_file(path: str | Path, checksum: Checksum | str | None, size: int | None = None, source: str | None = None) -> str:
+    """Check a file's size and checksum; return its sha256. Raises ChecksumError naming both digests."""
+    path = Path(path)
+    if isinstance(checksum, str) or checksum is None:
+        checksum = Checksum.parse(checksum)
+    if not path.is_file():
+        raise InputFileError(path, "file not found")
+    actual_size = path.stat().st_size
+    where = f" (from {source})" if source else ""
+    if size is not None and actual_size != int(size):
+        raise ChecksumError(path, f"has {actual_size} bytes, expected {size}{where}",
+                            "the file is truncated or a different version; delete it and fetch it again")
+    sha = file_digest(path, "sha256")
+    if checksum is not None:
+        got = sha if checksum.algorithm == "sha256" else file_digest(path, checksum.algorithm)
+        if got != checksum.hexdigest:
+            raise ChecksumError(path, f"{checksum.algorithm} is {got}, expected {checksum.hexdigest}{where}",
+                                "the file is corrupt or a different version; delete it and fetch it again")
+    return sha
+
+
+def _open(url: str, headers: Mapping[str, str], timeout: float):
+    req = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, **headers})
+    return urllib.request.urlopen(req, timeout=timeout)  # noqa: S310 (http/https only, checked by the caller)
+
+
+def _attempt(url: str, part: Path, timeout: float, progress: Callable[[int, int | None], None] | None) -> None:
+    """One transfer into `part`, resuming from its current size. Raises _Retryable on transient failures."""
+    have = part.stat().st_size if part.exists() else 0
+    headers = {"Range": f"bytes={have}-"} if have else {}
+    try:
+        resp = _open(url, headers, timeout)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 416 and have:  # the range starts at the end: the partial file may be complete
+            raise _RangeNotSatisfiable() from exc
+        if exc.code in (408, 425, 429) or exc.code >= 500:
+            raise _Retryable(f"HTTP {exc.code} {exc.reason}") from exc
+        raise  # 4xx: the address is wrong, no point retrying
+    except (urllib.error.URLError, socket.timeout, ConnectionError, http.client.HTTPException, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise _Retryable(f"{type(exc).__name__}: {reason}") from exc
+    with resp:
+        status = getattr(resp, "status", 200)
+        if have and status != 206:
+            log.info("%s: server ignored the range request, restarting", url)
+            have = 0
+        length = resp.headers.get("Content-Length")
+        expected_total = have + int(length) if length is not None else None
+        mode = "ab" if have else "wb"
+        got = have
+        try:
+            with open(part, mode) as f:
+                while True:
+                    block = resp.read(CHUNK)
+                    if not block:
+                        break
+                    f.write(block)
+                    got += len(block)
+                    if progress:
+                        progress(got, expected_total)
+        except (socket.timeout, ConnectionError, http.client.HTTPException, OSError) as exc:
+            raise _Retryable(f"connection lost after {got} bytes ({type(exc).__name__}: {exc})") from exc
+        if expected_total is not None and got < expected_total:
+            raise _Retryable(f"connection closed after {got} of {expected_total} bytes")
+
+
+class _RangeNotSatisfiable(Exception):
+    pass
+
+
+def download(
+    url: str,
+    dest: str | Path,
+    checksum: Checksum | str | None = None,
+    size: int | None = None,
+    retries: int = 5,
+    backoff_s: float = 1.0,
+    timeout_s: float = 60.0,
+    progress: Callable[[int, int | None], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> str:
+    """Download one URL to `dest` (resumable, retried with exponential back-off, verified, atomic).
+
+    Returns the file's sha256. Raises ChecksumError (nothing kept) on a mismatch,
+    urllib.error.HTTPError for a 4xx answer, and _Retryable's message as DownloadError
+    after `retries` failed attempts.
+    """
+    dest = Path(dest)
+    if isinstance(checksum, str) or checksum is None:
+        checksum = Checksum.parse(checksum)
+    if not url.startswith(("http://", "https://")):
+        raise DownloadError(dest.name, dest, [(url, "only http and https addresses are supported")])
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".part")
+    last = ""
+    for attempt in range(int(retries) + 1):
+        if attempt:
+            delay = float(backoff_s) * 2 ** (attempt - 1)
+            log.warning("%s: %s; retry %d/%d in %.1f s", url, last, attempt, retries, delay)
+            sleep(delay)
+        try:
+            _attempt(url, part, timeout_s, progress)
+        except _Retryable as exc:
+            last = str(exc)
+            continue
+        except _RangeNotSatisfiable:
+            pass  # the partial file already holds everything: verify it below
+        try:
+            sha = verify_file(part, checksum, size, source=url)
+        except ChecksumError as exc:
+            part.unlink(missing_ok=True)
+            raise ChecksumError(dest, exc.problem, "nothing was kept; the server may hold another version — "
+                                "check the source, or place a verified copy by hand") from None
+        os.replace(part, dest)
+        log.info("downloaded %s -> %s (sha256 %s)", url, dest, sha)
+        return sha
+    raise _GaveUp(last)
+
+
+class _GaveUp(Exception):
+    pass
+
+
+# ---------------------------------------------------------------- Zenodo
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """A file to fetch: its mirrors, expected checksum and size, and where it comes from."""
+
+    name: str
+    urls: tuple[str, ...]
+    checksum: str | None = None
+    size: int | None = None
+    record: str | None = None
+    licence: str | None = None
+
+
+def zenodo_record(record: int | str, api: str, timeout_s: float = 60.0) -> dict[str, Any]:
+    """The metadata of a Zenodo record from its REST API (files with md5 checksums, licence)."""
+    url = f"{api.rstrip('/')}/{record}"
+    try:
+        with _open(url, {"Accept": "application/json"}, timeout_s) as resp:
+            return json.loads(resp.read().decode("utf-8"))
+    except urllib.error.HTTPError as exc:
+        raise DownloadError(f"Zenodo record {record}", f"<cache>/zenodo-{record}", [(url, f"HTTP {exc.code} {exc.reason}")]) from None
+    except (urllib.error.URLError, socket.timeout, ConnectionError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise DownloadError(f"Zenodo record {record}", f"<cache>/zenodo-{record}", [(url, str(reason))]) from None
+
+
+def zenodo_files(meta: Mapping[str, Any], record: int | str, api: str, pattern: str = "*") -> list[RemoteFile]:
+    """The record's files whose key matches a glob pattern, with their published md5 and size."""
+    licence = meta.get("metadata", {}).get("license")
+    if isinstance(licence, Mapping):
+        licence = licence.get("id") or licence.get("title")
+    entries = meta.get("files") or []
+    if isinstance(entries, Mapping):  # newer API: {"entries": {key: {...}}} or a list
+        entries = list((entries.get("entries") or {}).values()) if "entries" in entries else []
+    out = []
+    for entry in entries:
+        key = entry.get("key") or entry.get("filename")
+        if not key or not fnmatch.fnmatch(key, pattern):
+            continue
+        links = entry.get("links") or {}
+        url = links.get("content") or links.get("self") or links.get("download")
+        if not url:
+            url = f"{api.rstrip('/')}/{record}/files/{key}/content"
+        checksum = entry.get("checksum")
+        out.append(RemoteFile(name=key, urls=(url,), checksum=checksum, size=entry.get("size"),
+                              record=f"zenodo:{record}", licence=licence))
+    return out
+
+
+def resolve_mirror(url: str, api: str, timeout_s: float) -> tuple[str, str | None, int | None]:
+    """Turn 'zenodo:<record>/<key glob>' into a download URL with its published checksum."""
+    if not url.startswith(ZENODO_SCHEME):
+        return url, None, None
+    record, _, pattern = url[len(ZENODO_SCHEME):].partition("/")
+    files = zenodo_files(zenodo_record(record, api, timeout_s), record, api, pattern or "*")
+    if len(files) != 1:
+        names = ", ".join(f.name for f in files) or "none"
+        raise _Retryable(f"Zenodo record {record}: {len(files)} files match {pattern!r} ({names})")
+    return files[0].urls[0], files[0].checksum, files[0].size
+
+
+def fetch(
+    remote: RemoteFile,
+    dest: str | Path,
+    retries: int = 5,
+    backoff_s: float = 1.0,
+    timeout_s: float = 60.0,
+    zenodo_api: str = "https://zenodo.org/api/records",
+    sleep: Callable[[float], None] = time.sleep,
+) -> str:
+    """Make `dest` hold the verified file: use a file already there (placed by hand), else try each mirror.
+
+    Returns the sha256. A file already at `dest` that fails verification is an error
+    (it is never overwritten silently); delete it to download again.
+    """
+    dest = Path(dest)
+    if dest.is_file():
+        sha = verify_file(dest, remote.checksum, remote.size, source="a file already in place")
+        log.info("%s: already present and verified (sha256 %s)", dest, sha)
+        return sha
+    failures: list[tuple[str, str]] = []
+    for mirror in remote.urls:
+        try:
+            url, published, size = resolve_mirror(mirror, zenodo_api, timeout_s)
+        except (DownloadError, _Retryable) as exc:
+            failures.append((mirror, str(exc).splitlines()[0] if isinstance(exc, DownloadError) else str(exc)))
+            continue
+        checksum = remote.checksum or published
+        try:
+            return download(url, dest, checksum, remote.size or size, retries=retries, backoff_s=backoff_s,
+                            timeout_s=timeout_s, sleep=sleep)
+        except urllib.error.HTTPError as exc:
+            failures.append((url, f"HTTP {exc.code} {exc.reason}"))
+        except _GaveUp as exc:
+            failures.append((url, f"gave up after {retries + 1} attempts: {exc}"))
+    raise DownloadError(remote.name, dest, failures, remote.checksum)
+
+
+def remote_from_params(name: str, cfg: Mapping[str, Any]) -> RemoteFile:
+    """A RemoteFile from a `sources:` entry with `url`/`urls`, optional `sha256`/`checksum`, `size`."""
+    urls: Iterable[str] = cfg.get("urls") or ([cfg["url"]] if cfg.get("url") else [])
+    checksum = cfg.get("checksum") or (f"sha256:{cfg['sha256']}" if cfg.get("sha256") else None)
+    return RemoteFile(name=name, urls=tuple(urls), checksum=checksum, size=cfg.get("size"),
+                      record=cfg.get("doi") or cfg.get("record"), licence=cfg.get("licence"))
