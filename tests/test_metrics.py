@@ -226,3 +226,14 @@ def test_invariant_to_positive_scaling_of_either_signal(a, b, ca, cb):
     base, scaled = binaural_scores(a, b, 16000), binaural_scores(ca * a, cb * b, 16000)
     for key, value in base.items():
         assert scaled[key] == pytest.approx(value, rel=1e-7, abs=1e-9)
+
+
+def test_binaural_scores_equal_the_single_metric_functions():
+    pred, true = _noise(11, 3000), _noise(12, 3000)
+    scores = binaural_scores(pred, true, 16000)
+    assert scores == {
+        "d_env": envelope_distance(pred, true, "code"),
+        "d_stft": stft_distance(pred, true, 16000, "code"),
+        "d_env_paper": envelope_distance(pred, true, "paper"),
+        "d_stft_paper": stft_distance(pred, true, 16000, "paper"),
+    }
