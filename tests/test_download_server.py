@@ -25,6 +25,11 @@ import soundfile as sf
 ROOT = Path(__file__).resolve().parents[1]
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):  # clients hanging up mid-body are part of the tests
+        pass
+
+
 class LoopbackServer:
     def __init__(self) -> None:
         self.files: dict[str, bytes] = {}
@@ -97,7 +102,7 @@ class LoopbackServer:
             def do_HEAD(self):
                 self._serve(head=True)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = _QuietServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 

@@ -1,0 +1,277 @@
+"""Mono recordings: MUSIC and Solos solo performances (YouTube), fetched with yt-dlp.
+
+The published JSON lists of YouTube IDs (MUSIC: {"videos": {category: [ids]}},
+Solos: {category: [ids]}) are downloaded and verified against pinned sha256
+digests. Per instrument, the IDs of every list whose category maps to it
+(`categories`) are merged without duplicates and put in a seeded order; videos are
+then taken in that order: each is downloaded with yt-dlp (best audio), decoded by
+the ffmpeg binary shipped in imageio-ffmpeg to mono float at the profile's sample
+rate, and cut into recordings of `recording_s` seconds (a shorter tail of at least
+`min_recording_s` counts). The first pass takes one recording per video; when the
+list runs out before `recordings_per_instrument`, further passes take the next
+segment of the videos already downloaded (at most `max_segments_per_video`).
+Videos that are gone (private, removed, an HTTP 404) are skipped, listed in the
+manifest and replaced by the next ones; a network that cannot be reached at all
+stops the fetch with the manual steps.
+
+Written: data/<profile>/audio/<instrument>/yt-<id>-<segment:02d>.wav
+Offline: media placed by hand as <cache>/media/<id>.<ext> are used as they are.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import subprocess
+import zlib
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import soundfile as sf
+
+from ...atomic import atomic_dir, atomic_path
+from ...audio_io import write_wav
+from ...config import stage_seed
+from ...errors import InputFileError, ParameterError
+from ..download import DownloadError, remote_from_params
+from . import fetch_options, fetch_remote, source_cfg
+
+log = logging.getLogger(__name__)
+NAME = "music_solos"
+_GONE = re.compile(r"unavailable|private|removed|terminated|not available|copyright|HTTP Error 40[34]|"
+                   r"does not exist|sign in to confirm your age|members-only|blocked", re.IGNORECASE)
+_OFFLINE = re.compile(r"Connection refused|timed out|Name or service not known|Temporary failure in name resolution|"
+                      r"Network is unreachable|No route to host|getaddrinfo failed|Failed to resolve", re.IGNORECASE)
+MEDIA_SKIP = (".part", ".ytdl", ".json", ".tmp")
+
+
+def remote_files(params: Mapping[str, Any]):
+    cfg = source_cfg(params, NAME)
+    return [remote_from_params(Path(item["url"]).name if "file" not in item else item["file"], item) for item in cfg["lists"]]
+
+
+def targets(params: Mapping[str, Any], root: Path) -> list[Path]:
+    return [root / "audio"]
+
+
+def ffmpeg_exe() -> str:
+    """The ffmpeg binary: $POINTS2SOUND_FFMPEG, else the one shipped in imageio-ffmpeg."""
+    exe = os.environ.get("POINTS2SOUND_FFMPEG")
+    if exe:
+        return exe
+    try:
+        import imageio_ffmpeg
+    except ImportError:
+        raise ParameterError("ffmpeg", "imageio-ffmpeg is not installed (pip install imageio-ffmpeg), "
+                             "or set POINTS2SOUND_FFMPEG to an ffmpeg binary") from None
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def read_id_list(path: Path) -> dict[str, list[str]]:
+    """Category -> video IDs from a MUSIC ({"videos": {...}}) or Solos ({...}) JSON list."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise InputFileError(path, f"not a JSON list of videos ({exc})") from exc
+    if isinstance(data, dict) and isinstance(data.get("videos"), dict):
+        data = data["videos"]
+    if not isinstance(data, dict) or not all(isinstance(v, list) for v in data.values()):
+        raise InputFileError(path, "expected {category: [video ids]} (Solos) or {'videos': {category: [ids]}} (MUSIC)")
+    return {str(k): [str(i) for i in v] for k, v in data.items()}
+
+
+def candidates(lists: Mapping[str, Mapping[str, list[str]]], categories: Mapping[str, list[str]], instrument: str,
+               seed: int) -> list[tuple[str, list[str]]]:
+    """(video id, [list names]) for one instrument: merged, deduplicated, in a seeded order."""
+    merged: dict[str, list[str]] = {}
+    for list_name, table in lists.items():
+        for cat in categories.get(instrument, []):
+            for vid in table.get(cat, []):
+                merged.setdefault(vid, [])
+                if list_name not in merged[vid]:
+                    merged[vid].append(list_name)
+    ids = sorted(merged)
+    order = np.random.default_rng([int(seed), zlib.crc32(instrument.encode())]).permutation(len(ids))
+    return [(ids[i], merged[ids[i]]) for i in order]
+
+
+class _Offline(Exception):
+    pass
+
+
+def _find_media(media_dir: Path, vid: str) -> Path | None:
+    for p in sorted(media_dir.glob(f"{glob_escape(vid)}.*")):
+        if p.is_file() and not p.name.endswith(MEDIA_SKIP):
+            return p
+    return None
+
+
+def glob_escape(text: str) -> str:
+    return re.sub(r"([*?\[])", r"[\1]", text)
+
+
+def download_media(vid: str, url: str, media_dir: Path, opts: Mapping[str, Any]) -> Path:
+    """The video's audio in the cache (downloaded with yt-dlp unless already there)."""
+    found = _find_media(media_dir, vid)
+    if found:
+        return found
+    import yt_dlp
+
+    media_dir.mkdir(parents=True, exist_ok=True)
+    ydl_opts = {
+        "format": "bestaudio/best", "outtmpl": str(media_dir / f"{vid}.%(ext)s"), "quiet": True, "no_warnings": True,
+        "noprogress": True, "noplaylist": True, "retries": int(opts["retries"]), "fragment_retries": int(opts["retries"]),
+        "socket_timeout": float(opts["timeout_s"]), "cachedir": False, "continuedl": True, "logger": _YdlLogger(),
+    }
+    try:
+        with yt_dlp.YoutubeDL(ydl_opts) as ydl:
+            ydl.extract_info(url, download=True)
+    except yt_dlp.utils.DownloadError as exc:
+        msg = str(exc)
+        if _OFFLINE.search(msg) and not _GONE.search(msg):
+            raise _Offline(msg) from None
+        raise LookupError(re.sub(r"^ERROR:\s*", "", msg).strip()) from None
+    found = _find_media(media_dir, vid)
+    if not found:
+        raise LookupError("yt-dlp finished without a media file")
+    return found
+
+
+class _YdlLogger:
+    def debug(self, msg): log.debug("yt-dlp: %s", msg)
+    def info(self, msg): log.debug("yt-dlp: %s", msg)
+    def warning(self, msg): log.debug("yt-dlp: %s", msg)
+    def error(self, msg): log.debug("yt-dlp: %s", msg)
+
+
+def decode(media: Path, out: Path, sample_rate: int, max_s: float) -> Path:
+    """Mono float WAV at `sample_rate` of the media's first `max_s` seconds (cached)."""
+    if out.is_file():
+        return out
+    with atomic_path(out) as tmp:
+        cmd = [ffmpeg_exe(), "-nostdin", "-v", "error", "-y", "-i", str(media.resolve()), "-vn", "-t", f"{max_s:.3f}",
+               "-ac", "1", "-ar", str(int(sample_rate)), "-c:a", "pcm_f32le", "-f", "wav", str(tmp)]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise ValueError(f"ffmpeg could not decode it: {proc.stderr.strip()[-300:]}")
+    return out
+
+
+def fetch(params: Mapping[str, Any], root: Path, cache: Path) -> dict[str, Any]:
+    cfg = source_cfg(params, NAME)
+    sr = int(params["audio"]["sample_rate"])
+    instruments = list(params["instruments"])
+    n_wanted = int(cfg["recordings_per_instrument"])
+    rec_s, min_s = float(cfg["recording_s"]), float(cfg.get("min_recording_s", cfg["recording_s"]))
+    max_seg = int(cfg.get("max_segments_per_video", 1))
+    if not 0 < min_s <= rec_s:
+        raise ParameterError(f"sources.{NAME}.min_recording_s", f"must be in (0, recording_s], got {min_s}")
+    opts = fetch_options(params)
+    lists, list_digests = {}, {}
+    for item, remote in zip(cfg["lists"], remote_files(params)):
+        path = cache / "lists" / remote.name
+        list_digests[item["name"]] = {"url": item["url"], "sha256": fetch_remote(params, remote, path)}
+        lists[item["name"]] = read_id_list(path)
+    unknown = [i for i in instruments if not cfg["categories"].get(i)]
+    if unknown:
+        raise ParameterError(f"sources.{NAME}.categories", f"no list category for {unknown}")
+    seed = stage_seed(params, f"fetch_{NAME}")
+    media_dir, dec_dir = cache / "media", cache / f"decoded_{sr}"
+    report: dict[str, Any] = {}
+    total_s = 0.0
+    files = 0
+    with atomic_dir(root / "audio") as tmp:
+        for inst in instruments:
+            cands = candidates(lists, cfg["categories"], inst, seed)
+            skipped: dict[str, str] = {}
+            usable: list[tuple[str, Path, int]] = []  # (video id, decoded wav, frames)
+            recordings: list[dict[str, Any]] = []
+            offline_streak = 0
+
+            def take(vid: str, wav: Path, frames: int, seg: int) -> bool:
+                start = int(round(seg * rec_s * sr))
+                length = min(int(round(rec_s * sr)), frames - start)
+                if length < int(round(min_s * sr)):
+                    return False
+                data, _ = sf.read(str(wav), start=start, stop=start + length, dtype="float32", always_2d=False)
+                if data.ndim > 1:
+                    data = data.mean(axis=1)
+                if float(np.sqrt(np.mean(np.square(data, dtype=np.float64)))) < 1e-4:
+                    return False
+                name = f"yt-{vid}-{seg:02d}"
+                write_wav(tmp / inst / f"{name}.wav", data, sr, subtype=params["audio"]["wav_subtype"])
+                recordings.append({"recording": name, "video": vid, "segment": seg, "duration_s": length / sr})
+                return True
+
+            for vid, _ in cands:
+                if len(recordings) >= n_wanted:
+                    break
+                url = cfg["video_url"].format(id=vid)
+                try:
+                    media = download_media(vid, url, media_dir, opts)
+                    offline_streak = 0
+                    wav = decode(media, dec_dir / f"{vid}.wav", sr, max_seg * rec_s)
+                except _Offline as exc:
+                    offline_streak += 1
+                    skipped[vid] = f"unreachable: {exc}"
+                    if offline_streak >= 3 and not usable:
+                        raise DownloadError(f"the {inst} videos (yt-dlp)", media_dir / f"{vid}.<ext>",
+                                            [(url, str(exc).splitlines()[0])],
+                                            None) from None
+                    continue
+                except (LookupError, ValueError) as exc:
+                    skipped[vid] = str(exc).splitlines()[0][:300]
+                    log.info("%s %s: skipped (%s)", inst, vid, skipped[vid])
+                    continue
+                frames = sf.info(str(wav)).frames
+                if take(vid, wav, frames, 0):
+                    usable.append((vid, wav, frames))
+                else:
+                    skipped[vid] = f"shorter than {min_s:g} s or silent"
+            for seg in range(1, max_seg):
+                for vid, wav, frames in usable:
+                    if len(recordings) >= n_wanted:
+                        break
+                    take(vid, wav, frames, seg)
+            if len(recordings) < 3:
+                raise InputFileError(media_dir, f"only {len(recordings)} recordings for {inst!r} (need at least 3)",
+                                     f"{len(skipped)} videos were skipped; see the log, or place media by hand in {media_dir}")
+            if len(recordings) < n_wanted:
+                log.warning("%s: %d of %d recordings (the lists ran out)", inst, len(recordings), n_wanted)
+            dur = sum(r["duration_s"] for r in recordings)
+            report[inst] = {"recordings": recordings, "skipped": skipped, "count": len(recordings),
+                            "shortfall": max(0, n_wanted - len(recordings)), "duration_s": dur,
+                            "candidates": len(cands)}
+            total_s += dur
+            files += len(recordings)
+    return {
+        "urls": [d["url"] for d in list_digests.values()] + [cfg["video_url"]],
+        "record": {k: v["url"] for k, v in list_digests.items()},
+        "licence": cfg.get("licence"),
+        "files": list_digests,
+        "file_count": files,
+        "total_duration_s": round(total_s, 3),
+        "sample_rate": sr,
+        "instruments": report,
+        "tools": {"yt_dlp": _version("yt_dlp"), "ffmpeg": ffmpeg_exe_name()},
+    }
+
+
+def _version(module: str) -> str | None:
+    try:
+        if module == "yt_dlp":
+            from yt_dlp.version import __version__
+            return __version__
+    except ImportError:
+        return None
+    return None
+
+
+def ffmpeg_exe_name() -> str:
+    try:
+        return Path(ffmpeg_exe()).name
+    except ParameterError:
+        return "missing"

@@ -1,0 +1,153 @@
+"""`points2sound data status`: per source, what is present, verified, missing or partial.
+
+Looks only at the disk (never the network): the downloads in the cache folder
+(checked against their pinned or published checksums, or flagged as partial when a
+`.part` file is left from an interrupted transfer) and the source's outputs in the
+data contract with its manifest.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from ..errors import Points2SoundError
+from .download import ChecksumError, RemoteFile, verify_file, zenodo_files
+from .manifest import manifest_path, read_manifest
+from .sources import SOURCES, cache_dir, fetch_options, module
+
+MISSING, PARTIAL, PRESENT, VERIFIED, FAILED = "missing", "partial", "present", "verified", "corrupt"
+
+
+@dataclass
+class SourceStatus:
+    source: str
+    selected: bool
+    state: str
+    downloads: list[tuple[str, str]] = field(default_factory=list)  # (file, state)
+    outputs: list[tuple[str, bool]] = field(default_factory=list)
+    manifest: str | None = None
+    note: str = ""
+
+
+def selected_sources(params: Mapping[str, Any]) -> list[str]:
+    """The sources the profile uses (derived from its settings)."""
+    out = []
+    if params["dataset"]["source"] == "real":
+        out += ["music_solos", "points2sound_clouds"]
+    if params["shapes"].get("name") == "modelnet40":
+        out.append("modelnet40")
+    if params["hrir"]["source"] == "sofa":
+        out.append("kemar")
+    if any((v or {}).get("source") == "measured" for v in params["rooms"]["sets"].values()):
+        out.append("rooms")
+    return out
+
+
+def _remotes(params: Mapping[str, Any], name: str, cache: Path) -> list[RemoteFile] | None:
+    if name == "points2sound_clouds":  # the file list comes from the record's metadata, cached by a fetch
+        saved = cache / "record.json"
+        if not saved.is_file():
+            return None
+        cfg = params["sources"][name]
+        return zenodo_files(json.loads(saved.read_text()), cfg["zenodo_record"], fetch_options(params)["zenodo_api"],
+                            cfg.get("files", "*"))
+    if name == "rooms":
+        from .sources.rooms import measured_sets
+        if not measured_sets(params):
+            return []
+    return module(name).remote_files(params)
+
+
+def _cache_file(name: str, remote: RemoteFile, cache: Path) -> Path:
+    if name == "music_solos":
+        return cache / "lists" / remote.name
+    if name == "points2sound_clouds":
+        from .sources.points2sound_clouds import _safe_name
+        return cache / _safe_name(remote.name)
+    return cache / remote.name
+
+
+def source_status(params: Mapping[str, Any], name: str, dataset_root: Path, cache_root: Path | None = None,
+                  verify: bool = True) -> SourceStatus:
+    selected = name in selected_sources(params)
+    st = SourceStatus(name, selected, MISSING)
+    if not (params.get("sources") or {}).get(name):
+        st.note = "not configured under `sources:`"
+        return st
+    cache = cache_dir(params, name, cache_root)
+    try:
+        remotes = _remotes(params, name, cache)
+    except Points2SoundError as exc:
+        remotes, st.note = [], str(exc)
+    if remotes is None:
+        st.note = "file list unknown until the record's metadata is fetched"
+        remotes = []
+    for remote in remotes:
+        path = _cache_file(name, remote, cache)
+        part = path.with_name(path.name + ".part")
+        if path.is_file():
+            if verify and (remote.checksum or remote.size):
+                try:
+                    verify_file(path, remote.checksum, remote.size)
+                    state = VERIFIED
+                except ChecksumError:
+                    state = FAILED
+            else:
+                state = PRESENT
+        elif part.is_file():
+            state = f"{PARTIAL} ({part.stat().st_size} bytes)"
+        else:
+            state = MISSING
+        st.downloads.append((str(path), state))
+    try:
+        outs = module(name).targets(params, dataset_root)
+    except Points2SoundError:
+        outs = []
+    st.outputs = [(str(p), p.exists()) for p in outs]
+    mpath = manifest_path(dataset_root, name)
+    manifest = None
+    if mpath.is_file():
+        try:
+            manifest = read_manifest(mpath)
+            st.manifest = str(mpath)
+        except Points2SoundError as exc:
+            st.note = str(exc)
+    have_out = [ok for _, ok in st.outputs]
+    dl_states = [s for _, s in st.downloads]
+    if any(s == FAILED for s in dl_states):
+        st.state = FAILED
+    elif have_out and all(have_out) and manifest is not None:
+        st.state = VERIFIED
+    elif have_out and all(have_out):
+        st.state = PRESENT
+        st.note = st.note or "outputs present without a manifest (placed by hand?): run `points2sound data fetch` to verify"
+    elif any(have_out) or any(s != MISSING for s in dl_states):
+        st.state = PARTIAL
+    return st
+
+
+def status_table(params: Mapping[str, Any], dataset_root: Path, cache_root: Path | None = None, all_sources: bool = False,
+                 verify: bool = True) -> list[SourceStatus]:
+    names = SOURCES if all_sources else (selected_sources(params) or [])
+    return [source_status(params, n, dataset_root, cache_root, verify) for n in names]
+
+
+def format_status(rows: list[SourceStatus], profile: str) -> str:
+    if not rows:
+        return (f"profile {profile!r} uses no downloaded source (its data are generated offline); "
+                "use --all to see every source, or --profile paper")
+    lines = [f"data sources of profile {profile!r}:"]
+    for r in rows:
+        lines.append(f"  {r.source:<20} {r.state:<9}" + ("" if r.selected else " (not used by this profile)"))
+        for path, state in r.downloads:
+            lines.append(f"      download {state:<9} {path}")
+        for path, ok in r.outputs:
+            lines.append(f"      output   {'present' if ok else 'missing':<9} {path}")
+        if r.manifest:
+            lines.append(f"      manifest {r.manifest}")
+        if r.note:
+            lines.append(f"      note: {r.note.splitlines()[0]}")
+    return "\n".join(lines)
