@@ -31,6 +31,8 @@ def digest(*sections):
 include: "workflow/rules/data.smk"
 include: "workflow/rules/render.smk"
 include: "workflow/rules/scenes.smk"
+if P["dataset"]["source"] == "real":
+    include: "workflow/rules/download.smk"  # real sources: download, verify, convert
 
 
 rule all:

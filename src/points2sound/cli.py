@@ -80,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ir-set", required=True)
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--split", default="test")
+    from .data.cli_data import add_data_commands  # `points2sound data status|fetch <source>`
+
+    add_data_commands(sub, _common)
     return parser
 
 
