@@ -35,6 +35,13 @@ def _fetch(args: argparse.Namespace, params: dict) -> None:
     from .sources import cache_dir, fetch_source
 
     root = _dataset(args, params)
+    if args.if_selected:
+        from .status import selected_sources
+
+        if args.source not in selected_sources(params):
+            cache_dir(params, args.source, args.cache).mkdir(parents=True, exist_ok=True)
+            log.info("profile %r does not use %s: nothing to fetch", params["profile"], args.source)
+            return
     if args.source == "rooms" and args.room:
         from .manifest import write_manifest
         from .sources.rooms import fetch_one
@@ -73,4 +80,6 @@ def add_data_commands(subparsers: argparse._SubParsersAction, common: Callable[[
     p.add_argument("source", choices=SOURCES)
     p.add_argument("--manifest", type=Path, default=None, help="manifest path (default: <dataset>/manifests/<source>.json)")
     p.add_argument("--room", default=None, help="rooms only: fetch one measured room set")
+    p.add_argument("--if-selected", action="store_true",
+                   help="do nothing (exit 0) when the profile does not use this source (DVC runs every stage)")
     p.set_defaults(func=_fetch)
