@@ -126,6 +126,9 @@ def download_media(vid: str, url: str, media_dir: Path, opts: Mapping[str, Any])
         "noprogress": True, "noplaylist": True, "retries": int(opts["retries"]), "fragment_retries": int(opts["retries"]),
         "socket_timeout": float(opts["timeout_s"]), "cachedir": False, "continuedl": True, "logger": _YdlLogger(),
     }
+    deno = _deno_bin()
+    if deno:  # YouTube's player needs a JavaScript runtime; the registry ships Deno (pip install deno)
+        ydl_opts["js_runtimes"] = {"deno": {"path": deno}}
     try:
         with yt_dlp.YoutubeDL(ydl_opts) as ydl:
             ydl.extract_info(url, download=True)
@@ -138,6 +141,14 @@ def download_media(vid: str, url: str, media_dir: Path, opts: Mapping[str, Any])
     if not found:
         raise LookupError("yt-dlp finished without a media file")
     return found
+
+
+def _deno_bin() -> str | None:
+    try:
+        from deno import find_deno_bin
+        return str(find_deno_bin())
+    except Exception:  # not installed: yt-dlp looks for a runtime on PATH itself
+        return None
 
 
 class _YdlLogger:
@@ -179,7 +190,7 @@ def fetch(params: Mapping[str, Any], root: Path, cache: Path) -> dict[str, Any]:
     if unknown:
         raise ParameterError(f"sources.{NAME}.categories", f"no list category for {unknown}")
     seed = stage_seed(params, f"fetch_{NAME}")
-    media_dir, dec_dir = cache / "media", cache / f"decoded_{sr}"
+    media_dir, dec_dir = cache / "media", cache / f"decoded_{sr}_{int(max_seg * rec_s)}s"
     report: dict[str, Any] = {}
     total_s = 0.0
     files = 0
