@@ -109,6 +109,12 @@ def source_status(params: Mapping[str, Any], name: str, dataset_root: Path, cach
     st.outputs = [(str(p), p.exists()) for p in outs]
     mpath = manifest_path(dataset_root, name)
     manifest = None
+    if name == "rooms" and not mpath.is_file():  # the Snakemake rule writes one manifest per room set
+        from .sources.rooms import measured_sets
+
+        per_set = [manifest_path(dataset_root, f"rooms_{r}") for r in measured_sets(params)]
+        if per_set and all(p.is_file() for p in per_set):
+            mpath = per_set[0]
     if mpath.is_file():
         try:
             manifest = read_manifest(mpath)
