@@ -21,6 +21,10 @@ CLI = f"{sys.executable} -m points2sound"
 OPTS = f"--params {PARAMS} --profile {PROFILE}"
 HRIR = P["hrir"]["name"]
 ROOMS = list(P["rooms"]["sets"])
+VARIANTS = list(P["variants"])
+MODELS = f"models/{PROFILE}"                # trained weights (DVC-tracked, ignored by git)
+RESULTS = f"results/{PROFILE}"              # small human-readable outputs: scores, tables, figures, report
+CHECKPOINTS = f"checkpoints/{PROFILE}"      # resume state of training runs (not an output)
 
 
 def digest(*sections):
@@ -31,6 +35,8 @@ def digest(*sections):
 include: "workflow/rules/data.smk"
 include: "workflow/rules/render.smk"
 include: "workflow/rules/scenes.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/evaluate.smk"
 if P["dataset"]["source"] == "real":
     include: "workflow/rules/download.smk"  # real sources: download, verify, convert
 
@@ -38,4 +44,4 @@ if P["dataset"]["source"] == "real":
 rule all:
     default_target: True
     input:
-        rules.data_half.input,
+        rules.report.output,

@@ -80,10 +80,50 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ir-set", required=True)
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--split", default="test")
+
+    p = cmd("pretrain", "pre-train the vision trunk on shape classification",
+            lambda a, P: stages.pretrain(P, a.shapes, a.out, a.summary, a.history, a.checkpoints, a.threads, a.stop_after))
+    p.add_argument("--shapes", type=Path, required=True, help="shapes root (<class>/<shape>.ply, splits/)")
+    _training_options(p)
+    p = cmd("train", "train one variant of the paper (see `variants:` in params.yaml)",
+            lambda a, P: stages.train(P, a.variant, a.dataset, a.pretrained, a.out, a.summary, a.history,
+                                      a.checkpoints, a.threads, a.stop_after))
+    p.add_argument("--variant", required=True)
+    p.add_argument("--dataset", type=Path, required=True)
+    p.add_argument("--pretrained", type=Path, default=None, help="pre-trained vision checkpoint (model.pt)")
+    _training_options(p)
     from .data.cli_data import add_data_commands  # `points2sound data status|fetch <source>`
 
     add_data_commands(sub, _common)
+
+    p = cmd("evaluate", "score a trained variant (or, without --variant, Mono-Mono) on test scenes",
+            lambda a, P: stages.evaluate(P, a.variant, a.model, a.scenes_root, a.ir_sets, a.out_dir, a.threads))
+    p.add_argument("--variant", default=None)
+    p.add_argument("--model", type=Path, default=None, help="the variant's model.pt")
+    p.add_argument("--scenes-root", type=Path, required=True, help="folder of test_<ir_set>/ scene sets")
+    p.add_argument("--ir-sets", default="all", help="comma-separated IR set names, or 'all'")
+    p.add_argument("--out-dir", type=Path, required=True, help="writes <out-dir>/<ir_set>.csv")
+    p.add_argument("--threads", type=int, default=None)
+    p = cmd("examples", "write listening examples (one test scene per N)",
+            lambda a, P: stages.examples(P, a.model, a.scenes, a.out))
+    p.add_argument("--model", type=Path, required=True)
+    p.add_argument("--scenes", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True)
+    p = cmd("report", "tables, figures and the report page from per-scene scores",
+            lambda a, P: stages.report(P, a.scores, a.examples, a.out))
+    p.add_argument("--scores", type=Path, nargs="+", required=True, help="score CSVs, or folders of them")
+    p.add_argument("--examples", type=Path, default=None)
+    p.add_argument("--out", type=Path, required=True)
     return parser
+
+
+def _training_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", type=Path, required=True, help="output folder (model.pt)")
+    p.add_argument("--summary", type=Path, required=True, help="summary metrics (JSON)")
+    p.add_argument("--history", type=Path, required=True, help="metrics log (CSV)")
+    p.add_argument("--checkpoints", type=Path, required=True, help="resume state; a rerun continues from it")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--stop-after", type=int, default=None, help="stop after this many iterations (resumable)")
 
 
 def _cmd_params(args: argparse.Namespace, params: dict) -> None:
@@ -104,6 +144,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Points2SoundError as exc:
         log.error("%s", exc)
         return 2
+    except stages.RunStopped as exc:
+        log.info("%s", exc)
+        return 3
     except KeyboardInterrupt:
         log.error("interrupted: no partial output was kept")
         return 130

@@ -90,6 +90,17 @@ def validate(params: Mapping[str, Any]) -> None:
         raise ParameterError("scenes.max_sources", "cannot exceed the number of instruments (sources are distinct instruments)")
     if params["scenes"]["max_sources"] > len(params["render"]["azimuths_deg"]):
         raise ParameterError("scenes.max_sources", "cannot exceed the number of azimuths (azimuths are distinct)")
+    train = params["train"]
+    if train["batch_size"] % train["micro_batch_size"]:
+        raise ParameterError("train.micro_batch_size", f"must divide train.batch_size ({train['batch_size']}), "
+                                                       f"got {train['micro_batch_size']}")
+    for name, v in params["variants"].items():
+        allowed = {"points2sound": ("full", "diff"), "mono2binaural": ("mse",)}[v["model"]]
+        if v["loss"] not in allowed:
+            raise ParameterError(f"variants.{name}.loss", f"a {v['model']} model trains with {allowed}, got {v['loss']!r}")
+        if v["loss"] in ("diff", "mse") and v["mono_input"] != "sum_lr":
+            raise ParameterError(f"variants.{name}.mono_input",
+                                 f"loss {v['loss']!r} recovers L and R from s_m = L + R (Eq. 12/13): needs 'sum_lr'")
 
 
 def section_digest(params: Mapping[str, Any], *keys: str) -> str:

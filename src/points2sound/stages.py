@@ -178,3 +178,158 @@ def scenes(params: Params, dataset_root: Path, ir_set: str, out_dir: Path, split
             listener_height_m=cfg["listener_height_m"],
         )
     log.info("materialized %d %s scenes through %s", len(specs), split_name, ir_set)
+
+
+def pretrain(params: Params, shapes_root: Path, out_dir: Path, summary_path: Path, history_path: Path,
+             checkpoint_dir: Path, threads: int | None = None, stop_after: int | None = None) -> None:
+    """Pre-train the vision trunk on shape classification; the checkpoint and its test accuracy."""
+    from .train.pretrain import pretrain_vision
+    from .train.runtime import setup_runtime, write_history, write_summary
+
+    device, _ = setup_runtime(params["train"]["device"], threads, stage_seed(params, "pretrain_vision"))
+    with atomic_dir(out_dir) as tmp:
+        result, _ = pretrain_vision(params, shapes_root, checkpoint_dir, tmp / "model.pt", device=device,
+                                    stop_after=stop_after)
+        if result.stopped_early:
+            raise RunStopped(result.iterations_done)
+    write_history(history_path, result.history)
+    write_summary(summary_path, {"best_iteration": result.best_iteration, "best_val_loss": result.best_val,
+                                 "iterations": result.iterations_done, "iterations_per_s": result.iterations_per_s,
+                                 "train_seconds": result.seconds, "peak_memory_mb": result.peak_memory_mb,
+                                 **result.extra})
+
+
+def train(params: Params, variant: str, dataset_root: Path, pretrained: Path | None, out_dir: Path,
+          summary_path: Path, history_path: Path, checkpoint_dir: Path, threads: int | None = None,
+          stop_after: int | None = None) -> None:
+    """Train one variant of the paper; the best weights, a summary and the metrics log."""
+    from .train.runtime import setup_runtime, write_history, write_summary
+    from .train.variant import save_model, summarize, train_variant
+
+    device, dist = setup_runtime(params["train"]["device"], threads, stage_seed(params, f"train_{variant}"))
+    try:
+        result, config, system, task = train_variant(params, variant, dataset_root, pretrained, checkpoint_dir,
+                                                     device=device, dist=dist, stop_after=stop_after)
+        if not dist.is_main:
+            return
+        if result.stopped_early:
+            raise RunStopped(result.iterations_done)
+        summary = {"variant": variant, **summarize(result, task, device), "world_size": dist.world_size,
+                   "device": str(device)}
+        with atomic_dir(out_dir) as tmp:
+            save_model(tmp / "model.pt", system, config, summary)
+        write_history(history_path, result.history)
+        write_summary(summary_path, summary)
+        log.info("%s: val L1 %.5f (scene rotated by pi/2: %.5f; mono copied to both ears: %.5f)", variant,
+                 summary["val_l1"], summary["val_l1_rotated"], summary["val_l1_mono_copy"])
+    finally:
+        dist.close()
+
+
+class RunStopped(Exception):
+    """A run cut short on purpose (--stop-after): resumable, no output written."""
+
+    def __init__(self, iteration: int):
+        super().__init__(f"stopped after iteration {iteration}; rerun the same command to resume")
+        self.iteration = iteration
+
+
+def _ir_sets(params: Params, names: str) -> list[str]:
+    everything = [params["hrir"]["name"], *params["rooms"]["sets"]]
+    if names == "all":
+        return everything
+    chosen = [n for n in names.split(",") if n]
+    unknown = sorted(set(chosen) - set(everything))
+    if unknown or not chosen:
+        raise ParameterError("ir_sets", f"unknown IR set(s) {unknown or names!r}; known: {everything} or 'all'")
+    return chosen
+
+
+def evaluate(params: Params, variant: str | None, model_path: Path | None, scenes_root: Path, ir_sets: str,
+             out_dir: Path, threads: int | None = None) -> None:
+    """Per-scene scores of one trained variant (or, with variant None, the Mono-Mono baseline):
+    `<out_dir>/<ir_set>.csv` for each IR set's materialized test scenes."""
+    from .evaluate.run import score_mono_mono, score_variant
+    from .train.runtime import setup_runtime
+    from .train.variant import system_config
+
+    names = _ir_sets(params, ir_sets)
+    if variant is not None:
+        if model_path is None:
+            raise ParameterError("model", f"scoring variant {variant!r} needs its model.pt")
+        device, _ = setup_runtime(params["train"]["device"], threads, stage_seed(params, "evaluate"))
+        expected = system_config(params, variant)
+    for name in names:
+        scenes_dir, out_csv = scenes_root / f"test_{name}", out_dir / f"{name}.csv"
+        if variant is None:
+            n = score_mono_mono(scenes_dir, name, params["audio"]["sample_rate"], out_csv)
+        else:
+            n = score_variant(model_path, scenes_dir, name, out_csv, device, expected)
+        log.info("scored %d rows on %s", n, name)
+
+
+def examples(params: Params, model_path: Path, scenes_dir: Path, out_dir: Path) -> None:
+    """Listening examples (mono, prediction, truth) for one test scene per N."""
+    from .evaluate.run import write_examples
+    from .train.runtime import setup_runtime
+
+    device, _ = setup_runtime(params["train"]["device"], None, stage_seed(params, "evaluate"))
+    with atomic_dir(out_dir) as tmp:
+        written = write_examples(model_path, scenes_dir, tmp, device, params["audio"]["wav_subtype"])
+    log.info("wrote %d listening examples to %s", len(written), out_dir)
+
+
+def report(params: Params, score_files: list[Path], examples_dir: Path | None, out_dir: Path,
+           params_file: Path | None = None) -> None:
+    """Tables, figures and the one-page report, all computed from the per-scene scores."""
+    import json
+    import subprocess
+
+    from .atomic import write_text
+    from .config import section_digest
+    from .evaluate.scores import read_scores, summarize
+    from .report.figures import figure_p2s_vs_m2b, figure_rooms
+    from .report.page import write_report
+    from .report.tables import build_tables
+
+    profile = params["profile"]
+    anechoic = params["hrir"]["name"]
+    rooms = list(params["rooms"]["sets"])
+    files = [f for p in score_files for f in (sorted(p.glob("*/*.csv")) + sorted(p.glob("*.csv")) if p.is_dir() else [p])]
+    df = read_scores(files)
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                                check=True).stdout.strip()
+        if subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                          text=True).stdout.strip():
+            commit += " (with uncommitted changes)"
+    except (OSError, subprocess.CalledProcessError):
+        commit = "unknown (not a git checkout)"
+    keys = [k for k in params if k not in ("profiles",)]
+    run_info = {
+        "profile": profile, "data_source": params["dataset"]["source"], "git_commit": commit,
+        "params_hash": section_digest(params, *keys), "anechoic": anechoic, "rooms": rooms,
+        "room_rt60_s": {r: params["rooms"]["sets"][r]["rt60_s"] for r in rooms},
+        "scenes_dir": f"data/{profile}/scenes",
+        "test_scenes": f"{params['scenes']['test']['count']} per IR set, {params['scenes']['test']['clip_s']} s clips",
+        "sample_rate": f"{params['audio']['sample_rate']} Hz",
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tables = build_tables(df, profile, anechoic, rooms)
+    figures_dir = out_dir / "figures"
+    figures_dir.mkdir(exist_ok=True)
+    figures = {
+        "Figure 4: Points2Sound per N, anechoic and in each room": figure_rooms(df, figures_dir / "figure4_rooms",
+                                                                              profile, anechoic, rooms),
+        "Figure 5: Points2Sound against Mono2Binaural per N": figure_p2s_vs_m2b(df, figures_dir / "figure5_m2b",
+                                                                                 profile, anechoic),
+    }
+    wavs = sorted(examples_dir.glob("*.wav")) if examples_dir is not None and examples_dir.is_dir() else []
+    write_report(out_dir, df, run_info, tables, figures, wavs)
+    summary = summarize(df)
+    metrics = {}
+    for row in summary.to_dict("records"):
+        name = "/".join(x for x in (row["ir_set"], row["method"], row["variant"] or row["mono_input"]) if x)
+        metrics[name] = {k: row[k] for k in ("d_env_all", "d_stft_all")}
+    write_text(out_dir / "metrics.json", json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    log.info("report written to %s", out_dir / "README.md")

@@ -107,3 +107,25 @@ def scene_features(cloud: PointCloud, kind: Literal["rgb", "xyz"]) -> np.ndarray
     if kind == "xyz":
         return cloud.xyz.astype(np.float32)
     raise ParameterError("features", f"must be 'rgb' or 'xyz', got {kind!r}")
+
+
+def rotate_voxels_quarter(coords: np.ndarray, feats: np.ndarray, features: Literal["rgb", "xyz"]) -> tuple[np.ndarray, np.ndarray]:
+    """A voxelized scene turned by +pi/2 about the listener's vertical axis (y through the head).
+
+    The Rotated-Visual baseline. A quarter turn maps the voxel grid onto itself:
+    the rotation (x, y, z) -> (z, y, -x) (`rotation_y(pi/2)`) sends the cell
+    [i, i+1) x [j, j+1) x [k, k+1) to cell (k, j, -i - 1) exactly, so rotating the
+    voxels equals voxelizing the rotated cloud (with 'mean' features). Metric xyz
+    features rotate with the points; rgb features are unchanged.
+    """
+    coords = np.asarray(coords)
+    if coords.ndim != 2 or coords.shape[1] != 3:
+        raise ParameterError("coords", f"expected (m, 3) voxel indices, got {coords.shape}")
+    rotated = np.stack([coords[:, 2], coords[:, 1], -coords[:, 0] - 1], axis=1).astype(coords.dtype)
+    feats = np.asarray(feats)
+    if features == "xyz":
+        feats = np.stack([feats[:, 2], feats[:, 1], -feats[:, 0]], axis=1).astype(feats.dtype)
+    elif features != "rgb":
+        raise ParameterError("features", f"must be 'rgb' or 'xyz', got {features!r}")
+    order = np.lexsort(rotated.T[::-1])
+    return rotated[order], feats[order]

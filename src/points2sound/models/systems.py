@@ -1,0 +1,146 @@
+"""The trainable systems: a vision network conditioning an audio network.
+
+`Points2SoundNet` is the paper's model (sparse ResNet18 -> h (K = 16) -> conditioned
+Demucs), trained with L_full (binaural out) or L_diff (L - R out, Eq. 12 recovery).
+`Mono2BinauralNet` is the appendix baseline (sparse ResNet18 with a 512-wide head ->
+complex-mask U-Net on the STFT). Both expose the same three calls, so the training
+loop and the evaluation never branch on the model kind:
+
+    loss(mono, scene, binaural)   the training objective of a batch (= objective(forward(...)))
+    binauralize(mono, scene)      (B, 2, T) binaural estimate for whole clips
+    l1(mono, scene, binaural)     L1 of the binaural estimate (comparable across kinds)
+
+Shapes: mono (B, 1, T); binaural (B, 2, T); scene: a sparse tensor of B scenes.
+Sizes come from a plain dict (the `model` section of the parameters) so that a
+checkpoint can rebuild its network from the config it stores.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from points2sound.errors import ParameterError
+from points2sound.models.demucs import ConditionedDemucs
+from points2sound.models.mono2binaural import Mono2Binaural
+from points2sound.models.objectives import loss_diff, loss_full, recover_from_difference
+from points2sound.models.vision import SparseResNet18
+
+MODEL_KINDS = ("points2sound", "mono2binaural")
+LOSSES = {"points2sound": ("full", "diff"), "mono2binaural": ("mse",)}
+
+
+def build_vision(cfg: Mapping[str, Any], out_channels: int, seed: int) -> SparseResNet18:
+    """The sparse ResNet18 of the `model.vision` section with a K-wide head."""
+    return SparseResNet18(
+        in_channels=3, out_channels=out_channels, planes=tuple(cfg["planes"]), layers=tuple(cfg["layers"]),
+        stem_kernel=int(cfg.get("stem_kernel", 5)), backend=cfg.get("backend", "torch"), seed=seed,
+    )
+
+
+class Points2SoundNet(nn.Module):
+    """Sparse ResNet18 + conditioned Demucs (paper Sec. 3.2).
+
+    Args:
+        vision: the `model.vision` section (planes, layers, out_channels = K).
+        demucs: the `model.demucs` section (channels, depth, kernel_size, stride, growth,
+            context, lstm_layers, rescale, condition_output, init_std).
+        loss: 'full' (2 output channels, L1 on both) or 'diff' (1 channel, L1 on L - R;
+            needs s_m = L + R as input).
+        seed: seeds both networks' initial weights.
+    """
+
+    kind = "points2sound"
+
+    def __init__(self, vision: Mapping[str, Any], demucs: Mapping[str, Any], loss: str = "full", seed: int = 0):
+        super().__init__()
+        if loss not in LOSSES[self.kind]:
+            raise ParameterError("loss", f"Points2Sound trains with one of {LOSSES[self.kind]}, got {loss!r}")
+        self.loss_kind = loss
+        k = int(vision["out_channels"])
+        self.vision = build_vision(vision, k, seed)
+        self.audio = ConditionedDemucs(
+            in_channels=1, out_channels=2 if loss == "full" else 1, channels=int(demucs["channels"]),
+            depth=int(demucs["depth"]), kernel_size=int(demucs["kernel_size"]), stride=int(demucs["stride"]),
+            growth=float(demucs["growth"]), context=int(demucs["context"]), lstm_layers=int(demucs["lstm_layers"]),
+            cond_dim=k, rescale=demucs.get("rescale", 0.1), condition_output=bool(demucs.get("condition_output", True)),
+            init_std=demucs.get("init_std", 0.02), seed=seed,
+        )
+
+    def forward(self, mono: torch.Tensor, scene: Any) -> torch.Tensor:
+        """The raw network output: (B, 2, T) for L_full, (B, 1, T) = L - R for L_diff."""
+        return self.audio(mono, self.vision(scene))
+
+    def objective(self, out: torch.Tensor, mono: torch.Tensor, binaural: torch.Tensor) -> torch.Tensor:
+        """The training loss of a forward output (kept apart from forward so DDP wraps forward alone)."""
+        return loss_full(out, binaural) if self.loss_kind == "full" else loss_diff(out, binaural)
+
+    def loss(self, mono: torch.Tensor, scene: Any, binaural: torch.Tensor) -> torch.Tensor:
+        return self.objective(self(mono, scene), mono, binaural)
+
+    def binauralize(self, mono: torch.Tensor, scene: Any) -> torch.Tensor:
+        """(B, 2, T) for whole clips: Demucs is fully convolutional, so the clip goes through in one pass."""
+        out = self(mono, scene)
+        return out if self.loss_kind == "full" else recover_from_difference(mono, out)
+
+    def l1(self, mono: torch.Tensor, scene: Any, binaural: torch.Tensor) -> torch.Tensor:
+        return F.l1_loss(self.binauralize(mono, scene), binaural)
+
+
+class Mono2BinauralNet(nn.Module):
+    """Sparse ResNet18 (512-wide head) + the Mono2Binaural U-Net (paper appendix).
+
+    Args:
+        vision: the `model.vision` section (its out_channels is replaced by cond_dim).
+        m2b: the `model.mono2binaural` section (channels, cond_dim, clip_s, hop_s).
+        sample_rate: fixes the STFT sizes and the sliding window in samples.
+    """
+
+    kind = "mono2binaural"
+    loss_kind = "mse"
+
+    def __init__(self, vision: Mapping[str, Any], m2b: Mapping[str, Any], sample_rate: int, seed: int = 0):
+        super().__init__()
+        cond = int(m2b["cond_dim"])
+        self.vision = build_vision(vision, cond, seed)
+        self.audio = Mono2Binaural(sample_rate, cond_dim=cond, channels=tuple(m2b["channels"]),
+                                   init_std=m2b.get("init_std", 0.02), seed=seed)
+        self.clip_samples = max(1, round(float(m2b["clip_s"]) * sample_rate))
+        self.hop_samples = max(1, round(float(m2b["hop_s"]) * sample_rate))
+
+    def forward(self, mono: torch.Tensor, scene: Any) -> torch.Tensor:
+        """The predicted L - R spectrogram (B, 2, F, frames)."""
+        return self.audio(mono, self.vision(scene))
+
+    def objective(self, out: torch.Tensor, mono: torch.Tensor, binaural: torch.Tensor) -> torch.Tensor:
+        """MSE between the predicted and true L - R spectrograms."""
+        return self.audio.loss(out, binaural)
+
+    def loss(self, mono: torch.Tensor, scene: Any, binaural: torch.Tensor) -> torch.Tensor:
+        return self.objective(self(mono, scene), mono, binaural)
+
+    def binauralize(self, mono: torch.Tensor, scene: Any) -> torch.Tensor:
+        """(B, 2, T): the sliding window of the appendix over clips longer than the training clip."""
+        h = self.vision(scene)
+        if mono.shape[-1] <= self.clip_samples:
+            return recover_from_difference(mono, self.audio.predict_difference(mono, h))
+        return self.audio.binauralize(mono, h, self.clip_samples, self.hop_samples)
+
+    def l1(self, mono: torch.Tensor, scene: Any, binaural: torch.Tensor) -> torch.Tensor:
+        h = self.vision(scene)
+        est = recover_from_difference(mono, self.audio.predict_difference(mono, h))
+        return F.l1_loss(est, binaural)
+
+
+def build_system(kind: str, model: Mapping[str, Any], loss: str, sample_rate: int, seed: int = 0) -> nn.Module:
+    """The network of a training variant from the `model` section of the parameters."""
+    if kind == "points2sound":
+        return Points2SoundNet(model["vision"], model["demucs"], loss=loss, seed=seed)
+    if kind == "mono2binaural":
+        if loss != "mse":
+            raise ParameterError("loss", f"Mono2Binaural trains with 'mse', got {loss!r}")
+        return Mono2BinauralNet(model["vision"], model["mono2binaural"], sample_rate, seed=seed)
+    raise ParameterError("model", f"must be one of {MODEL_KINDS}, got {kind!r}")

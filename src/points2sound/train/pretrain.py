@@ -1,0 +1,154 @@
+"""Vision pre-training: shape classification with the sparse ResNet18 (paper Sec. 3.5).
+
+The paper pre-trains on ModelNet40 (points from mesh surfaces, voxel 0.02 m); the
+demo profile on the embedded shapes, which share ModelNet's layout
+(<class>/<shape>.ply, splits/{train,test}.csv). ModelNet has no colours, so the
+input features are the shape's centred metric coordinates. A seeded tenth of the
+training shapes is held out for validation (ModelNet has no val split); the test
+split is scored once, with the best weights. Training shapes are turned by a random
+angle about the vertical axis and scaled by U(0.9, 1.1), drawn from (seed, index).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from points2sound.config import stage_seed
+from points2sound.errors import InputFileError, ParameterError
+from points2sound.geometry.pointcloud import read_ply
+from points2sound.geometry.transforms import rotation_y
+from points2sound.geometry.voxelize import voxelize
+from points2sound.models.vision import SparseResNetClassifier
+from points2sound.train.checkpoint import save_checkpoint
+from points2sound.train.data import BatchPlan, IndexedScenes
+from points2sound.train.loop import FitResult, LoopSettings, fit
+
+log = logging.getLogger(__name__)
+KIND = "pretrain_vision"
+
+
+def _read_split(shapes_root: Path, split: str) -> pd.DataFrame:
+    path = shapes_root / "splits" / f"{split}.csv"
+    if not path.is_file():
+        raise InputFileError(path, "shape index not found", "run the embed-shapes stage, or convert ModelNet40 (data fetch modelnet40)")
+    table = pd.read_csv(path)
+    if not {"shape", "class", "path"} <= set(table.columns) or table.empty:
+        raise InputFileError(path, "needs rows with columns shape, class, path")
+    return table
+
+
+@dataclass
+class Shape:
+    coords: np.ndarray
+    feats: np.ndarray
+    label: int
+
+
+class ShapeSet:
+    """Shapes of a split as voxel grids; item i of an augmented set is a fresh draw from (seed, i)."""
+
+    def __init__(self, shapes_root: Path, table: pd.DataFrame, classes: Sequence[str], voxel_size: float,
+                 seed: int, augment: bool):
+        self.voxel_size, self.seed, self.augment = voxel_size, seed, augment
+        self.labels = [classes.index(c) for c in table["class"]]
+        self.points = []
+        for rel in table["path"]:
+            xyz = read_ply(shapes_root / rel).xyz.astype(np.float64)
+            self.points.append(xyz - xyz.mean(axis=0))
+
+    def __len__(self) -> int:
+        return len(self.points)
+
+    def __getitem__(self, i: int) -> Shape:
+        n = len(self.points)
+        k = i % n
+        xyz = self.points[k]
+        if self.augment:
+            rng = np.random.default_rng([self.seed, i])
+            k = int(np.random.default_rng([self.seed, i // n]).permutation(n)[i % n])  # epoch-wise shuffle
+            xyz = self.points[k] @ rotation_y(rng.uniform(0, 2 * np.pi)).T * rng.uniform(0.9, 1.1)
+        coords, feats = voxelize(xyz, xyz.astype(np.float32), self.voxel_size)
+        return Shape(coords, feats, self.labels[k])
+
+
+def collate_shapes(items: Sequence[Shape]) -> tuple[list[np.ndarray], list[np.ndarray], torch.Tensor]:
+    return [s.coords for s in items], [s.feats for s in items], torch.tensor([s.label for s in items])
+
+
+@dataclass
+class ShapeTask:
+    model: SparseResNetClassifier
+    val: Sequence[tuple[list[np.ndarray], list[np.ndarray], torch.Tensor]]
+
+    def loss(self, net: nn.Module, batch: Any, device: torch.device) -> torch.Tensor:
+        coords, feats, labels = batch
+        return F.cross_entropy(net(self.model.collate(coords, feats, device=device)), labels.to(device))
+
+    @torch.no_grad()
+    def validate(self, model: nn.Module, device: torch.device) -> dict[str, float]:
+        was_training = model.training
+        model.eval()
+        n, loss, correct = 0, 0.0, 0
+        for coords, feats, labels in self.val:
+            logits = model(self.model.collate(coords, feats, device=device))
+            labels = labels.to(device)
+            loss += float(F.cross_entropy(logits, labels, reduction="sum"))
+            correct += int((logits.argmax(1) == labels).sum())
+            n += len(labels)
+        model.train(was_training)
+        return {"val_loss": loss / n, "val_accuracy": correct / n}
+
+
+def _batches(items: ShapeSet, size: int) -> list[Any]:
+    return [collate_shapes([items[i] for i in range(j, min(j + size, len(items)))]) for j in range(0, len(items), size)]
+
+
+def pretrain_vision(params: Mapping[str, Any], shapes_root: Path, checkpoint_dir: Path, out_path: Path, *,
+                    device: torch.device, stop_after: int | None = None) -> tuple[FitResult, dict[str, Any]]:
+    """Train the classifier, score the test split with the best weights, write the checkpoint."""
+    cfg = params["pretrain"]
+    train_table, test_table = _read_split(shapes_root, "train"), _read_split(shapes_root, "test")
+    classes = sorted(set(train_table["class"]) | set(test_table["class"]))
+    seed = stage_seed(params, "pretrain_vision")
+    rng = np.random.default_rng(seed)
+    held = rng.random(len(train_table)) < 0.1
+    if held.all() or not held.any():
+        held = np.zeros(len(train_table), bool)
+        held[rng.integers(len(train_table))] = True
+    vox = cfg["voxel_size_m"]
+    train = ShapeSet(shapes_root, train_table[~held], classes, vox, seed, augment=True)
+    val = ShapeSet(shapes_root, train_table[held], classes, vox, seed, augment=False)
+    test = ShapeSet(shapes_root, test_table, classes, vox, seed, augment=False)
+    vision = params["model"]["vision"]
+    config = {"classes": classes, "planes": list(vision["planes"]), "layers": list(vision["layers"]),
+              "stem_kernel": int(vision.get("stem_kernel", 5)), "voxel_size_m": vox, "features": cfg["features"],
+              "seed": seed}
+    model = SparseResNetClassifier(3, len(classes), tuple(vision["planes"]), tuple(vision["layers"]),
+                                   stem_kernel=config["stem_kernel"], backend=vision.get("backend", "torch"), seed=seed)
+    task = ShapeTask(model, _batches(val, cfg["batch_size"]))
+    plan = BatchPlan(cfg["batch_size"], cfg["batch_size"])
+    settings = LoopSettings(cfg["iterations"], cfg["lr"], cfg["val_every"], max(1, min(cfg["val_every"], 50)), plan)
+    resume = {**config, "batch_size": cfg["batch_size"], "iterations": cfg["iterations"], "lr": cfg["lr"],
+              "val_every": cfg["val_every"]}
+    result = fit(model, task, IndexedScenes(train.__getitem__), collate_shapes, settings, config=resume, kind="fit_" + KIND,
+                 checkpoint_dir=checkpoint_dir, device=device, stop_after=stop_after, desc="pretrain")
+    model.load_state_dict(result.best_state)
+    test_metrics = ShapeTask(model, _batches(test, cfg["batch_size"])).validate(model, device)
+    result.extra = {"test_accuracy": test_metrics["val_accuracy"], "test_loss": test_metrics["val_loss"],
+                    "chance_accuracy": 1.0 / len(classes), "train_shapes": len(train), "val_shapes": len(val),
+                    "test_shapes": len(test)}
+    if not result.stopped_early:
+        save_checkpoint(out_path, KIND, config, model={k: v.cpu() for k, v in model.state_dict().items()},
+                        test_accuracy=result.extra["test_accuracy"])
+    log.info("pre-training: test accuracy %.3f over %d classes (chance %.3f)", result.extra["test_accuracy"],
+             len(classes), 1.0 / len(classes))
+    return result, config

@@ -1,0 +1,201 @@
+"""Training one variant of the paper (a Points2Sound or Mono2Binaural model) on scenes.
+
+A variant is a named entry of `variants:` in the parameters (model kind, visual
+features, loss, mono input). Its run: build the network from `model:`, initialize
+the vision trunk from the pre-training checkpoint, train on scenes drawn on the fly
+from the train split (augmented), validate on fixed val-split scenes, and keep the
+best weights. The saved model records its configuration, so evaluation rebuilds it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from points2sound.config import stage_seed
+from points2sound.data.scenes import Scene, SceneSampler, SceneSources
+from points2sound.errors import ParameterError
+from points2sound.geometry.augment import AugmentParams
+from points2sound.geometry.voxelize import rotate_voxels_quarter
+from points2sound.models.systems import build_system
+from points2sound.train.checkpoint import load_checkpoint, save_checkpoint
+from points2sound.train.data import BatchPlan, IndexedScenes, SceneBatch, collate_scenes
+from points2sound.train.distributed import DistContext
+from points2sound.train.loop import FitResult, LoopSettings, fit
+
+log = logging.getLogger(__name__)
+MODEL_KIND = "binauralizer"
+PRETRAIN_KIND = "pretrain_vision"
+
+
+def system_config(params: Mapping[str, Any], variant: str) -> dict[str, Any]:
+    """Everything that fixes a variant's network and its inputs (stored in its checkpoints)."""
+    variants = params["variants"]
+    if variant not in variants:
+        raise ParameterError("variant", f"no variant named {variant!r}; known: {sorted(variants)}")
+    v = dict(variants[variant])
+    sizes = {"vision": dict(params["model"]["vision"])}
+    sizes["audio"] = dict(params["model"]["demucs" if v["model"] == "points2sound" else "mono2binaural"])
+    return {"variant": variant, **v, "sample_rate": int(params["audio"]["sample_rate"]),
+            "voxel_size_m": float(params["scenes"]["voxel_size_m"]), "sizes": sizes,
+            "seed": stage_seed(params, f"init_{variant}")}
+
+
+def build_from_config(config: Mapping[str, Any]) -> nn.Module:
+    """The (untrained) network a system config describes."""
+    sizes = config["sizes"]
+    audio_key = "demucs" if config["model"] == "points2sound" else "mono2binaural"
+    return build_system(config["model"], {"vision": sizes["vision"], audio_key: sizes["audio"]}, config["loss"],
+                        config["sample_rate"], seed=config["seed"])
+
+
+def load_system(path: str | Path, expected: Mapping[str, Any] | None = None) -> tuple[nn.Module, dict[str, Any]]:
+    """A trained variant (eval mode, CPU) and its checkpoint; `expected` refuses another configuration."""
+    blob = load_checkpoint(path, MODEL_KIND, expected)
+    system = build_from_config(blob["config"])
+    system.load_state_dict(blob["model"])
+    return system.eval(), blob
+
+
+def segment_samples(params: Mapping[str, Any], config: Mapping[str, Any]) -> int:
+    """Training clip length: 3 s segments (reference code) for Demucs, 0.63 s clips for Mono2Binaural."""
+    if config["model"] == "mono2binaural":
+        return max(256, round(float(params["model"]["mono2binaural"]["clip_s"]) * params["audio"]["sample_rate"]))
+    return int(params["scenes"]["segment_samples"])
+
+
+def make_sampler(params: Mapping[str, Any], sources: SceneSources, config: Mapping[str, Any], seed: int,
+                 augment: bool, length: int | None) -> SceneSampler:
+    cfg = params["scenes"]
+    return SceneSampler(
+        sources, seed, length=length, segment_samples=segment_samples(params, config),
+        max_sources=cfg["max_sources"], azimuths_deg=params["render"]["azimuths_deg"],
+        distance_range=tuple(cfg["distance_range_m"]), fps=params["dataset"]["fps"],
+        mono_input=config["mono_input"], features=config["features"], voxel_size=cfg["voxel_size_m"],
+        scale_by_n=cfg["scale_by_n"], augment=AugmentParams(**cfg["augment"]) if augment else None,
+        listener_height_m=cfg["listener_height_m"],
+    )
+
+
+def mono_copy(mono: torch.Tensor, mono_input: str) -> torch.Tensor:
+    """The Mono-Mono estimate (B, 2, T): the mono input in both ears (halved when s_m = L + R)."""
+    scale = 0.5 if mono_input == "sum_lr" else 1.0
+    return (mono * scale).expand(-1, 2, -1)
+
+
+def rotated(batch: SceneBatch, features: str) -> SceneBatch:
+    """The same batch with every scene turned by pi/2 (the Rotated-Visual input)."""
+    pairs = [rotate_voxels_quarter(c, f, features) for c, f in zip(batch.coords, batch.feats)]
+    return SceneBatch(batch.mono, batch.binaural, [p[0] for p in pairs], [p[1] for p in pairs])
+
+
+@dataclass
+class SceneTask:
+    """Loss and validation of a binauralizer on scene batches."""
+
+    system: nn.Module
+    config: Mapping[str, Any]
+    val_batches: Sequence[SceneBatch]
+
+    def _scene(self, batch: SceneBatch, device: torch.device) -> Any:
+        return self.system.vision.collate(batch.coords, batch.feats, device=device)
+
+    def loss(self, net: nn.Module, batch: SceneBatch, device: torch.device) -> torch.Tensor:
+        b = batch.to(device)
+        return self.system.objective(net(b.mono, self._scene(b, device)), b.mono, b.binaural)
+
+    @torch.no_grad()
+    def validate(self, model: nn.Module, device: torch.device, rotate: bool = False) -> dict[str, float]:
+        """Mean objective and binaural L1 over the validation scenes (eval mode)."""
+        was_training = model.training
+        model.eval()
+        n, loss, l1, l1_copy = 0, 0.0, 0.0, 0.0
+        for batch in self.val_batches:
+            b = (rotated(batch, self.config["features"]) if rotate else batch).to(device)
+            scene = self._scene(b, device)
+            k = b.mono.shape[0]
+            loss += float(self.system.loss(b.mono, scene, b.binaural)) * k
+            l1 += float(self.system.l1(b.mono, scene, b.binaural)) * k
+            l1_copy += float(F.l1_loss(mono_copy(b.mono, self.config["mono_input"]), b.binaural)) * k
+            n += k
+        model.train(was_training)
+        return {"val_loss": loss / n, "val_l1": l1 / n, "val_l1_mono_copy": l1_copy / n}
+
+
+def validation_batches(scenes: Sequence[Scene], batch_size: int) -> list[SceneBatch]:
+    return [collate_scenes(scenes[i : i + batch_size]) for i in range(0, len(scenes), batch_size)]
+
+
+def train_variant(
+    params: Mapping[str, Any],
+    variant: str,
+    dataset_root: Path,
+    pretrained: Path | None,
+    checkpoint_dir: Path,
+    *,
+    device: torch.device,
+    dist: DistContext | None = None,
+    stop_after: int | None = None,
+) -> tuple[FitResult, dict[str, Any], nn.Module, SceneTask]:
+    """Train one variant; returns the fit result, its system config, the best model and the task."""
+    dist = dist or DistContext()
+    config = system_config(params, variant)
+    tcfg = params["train"]
+    system = build_from_config(config)
+    if tcfg["pretrained_vision"]:
+        if pretrained is None:
+            raise ParameterError("train.pretrained_vision", "is true but no pre-trained vision checkpoint was given")
+        blob = load_checkpoint(pretrained, PRETRAIN_KIND)
+        system.vision.load_backbone(blob["model"])
+        log.info("vision trunk initialized from %s (test accuracy %.3f)", pretrained, blob.get("test_accuracy", float("nan")))
+    hrir = params["hrir"]["name"]
+    train_sources = SceneSources.from_dataset(dataset_root, "train", hrir)
+    val_sources = SceneSources.from_dataset(dataset_root, "val", hrir)
+    train_sampler = make_sampler(params, train_sources, config, stage_seed(params, f"train_scenes_{variant}"), True, None)
+    val_sampler = make_sampler(params, val_sources, config, stage_seed(params, "val_scenes"), False, tcfg["val_scenes"])
+    val = validation_batches([val_sampler[i] for i in range(tcfg["val_scenes"])], tcfg["micro_batch_size"])
+    task = SceneTask(system, config, val)
+    plan = BatchPlan(tcfg["batch_size"], tcfg["micro_batch_size"], dist.world_size)
+    settings = LoopSettings(tcfg["iterations"], tcfg["lr"], tcfg["val_every"], tcfg["log_every"], plan, tcfg["workers"])
+    resume_config = {"system": config, "train": {k: tcfg[k] for k in ("batch_size", "iterations", "lr", "val_every",
+                                                                        "val_scenes", "pretrained_vision")},
+                     "scenes": dict(params["scenes"]), "pretrained": _file_digest(pretrained) if tcfg["pretrained_vision"] else None}
+    result = fit(system, task, IndexedScenes(train_sampler.__getitem__), collate_scenes, settings, config=resume_config,
+                 kind=f"train_{variant}", checkpoint_dir=checkpoint_dir, device=device, dist=dist,
+                 stop_after=stop_after, desc=variant)
+    system.load_state_dict(result.best_state)
+    return result, config, system, task
+
+
+def _file_digest(path: Path | None) -> str | None:
+    import hashlib
+
+    if path is None:
+        return None
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
+
+def summarize(result: FitResult, task: SceneTask, device: torch.device) -> dict[str, Any]:
+    """Validation figures of the best weights, with the two sanity baselines (issue: scene guidance)."""
+    plain = task.validate(task.system, device)
+    turned = task.validate(task.system, device, rotate=True)
+    return {
+        "best_iteration": result.best_iteration, "best_val_loss": result.best_val,
+        "val_l1": plain["val_l1"], "val_l1_rotated": turned["val_l1"], "val_l1_mono_copy": plain["val_l1_mono_copy"],
+        "iterations": result.iterations_done, "iterations_per_s": result.iterations_per_s,
+        "train_seconds": result.seconds, "peak_memory_mb": result.peak_memory_mb,
+        "parameters": sum(p.numel() for p in task.system.parameters()),
+    }
+
+
+def save_model(path: Path, system: nn.Module, config: Mapping[str, Any], summary: Mapping[str, Any]) -> None:
+    """The best weights with their config: what evaluation loads (weights_only)."""
+    save_checkpoint(path, MODEL_KIND, config, model={k: v.cpu() for k, v in system.state_dict().items()},
+                    summary=dict(summary))

@@ -1,0 +1,43 @@
+# Vision pre-training and the paper's training variants (one run per entry of `variants:`).
+# Training rules take every core they are given (threads: workflow.cores), so they run one
+# at a time on a workstation; on a cluster each is its own job (workflow/profiles/).
+# A run interrupted mid-way resumes from checkpoints/<profile>/<run>/last.pt when rerun.
+
+rule pretrain_vision:
+    input: shapes=f"{D}/shapes"
+    output:
+        model=directory(f"{MODELS}/pretrain_vision"),
+        summary=f"{RESULTS}/train/pretrain_vision.json",
+        history=f"{RESULTS}/train/pretrain_vision.csv",
+    log: f"{LOGS}/pretrain_vision.log"
+    threads: workflow.cores
+    params: digest=digest("model", "pretrain", "shapes"), checkpoints=f"{CHECKPOINTS}/pretrain_vision"
+    shell:
+        "{CLI} pretrain {OPTS} --shapes {input.shapes} --out {output.model} --summary {output.summary}"
+        " --history {output.history} --checkpoints {params.checkpoints} --threads {threads} --log {log}"
+
+
+rule train_variant:
+    input:
+        renders=f"{D}/binaural/{HRIR}",
+        splits=f"{D}/splits",
+        frames=f"{D}/frames",
+        pretrained=f"{MODELS}/pretrain_vision",
+    output:
+        model=directory(f"{MODELS}/{{variant}}"),
+        summary=f"{RESULTS}/train/{{variant}}.json",
+        history=f"{RESULTS}/train/{{variant}}.csv",
+    wildcard_constraints: variant="|".join(VARIANTS)
+    log: f"{LOGS}/train_{{variant}}.log"
+    threads: workflow.cores
+    params:
+        digest=lambda wc: digest("model", "train", "scenes", "render", "hrir") + section_digest(P["variants"], wc.variant),
+        checkpoints=lambda wc: f"{CHECKPOINTS}/{wc.variant}",
+    shell:
+        "{CLI} train {OPTS} --variant {wildcards.variant} --dataset {D} --pretrained {input.pretrained}/model.pt"
+        " --out {output.model} --summary {output.summary} --history {output.history}"
+        " --checkpoints {params.checkpoints} --threads {threads} --log {log}"
+
+
+rule train_all:
+    input: expand(f"{MODELS}/{{variant}}", variant=VARIANTS)
