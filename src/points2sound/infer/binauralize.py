@@ -1,0 +1,316 @@
+"""Inference of a trained binauralizer on inputs of any length.
+
+Two paths, one result:
+
+- whole clip: `system.binauralize(mono (1, 1, T), scene)` in one pass, exactly what
+  the evaluation stage computes (used by default while the clip is at most
+  `max_whole_s` long, so a test scene gives the evaluation's output bit for bit);
+- chunks: the clip is cut into windows of `chunk_s` that overlap by `overlap_s`, each
+  window gets real signal around it as context (zeros beyond the file, like the
+  whole-clip padding), windows go through the network `batch` at a time and are
+  blended with linear cross-fades in the middle of each overlap (the outer quarter of
+  an overlap, where a window has the least context, gets no weight). Memory is flat
+  in the input length.
+
+Demucs is not shift invariant (its strided convolutions see the input on a grid of
+stride**depth samples), so windows start on the whole clip's grid: without the
+BiLSTM, chunks reproduce the whole clip to float rounding (tested); the BiLSTM's
+context is the only difference left, bounded by the overlap.
+
+Speed options (`InferenceOptions`): batching the chunks of one file (the BiLSTM then
+runs batch x fewer steps: at batch 1 it is bound by reading its 2048-wide recurrent
+weights every step), int8 dynamic quantization of the BiLSTM and linear layers
+(`precision='int8'`), bf16/fp16 weights on GPUs, and the visual feature computed once
+per scene (the vision net does not see the audio).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..errors import ParameterError
+from ..models.demucs import ConditionedDemucs
+from ..models.objectives import recover_from_difference
+
+log = logging.getLogger(__name__)
+PRECISIONS = ("fp32", "int8", "bf16", "fp16")
+
+
+@dataclass
+class InferenceOptions:
+    """How to run a binauralizer.
+
+    chunk_s: window length in seconds; None: the whole clip in one pass while it is at
+        most `max_whole_s`, windows of `default_chunk_s` beyond.
+    overlap_s: overlap of consecutive windows (seconds); the cross-fade spans its middle half.
+    batch: windows per forward pass.
+    precision: fp32 (reference); int8 (dynamic quantization of LSTM and linear layers,
+        CPU); bf16 / fp16 (weights and activations, GPU).
+    device: 'cpu', 'cuda', 'auto'.
+    threads: torch CPU threads (None: torch's choice).
+    """
+
+    chunk_s: float | None = None
+    overlap_s: float = 1.0
+    batch: int = 8
+    precision: str = "fp32"
+    device: str = "cpu"
+    threads: int | None = None
+    max_whole_s: float = 30.0
+    default_chunk_s: float = 10.0
+    progress: bool = False
+
+    def check(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise ParameterError("precision", f"must be one of {PRECISIONS}, got {self.precision!r}")
+        if self.chunk_s is not None and not self.chunk_s > 0:
+            raise ParameterError("chunk_s", f"must be > 0, got {self.chunk_s}")
+        if not self.overlap_s >= 0:
+            raise ParameterError("overlap_s", f"must be >= 0, got {self.overlap_s}")
+        if self.batch < 1:
+            raise ParameterError("batch", f"must be >= 1, got {self.batch}")
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ParameterError("device", f"{name!r} requested but no CUDA device is available")
+    try:
+        return torch.device(name)
+    except RuntimeError as exc:
+        raise ParameterError("device", f"not a torch device: {name!r}") from exc
+
+
+# ---------------------------------------------------------------------------------
+# Chunk plan
+# ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChunkPlan:
+    """Windows over a clip of `total` samples: output window k covers [starts[k], starts[k] + length)."""
+
+    total: int
+    length: int
+    starts: tuple[int, ...]
+    overlap: int
+
+    def weights(self, k: int) -> np.ndarray:
+        """Cross-fade weights (length,) of window k; the weights of all windows sum to 1 on [0, total)."""
+        n = self.length
+        w = np.ones(n, np.float64)
+        ramp_lo = self.overlap // 4
+        ramp = max(1, self.overlap - 2 * ramp_lo)
+        j = np.arange(n, dtype=np.float64)
+        rise = np.clip((j - ramp_lo + 0.5) / ramp, 0.0, 1.0)
+        fall = rise[::-1]
+        if k > 0:
+            w = np.minimum(w, rise)
+        if k < len(self.starts) - 1:
+            w = np.minimum(w, fall)
+        return np.maximum(w, 1e-6)  # never exactly 0: the sum is always invertible
+
+
+def plan_chunks(total: int, length: int, overlap: int, grid: int = 1, origin: int = 0) -> ChunkPlan:
+    """Windows of `length` samples overlapping by at least `overlap`, starting on `origin + k * grid`.
+
+    The hop is the largest multiple of `grid` not above length - overlap, and the first
+    window starts at the grid point at or before 0, so that every window sits on the grid
+    of the whole clip.
+    """
+    if total < 1 or length < 1:
+        raise ParameterError("length", f"need a positive clip and window, got {total}, {length}")
+    hop = (length - overlap) // grid * grid
+    if hop < grid:
+        raise ParameterError("overlap_s", f"an overlap of {overlap} samples leaves no hop in windows of {length} "
+                                          f"(the hop must be a multiple of {grid} samples)")
+    first = origin - math.ceil(origin / grid) * grid  # largest origin + k * grid <= 0
+    starts = [first]
+    while starts[-1] + length < total:
+        starts.append(starts[-1] + hop)
+    return ChunkPlan(total, length, tuple(starts), length - hop)
+
+
+# ---------------------------------------------------------------------------------
+# The runner
+# ---------------------------------------------------------------------------------
+
+
+def _quantize_int8(audio: nn.Module) -> nn.Module:
+    """int8 dynamic quantization (weights int8, activations quantized per call) of LSTM and linear layers."""
+    import warnings
+
+    with warnings.catch_warnings():  # torch.ao's eager quantization is deprecated in favour of torchao
+        warnings.simplefilter("ignore")
+        from torch.ao.quantization import quantize_dynamic
+
+        return quantize_dynamic(audio, {nn.LSTM, nn.Linear}, dtype=torch.qint8)
+
+
+class Binauralizer:
+    """A trained system, ready to binauralize mono clips of any length.
+
+    system: a Points2SoundNet or Mono2BinauralNet (as `train.variant.load_system` returns);
+    config: its checkpoint config (sample_rate, features, mono_input, voxel_size_m).
+    """
+
+    def __init__(self, system: nn.Module, config: dict[str, Any], options: InferenceOptions | None = None):
+        self.options = options or InferenceOptions()
+        self.options.check()
+        self.config = dict(config)
+        self.sample_rate = int(config["sample_rate"])
+        self.device = resolve_device(self.options.device)
+        if self.options.threads:
+            torch.set_num_threads(int(self.options.threads))
+        precision = self.options.precision
+        if precision == "int8" and self.device.type != "cpu":
+            raise ParameterError("precision", "int8 (dynamic quantization) runs on the CPU only")
+        if precision in ("bf16", "fp16") and self.device.type == "cpu":
+            log.warning("%s on this CPU: most CPUs without native %s units run it slower than fp32", precision, precision)
+        self.system = system.eval().to(self.device)
+        self.kind = getattr(system, "kind", "points2sound")
+        self.audio = self.system.audio
+        if precision == "int8":
+            self.audio = _quantize_int8(self.audio)
+        self.dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision, torch.float32)
+        if self.dtype != torch.float32:
+            self.audio = self.audio.to(self.dtype)
+
+    # ----- vision -----------------------------------------------------------------
+
+    @torch.inference_mode()
+    def visual_feature(self, coords: np.ndarray, feats: np.ndarray) -> torch.Tensor:
+        """The global feature h (1, K) of one voxelized scene (fp32, vision is cheap)."""
+        scene = self.system.vision.collate([coords], [feats], device=self.device)
+        return self.system.vision(scene)
+
+    # ----- audio ------------------------------------------------------------------
+
+    def _forward(self, mono: torch.Tensor, h: torch.Tensor, length: int | None = None) -> torch.Tensor:
+        """(B, 2, length) binaural of windows (B, 1, T) with context (Points2Sound) or plain clips."""
+        if self.kind == "points2sound":
+            out = self.audio(mono.to(self.dtype), h.to(self.dtype), length).float()
+            if self.system.loss_kind == "full":
+                return out
+            return recover_from_difference(_centre(mono, out.shape[-1]), out)
+        sys_ = self.system
+        if mono.shape[-1] <= sys_.clip_samples:
+            return recover_from_difference(mono, self.audio.predict_difference(mono, h))
+        return self.audio.binauralize(mono, h, sys_.clip_samples, sys_.hop_samples)
+
+    def whole(self, mono: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        """The evaluation's computation: one pass over the whole clip (1, 1, T) -> (1, 2, T)."""
+        if self.kind == "points2sound" and self.dtype == torch.float32 and self.audio is self.system.audio:
+            return self.system.audio(mono, h) if self.system.loss_kind == "full" else \
+                recover_from_difference(mono, self.system.audio(mono, h))
+        return self._forward(mono, h)
+
+    def plan(self, total: int) -> ChunkPlan | None:
+        """The chunk plan for a clip of `total` samples, or None for one pass."""
+        o = self.options
+        sr = self.sample_rate
+        if o.chunk_s is None and total <= o.max_whole_s * sr:
+            return None
+        length = max(1, round((o.chunk_s or o.default_chunk_s) * sr))
+        if length >= total:
+            return None
+        overlap = round(o.overlap_s * sr)
+        if self.kind == "points2sound":
+            net: ConditionedDemucs = self.audio if isinstance(self.audio, ConditionedDemucs) else self.system.audio
+            grid = net.stride ** net.depth
+            # whole-clip input sample 0 sits at absolute -pad; window inputs must start on that grid
+            pad = (net.valid_length(total) - total) // 2
+            ctx = (net.valid_length(length) - length) // 2
+            return plan_chunks(total, length, overlap, grid, origin=ctx - pad)
+        return plan_chunks(total, length, overlap)
+
+    @torch.inference_mode()
+    def __call__(self, mono: np.ndarray, h: torch.Tensor, progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """Binaural (2, T) float32 of a mono clip (T,) at the model's rate, given the scene's h (1, K)."""
+        mono = np.asarray(mono, np.float32).reshape(-1)
+        total = mono.size
+        plan = self.plan(total)
+        if plan is None:
+            x = torch.from_numpy(mono).to(self.device)[None, None]
+            out = self.whole(x, h)[0]
+            if progress:
+                progress(total)
+            return out.float().cpu().numpy()
+        return self._chunked(mono, h, plan, progress)
+
+    def _window_inputs(self, mono: np.ndarray, plan: ChunkPlan, starts: Sequence[int]) -> tuple[np.ndarray, int]:
+        """Input windows (n, 1, L_in) with context, zeros beyond the clip, and the output length."""
+        if self.kind == "points2sound":
+            net = self.audio if isinstance(self.audio, ConditionedDemucs) else self.system.audio
+            in_len = net.valid_length(plan.length)
+            ctx = (in_len - plan.length) // 2
+        else:
+            in_len, ctx = plan.length, 0
+        out = np.zeros((len(starts), 1, in_len), np.float32)
+        for i, s in enumerate(starts):
+            a, b = s - ctx, s - ctx + in_len
+            lo, hi = max(a, 0), min(b, mono.size)
+            if hi > lo:
+                out[i, 0, lo - a : hi - a] = mono[lo:hi]
+        return out, plan.length
+
+    def _chunked(self, mono: np.ndarray, h: torch.Tensor, plan: ChunkPlan,
+                 progress: Callable[[int], None] | None) -> np.ndarray:
+        total = plan.total
+        acc = np.zeros((2, total), np.float64)
+        norm = np.zeros(total, np.float64)
+        batch = self.options.batch
+        for i in range(0, len(plan.starts), batch):
+            group = list(range(i, min(i + batch, len(plan.starts))))
+            x, length = self._window_inputs(mono, plan, [plan.starts[k] for k in group])
+            xt = torch.from_numpy(x).to(self.device)
+            y = self._forward(xt, h.expand(len(group), -1), length).float().cpu().numpy()
+            for j, k in enumerate(group):
+                s = plan.starts[k]
+                lo, hi = max(s, 0), min(s + length, total)
+                w = plan.weights(k)[lo - s : hi - s]
+                acc[:, lo:hi] += y[j, :, lo - s : hi - s] * w
+                norm[lo:hi] += w
+            if progress:
+                progress(min(total, plan.starts[group[-1]] + length) - max(0, plan.starts[group[0]]))
+        return (acc / norm).astype(np.float32)
+
+
+def _centre(x: torch.Tensor, length: int) -> torch.Tensor:
+    extra = x.shape[-1] - length
+    return x[..., extra // 2 : extra // 2 + length]
+
+
+@dataclass
+class Timing:
+    """Wall times of one binauralization (seconds)."""
+
+    vision_s: float = 0.0
+    audio_s: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def total_s(self) -> float:
+        return self.vision_s + self.audio_s
+
+
+def timed_binauralize(runner: Binauralizer, mono: np.ndarray, coords: np.ndarray, feats: np.ndarray) -> tuple[np.ndarray, Timing]:
+    """End-to-end binauralization (vision net included) with its wall times."""
+    sync = torch.cuda.synchronize if runner.device.type == "cuda" else (lambda: None)
+    sync()
+    t0 = time.perf_counter()
+    h = runner.visual_feature(coords, feats)
+    sync()
+    t1 = time.perf_counter()
+    out = runner(mono, h)
+    sync()
+    return out, Timing(t1 - t0, time.perf_counter() - t1)

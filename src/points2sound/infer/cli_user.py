@@ -1,0 +1,129 @@
+"""User-facing commands: `binauralize` (the trained model), `render` (classical, SOFA) and `show-scene`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+from ..errors import ParameterError
+from .scene_input import SourcePlacement
+
+
+def _scene_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("scene (give one kind)")
+    g.add_argument("--cloud", type=Path, action="append", default=[], metavar="PATH",
+                   help="a merged scene in the listener frame (PLY, or any format trimesh reads); repeat to merge")
+    g.add_argument("--source", nargs=3, action="append", default=[], metavar=("PATH", "AZIMUTH", "DISTANCE"),
+                   help="one performer's cloud (y up, facing +z, floor at y=0) placed at AZIMUTH degrees "
+                        "(0 front, 90 left) and DISTANCE metres; repeat per source")
+    g.add_argument("--scene", type=Path, default=None, metavar="NPZ",
+                   help="a materialized test scene (data/<profile>/scenes/test_<ir>/<id>.npz)")
+    p.add_argument("--yaw", type=float, default=0.0,
+                   help="head yaw in degrees: the listener turns the head (positive = left), the scene turns the other way")
+    p.add_argument("--listener-height", type=float, default=None,
+                   help="head height above the performers' floor, m (default: scenes.listener_height_m)")
+
+
+def _sources(args: argparse.Namespace) -> list[SourcePlacement]:
+    out = []
+    for path, az, dist in args.source:
+        try:
+            out.append(SourcePlacement(Path(path), float(az), float(dist)))
+        except ValueError:
+            raise ParameterError("source", f"expected PATH AZIMUTH DISTANCE with numbers, got {path} {az} {dist}") from None
+    return out
+
+
+def _height(args: argparse.Namespace, params: dict) -> float:
+    return float(args.listener_height if args.listener_height is not None else params["scenes"]["listener_height_m"])
+
+
+def _cmd_binauralize(args: argparse.Namespace, params: dict) -> None:
+    from .binauralize import InferenceOptions
+    from .commands import binauralize_file, default_checkpoint
+
+    options = InferenceOptions(chunk_s=args.chunk_s, overlap_s=args.overlap_s, batch=args.batch,
+                               precision=args.precision, device=args.device, threads=args.threads,
+                               max_whole_s=args.max_whole_s)
+    if args.fast:
+        options.precision = "int8" if options.device == "cpu" else ("fp16" if args.precision == "fp32" else args.precision)
+        options.chunk_s = options.chunk_s or 3.0
+        options.overlap_s = args.overlap_s if args.overlap_s is not None else 0.5
+    if options.overlap_s is None:
+        options.overlap_s = 1.0
+    info = binauralize_file(args.audio, args.out, checkpoint=args.checkpoint or default_checkpoint(params),
+                            cloud_paths=args.cloud, sources=_sources(args), scene_npz=args.scene,
+                            features=args.features, yaw_deg=args.yaw, listener_height_m=_height(args, params),
+                            options=options, subtype=args.subtype, progress=not args.no_progress)
+    if args.verbose:
+        print(json.dumps(info, indent=2))
+
+
+def _cmd_render(args: argparse.Namespace, params: dict) -> None:
+    from .commands import render_stems
+
+    stems = []
+    for path, az in args.stem:
+        try:
+            stems.append((Path(path), float(az)))
+        except ValueError:
+            raise ParameterError("stem", f"expected PATH AZIMUTH with a number, got {path} {az}") from None
+    render_stems(stems, args.ir, args.out, scale_by_n=args.scale_by_n, tolerance_deg=args.tolerance, subtype=args.subtype)
+
+
+def _cmd_show_scene(args: argparse.Namespace, params: dict) -> None:
+    from .commands import show_scene_file
+
+    show_scene_file(args.out, cloud_paths=args.cloud, sources=_sources(args), scene_npz=args.scene, yaw_deg=args.yaw,
+                    listener_height_m=_height(args, params), voxel_size=float(params["scenes"]["voxel_size_m"]),
+                    azimuths=args.azimuth, title=args.title)
+
+
+def add_user_commands(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> None:
+    """Register `binauralize`, `render` and `show-scene` on the CLI's subparsers."""
+    def cmd(name: str, help_: str, func: Callable) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_, description=help_)
+        common(p)
+        p.set_defaults(func=func)
+        return p
+
+    p = cmd("binauralize", "binauralize a mono recording with a trained model and a point-cloud scene", _cmd_binauralize)
+    p.add_argument("audio", type=Path, help="mono (or stereo, downmixed) audio file, any length and sample rate")
+    p.add_argument("--out", type=Path, required=True, help="binaural WAV, at the input's sample rate")
+    p.add_argument("--checkpoint", type=Path, default=None,
+                   help="trained model (default: models/<profile>/p2s_rgb/model.pt, the headline model)")
+    _scene_options(p)
+    p.add_argument("--features", choices=("rgb", "xyz"), default=None,
+                   help="visual features (default: those the model was trained on; rgb = rgb-depth, xyz = depth only)")
+    p.add_argument("--device", default="cpu", help="cpu, cuda or auto (default: cpu)")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--precision", choices=("fp32", "int8", "bf16", "fp16"), default="fp32",
+                   help="fp32 (reference), int8 (dynamic quantization of LSTM/linear, CPU), bf16/fp16 (GPU)")
+    p.add_argument("--chunk-s", type=float, default=None,
+                   help="process in windows of this many seconds (default: one pass up to --max-whole-s, 10 s windows beyond)")
+    p.add_argument("--overlap-s", type=float, default=None, help="overlap of consecutive windows, s (default 1.0; --fast 0.5)")
+    p.add_argument("--batch", type=int, default=8, help="windows per forward pass (default 8)")
+    p.add_argument("--max-whole-s", type=float, default=30.0,
+                   help="longest input processed in one pass, exactly as the evaluation does (default 30 s)")
+    p.add_argument("--fast", action="store_true",
+                   help="speed preset: 3 s windows batched, 0.5 s overlap, int8 on CPU / fp16 on GPU")
+    p.add_argument("--subtype", default="FLOAT", help="WAV subtype (default FLOAT; PCM_16/PCM_24 clip above full scale)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    p = cmd("render", "classical binaural rendering: mono stems at azimuths through a SOFA HRIR/BRIR set", _cmd_render)
+    p.add_argument("--stem", nargs=2, action="append", default=[], metavar=("PATH", "AZIMUTH"), required=True,
+                   help="a mono stem and its azimuth in degrees (0 front, 90 left); repeat per source")
+    p.add_argument("--ir", type=Path, required=True, help="SOFA file (HRIRs or BRIRs with two receivers)")
+    p.add_argument("--out", type=Path, required=True, help="binaural WAV at the stems' sample rate")
+    p.add_argument("--scale-by-n", action="store_true", help="scale the sum by 1/N like the training scenes")
+    p.add_argument("--tolerance", type=float, default=2.5,
+                   help="largest distance (degrees) to the nearest measured azimuth (default 2.5)")
+    p.add_argument("--subtype", default="FLOAT", help="WAV subtype (default FLOAT)")
+
+    p = cmd("show-scene", "draw a scene (top and side views) with the listener's head and the azimuths", _cmd_show_scene)
+    p.add_argument("--out", type=Path, required=True, help="image file (.png, .pdf, .svg)")
+    _scene_options(p)
+    p.add_argument("--azimuth", type=float, action="append", default=[], help="mark this azimuth too (repeatable)")
+    p.add_argument("--title", default=None)

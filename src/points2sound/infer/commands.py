@@ -1,0 +1,230 @@
+"""The user-facing commands behind `points2sound binauralize | render | show-scene`.
+
+Everything is checked before any heavy work: the output path must be writable, the
+audio readable, non-empty and finite, the scene non-empty, the checkpoint a trained
+binauralizer. Outputs are written atomically, so a failed run leaves no file.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from math import gcd
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import scipy.signal
+import soundfile as sf
+
+from ..audio_io import write_wav
+from ..errors import InputFileError, ParameterError
+from .scene_input import SourcePlacement, UserScene, build_scene
+
+log = logging.getLogger(__name__)
+HEADLINE_VARIANT = "p2s_rgb"
+
+
+def default_checkpoint(params: Mapping[str, Any]) -> Path:
+    """The pipeline's headline model: models/<profile>/p2s_rgb/model.pt."""
+    return Path("models") / str(params.get("profile", "demo")) / HEADLINE_VARIANT / "model.pt"
+
+
+def check_writable(path: Path) -> None:
+    """Fail early (before any computation) when `path` cannot be written."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputFileError(path, "is a directory, expected an output file name")
+    parent = path.parent if str(path.parent) else Path(".")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".probe", dir=parent)
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        raise InputFileError(path, f"output cannot be written ({exc.strerror or exc})") from exc
+    if path.exists() and not os.access(path, os.W_OK):
+        raise InputFileError(path, "output exists and is not writable")
+
+
+def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
+    """Any audio file soundfile reads, as float32 (channels, samples), with clear errors.
+
+    Raises InputFileError when missing, unreadable, empty or holding NaN/inf samples.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(path, "file not found")
+    try:
+        data, sr = sf.read(str(path), dtype="float32", always_2d=True)
+    except (RuntimeError, sf.LibsndfileError, TypeError, ValueError) as exc:
+        raise InputFileError(path, f"not a readable audio file ({exc})") from exc
+    if data.shape[0] == 0:
+        raise InputFileError(path, "audio file is empty (no samples)")
+    if not np.all(np.isfinite(data)):
+        raise InputFileError(path, "audio contains NaN or infinite samples")
+    return np.ascontiguousarray(data.T), int(sr)
+
+
+def downmix(audio: np.ndarray, mono_input: str, path: Path | str = "") -> np.ndarray:
+    """(C, T) -> (T,): stereo is folded the way the model's mono input was made (noted in the log)."""
+    if audio.shape[0] == 1:
+        return audio[0]
+    if mono_input == "left":
+        how, mono = "its left channel", audio[0]
+    elif mono_input == "sum_lr":
+        how, mono = "the sum of its channels (the model's input is s_L + s_R)", audio.sum(axis=0)
+    else:
+        how, mono = "the mean of its channels", audio.mean(axis=0)
+    log.warning("%s has %d channels: using %s", path, audio.shape[0], how)
+    return mono.astype(np.float32)
+
+
+def resample(x: np.ndarray, sr_from: int, sr_to: int) -> np.ndarray:
+    """Polyphase resampling along the last axis (identity when the rates agree)."""
+    if sr_from == sr_to:
+        return x
+    g = gcd(int(sr_from), int(sr_to))
+    return scipy.signal.resample_poly(x, sr_to // g, sr_from // g, axis=-1).astype(np.float32)
+
+
+def _progress_bar(total: int, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="sample", unit_scale=True, desc="binauralize", disable=not enabled or None)
+
+
+def binauralize_file(
+    audio_path: Path,
+    out_path: Path,
+    *,
+    checkpoint: Path,
+    cloud_paths: Sequence[Path] = (),
+    sources: Sequence[SourcePlacement] = (),
+    scene_npz: Path | None = None,
+    features: str | None = None,
+    yaw_deg: float = 0.0,
+    listener_height_m: float = 1.2,
+    options: Any = None,
+    subtype: str = "FLOAT",
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Binauralize one audio file with a trained checkpoint; returns what was done."""
+    from ..train.variant import load_system
+    from .binauralize import Binauralizer, InferenceOptions
+
+    check_writable(out_path)
+    audio, sr_in = read_audio(audio_path)
+    system, blob = load_system(checkpoint)
+    config = blob["config"]
+    feats_kind = features or config["features"]
+    if features and features != config["features"]:
+        log.warning("the checkpoint was trained on %s features; using %s as asked", config["features"], features)
+    scene = build_scene(cloud_paths=cloud_paths, sources=sources, scene_npz=scene_npz, features=feats_kind,
+                        voxel_size=float(config["voxel_size_m"]), listener_height_m=listener_height_m, yaw_deg=yaw_deg)
+    mono = downmix(audio, config["mono_input"], audio_path)
+    if not np.any(mono):
+        log.warning("%s is silent: the output will be the model's response to silence", audio_path)
+    sr = int(config["sample_rate"])
+    if sr_in != sr:
+        log.info("resampling %d Hz -> %d Hz (the model's rate) and back", sr_in, sr)
+    x = resample(mono, sr_in, sr)
+    runner = Binauralizer(system, config, options or InferenceOptions())
+    h = runner.visual_feature(scene.coords, scene.feats)
+    with _progress_bar(x.size, progress) as bar:
+        y = runner(x, h, progress=bar.update)
+    y = resample(y, sr, sr_in)
+    n = audio.shape[1]
+    y = y[:, :n] if y.shape[1] >= n else np.pad(y, ((0, 0), (0, n - y.shape[1])))
+    peak = float(np.abs(y).max(initial=0.0))
+    if subtype.upper().startswith("PCM") and peak > 1.0:
+        log.warning("the output peaks at %.2f (above full scale): %s will clip; FLOAT keeps it", peak, subtype)
+        y = np.clip(y, -1.0, 1.0)
+    write_wav(out_path, y, sr_in, subtype=subtype)
+    plan = runner.plan(x.size)
+    info = {"output": str(out_path), "samples": n, "sample_rate": sr_in, "model_rate": sr, "peak": peak,
+            "voxels": int(len(scene.coords)), "chunks": 1 if plan is None else len(plan.starts),
+            "variant": config.get("variant"), "device": str(runner.device), "precision": runner.options.precision}
+    log.info("wrote %s (%.1f s, %d voxels, %s chunk(s), %s on %s)", out_path, n / sr_in, info["voxels"],
+             info["chunks"], info["precision"], info["device"])
+    return info
+
+
+# ---------------------------------------------------------------------------------
+# Classical renderer
+# ---------------------------------------------------------------------------------
+
+
+def render_stems(stems: Sequence[tuple[Path, float]], ir_path: Path, out_path: Path, *, scale_by_n: bool = False,
+                 tolerance_deg: float = 2.5, subtype: str = "FLOAT") -> dict[str, Any]:
+    """Mono stems at azimuths through a SOFA HRIR/BRIR set, summed (Eq. 2): the non-learned baseline.
+
+    Every stem is convolved with the set's measurement nearest to its azimuth (within
+    `tolerance_deg`); stems must share one sample rate, the set is resampled to it.
+    """
+    from ..render.binaural import render_binaural
+    from ..render.sofa_io import read_ir_set, resample_ir_set
+
+    if not stems:
+        raise ParameterError("stem", "give at least one --stem PATH AZIMUTH")
+    check_writable(out_path)
+    irset = read_ir_set(ir_path)
+    signals, rate = [], None
+    for path, az in stems:
+        audio, sr = read_audio(path)
+        if rate is not None and sr != rate:
+            raise InputFileError(path, f"sample rate {sr} Hz differs from the first stem's {rate} Hz")
+        rate = sr
+        if audio.shape[0] > 1:
+            log.warning("%s has %d channels: using their mean", path, audio.shape[0])
+        signals.append((audio.mean(axis=0), float(az), path))
+    assert rate is not None
+    if irset.sample_rate != rate:
+        log.info("resampling IR set %s from %d Hz to %d Hz", irset.name, irset.sample_rate, rate)
+        irset = resample_ir_set(irset, rate)
+    total = max(s.size for s, _, _ in signals)
+    out = np.zeros((2, total), np.float32)
+    used = []
+    for sig, az, path in signals:
+        if not np.isfinite(az):
+            raise ParameterError("azimuth", f"{path}: must be a number of degrees")
+        try:
+            ir = irset.ir(az, tol_deg=tolerance_deg)
+        except ParameterError as exc:
+            measured = np.unique(np.round(irset.azimuths_deg[np.abs(irset.elevations_deg) <= 0.5], 1))
+            raise ParameterError("azimuth", f"{exc}; this set holds {measured.size} horizontal azimuths, "
+                                            f"e.g. {measured[:12].tolist()}") from None
+        if not np.any(sig):
+            log.warning("%s is silent", path)
+        out[:, : sig.size] += render_binaural(sig, ir[None])[0]
+        used.append(float(irset.azimuths_deg[int(irset.nearest_indices(np.asarray(az)))]))
+    if scale_by_n:
+        out /= len(signals)
+    peak = float(np.abs(out).max(initial=0.0))
+    if subtype.upper().startswith("PCM") and peak > 1.0:
+        log.warning("the render peaks at %.2f (above full scale): %s will clip; FLOAT keeps it", peak, subtype)
+        out = np.clip(out, -1.0, 1.0)
+    write_wav(out_path, out, rate, subtype=subtype)
+    log.info("rendered %d stem(s) through %s (%s) at azimuths %s -> %s", len(signals), irset.name, irset.kind, used, out_path)
+    return {"output": str(out_path), "azimuths_used": used, "sample_rate": rate, "ir_kind": irset.kind, "peak": peak}
+
+
+# ---------------------------------------------------------------------------------
+# Scene viewer
+# ---------------------------------------------------------------------------------
+
+
+def show_scene_file(out_path: Path, *, cloud_paths: Sequence[Path] = (), sources: Sequence[SourcePlacement] = (),
+                    scene_npz: Path | None = None, yaw_deg: float = 0.0, listener_height_m: float = 1.2,
+                    voxel_size: float = 0.02, azimuths: Sequence[float] = (), title: str | None = None) -> UserScene:
+    """Top and side views of a scene with the listener's head and the azimuths marked (PNG, PDF or SVG)."""
+    from .show import plot_scene
+
+    check_writable(out_path)
+    scene = build_scene(cloud_paths=cloud_paths, sources=sources, scene_npz=scene_npz, features="rgb",
+                        voxel_size=voxel_size, listener_height_m=listener_height_m, yaw_deg=yaw_deg)
+    marks = list(scene.azimuths_deg) + [(a - yaw_deg) % 360.0 for a in azimuths]
+    labels = list(scene.labels) + [""] * len(azimuths)
+    plot_scene(scene, out_path, marks, labels, yaw_deg=yaw_deg, listener_height_m=listener_height_m, title=title)
+    return scene

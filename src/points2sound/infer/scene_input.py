@@ -1,0 +1,178 @@
+"""A user's scene: point clouds read, placed around the listener, turned by the head yaw, voxelized.
+
+Three ways to give a scene:
+- one merged cloud already in the listener frame (head at the origin, y up, looking
+  along +z, 90 deg azimuth = left = +x), e.g. a scene exported by `show-scene`;
+- one cloud per source in its performer frame (y up, z the performer's face
+  direction, origin on the floor below the performer) with an azimuth and a
+  distance: placed like the training scenes (turned to face the listener, floor
+  `listener_height_m` below the head);
+- a materialized test scene (`.npz` of the scenes stage): its voxels as they are.
+
+Head yaw: the listener turns the head by `yaw_deg` (counter-clockwise, like azimuths:
+positive = to the left), so every source moves by -yaw_deg relative to the head.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ..errors import InputFileError, ParameterError
+from ..geometry.pointcloud import PointCloud, read_ply
+from ..geometry.transforms import place_performer, rotate_scene
+from ..geometry.voxelize import rotate_voxels_quarter, scene_features, voxelize
+
+CLOUD_SUFFIXES = (".ply", ".obj", ".off", ".stl", ".glb", ".gltf", ".xyz", ".pcd")
+
+
+@dataclass
+class SourcePlacement:
+    """A performer's cloud file with where to put it."""
+
+    path: Path
+    azimuth_deg: float
+    distance_m: float
+
+
+@dataclass
+class UserScene:
+    """The scene's cloud in the listener frame (None for a voxel-only scene) and its voxels."""
+
+    coords: np.ndarray
+    feats: np.ndarray
+    cloud: PointCloud | None = None
+    azimuths_deg: list[float] = field(default_factory=list)  # known source azimuths relative to the head
+    distances_m: list[float] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+
+
+def read_cloud(path: str | Path) -> PointCloud:
+    """A point cloud from PLY (plyfile) or any format trimesh reads (meshes give their vertices).
+
+    Raises InputFileError for a missing or unreadable file and a cloud with no points
+    or non-finite coordinates.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(path, "file not found")
+    if path.suffix.lower() == ".ply":
+        return read_ply(path)
+    try:
+        import trimesh
+
+        loaded = trimesh.load(str(path))
+    except Exception as exc:  # trimesh raises many types for unknown or broken files
+        raise InputFileError(path, f"not a readable point cloud ({type(exc).__name__}: {exc})") from exc
+    if isinstance(loaded, trimesh.Scene):
+        geoms = list(loaded.dump()) if hasattr(loaded, "dump") else list(loaded.geometry.values())
+    else:
+        geoms = [loaded]
+    xyz, rgb = [], []
+    for g in geoms:
+        v = np.asarray(getattr(g, "vertices", np.zeros((0, 3))), dtype=np.float64)
+        if len(v) == 0:
+            continue
+        xyz.append(v)
+        colours = None
+        visual = getattr(g, "visual", None)
+        if visual is not None and getattr(visual, "kind", None) == "vertex":
+            colours = np.asarray(visual.vertex_colors)[:, :3] / 255.0
+        elif getattr(g, "colors", None) is not None and len(g.colors) == len(v):
+            colours = np.asarray(g.colors)[:, :3] / 255.0
+        rgb.append(colours if colours is not None and len(colours) == len(v) else np.full((len(v), 3), 0.5))
+    if not xyz:
+        raise InputFileError(path, "point cloud has no points")
+    cloud = PointCloud(np.concatenate(xyz), np.concatenate(rgb))
+    if not np.all(np.isfinite(cloud.xyz)):
+        raise InputFileError(path, "point cloud has NaN or infinite coordinates")
+    return cloud
+
+
+def place_sources(sources: Sequence[SourcePlacement], listener_height_m: float) -> PointCloud:
+    """Each performer cloud turned to face the listener and put at its azimuth and distance, merged."""
+    clouds = []
+    for s in sources:
+        if not math.isfinite(s.azimuth_deg):
+            raise ParameterError("azimuth", f"{s.path}: azimuth must be a number of degrees, got {s.azimuth_deg}")
+        if not (math.isfinite(s.distance_m) and s.distance_m > 0):
+            raise ParameterError("distance", f"{s.path}: distance must be > 0 m, got {s.distance_m}")
+        clouds.append(place_performer(read_cloud(s.path), s.azimuth_deg, s.distance_m, listener_height_m))
+    return PointCloud.concatenate(clouds)
+
+
+def _head_relative(xyz: np.ndarray) -> tuple[float, float]:
+    """Azimuth (deg, [0, 360)) and horizontal distance of a cloud's centroid from the head."""
+    c = xyz.mean(axis=0)
+    return float(np.degrees(np.arctan2(c[0], c[2])) % 360.0), float(np.hypot(c[0], c[2]))
+
+
+def build_scene(
+    *,
+    cloud_paths: Sequence[str | Path] = (),
+    sources: Sequence[SourcePlacement] = (),
+    scene_npz: str | Path | None = None,
+    features: str = "rgb",
+    voxel_size: float = 0.02,
+    listener_height_m: float = 1.2,
+    yaw_deg: float = 0.0,
+) -> UserScene:
+    """The voxelized scene of the given inputs (exactly one kind of input), turned by the head yaw."""
+    given = sum([bool(cloud_paths), bool(sources), scene_npz is not None])
+    if given != 1:
+        raise ParameterError("scene", "give exactly one of: merged cloud(s) (--cloud), per-source clouds "
+                                      "(--source PATH AZIMUTH DISTANCE), or a materialized scene (--scene)")
+    if not math.isfinite(yaw_deg):
+        raise ParameterError("yaw", f"must be a number of degrees, got {yaw_deg}")
+    if scene_npz is not None:
+        return _scene_from_npz(Path(scene_npz), features, voxel_size, yaw_deg)
+    azimuths: list[float] = []
+    distances: list[float] = []
+    labels: list[str] = []
+    if sources:
+        cloud = place_sources(sources, listener_height_m)
+        azimuths = [(s.azimuth_deg - yaw_deg) % 360.0 for s in sources]
+        distances = [s.distance_m for s in sources]
+        labels = [Path(s.path).stem for s in sources]
+    else:
+        cloud = PointCloud.concatenate([read_cloud(p) for p in cloud_paths])
+    if yaw_deg:
+        cloud = rotate_scene(cloud, -np.deg2rad(yaw_deg))
+    if len(cloud) == 0:
+        raise ParameterError("scene", "the point cloud has no points")
+    coords, feats = voxelize(cloud.xyz, scene_features(cloud, features), voxel_size)
+    return UserScene(coords, feats, cloud, azimuths, distances, labels)
+
+
+def _scene_from_npz(path: Path, features: str, voxel_size: float, yaw_deg: float) -> UserScene:
+    from ..data.scenes import load_materialized_scene
+
+    data = load_materialized_scene(path)
+    if np.isfinite(data["voxel_size"]) and abs(data["voxel_size"] - voxel_size) > 1e-9:
+        raise ParameterError("voxel_size", f"{path} was voxelized at {data['voxel_size']} m, the model expects {voxel_size} m")
+    if features not in ("rgb", "xyz"):
+        raise ParameterError("features", f"must be 'rgb' or 'xyz', got {features!r}")
+    coords, feats = data["coords"], data[f"feats_{features}"]
+    if len(coords) == 0:
+        raise InputFileError(path, "scene has no voxels")
+    spec = data["spec"]
+    azimuths = [(s.azimuth_deg - yaw_deg) % 360.0 for s in spec.sources]
+    distances = [s.distance_m for s in spec.sources]
+    labels = [s.instrument for s in spec.sources]
+    # a cloud with one point per voxel: the voxel's mean point (inside the voxel) and colour
+    cloud = PointCloud(data["feats_xyz"], np.clip(data["feats_rgb"], 0.0, 1.0))
+    turns = (yaw_deg / 90.0) % 4
+    if abs(turns - round(turns)) < 1e-9:
+        # quarter turns map the voxel grid onto itself: exact, no re-voxelization
+        for _ in range(int(round(turns)) % 4 * 3 % 4):  # -yaw = 3 quarter turns per +quarter of yaw
+            coords, feats = rotate_voxels_quarter(coords, feats, features)
+        if yaw_deg:
+            cloud = rotate_scene(cloud, -np.deg2rad(yaw_deg))
+    else:
+        cloud = rotate_scene(cloud, -np.deg2rad(yaw_deg))
+        coords, feats = voxelize(cloud.xyz, scene_features(cloud, features), voxel_size)
+    return UserScene(np.asarray(coords, np.int32), np.asarray(feats, np.float32), cloud, azimuths, distances, labels)
