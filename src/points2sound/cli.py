@@ -68,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True)
     p = cmd("split", "write the split index files", lambda a, P: stages.split(P, a.dataset))
     p.add_argument("--dataset", type=Path, required=True)
-    p = cmd("render", "render recordings binaurally through a SOFA IR set",
+    p = cmd("render-split", "render the recordings of some splits binaurally through a SOFA IR set (pipeline stage)",
             lambda a, P: stages.render(P, a.dataset, a.ir, a.out, a.splits.split(",")))
     p.add_argument("--dataset", type=Path, required=True)
     p.add_argument("--ir", type=Path, required=True)
@@ -95,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .data.cli_data import add_data_commands  # `points2sound data status|fetch <source>`
 
     add_data_commands(sub, _common)
+    from .infer.cli_user import add_user_commands  # `points2sound binauralize | render | show-scene`
+
+    add_user_commands(sub, _common)
 
     p = cmd("evaluate", "score a trained variant (or, without --variant, Mono-Mono) on test scenes",
             lambda a, P: stages.evaluate(P, a.variant, a.model, a.scenes_root, a.ir_sets, a.out_dir, a.threads))
