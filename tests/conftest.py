@@ -19,3 +19,33 @@ def repo_root() -> Path:
 @pytest.fixture(scope="session")
 def tiny_params() -> dict:
     return load_params(ROOT / "params.yaml", "tiny")
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tmp_path_factory) -> Path:
+    """The tiny profile's data half (audio, frames, shapes, HRIR, renders, test scenes), built by the CLI.
+
+    Returns a work folder holding params.yaml (profile tiny) and data/tiny/.
+    """
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+
+    work = tmp_path_factory.mktemp("tiny")
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["profile"] = "tiny"
+    (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    d, hrir = "data/tiny", params["hrir"]["name"]
+    steps = [["embed-audio", "--out", f"{d}/audio"], ["embed-frames", "--out", f"{d}/frames"],
+             ["embed-shapes", "--out", f"{d}/shapes"], ["split", "--dataset", d],
+             ["make-hrir", "--out", f"{d}/ir/{hrir}.sofa"],
+             ["render-split", "--dataset", d, "--ir", f"{d}/ir/{hrir}.sofa", "--out", f"{d}/binaural/{hrir}"],
+             ["scenes", "--dataset", d, "--ir-set", hrir, "--out", f"{d}/scenes/test_{hrir}"]]
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    for args in steps:
+        proc = subprocess.run([sys.executable, "-m", "points2sound", args[0], "--params", "params.yaml", *args[1:]],
+                              cwd=work, env=env, capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, f"{args[0]} failed:\n{proc.stderr[-3000:]}"
+    return work

@@ -21,7 +21,7 @@ rule render_hrir:
     output: directory(f"{D}/binaural/{HRIR}")
     log: f"{LOGS}/render_{HRIR}.log"
     params: digest=digest("audio", "render")
-    shell: "{CLI} render {OPTS} --dataset {D} --ir {input.ir} --out {output} --splits train,val,test --log {log}"
+    shell: "{CLI} render-split {OPTS} --dataset {D} --ir {input.ir} --out {output} --splits train,val,test --log {log}"
 
 
 rule render_room:
@@ -30,4 +30,4 @@ rule render_room:
     wildcard_constraints: room="|".join(ROOMS)
     log: f"{LOGS}/render_{{room}}.log"
     params: digest=digest("audio", "render"), splits=",".join(P["render"]["room_splits"])
-    shell: "{CLI} render {OPTS} --dataset {D} --ir {input.ir} --out {output} --splits {params.splits} --log {log}"
+    shell: "{CLI} render-split {OPTS} --dataset {D} --ir {input.ir} --out {output} --splits {params.splits} --log {log}"

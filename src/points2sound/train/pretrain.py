@@ -5,8 +5,10 @@ demo profile on the embedded shapes, which share ModelNet's layout
 (<class>/<shape>.ply, splits/{train,test}.csv). ModelNet has no colours, so the
 input features are the shape's centred metric coordinates. A seeded tenth of the
 training shapes is held out for validation (ModelNet has no val split); the test
-split is scored once, with the best weights. Training shapes are turned by a random
-angle about the vertical axis and scaled by U(0.9, 1.1), drawn from (seed, index).
+split is scored once, with the best weights. Training shapes are turned by up to
++-15 deg about the vertical axis and scaled by U(0.9, 1.1), drawn from (seed, index):
+no full turns, since ModelNet is aligned and the binaural task needs features that see
+which way a performer faces (their orientation gives away their azimuth).
 """
 
 from __future__ import annotations
@@ -75,7 +77,8 @@ class ShapeSet:
         if self.augment:
             rng = np.random.default_rng([self.seed, i])
             k = int(np.random.default_rng([self.seed, i // n]).permutation(n)[i % n])  # epoch-wise shuffle
-            xyz = self.points[k] @ rotation_y(rng.uniform(0, 2 * np.pi)).T * rng.uniform(0.9, 1.1)
+            # small turns only: ModelNet is aligned, and the binaural task needs orientation-aware features
+            xyz = self.points[k] @ rotation_y(rng.uniform(-np.pi / 12, np.pi / 12)).T * rng.uniform(0.9, 1.1)
         coords, feats = voxelize(xyz, xyz.astype(np.float32), self.voxel_size)
         return Shape(coords, feats, self.labels[k])
 

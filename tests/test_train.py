@@ -1,0 +1,177 @@
+"""Training runs on the tiny profile: exact resume, checkpoints, pre-training, batch plans, evaluation.
+
+The runs call the stage functions in-process (the CLI is a thin wrapper over them;
+test_workflow runs the CLI through both engines).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from points2sound import stages
+from points2sound.config import load_params
+from points2sound.errors import InputFileError, ParameterError
+from points2sound.evaluate.metrics import binaural_scores
+from points2sound.evaluate.run import binauralize_scene
+from points2sound.data.scenes import load_materialized_scene, read_scene_specs
+from points2sound.train.checkpoint import load_checkpoint, save_checkpoint
+from points2sound.train.data import BatchPlan
+from points2sound.train.variant import load_system, system_config
+
+HRIR = "sphere_1m"
+
+
+@pytest.fixture(scope="module")
+def params(tiny_data) -> dict:
+    torch.set_num_threads(1)
+    p = load_params(tiny_data / "params.yaml", "tiny")
+    p["train"].update(iterations=4, val_every=2, batch_size=2, micro_batch_size=1, device="cpu")
+    return p
+
+
+@pytest.fixture(scope="module")
+def pretrained(tiny_data, params, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("pre")
+    stages.pretrain(params, tiny_data / "data/tiny/shapes", out / "model", out / "summary.json", out / "history.csv",
+                    out / "ckpt", threads=1)
+    return out
+
+
+def _train(params, tiny_data, pretrained, out: Path, variant: str = "p2s_rgb", stop_after=None) -> Path:
+    stages.train(params, variant, tiny_data / "data/tiny", pretrained / "model/model.pt", out / "model",
+                 out / "summary.json", out / "history.csv", out / "ckpt", threads=1, stop_after=stop_after)
+    return out / "model/model.pt"
+
+
+def test_pretraining_writes_checkpoint_and_test_accuracy(pretrained):
+    summary = json.loads((pretrained / "summary.json").read_text())
+    assert 0.0 <= summary["test_accuracy"] <= 1.0
+    assert summary["chance_accuracy"] == pytest.approx(1 / 4)
+    history = pd.read_csv(pretrained / "history.csv")
+    assert {"train_loss", "val_loss", "val_accuracy"} <= set(history.columns)
+    blob = load_checkpoint(pretrained / "model/model.pt", "pretrain_vision")
+    assert any(k.startswith("layer4.") for k in blob["model"])
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(params, tiny_data, pretrained, tmp_path_factory) -> Path:
+    return _train(params, tiny_data, pretrained, tmp_path_factory.mktemp("full"))
+
+
+def test_resumed_run_ends_with_the_same_weights(params, tiny_data, pretrained, uninterrupted, tmp_path):
+    with pytest.raises(stages.RunStopped):
+        _train(params, tiny_data, pretrained, tmp_path, stop_after=3)
+    assert not (tmp_path / "model").exists(), "a stopped run must not leave a final model"
+    assert (tmp_path / "ckpt/last.pt").is_file()
+    resumed = _train(params, tiny_data, pretrained, tmp_path)
+    a = torch.load(uninterrupted, weights_only=True)["model"]
+    b = torch.load(resumed, weights_only=True)["model"]
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), f"{key} differs after resume"
+
+
+def test_same_seed_gives_the_same_weights(params, tiny_data, pretrained, uninterrupted, tmp_path):
+    again = _train(params, tiny_data, pretrained, tmp_path)
+    a = torch.load(uninterrupted, weights_only=True)["model"]
+    b = torch.load(again, weights_only=True)["model"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_training_changes_the_weights_and_logs(uninterrupted, params):
+    blob = torch.load(uninterrupted, weights_only=True)
+    summary = json.loads((uninterrupted.parent.parent / "summary.json").read_text())
+    for key in ("val_l1", "val_l1_rotated", "val_l1_mono_copy", "iterations_per_s", "peak_memory_mb", "parameters"):
+        assert np.isfinite(summary[key])
+    assert summary["iterations"] == 4
+    history = pd.read_csv(uninterrupted.parent.parent / "history.csv")
+    assert list(history.dropna(subset=["val_loss"])["iteration"]) == [2, 4]
+    fresh = stages_system(params)
+    moved = [k for k, v in fresh.state_dict().items() if v.is_floating_point() and not torch.equal(v, blob["model"][k])]
+    assert moved, "training left every weight at its initial value"
+
+
+def stages_system(params):
+    from points2sound.train.variant import build_from_config
+
+    return build_from_config(system_config(params, "p2s_rgb"))
+
+
+def test_checkpoints_load_weights_only_and_refuse_other_configs(uninterrupted, params, tmp_path):
+    torch.load(uninterrupted, weights_only=True)
+    system, blob = load_system(uninterrupted, system_config(params, "p2s_rgb"))
+    assert blob["config"]["variant"] == "p2s_rgb"
+    with pytest.raises(ParameterError, match="another configuration"):
+        load_system(uninterrupted, system_config(params, "p2s_diff"))
+    with pytest.raises(ParameterError, match="pretrain_vision"):
+        load_checkpoint(uninterrupted, "pretrain_vision")
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a checkpoint")
+    with pytest.raises(InputFileError, match="bad.pt"):
+        load_checkpoint(bad, "binauralizer")
+
+
+def test_every_variant_builds_and_steps(params, tiny_data, pretrained, tmp_path):
+    for variant in ("p2s_diff", "m2b_depth"):
+        params_one = {**params, "train": {**params["train"], "iterations": 1, "val_every": 1}}
+        model = _train(params_one, tiny_data, pretrained, tmp_path / variant, variant=variant)
+        system, blob = load_system(model)
+        scenes = tiny_data / f"data/tiny/scenes/test_{HRIR}"
+        scene = load_materialized_scene(scenes / f"{read_scene_specs(scenes / 'scenes.csv')[0].scene_id}.npz")
+        est = binauralize_scene(system, scene, blob["config"], torch.device("cpu"))
+        assert est.shape == scene["binaural"].shape and np.all(np.isfinite(est))
+
+
+def test_evaluation_scores_what_the_model_outputs(params, tiny_data, uninterrupted, tmp_path):
+    stages.evaluate(params, "p2s_rgb", uninterrupted, tiny_data / "data/tiny/scenes", HRIR, tmp_path, threads=1)
+    scores = pd.read_csv(tmp_path / f"{HRIR}.csv")
+    assert set(scores["method"]) == {"points2sound", "rotated_visual"}
+    scenes = tiny_data / f"data/tiny/scenes/test_{HRIR}"
+    first = scores[scores["method"] == "points2sound"].iloc[0]
+    scene = load_materialized_scene(scenes / f"{first['scene_id']}.npz")
+    system, blob = load_system(uninterrupted)
+    est = binauralize_scene(system, scene, blob["config"], torch.device("cpu"))
+    expected = binaural_scores(est, scene["binaural"], params["audio"]["sample_rate"])
+    assert first["d_stft"] == pytest.approx(expected["d_stft"], rel=1e-6)
+    assert first["n_sources"] == scene["spec"].n_sources
+
+
+def test_mono_mono_scores_every_mono_input(params, tiny_data, tmp_path):
+    stages.evaluate(params, None, None, tiny_data / "data/tiny/scenes", HRIR, tmp_path)
+    scores = pd.read_csv(tmp_path / f"{HRIR}.csv")
+    assert sorted(set(scores["mono_input"])) == ["left", "sum_lr", "true_mono"]
+    assert len(scores) == 3 * params["scenes"]["test"]["count"]
+
+
+def test_unknown_variant_and_bad_ir_set_are_named(params, tiny_data, tmp_path):
+    with pytest.raises(ParameterError, match="no variant named 'nope'"):
+        system_config(params, "nope")
+    with pytest.raises(ParameterError, match="ir_sets"):
+        stages.evaluate(params, None, None, tiny_data / "data/tiny/scenes", "nowhere", tmp_path)
+
+
+@pytest.mark.parametrize("world", [1, 2, 4])
+def test_batch_plan_covers_the_global_batch_whatever_the_process_count(world):
+    plan = BatchPlan(8, 2, world)
+    for it in (0, 3):
+        seen = sorted(i for rank in range(world) for mb in plan.indices(it, rank) for i in mb)
+        assert seen == list(range(it * 8, it * 8 + 8))
+        assert all(len(mb) == 2 for rank in range(world) for mb in plan.indices(it, rank))
+
+
+def test_batch_plan_rejects_a_batch_that_does_not_split():
+    with pytest.raises(ParameterError, match="micro_batch_size"):
+        BatchPlan(6, 4, 1)
+
+
+def test_checkpoint_writes_are_atomic(tmp_path):
+    path = tmp_path / "c.pt"
+    save_checkpoint(path, "k", {"a": 1}, model={"w": torch.ones(2)})
+    assert [p.name for p in tmp_path.iterdir()] == ["c.pt"]
+    assert load_checkpoint(path, "k", {"a": 1})["model"]["w"].sum() == 2
