@@ -19,7 +19,7 @@ from points2sound.geometry.augment import (
 )
 from points2sound.geometry.pointcloud import PointCloud
 from points2sound.geometry.transforms import place_performer, rotate_scene, rotation_y
-from points2sound.geometry.voxelize import scene_features, voxelize
+from points2sound.geometry.voxelize import rotate_voxels_quarter, scene_features, voxelize
 
 # ---------------------------------------------------------------- transforms
 
@@ -266,3 +266,25 @@ def test_voxelize_and_features_reject_bad_inputs():
         voxelize(xyz, xyz, 0.02, reduce="max")
     with pytest.raises(ParameterError, match="features"):
         scene_features(PointCloud(xyz, xyz), "normals")
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), kind=st.sampled_from(["rgb", "xyz"]))
+def test_quarter_turn_of_voxels_equals_voxelizing_the_turned_cloud(seed, kind):
+    rng = np.random.default_rng(seed)
+    # points away from voxel boundaries, where floor() is unambiguous after the float rotation
+    xyz = (rng.integers(-80, 80, (500, 3)) + rng.uniform(0.05, 0.95, (500, 3))) * 0.02
+    cloud = PointCloud(xyz.astype(np.float32), rng.uniform(0, 1, (500, 3)).astype(np.float32))
+    coords, feats = voxelize(cloud.xyz, scene_features(cloud, kind), 0.02)
+    turned = rotate_scene(cloud, math.pi / 2)
+    expected_coords, expected_feats = voxelize(turned.xyz, scene_features(turned, kind), 0.02)
+    got_coords, got_feats = rotate_voxels_quarter(coords, feats, kind)
+    np.testing.assert_array_equal(got_coords, expected_coords)
+    np.testing.assert_allclose(got_feats, expected_feats, atol=1e-5)
+
+
+def test_quarter_turn_moves_the_front_to_the_left():
+    # a voxel straight ahead (+z) goes to the listener's left (+x) after +pi/2
+    coords = np.array([[0, 0, 50]], np.int32)
+    turned, _ = rotate_voxels_quarter(coords, np.zeros((1, 3), np.float32), "rgb")
+    assert turned[0, 0] == 50 and turned[0, 2] in (-1, 0)

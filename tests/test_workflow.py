@@ -84,17 +84,32 @@ def test_snakemake_builds_the_data_half(snakemake_run):
     assert (snakemake_run / "logs" / "tiny" / "render_sphere_1m.log").read_text().strip()
 
 
+def test_snakemake_runs_the_whole_pipeline_to_the_report(snakemake_run):
+    results = snakemake_run / "results" / "tiny"
+    params = yaml.safe_load((snakemake_run / "params.yaml").read_text())
+    for variant in params["variants"]:
+        assert (snakemake_run / "models" / "tiny" / variant / "model.pt").is_file()
+        for irset in ("sphere_1m", "calypso_sim", "spirit_sim"):
+            assert (results / "scores" / variant / f"{irset}.csv").is_file()
+    page = (results / "README.md").read_text()
+    assert "Table 1" in page and "Table 2" in page
+    for name in ("table1", "table2"):
+        assert (results / "tables" / f"{name}.tex").is_file()
+    assert list((results / "figures").glob("*.pdf")) and list((results / "examples").glob("*.wav"))
+
+
 def test_snakemake_rerun_has_nothing_to_do(snakemake_run):
     proc = _run([str(BIN / "snakemake"), "--cores", "2", "-n"], snakemake_run)
     assert "Nothing to be done" in proc.stdout + proc.stderr
 
 
 def test_dvc_repro_matches_snakemake_byte_for_byte(snakemake_run, dvc_run):
-    a = _digest_tree(snakemake_run / "data" / "tiny")
-    b = _digest_tree(dvc_run / "data" / "tiny")
-    assert a.keys() == b.keys()
-    differing = [k for k in a if a[k] != b[k]]
-    assert not differing, f"engines disagree on {differing[:5]}"
+    for tree in ("data/tiny", "results/tiny/scores"):
+        a = _digest_tree(snakemake_run / tree)
+        b = _digest_tree(dvc_run / tree)
+        assert a.keys() == b.keys(), tree
+        differing = [k for k in a if a[k] != b[k]]
+        assert not differing, f"engines disagree on {tree}/{differing[:5]}"
 
 
 def test_dvc_status_tracks_parameter_edits(dvc_run):
