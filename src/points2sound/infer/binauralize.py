@@ -26,6 +26,7 @@ per scene (the vision net does not see the audio).
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import time
@@ -182,8 +183,8 @@ class Binauralizer:
         if precision == "int8":
             self.audio = _quantize_int8(self.audio)
         self.dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision, torch.float32)
-        if self.dtype != torch.float32:
-            self.audio = self.audio.to(self.dtype)
+        if self.dtype != torch.float32:  # a half-precision copy: the given system stays as it is
+            self.audio = copy.deepcopy(self.audio).to(self.dtype)
 
     # ----- vision -----------------------------------------------------------------
 
@@ -266,8 +267,8 @@ class Binauralizer:
     def _chunked(self, mono: np.ndarray, h: torch.Tensor, plan: ChunkPlan,
                  progress: Callable[[int], None] | None) -> np.ndarray:
         total = plan.total
-        acc = np.zeros((2, total), np.float64)
-        norm = np.zeros(total, np.float64)
+        acc = np.zeros((2, total), np.float32)  # the only buffers that grow with the input
+        norm = np.zeros(total, np.float32)
         batch = self.options.batch
         for i in range(0, len(plan.starts), batch):
             group = list(range(i, min(i + batch, len(plan.starts))))
@@ -277,12 +278,13 @@ class Binauralizer:
             for j, k in enumerate(group):
                 s = plan.starts[k]
                 lo, hi = max(s, 0), min(s + length, total)
-                w = plan.weights(k)[lo - s : hi - s]
+                w = plan.weights(k)[lo - s : hi - s].astype(np.float32)
                 acc[:, lo:hi] += y[j, :, lo - s : hi - s] * w
                 norm[lo:hi] += w
             if progress:
                 progress(min(total, plan.starts[group[-1]] + length) - max(0, plan.starts[group[0]]))
-        return (acc / norm).astype(np.float32)
+        acc /= norm
+        return acc
 
 
 def _centre(x: torch.Tensor, length: int) -> torch.Tensor:
