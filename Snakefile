@@ -32,6 +32,7 @@ def digest(*sections):
     return section_digest(P, "profile", "seed", *sections)
 
 
+include: "workflow/rules/resources.smk"  # cluster requests and launchers of the training rules
 include: "workflow/rules/data.smk"
 include: "workflow/rules/render.smk"
 include: "workflow/rules/scenes.smk"

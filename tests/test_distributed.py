@@ -52,7 +52,7 @@ def work(tmp_path_factory) -> Path:
     hrir = f"{d}/ir/{params['hrir']['name']}.sofa"
     for args in (["embed-audio", "--out", f"{d}/audio"], ["embed-frames", "--out", f"{d}/frames"],
                  ["split", "--dataset", d], ["make-hrir", "--out", hrir],
-                 ["render", "--dataset", d, "--ir", hrir, "--out", f"{d}/binaural/{params['hrir']['name']}",
+                 ["render-split", "--dataset", d, "--ir", hrir, "--out", f"{d}/binaural/{params['hrir']['name']}",
                   "--splits", "train,val,test"]):
         _run(cli + args[:1] + ["--params", "params.yaml"] + args[1:], work)
     return work

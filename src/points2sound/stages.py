@@ -210,10 +210,10 @@ def train(params: Params, variant: str, dataset_root: Path, pretrained: Path | N
     try:
         result, config, system, task = train_variant(params, variant, dataset_root, pretrained, checkpoint_dir,
                                                      device=device, dist=dist, stop_after=stop_after)
+        if result.stopped_early:  # every rank exits the same way, so torchrun reports it
+            raise RunStopped(result.iterations_done)
         if not dist.is_main:
             return
-        if result.stopped_early:
-            raise RunStopped(result.iterations_done)
         summary = {"variant": variant, **summarize(result, task, device), "world_size": dist.world_size,
                    "device": str(device)}
         with atomic_dir(out_dir) as tmp:

@@ -1,6 +1,6 @@
 # Vision pre-training and the paper's training variants (one run per entry of `variants:`).
-# Training rules take every core they are given (threads: workflow.cores), so they run one
-# at a time on a workstation; on a cluster each is its own job (workflow/profiles/).
+# Training rules take every core they are given, so they run one at a time on a workstation;
+# on a cluster each is its own job with the resources of params.yaml `resources:` (resources.smk).
 # A run interrupted mid-way resumes from checkpoints/<profile>/<run>/last.pt when rerun.
 
 rule pretrain_vision:
@@ -10,10 +10,11 @@ rule pretrain_vision:
         summary=f"{RESULTS}/train/pretrain_vision.json",
         history=f"{RESULTS}/train/pretrain_vision.csv",
     log: f"{LOGS}/pretrain_vision.log"
-    threads: workflow.cores
+    threads: training_threads("pretrain")
+    resources: **cluster_resources("pretrain")
     params: digest=digest("model", "pretrain", "shapes"), checkpoints=f"{CHECKPOINTS}/pretrain_vision"
     shell:
-        "{CLI} pretrain {OPTS} --shapes {input.shapes} --out {output.model} --summary {output.summary}"
+        "{LAUNCH_PRETRAIN} pretrain {OPTS} --shapes {input.shapes} --out {output.model} --summary {output.summary}"
         " --history {output.history} --checkpoints {params.checkpoints} --threads {threads} --log {log}"
 
 
@@ -29,12 +30,13 @@ rule train_variant:
         history=f"{RESULTS}/train/{{variant}}.csv",
     wildcard_constraints: variant="|".join(VARIANTS)
     log: f"{LOGS}/train_{{variant}}.log"
-    threads: workflow.cores
+    threads: training_threads("train")
+    resources: **cluster_resources("train")
     params:
         digest=lambda wc: digest("model", "train", "scenes", "render", "hrir") + section_digest(P["variants"], wc.variant),
         checkpoints=lambda wc: f"{CHECKPOINTS}/{wc.variant}",
     shell:
-        "{CLI} train {OPTS} --variant {wildcards.variant} --dataset {D} --pretrained {input.pretrained}/model.pt"
+        "{LAUNCH_TRAIN} train {OPTS} --variant {wildcards.variant} --dataset {D} --pretrained {input.pretrained}/model.pt"
         " --out {output.model} --summary {output.summary} --history {output.history}"
         " --checkpoints {params.checkpoints} --threads {threads} --log {log}"
 

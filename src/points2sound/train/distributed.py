@@ -45,11 +45,33 @@ class DistContext:
         if not self.active:
             return model
         ids = [device.index] if device.type == "cuda" else None
-        return nn.parallel.DistributedDataParallel(model, device_ids=ids)
+        return nn.parallel.DistributedDataParallel(model, device_ids=ids, broadcast_buffers=False)
 
     def no_sync(self, net: nn.Module) -> ContextManager[Any]:
         """Skip the gradient all-reduce on accumulation micro-steps."""
         return net.no_sync() if self.active else contextlib.nullcontext()
+
+    def mean(self, value: float) -> float:
+        """The mean of a number over all processes (e.g. each rank's share of the batch loss)."""
+        if not self.active:
+            return value
+        t = torch.tensor([value], dtype=torch.float64)
+        torch.distributed.all_reduce(t)
+        return float(t) / self.world_size
+
+    def sync_buffers(self, model: nn.Module) -> None:
+        """Average floating buffers (BatchNorm running statistics) over the processes.
+
+        DDP would otherwise broadcast rank 0's at the next forward and drop what the
+        other ranks' micro-batches contributed. (One process accumulating micro-batches
+        updates them sequentially, so the two agree closely but not bit for bit.)
+        """
+        if not self.active:
+            return
+        for buf in model.buffers():
+            if buf.is_floating_point():
+                torch.distributed.all_reduce(buf)
+                buf.div_(self.world_size)
 
     def barrier(self) -> None:
         if self.active:

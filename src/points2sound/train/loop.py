@@ -135,9 +135,11 @@ def fit(
                 loss = task.loss(net, batch, device) / len(group)
                 loss.backward()
             total += float(loss.detach())
+        total = dist.mean(total)
         if not math.isfinite(total):
             raise ParameterError("train.lr", f"the loss became {total} at iteration {it}: training diverged")
         optimizer.step()
+        dist.sync_buffers(model)
         window.append(total)
         done = it + 1
         row: dict[str, float] = {}
