@@ -27,13 +27,14 @@ def cluster_resources(kind):
 
 
 def training_threads(kind):
-    """Every core on one machine (training runs one at a time); the job's CPUs (resources.<kind>.cpus)
-    when rules are cluster jobs: there `workflow.cores` is the job limit, not a machine's cores."""
+    """resources.<kind>.cpus, at most the cores of one machine (on 2 cores, 1-core demo runs go two
+    at a time: two single-threaded runs train faster than one on both cores); in cluster jobs the
+    job's CPUs (there `workflow.cores` is the job limit, not a machine's cores)."""
     cpus = int(P["resources"][kind]["cpus"])
     if workflow.remote_exec:                # inside a cluster job
         return cpus
     try:
-        return workflow.cores               # one machine (--cores N)
+        return min(workflow.cores, cpus)    # one machine (--cores N): several runs at once when cpus < cores
     except WorkflowError:                   # a cluster run gives no --cores: each job has its own
         return cpus
 

@@ -55,24 +55,31 @@ class Points2SoundNet(nn.Module):
 
     kind = "points2sound"
 
-    def __init__(self, vision: Mapping[str, Any], demucs: Mapping[str, Any], loss: str = "full", seed: int = 0):
+    def __init__(self, vision: Mapping[str, Any], demucs: Mapping[str, Any], loss: str = "full", seed: int = 0,
+                 copy_gain: float = 0.5):
         super().__init__()
         if loss not in LOSSES[self.kind]:
             raise ParameterError("loss", f"Points2Sound trains with one of {LOSSES[self.kind]}, got {loss!r}")
         self.loss_kind = loss
+        # residual: the L_full output is added to the mono input copied to both ears (times copy_gain), so
+        # training starts from the Mono-Mono estimate, as L_diff does by construction; off in the paper
+        self.residual = bool(demucs.get("residual", False)) and loss == "full"
+        self.copy_gain = float(copy_gain)
         k = int(vision["out_channels"])
         self.vision = build_vision(vision, k, seed)
         self.audio = ConditionedDemucs(
             in_channels=1, out_channels=2 if loss == "full" else 1, channels=int(demucs["channels"]),
             depth=int(demucs["depth"]), kernel_size=int(demucs["kernel_size"]), stride=int(demucs["stride"]),
             growth=float(demucs["growth"]), context=int(demucs["context"]), lstm_layers=int(demucs["lstm_layers"]),
-            cond_dim=k, rescale=demucs.get("rescale", 0.1), condition_output=bool(demucs.get("condition_output", True)),
+            cond_dim=k, rescale=demucs.get("rescale", 0.1), normalize=bool(demucs.get("normalize", False)),
+            condition_output=bool(demucs.get("condition_output", True)),
             init_std=demucs.get("init_std", 0.02), seed=seed,
         )
 
     def forward(self, mono: torch.Tensor, scene: Any) -> torch.Tensor:
         """The raw network output: (B, 2, T) for L_full, (B, 1, T) = L - R for L_diff."""
-        return self.audio(mono, self.vision(scene))
+        out = self.audio(mono, self.vision(scene))
+        return out + self.copy_gain * mono if self.residual else out
 
     def objective(self, out: torch.Tensor, mono: torch.Tensor, binaural: torch.Tensor) -> torch.Tensor:
         """The training loss of a forward output (kept apart from forward so DDP wraps forward alone)."""
@@ -135,10 +142,12 @@ class Mono2BinauralNet(nn.Module):
         return F.l1_loss(est, binaural)
 
 
-def build_system(kind: str, model: Mapping[str, Any], loss: str, sample_rate: int, seed: int = 0) -> nn.Module:
+def build_system(kind: str, model: Mapping[str, Any], loss: str, sample_rate: int, seed: int = 0,
+                 mono_input: str = "sum_lr") -> nn.Module:
     """The network of a training variant from the `model` section of the parameters."""
     if kind == "points2sound":
-        return Points2SoundNet(model["vision"], model["demucs"], loss=loss, seed=seed)
+        return Points2SoundNet(model["vision"], model["demucs"], loss=loss, seed=seed,
+                               copy_gain=0.5 if mono_input == "sum_lr" else 1.0)
     if kind == "mono2binaural":
         if loss != "mse":
             raise ParameterError("loss", f"Mono2Binaural trains with 'mse', got {loss!r}")

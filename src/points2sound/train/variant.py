@@ -53,7 +53,7 @@ def build_from_config(config: Mapping[str, Any]) -> nn.Module:
     sizes = config["sizes"]
     audio_key = "demucs" if config["model"] == "points2sound" else "mono2binaural"
     return build_system(config["model"], {"vision": sizes["vision"], audio_key: sizes["audio"]}, config["loss"],
-                        config["sample_rate"], seed=config["seed"])
+                        config["sample_rate"], seed=config["seed"], mono_input=config["mono_input"])
 
 
 def load_system(path: str | Path, expected: Mapping[str, Any] | None = None) -> tuple[nn.Module, dict[str, Any]]:
