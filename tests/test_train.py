@@ -175,3 +175,30 @@ def test_checkpoint_writes_are_atomic(tmp_path):
     save_checkpoint(path, "k", {"a": 1}, model={"w": torch.ones(2)})
     assert [p.name for p in tmp_path.iterdir()] == ["c.pt"]
     assert load_checkpoint(path, "k", {"a": 1})["model"]["w"].sum() == 2
+
+
+def test_orientation_pretext_after_shape_classification(tiny_data, params, tmp_path):
+    p = {**params, "pretrain": {**params["pretrain"], "orientation_iterations": 2, "val_every": 2}}
+    stages.pretrain(p, tiny_data / "data/tiny/shapes", tmp_path / "model", tmp_path / "summary.json",
+                    tmp_path / "history.csv", tmp_path / "ckpt", threads=1, dataset_root=tiny_data / "data/tiny")
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert 0.0 <= summary["orientation_val_accuracy"] <= 1.0
+    assert summary["orientation_chance"] == pytest.approx(1 / 8)
+    blob = load_checkpoint(tmp_path / "model/model.pt", "pretrain_vision")
+    assert blob["model"]["final.linear.weight"].shape[0] == 8  # the orientation head
+    assert blob["config"]["orientation"]["orientation_iterations"] == 2
+    with pytest.raises(ParameterError, match="needs the dataset"):
+        stages.pretrain(p, tiny_data / "data/tiny/shapes", tmp_path / "m2", tmp_path / "s2.json",
+                        tmp_path / "h2.csv", tmp_path / "ck2", threads=1)
+
+
+def test_orientation_set_turns_the_performer_by_its_label(tiny_data, params):
+    from points2sound.data.scenes import SceneSources
+    from points2sound.train.orientation import OrientationSet
+
+    sources = SceneSources.from_dataset(tiny_data / "data/tiny", "train", HRIR)
+    plain = OrientationSet(sources, list(params["instruments"]), 0.02, 3, 4, "xyz", None)
+    item = plain[0]
+    assert 0 <= item.label < 4 and len(item.coords) == len(item.feats)
+    # the xyz features are the turned points: their mean direction differs between labels
+    assert item.feats.shape[1] == 3

@@ -82,8 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="test")
 
     p = cmd("pretrain", "pre-train the vision trunk on shape classification",
-            lambda a, P: stages.pretrain(P, a.shapes, a.out, a.summary, a.history, a.checkpoints, a.threads, a.stop_after))
+            lambda a, P: stages.pretrain(P, a.shapes, a.out, a.summary, a.history, a.checkpoints, a.threads, a.stop_after,
+                                         a.dataset))
     p.add_argument("--shapes", type=Path, required=True, help="shapes root (<class>/<shape>.ply, splits/)")
+    p.add_argument("--dataset", type=Path, default=None, help="dataset root (performers for the orientation pretext)")
     _training_options(p)
     p = cmd("train", "train one variant of the paper (see `variants:` in params.yaml)",
             lambda a, P: stages.train(P, a.variant, a.dataset, a.pretrained, a.out, a.summary, a.history,

@@ -181,7 +181,8 @@ def scenes(params: Params, dataset_root: Path, ir_set: str, out_dir: Path, split
 
 
 def pretrain(params: Params, shapes_root: Path, out_dir: Path, summary_path: Path, history_path: Path,
-             checkpoint_dir: Path, threads: int | None = None, stop_after: int | None = None) -> None:
+             checkpoint_dir: Path, threads: int | None = None, stop_after: int | None = None,
+             dataset_root: Path | None = None) -> None:
     """Pre-train the vision trunk on shape classification; the checkpoint and its test accuracy."""
     from .train.pretrain import pretrain_vision
     from .train.runtime import setup_runtime, write_history, write_summary
@@ -189,7 +190,7 @@ def pretrain(params: Params, shapes_root: Path, out_dir: Path, summary_path: Pat
     device, _ = setup_runtime(params["train"]["device"], threads, stage_seed(params, "pretrain_vision"))
     with atomic_dir(out_dir) as tmp:
         result, _ = pretrain_vision(params, shapes_root, checkpoint_dir, tmp / "model.pt", device=device,
-                                    stop_after=stop_after)
+                                    stop_after=stop_after, dataset_root=dataset_root)
         if result.stopped_early:
             raise RunStopped(result.iterations_done)
     write_history(history_path, result.history)

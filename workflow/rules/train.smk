@@ -4,7 +4,7 @@
 # A run interrupted mid-way resumes from checkpoints/<profile>/<run>/last.pt when rerun.
 
 rule pretrain_vision:
-    input: shapes=f"{D}/shapes"
+    input: shapes=f"{D}/shapes", splits=f"{D}/splits", frames=f"{D}/frames"  # performers: orientation pretext
     output:
         model=directory(f"{MODELS}/pretrain_vision"),
         summary=f"{RESULTS}/train/pretrain_vision.json",
@@ -12,9 +12,9 @@ rule pretrain_vision:
     log: f"{LOGS}/pretrain_vision.log"
     threads: training_threads("pretrain")
     resources: **cluster_resources("pretrain")
-    params: digest=digest("model", "pretrain", "shapes"), checkpoints=f"{CHECKPOINTS}/pretrain_vision"
+    params: digest=digest("model", "pretrain", "shapes", "scenes"), checkpoints=f"{CHECKPOINTS}/pretrain_vision"
     shell:
-        "{LAUNCH_PRETRAIN} pretrain {OPTS} --shapes {input.shapes} --out {output.model} --summary {output.summary}"
+        "{LAUNCH_PRETRAIN} pretrain {OPTS} --shapes {input.shapes} --dataset {D} --out {output.model} --summary {output.summary}"
         " --history {output.history} --checkpoints {params.checkpoints} --threads {threads} --log {log}"
 
 
