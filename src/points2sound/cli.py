@@ -108,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scenes-root", type=Path, required=True, help="folder of test_<ir_set>/ scene sets")
     p.add_argument("--ir-sets", default="all", help="comma-separated IR set names, or 'all'")
     p.add_argument("--out-dir", type=Path, required=True, help="writes <out-dir>/<ir_set>.csv")
-    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default 1: scores do not depend on the machine)")
     p = cmd("examples", "write listening examples (one test scene per N)",
             lambda a, P: stages.examples(P, a.model, a.scenes, a.out))
     p.add_argument("--model", type=Path, required=True)
@@ -127,7 +127,8 @@ def _training_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--summary", type=Path, required=True, help="summary metrics (JSON)")
     p.add_argument("--history", type=Path, required=True, help="metrics log (CSV)")
     p.add_argument("--checkpoints", type=Path, required=True, help="resume state; a rerun continues from it")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch CPU threads (default: resources.<kind>.cpus, at most the cores)")
     p.add_argument("--stop-after", type=int, default=None, help="stop after this many iterations (resumable)")
 
 

@@ -180,6 +180,19 @@ def scenes(params: Params, dataset_root: Path, ir_set: str, out_dir: Path, split
     log.info("materialized %d %s scenes through %s", len(specs), split_name, ir_set)
 
 
+def _threads(params: Params, kind: str, given: int | None) -> int:
+    """Torch threads of a run: the engine's allocation, else resources.<kind>.cpus (at most the cores).
+
+    Float sums depend on the thread count, so both engines must use the same one for the
+    same weights: Snakemake passes min(cores, cpus), DVC nothing, and this default agrees.
+    """
+    import os
+
+    if given:
+        return int(given)
+    return max(1, min(int(params.get("resources", {}).get(kind, {}).get("cpus", 1)), os.cpu_count() or 1))
+
+
 def pretrain(params: Params, shapes_root: Path, out_dir: Path, summary_path: Path, history_path: Path,
              checkpoint_dir: Path, threads: int | None = None, stop_after: int | None = None,
              dataset_root: Path | None = None) -> None:
@@ -187,7 +200,8 @@ def pretrain(params: Params, shapes_root: Path, out_dir: Path, summary_path: Pat
     from .train.pretrain import pretrain_vision
     from .train.runtime import setup_runtime, write_history, write_summary
 
-    device, _ = setup_runtime(params["train"]["device"], threads, stage_seed(params, "pretrain_vision"))
+    device, _ = setup_runtime(params["train"]["device"], _threads(params, "pretrain", threads),
+                              stage_seed(params, "pretrain_vision"))
     with atomic_dir(out_dir) as tmp:
         result, _ = pretrain_vision(params, shapes_root, checkpoint_dir, tmp / "model.pt", device=device,
                                     stop_after=stop_after, dataset_root=dataset_root)
@@ -207,7 +221,8 @@ def train(params: Params, variant: str, dataset_root: Path, pretrained: Path | N
     from .train.runtime import setup_runtime, write_history, write_summary
     from .train.variant import save_model, summarize, train_variant
 
-    device, dist = setup_runtime(params["train"]["device"], threads, stage_seed(params, f"train_{variant}"))
+    device, dist = setup_runtime(params["train"]["device"], _threads(params, "train", threads),
+                                 stage_seed(params, f"train_{variant}"))
     try:
         result, config, system, task = train_variant(params, variant, dataset_root, pretrained, checkpoint_dir,
                                                      device=device, dist=dist, stop_after=stop_after)
@@ -258,7 +273,7 @@ def evaluate(params: Params, variant: str | None, model_path: Path | None, scene
     if variant is not None:
         if model_path is None:
             raise ParameterError("model", f"scoring variant {variant!r} needs its model.pt")
-        device, _ = setup_runtime(params["train"]["device"], threads, stage_seed(params, "evaluate"))
+        device, _ = setup_runtime(params["train"]["device"], threads or 1, stage_seed(params, "evaluate"))
         expected = system_config(params, variant)
     for name in names:
         scenes_dir, out_csv = scenes_root / f"test_{name}", out_dir / f"{name}.csv"
@@ -274,7 +289,7 @@ def examples(params: Params, model_path: Path, scenes_dir: Path, out_dir: Path) 
     from .evaluate.run import write_examples
     from .train.runtime import setup_runtime
 
-    device, _ = setup_runtime(params["train"]["device"], None, stage_seed(params, "evaluate"))
+    device, _ = setup_runtime(params["train"]["device"], 1, stage_seed(params, "evaluate"))
     with atomic_dir(out_dir) as tmp:
         written = write_examples(model_path, scenes_dir, tmp, device, params["audio"]["wav_subtype"])
     log.info("wrote %d listening examples to %s", len(written), out_dir)
