@@ -154,7 +154,7 @@ def test_interrupted_stage_leaves_no_output(tmp_path):
 def test_cli_reports_bad_parameters_without_traceback(tmp_path):
     work = _copy_project(tmp_path / "p")
     params = work / "params.yaml"
-    params.write_text(params.read_text().replace("voxel_size_m: 0.02", "voxel_size_m: -1"))
+    params.write_text(params.read_text().replace("voxel_size_m: 0.02", "voxel_size_m: -1", 1))  # the scenes section
     proc = subprocess.run([sys.executable, "-m", "points2sound", "params"], cwd=work, env=ENV,
                           capture_output=True, text=True)
     assert proc.returncode == 2
