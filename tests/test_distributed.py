@@ -137,8 +137,8 @@ def test_two_gloo_processes_equal_one_process(one_process, two_processes):
 
 
 @pytest.mark.xfail(strict=True, reason="BatchNorm running statistics depend on the process count: with DDP each "
-                   "rank updates them from its own micro-batches and rank 0's are broadcast (the others' updates "
-                   "are dropped); one process updates them from every micro-batch in turn. See docs/cluster.md.")
+                   "rank updates them from its own micro-batches and the ranks average them after each step; one "
+                   "process updates them from every micro-batch in turn. See docs/cluster.md.")
 def test_batchnorm_statistics_equal_one_process(one_process, two_processes):
     a, b = one_process["model"], two_processes["model"]
     for key in a:
