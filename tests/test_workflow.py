@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -17,24 +16,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from project_copy import copy_project as _copy_project
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "PYTHONHASHSEED": "0"}
-PROJECT_FILES = ["Snakefile", "dvc.yaml", "params.yaml", "workflow", "src"]
-
-
-def _copy_project(dest: Path, profile: str = "tiny") -> Path:
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in PROJECT_FILES:
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-        else:
-            shutil.copy2(src, dest / name)
-    params = dest / "params.yaml"
-    params.write_text(params.read_text().replace("profile: demo", f"profile: {profile}", 1))
-    return dest
 
 
 def _run(cmd: list[str], cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess:

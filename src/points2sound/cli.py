@@ -99,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_data_commands(sub, _common)
     from .infer.cli_user import add_user_commands  # `points2sound binauralize | render | show-scene`
 
-    add_user_commands(sub, _common)
+    add_user_commands(cmd)
 
     p = cmd("evaluate", "score a trained variant (or, without --variant, Mono-Mono) on test scenes",
             lambda a, P: stages.evaluate(P, a.variant, a.model, a.scenes_root, a.ir_sets, a.out_dir, a.threads))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 from ..errors import ParameterError
 from .scene_input import SourcePlacement
@@ -81,13 +81,8 @@ def _cmd_show_scene(args: argparse.Namespace, params: dict) -> None:
                     azimuths=args.azimuth, title=args.title)
 
 
-def add_user_commands(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> None:
-    """Register `binauralize`, `render` and `show-scene` on the CLI's subparsers."""
-    def cmd(name: str, help_: str, func: Callable) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_, description=help_)
-        common(p)
-        p.set_defaults(func=func)
-        return p
+def add_user_commands(cmd: Callable[[str, str, Callable], argparse.ArgumentParser]) -> None:
+    """Register `binauralize`, `render` and `show-scene` through the CLI's command factory."""
 
     p = cmd("binauralize", "binauralize a mono recording with a trained model and a point-cloud scene", _cmd_binauralize)
     p.add_argument("audio", type=Path, help="mono (or stereo, downmixed) audio file, any length and sample rate")
