@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
 
 from points2sound.config import load_params
 
@@ -49,3 +52,12 @@ def tiny_data(tmp_path_factory) -> Path:
                               cwd=work, env=env, capture_output=True, text=True, timeout=600)
         assert proc.returncode == 0, f"{args[0]} failed:\n{proc.stderr[-3000:]}"
     return work
+
+
+@pytest.fixture(autouse=True)
+def _seeded_global_rngs():
+    """Every test starts from the same global RNG state, so its outcome does not depend on test order."""
+    random.seed(0)
+    np.random.seed(0)
+    torch.manual_seed(0)
+
