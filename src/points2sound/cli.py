@@ -92,8 +92,25 @@ def build_parser() -> argparse.ArgumentParser:
                                       a.checkpoints, a.threads, a.stop_after))
     p.add_argument("--variant", required=True)
     p.add_argument("--dataset", type=Path, required=True)
+    p.add_argument("--pretrained", type=Path, default=None,
+                   help="the checkpoint (model.pt) of the pre-training the variant's `init` names")
+    _training_options(p)
+    p = cmd("pretrain-separation", "pre-train the audio network on visually-conditioned source separation",
+            lambda a, P: stages.pretrain_separation(P, a.dataset, a.pretrained, a.out, a.summary, a.history,
+                                                    a.checkpoints, a.threads, a.stop_after))
+    p.add_argument("--dataset", type=Path, required=True)
     p.add_argument("--pretrained", type=Path, default=None, help="pre-trained vision checkpoint (model.pt)")
     _training_options(p)
+    p = cmd("evaluate-separation", "bss_eval SDR/SIR/SAR of the separation network and, per ear, of binaural variants",
+            lambda a, P: stages.evaluate_separation(P, a.dataset, a.model, a.models_dir, a.binaural, a.out_dir,
+                                                    a.threads))
+    p.add_argument("--dataset", type=Path, required=True)
+    p.add_argument("--model", type=Path, required=True, help="the separation network's model.pt")
+    p.add_argument("--models-dir", type=Path, required=True, help="trained variants: <dir>/<variant>/model.pt")
+    p.add_argument("--binaural", nargs="*", default=None, metavar="VARIANT",
+                   help="binaural variants scored per ear (default: pretrain_audio.per_ear_variants)")
+    p.add_argument("--out-dir", type=Path, required=True, help="writes mono.csv and <variant>_per_ear.csv")
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default 1)")
     from .data.cli_data import add_data_commands  # `points2sound data status|fetch <source>`
 
     add_data_commands(sub, _common)
@@ -115,10 +132,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scenes", type=Path, required=True)
     p.add_argument("--out", type=Path, required=True)
     p = cmd("report", "tables, figures and the report page from per-scene scores",
-            lambda a, P: stages.report(P, a.scores, a.examples, a.out))
+            lambda a, P: stages.report(P, a.scores, a.examples, a.out, separation_scores=a.separation_scores,
+                                       costs=a.costs))
     p.add_argument("--scores", type=Path, nargs="+", required=True, help="score CSVs, or folders of them")
     p.add_argument("--examples", type=Path, default=None)
     p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--separation-scores", type=Path, nargs="+", default=None,
+                   help="separation scores: mono.csv, <variant>_per_ear.csv, or folders of them (adds the audio "
+                        "pre-training section; absent files are named there)")
+    p.add_argument("--costs", type=Path, default=None, help="the audio-costs CSV (cost table of that section)")
+    p = cmd("audio-costs", "parameters and GMACs per second of audio of the audio networks, this profile's and the paper's",
+            _cmd_audio_costs)
+    p.add_argument("--out", type=Path, required=True, help="CSV to write (one row per profile and network)")
     return parser
 
 
@@ -138,6 +163,21 @@ def _cmd_params(args: argparse.Namespace, params: dict) -> None:
         for part in args.key.split("."):
             value = value[part]
     print(json.dumps(value, indent=2) if isinstance(value, (dict, list)) else value)
+
+
+def _cmd_audio_costs(args: argparse.Namespace, params: dict) -> None:
+    """The active profile's audio networks beside the paper's sizes (V-SlowFast reports costs so)."""
+    from .atomic import atomic_path
+    from .models.cost import audio_network_costs
+
+    profiles = {params["profile"]: params}
+    if "paper" not in profiles:
+        profiles["paper"] = load_params(args.params, "paper")
+    df = audio_network_costs({name: p["model"] for name, p in profiles.items()},
+                             {name: p["audio"]["sample_rate"] for name, p in profiles.items()})
+    with atomic_path(args.out) as tmp:
+        df.to_csv(tmp, index=False, lineterminator="\n", float_format="%.9g")
+    print(df.to_string(index=False))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

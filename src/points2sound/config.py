@@ -94,7 +94,16 @@ def validate(params: Mapping[str, Any]) -> None:
     if train["batch_size"] % train["micro_batch_size"]:
         raise ParameterError("train.micro_batch_size", f"must divide train.batch_size ({train['batch_size']}), "
                                                        f"got {train['micro_batch_size']}")
+    audio = params["pretrain_audio"]
+    if not 2 <= audio["min_sources"] <= audio["max_sources"] <= len(params["instruments"]):
+        raise ParameterError("pretrain_audio.min_sources", "need 2 <= min_sources <= max_sources <= number of "
+                             f"instruments, got {audio['min_sources']}, {audio['max_sources']}")
+    unknown = sorted(set(audio["per_ear_variants"]) - set(params["variants"]))
+    if unknown:
+        raise ParameterError("pretrain_audio.per_ear_variants", f"unknown variants {unknown}")
     for name, v in params["variants"].items():
+        if v["init"] == "separation" and v["model"] != "points2sound":
+            raise ParameterError(f"variants.{name}.init", "'separation' initializes a Demucs: needs points2sound")
         allowed = {"points2sound": ("full", "diff"), "mono2binaural": ("mse",)}[v["model"]]
         if v["loss"] not in allowed:
             raise ParameterError(f"variants.{name}.loss", f"a {v['model']} model trains with {allowed}, got {v['loss']!r}")

@@ -242,6 +242,46 @@ def train(params: Params, variant: str, dataset_root: Path, pretrained: Path | N
         dist.close()
 
 
+def pretrain_separation(params: Params, dataset_root: Path, pretrained: Path | None, out_dir: Path,
+                        summary_path: Path, history_path: Path, checkpoint_dir: Path, threads: int | None = None,
+                        stop_after: int | None = None) -> None:
+    """Audio pre-training by visually-conditioned separation; the checkpoint and its validation L1."""
+    from .train.runtime import setup_runtime, write_history, write_summary
+    from .train.separation import pretrain_separation as run
+
+    device, _ = setup_runtime(params["train"]["device"], _threads(params, "pretrain", threads),
+                              stage_seed(params, "pretrain_separation"))
+    with atomic_dir(out_dir) as tmp:
+        result, _ = run(params, dataset_root, pretrained, checkpoint_dir, tmp / "model.pt", device=device,
+                        stop_after=stop_after)
+        if result.stopped_early:
+            raise RunStopped(result.iterations_done)
+    write_history(history_path, result.history)
+    write_summary(summary_path, {"best_iteration": result.best_iteration, "best_val_loss": result.best_val,
+                                 "iterations": result.iterations_done, "iterations_per_s": result.iterations_per_s,
+                                 "train_seconds": result.seconds, "peak_memory_mb": result.peak_memory_mb,
+                                 **result.extra})
+
+
+def evaluate_separation(params: Params, dataset_root: Path, separation_model: Path, models_dir: Path,
+                        variants: list[str] | None, out_dir: Path, threads: int | None = None) -> None:
+    """bss_eval scores of the separation network, and per ear of binaural variants (<models_dir>/<variant>)."""
+    from .evaluate.separation import evaluate_separation as run
+    from .train.runtime import setup_runtime
+    from .train.variant import load_system, system_config
+
+    names = params["pretrain_audio"]["per_ear_variants"] if variants is None else variants
+    models = {v: models_dir / v / "model.pt" for v in names}
+
+    def load(variant: str, path: Path):
+        system, blob = load_system(path, system_config(params, variant))
+        return system, blob["config"]
+
+    device, _ = setup_runtime(params["train"]["device"], threads or 1, stage_seed(params, "evaluate"))
+    for path in run(params, dataset_root, separation_model, models, out_dir, device, load):
+        log.info("wrote %s", path)
+
+
 class RunStopped(Exception):
     """A run cut short on purpose (--stop-after): resumable, no output written."""
 
@@ -296,8 +336,14 @@ def examples(params: Params, model_path: Path, scenes_dir: Path, out_dir: Path) 
 
 
 def report(params: Params, score_files: list[Path], examples_dir: Path | None, out_dir: Path,
-           params_file: Path | None = None) -> None:
-    """Tables, figures and the one-page report, all computed from the per-scene scores."""
+           params_file: Path | None = None, separation_scores: list[Path] | None = None,
+           costs: Path | None = None) -> None:
+    """Tables, figures and the one-page report, all computed from the per-scene scores.
+
+    With `separation_scores` (mono.csv / <variant>_per_ear.csv, or folders of them) or
+    `costs` (the audio-costs CSV) the page gets the audio pre-training section; files that
+    are absent are named there instead of stopping the report.
+    """
     import json
     import subprocess
 
@@ -311,7 +357,9 @@ def report(params: Params, score_files: list[Path], examples_dir: Path | None, o
     profile = params["profile"]
     anechoic = params["hrir"]["name"]
     rooms = list(params["rooms"]["sets"])
-    files = [f for p in score_files for f in (sorted(p.glob("*/*.csv")) + sorted(p.glob("*.csv")) if p.is_dir() else [p])]
+    # a scores folder may hold separation/ (bss_eval scores, another format): read by the section below
+    files = [f for p in score_files for f in (sorted(p.glob("*/*.csv")) + sorted(p.glob("*.csv")) if p.is_dir() else [p])
+             if not (p.is_dir() and f.parent.name == "separation")]
     df = read_scores(files)
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
@@ -341,7 +389,13 @@ def report(params: Params, score_files: list[Path], examples_dir: Path | None, o
                                                                                  profile, anechoic),
     }
     wavs = sorted(examples_dir.glob("*.wav")) if examples_dir is not None and examples_dir.is_dir() else []
-    write_report(out_dir, df, run_info, tables, figures, wavs)
+    separation = None
+    if separation_scores is not None or costs is not None:
+        from .report.separation import separation_section
+
+        separation = separation_section(out_dir, df, separation_scores, costs, profile, anechoic, [anechoic, *rooms],
+                                        params.get("pretrain_audio", {}).get("per_ear_variants", ()))
+    write_report(out_dir, df, run_info, tables, figures, wavs, separation)
     summary = summarize(df)
     metrics = {}
     for row in summary.to_dict("records"):

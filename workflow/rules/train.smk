@@ -18,12 +18,36 @@ rule pretrain_vision:
         " --history {output.history} --checkpoints {params.checkpoints} --threads {threads} --log {log}"
 
 
+rule pretrain_separation:
+    # Audio pre-training (issue 7, not in the paper): the conditioned Demucs separates one performer's mono
+    # signal out of a mono mixture, conditioned on that performer's cloud; initializes `init: separation` variants.
+    input:
+        audio=f"{D}/audio",
+        splits=f"{D}/splits",
+        frames=f"{D}/frames",
+        pretrained=f"{MODELS}/pretrain_vision",
+    output:
+        model=directory(f"{MODELS}/pretrain_separation"),
+        summary=f"{RESULTS}/train/pretrain_separation.json",
+        history=f"{RESULTS}/train/pretrain_separation.csv",
+    log: f"{LOGS}/pretrain_separation.log"
+    threads: training_threads("pretrain")
+    resources: **cluster_resources("pretrain")
+    params:
+        digest=digest("model", "pretrain_audio", "scenes", "render", "train"),
+        checkpoints=f"{CHECKPOINTS}/pretrain_separation",
+    shell:
+        "{CLI} pretrain-separation {OPTS} --dataset {D} --pretrained {input.pretrained}/model.pt --out {output.model}"
+        " --summary {output.summary} --history {output.history} --checkpoints {params.checkpoints}"
+        " --threads {threads} --log {log}"
+
+
 rule train_variant:
     input:
         renders=f"{D}/binaural/{HRIR}",
         splits=f"{D}/splits",
         frames=f"{D}/frames",
-        pretrained=f"{MODELS}/pretrain_vision",
+        pretrained=lambda wc: f"{MODELS}/pretrain_{P['variants'][wc.variant]['init']}",  # the variant's `init`
     output:
         model=directory(f"{MODELS}/{{variant}}"),
         summary=f"{RESULTS}/train/{{variant}}.json",

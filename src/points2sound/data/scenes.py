@@ -232,13 +232,15 @@ class SceneSources:
 
     @classmethod
     def from_dataset(cls, dataset_root: str | Path, split: str, ir_set: str,
-                     cache: SourceCache | None = None) -> "SceneSources":
-        """Read splits/<split>_audio.csv and splits/<split>_performers.csv under `dataset_root`."""
+                     cache: SourceCache | None = None, require_renders: bool = True) -> "SceneSources":
+        """Read splits/<split>_audio.csv and splits/<split>_performers.csv under `dataset_root`.
+
+        `require_renders=False` for users of the mono recordings alone (separation pre-training)."""
         root = Path(dataset_root)
         audio = _read_index(root / "splits" / f"{split}_audio.csv", AUDIO_COLUMNS, "recordings")
         performers = _read_index(root / "splits" / f"{split}_performers.csv", PERFORMER_COLUMNS, "performers")
         renders = root / "binaural" / ir_set
-        if not renders.is_dir():
+        if require_renders and not renders.is_dir():
             raise InputFileError(renders, "binaural renders not found", f"run the render stage for IR set {ir_set!r}")
         return cls(root, split, ir_set, audio, performers, cache or SourceCache())
 

@@ -4,13 +4,19 @@ Counted: convolutions (1D/2D/3D, transposed or not), linear layers and LSTMs; on
 MAC per weight use, biases and element-wise operations (activations, norms, gates'
 non-linearities, masks) left out as they are a small fraction. Counts cover the whole
 batch of the example inputs. Modules called several times are counted every time.
+STFTs (Mono2Binaural's front and back end) are left out too: they are not weights.
+
+`audio_network_costs` tabulates the audio networks' parameters and GMACs per second
+of audio, as V-SlowFast reports its audio costs.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Mapping
 
+import pandas as pd
 import torch
 from torch import nn
 
@@ -80,3 +86,113 @@ def count_macs(model: nn.Module, example_inputs: tuple | list | torch.Tensor) ->
         for handle in handles:
             handle.remove()
     return total
+
+
+# ---------------------------------------------------------------------------
+# Audio networks: parameters and MACs per second of audio (as V-SlowFast reports them)
+# ---------------------------------------------------------------------------
+
+DEMUCS_FULL = "Points2Sound Demucs, L_full (2 channels out)"
+DEMUCS_ONE = "Points2Sound Demucs, L_diff and separation (1 channel out)"
+MONO2BINAURAL = "Mono2Binaural U-Net"
+META_ABOVE_PARAMETERS = 10_000_000  # device="auto": count networks this large on the meta device
+COST_COLUMNS = ("profile", "network", "sample_rate", "parameters", "gmacs_per_s", "gmacs_per_s_test", "cond_dim",
+                "note")
+
+
+@dataclass
+class AudioNetwork:
+    """One audio network and how the test stage runs it: whole clips, or windows every hop_s."""
+
+    label: str
+    net: nn.Module
+    cond_dim: int
+    window_s: float | None = None  # None: one pass over the whole clip
+    hop_s: float | None = None
+
+
+def audio_networks(model: Mapping[str, Any], sample_rate: int) -> list[AudioNetwork]:
+    """The audio networks of one `model` section: both Demucs output sizes and Mono2Binaural.
+
+    Built with the same constructors and arguments as models/systems.py, so the sizes are
+    those that train; the weights are whatever the constructors draw (they do not matter here).
+    """
+    from .mono2binaural import Mono2Binaural
+    from .systems import build_demucs
+
+    k = int(model["vision"]["out_channels"])
+    m2b = model["mono2binaural"]
+    cond = int(m2b["cond_dim"])
+    return [
+        AudioNetwork(DEMUCS_FULL, build_demucs(model["demucs"], 2, k, seed=0), k),
+        AudioNetwork(DEMUCS_ONE, build_demucs(model["demucs"], 1, k, seed=0), k),
+        AudioNetwork(MONO2BINAURAL, Mono2Binaural(sample_rate, cond_dim=cond, channels=tuple(m2b["channels"]),
+                                                  init_std=m2b.get("init_std", 0.02)),
+                     cond, float(m2b["clip_s"]), float(m2b["hop_s"])),
+    ]
+
+
+def forward_cost(net: nn.Module, cond_dim: int, samples: int) -> tuple[int, int]:
+    """(parameters, MACs) of one forward pass of an audio network on `samples` of mono audio, batch 1.
+
+    Inputs are zeros (MACs do not depend on values); the conditioning vector too.
+    """
+    device = next(net.parameters()).device
+    mono = torch.zeros(1, 1, int(samples), device=device)
+    h = torch.zeros(1, int(cond_dim), device=device)
+    return sum(p.numel() for p in net.parameters()), count_macs(net, (mono, h))
+
+
+def _cost_row(network: AudioNetwork, rate: int, seconds: float) -> dict[str, Any]:
+    samples = max(1, round(seconds * rate))
+    params, macs = forward_cost(network.net, network.cond_dim, samples)
+    per_s = macs / 1e9 / (samples / rate)
+    if network.window_s is None:
+        per_s_test, note = per_s, "test: one pass over the whole clip"
+    else:
+        # a long clip at test: a window of window_s starts every hop_s
+        _, window_macs = forward_cost(network.net, network.cond_dim, max(1, round(network.window_s * rate)))
+        per_s_test = window_macs / 1e9 / network.hop_s
+        note = f"test: {network.window_s:g} s windows every {network.hop_s:g} s"
+    return {"network": network.label, "sample_rate": rate, "parameters": params, "gmacs_per_s": per_s,
+            "gmacs_per_s_test": per_s_test, "cond_dim": network.cond_dim, "note": note}
+
+
+def audio_network_costs(model_sections: Mapping[str, Mapping[str, Any]], sample_rate: int | Mapping[str, int],
+                        seconds: float = 1.0, device: str = "auto") -> pd.DataFrame:
+    """Parameters and GMACs per second of audio of each audio network of each profile.
+
+    `model_sections` maps a profile label to that profile's resolved `model` section;
+    `sample_rate` is one rate for all, or one per label (each profile at its own rate).
+    Columns (COST_COLUMNS): gmacs_per_s = MACs of one forward pass on `seconds` of mono
+    audio, batch 1, / 1e9 / seconds (the conditioning vector is zeros);
+    gmacs_per_s_test = the same per second of a long clip as the test stage runs it (Demucs:
+    one pass, the same number; Mono2Binaural: its sliding window, which processes
+    window_s / hop_s seconds of audio per second). `device`: "meta" builds and runs the
+    networks without memory or arithmetic (shapes only), "cpu" for real; "auto" picks per
+    profile (see `_built`). Both give the same counts.
+    """
+    rows = []
+    for profile, model in model_sections.items():
+        rate = int(sample_rate[profile] if isinstance(sample_rate, Mapping) else sample_rate)
+        for network in _built(model, rate, device):
+            rows.append({"profile": profile, **_cost_row(network, rate, seconds)})
+    return pd.DataFrame(rows, columns=list(COST_COLUMNS))
+
+
+def _built(model: Mapping[str, Any], rate: int, device: str) -> list[AudioNetwork]:
+    """The networks on `device`; "auto": meta for large ones, else CPU.
+
+    Why both: meta holds no memory (the paper's Demucs needs 1 GB on CPU), but PyTorch runs
+    an LSTM on meta step by step in Python, which is slow for the long bottlenecks of the
+    small shallow networks, which are cheap on CPU. The counts are the same on both.
+    """
+    with torch.device("meta"):
+        networks = audio_networks(model, rate)
+    if device == "auto":
+        largest = max(sum(p.numel() for p in n.net.parameters()) for n in networks)
+        device = "meta" if largest >= META_ABOVE_PARAMETERS else "cpu"
+    if device != "meta":
+        with torch.device(device):
+            networks = audio_networks(model, rate)
+    return networks

@@ -41,6 +41,17 @@ def build_vision(cfg: Mapping[str, Any], out_channels: int, seed: int) -> Sparse
     )
 
 
+def build_demucs(cfg: Mapping[str, Any], out_channels: int, cond_dim: int, seed: int) -> ConditionedDemucs:
+    """The conditioned Demucs of the `model.demucs` section, mono in, `out_channels` out."""
+    return ConditionedDemucs(
+        in_channels=1, out_channels=out_channels, channels=int(cfg["channels"]), depth=int(cfg["depth"]),
+        kernel_size=int(cfg["kernel_size"]), stride=int(cfg["stride"]), growth=float(cfg["growth"]),
+        context=int(cfg["context"]), lstm_layers=int(cfg["lstm_layers"]), cond_dim=cond_dim,
+        rescale=cfg.get("rescale", 0.1), normalize=bool(cfg.get("normalize", False)),
+        condition_output=bool(cfg.get("condition_output", True)), init_std=cfg.get("init_std", 0.02), seed=seed,
+    )
+
+
 class Points2SoundNet(nn.Module):
     """Sparse ResNet18 + conditioned Demucs (paper Sec. 3.2).
 
@@ -67,14 +78,7 @@ class Points2SoundNet(nn.Module):
         self.copy_gain = float(copy_gain)
         k = int(vision["out_channels"])
         self.vision = build_vision(vision, k, seed)
-        self.audio = ConditionedDemucs(
-            in_channels=1, out_channels=2 if loss == "full" else 1, channels=int(demucs["channels"]),
-            depth=int(demucs["depth"]), kernel_size=int(demucs["kernel_size"]), stride=int(demucs["stride"]),
-            growth=float(demucs["growth"]), context=int(demucs["context"]), lstm_layers=int(demucs["lstm_layers"]),
-            cond_dim=k, rescale=demucs.get("rescale", 0.1), normalize=bool(demucs.get("normalize", False)),
-            condition_output=bool(demucs.get("condition_output", True)),
-            init_std=demucs.get("init_std", 0.02), seed=seed,
-        )
+        self.audio = build_demucs(demucs, 2 if loss == "full" else 1, k, seed)
 
     def forward(self, mono: torch.Tensor, scene: Any) -> torch.Tensor:
         """The raw network output: (B, 2, T) for L_full, (B, 1, T) = L - R for L_diff."""
@@ -140,6 +144,59 @@ class Mono2BinauralNet(nn.Module):
         h = self.vision(scene)
         est = recover_from_difference(mono, self.audio.predict_difference(mono, h))
         return F.l1_loss(est, binaural)
+
+
+class SeparationNet(nn.Module):
+    """Sparse ResNet18 (K-wide head) + conditioned Demucs, mono mixture in, one source out.
+
+    The audio pre-training of issue 7 (mix-and-separate, as LAVSS pre-trains on MUSIC): the
+    condition is the feature of one performer's point cloud, the target that performer's
+    mono signal. Same sizes as Points2SoundNet, so its weights initialize one
+    (`init_from_separation`). No residual copy path: the mixture is not an estimate of a source.
+
+    Shapes: mixture (B, 1, T); scene: a sparse tensor of B single-performer clouds; out (B, 1, T).
+    """
+
+    kind = "separation"
+
+    def __init__(self, vision: Mapping[str, Any], demucs: Mapping[str, Any], seed: int = 0):
+        super().__init__()
+        k = int(vision["out_channels"])
+        self.vision = build_vision(vision, k, seed)
+        self.audio = build_demucs(demucs, 1, k, seed)
+
+    def forward(self, mixture: torch.Tensor, scene: Any) -> torch.Tensor:
+        return self.audio(mixture, self.vision(scene))
+
+    def objective(self, out: torch.Tensor, mixture: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return F.l1_loss(out, target)
+
+
+def init_from_separation(system: Points2SoundNet, separation_state: Mapping[str, torch.Tensor]) -> list[str]:
+    """Copy a SeparationNet's weights into a Points2SoundNet; returns the names that were widened.
+
+    Every tensor must match in shape, except the output layer of an L_full model (2 channels
+    against the separation's 1): that channel is copied to both ears, so the binaural model
+    starts out predicting the separated source in each ear.
+    """
+    own = system.state_dict()
+    missing = sorted(set(own) - set(separation_state))
+    if missing:
+        raise ParameterError("separation checkpoint", f"lacks {missing[:5]}{' ...' if len(missing) > 5 else ''}"
+                                                      " (another model size?)")
+    widened, state = [], {}
+    for name, target in own.items():
+        source = separation_state[name]
+        if source.shape != target.shape:
+            diff = [d for d in range(source.dim()) if source.shape[d] != target.shape[d]] if source.dim() == target.dim() else []
+            if len(diff) != 1 or source.shape[diff[0]] != 1 or not name.startswith("audio."):
+                raise ParameterError("separation checkpoint", f"{name} has shape {tuple(source.shape)}, the model "
+                                                              f"{tuple(target.shape)} (another model size?)")
+            source = source.expand_as(target)
+            widened.append(name)
+        state[name] = source.clone()
+    system.load_state_dict(state)
+    return widened
 
 
 def build_system(kind: str, model: Mapping[str, Any], loss: str, sample_rate: int, seed: int = 0,

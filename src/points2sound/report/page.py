@@ -137,6 +137,7 @@ def write_report(
     tables: Sequence[Table],
     figures: Mapping[str, Sequence[str | Path]],
     examples: Mapping[str, str | Path] | Sequence[str | Path],
+    separation: Sequence[str] | None = None,
 ) -> Path:
     """Write <out_dir>/README.md (and the tables under <out_dir>/tables/); return the page's path.
 
@@ -144,7 +145,8 @@ def write_report(
     anechoic ir_set), rooms (list of room ir_sets), optionally room_rt60_s
     ({room: RT60}) and scenes_dir (default data/<profile>/scenes); other keys are listed.
     `figures` maps a caption to the figure's files (already written); `examples`
-    maps a label to a WAV path (or is a list of WAV paths).
+    maps a label to a WAV path (or is a list of WAV paths). `separation`: the Markdown lines
+    of the audio pre-training section (report/separation.py), placed after the claims.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -158,6 +160,8 @@ def write_report(
     lines += _figures_section(figures, out_dir)
     lines += _examples_section(examples, out_dir)
     lines += _claims_section(scores_df, run_info)
+    if separation:
+        lines += list(separation)
     lines += _trace_section(scores_df, run_info, out_dir)
     page = out_dir / "README.md"
     write_text(page, "\n".join(lines).rstrip() + "\n")

@@ -144,12 +144,20 @@ def train_variant(
     dist: DistContext | None = None,
     stop_after: int | None = None,
 ) -> tuple[FitResult, dict[str, Any], nn.Module, SceneTask]:
-    """Train one variant; returns the fit result, its system config, the best model and the task."""
+    """Train one variant; returns the fit result, its system config, the best model and the task.
+
+    `pretrained` is the checkpoint the variant's `init` names: the vision pre-training
+    (`vision`, used when train.pretrained_vision is true) or the separation pre-training
+    (`separation`: vision and audio weights).
+    """
     dist = dist or DistContext()
     config = system_config(params, variant)
     tcfg = params["train"]
     system = build_from_config(config)
-    if tcfg["pretrained_vision"]:
+    init = config["init"]
+    if init == "separation":
+        _init_from_separation(system, variant, pretrained)
+    elif tcfg["pretrained_vision"]:
         if pretrained is None:
             raise ParameterError("train.pretrained_vision", "is true but no pre-trained vision checkpoint was given")
         blob = load_checkpoint(pretrained, PRETRAIN_KIND)
@@ -166,12 +174,29 @@ def train_variant(
     settings = LoopSettings(tcfg["iterations"], tcfg["lr"], tcfg["val_every"], tcfg["log_every"], plan, tcfg["workers"])
     resume_config = {"system": config, "train": {k: tcfg[k] for k in ("batch_size", "iterations", "lr", "val_every",
                                                                         "val_scenes", "pretrained_vision")},
-                     "scenes": dict(params["scenes"]), "pretrained": _file_digest(pretrained) if tcfg["pretrained_vision"] else None}
+                     "scenes": dict(params["scenes"]),
+                     "pretrained": _file_digest(pretrained) if tcfg["pretrained_vision"] or init != "vision" else None}
     result = fit(system, task, IndexedScenes(train_sampler.__getitem__), collate_scenes, settings, config=resume_config,
                  kind=f"train_{variant}", checkpoint_dir=checkpoint_dir, device=device, dist=dist,
                  stop_after=stop_after, desc=variant)
     system.load_state_dict(result.best_state)
     return result, config, system, task
+
+
+def _init_from_separation(system: nn.Module, variant: str, separation: Path | None) -> None:
+    """Vision and audio weights from the separation pre-training (whose vision came from the shape pre-training)."""
+    from points2sound.models.systems import Points2SoundNet, init_from_separation
+    from points2sound.train.separation import SEPARATION_KIND
+
+    if not isinstance(system, Points2SoundNet):
+        raise ParameterError(f"variants.{variant}.init", "'separation' needs a points2sound model (a Demucs)")
+    if separation is None:
+        raise ParameterError(f"variants.{variant}.init",
+                             "is 'separation' but no separation checkpoint was given (--pretrained)")
+    blob = load_checkpoint(separation, SEPARATION_KIND)
+    widened = init_from_separation(system, blob["model"])
+    log.info("vision and audio initialized from %s (val L1 %.5f); copied to both ears: %s", separation,
+             blob.get("val_l1", float("nan")), widened)
 
 
 def _file_digest(path: Path | None) -> str | None:
