@@ -54,6 +54,28 @@ def test_chunks_equal_whole_clip_without_lstm(loss, chunk_s, overlap_s, batch):
     np.testing.assert_allclose(chunked, whole, atol=2e-6 * np.abs(whole).max(), rtol=0)
 
 
+@pytest.mark.parametrize("chunk_s,normalize", [(None, True), (1.0, False)])
+def test_residual_model_gives_the_evaluation_output(chunk_s, normalize):
+    """A model with the mono copy path (the demo's `residual: true`): the command's whole-clip and
+    windowed outputs equal Points2SoundNet.binauralize, the evaluation's call. (With `normalize`
+    windows are normalized one by one, so only the whole clip is exact there.)"""
+    system = Points2SoundNet(VISION, {**demucs(0), "residual": True, "normalize": normalize}, seed=4).eval()
+    assert system.residual
+    rng = np.random.default_rng(1)
+    coords = np.unique(rng.integers(0, 12, (200, 3)), axis=0).astype(np.int32)
+    feats = rng.random((len(coords), 3)).astype(np.float32)
+    mono = rng.standard_normal(8000 * 3 + 77).astype(np.float32) * 0.1
+    with torch.no_grad():
+        expected = system.binauralize(torch.from_numpy(mono)[None, None],
+                                      system.vision.collate([coords], [feats]))[0].numpy()
+    runner = Binauralizer(system, {"sample_rate": 8000}, InferenceOptions(chunk_s=chunk_s, overlap_s=0.3))
+    got = runner(mono, runner.visual_feature(coords, feats))
+    # windows: the clip's first and last few samples differ by ~1e-4 of the peak (zero padding aligned
+    # differently); a missing mono copy would be off by ~0.2 of it
+    tol = 2e-6 if chunk_s is None else 2e-4
+    np.testing.assert_allclose(got, expected, atol=tol * np.abs(expected).max(), rtol=0)
+
+
 def test_chunks_close_to_whole_clip_with_lstm():
     """With the BiLSTM only its context differs; the overlap bounds the difference (no seams)."""
     # default init, and the BiLSTM's output map scaled up: at Demucs's small initial weights

@@ -199,10 +199,7 @@ class Binauralizer:
     def _forward(self, mono: torch.Tensor, h: torch.Tensor, length: int | None = None) -> torch.Tensor:
         """(B, 2, length) binaural of windows (B, 1, T) with context (Points2Sound) or plain clips."""
         if self.kind == "points2sound":
-            out = self.audio(mono.to(self.dtype), h.to(self.dtype), length).float()
-            if self.system.loss_kind == "full":
-                return out
-            return recover_from_difference(_centre(mono, out.shape[-1]), out)
+            return self._binaural(mono, self.audio(mono.to(self.dtype), h.to(self.dtype), length).float())
         sys_ = self.system
         if mono.shape[-1] <= sys_.clip_samples:
             return recover_from_difference(mono, self.audio.predict_difference(mono, h))
@@ -211,9 +208,16 @@ class Binauralizer:
     def whole(self, mono: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
         """The evaluation's computation: one pass over the whole clip (1, 1, T) -> (1, 2, T)."""
         if self.kind == "points2sound" and self.dtype == torch.float32 and self.audio is self.system.audio:
-            return self.system.audio(mono, h) if self.system.loss_kind == "full" else \
-                recover_from_difference(mono, self.system.audio(mono, h))
+            return self._binaural(mono, self.system.audio(mono, h))
         return self._forward(mono, h)
+
+    def _binaural(self, mono: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        """Points2Sound's binaural from its Demucs output, as Points2SoundNet.binauralize makes it: plus the
+        mono copy when the model has the residual path, or L and R recovered from L - R (L_diff)."""
+        mono = _centre(mono, out.shape[-1])
+        if self.system.loss_kind == "full":
+            return out + self.system.copy_gain * mono if self.system.residual else out
+        return recover_from_difference(mono, out)
 
     def plan(self, total: int) -> ChunkPlan | None:
         """The chunk plan for a clip of `total` samples, or None for one pass."""
