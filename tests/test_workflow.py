@@ -49,8 +49,9 @@ def dvc_run(tmp_path_factory) -> Path:
     work = _copy_project(tmp_path_factory.mktemp("dvc"))
     _run(["git", "init", "-q"], work)
     _run([str(BIN / "dvc"), "init", "-q"], work)
-    # the data half, pre-training, one variant's training and its scores (the Snakemake run does the rest)
-    _run([str(BIN / "dvc"), "repro", "evaluate@p2s_rgb"], work)
+    # the data half, pre-training, one variant's training and its scores, and the separation pre-training
+    # with its bss_eval scores (the Snakemake run does the rest)
+    _run([str(BIN / "dvc"), "repro", "evaluate@p2s_rgb", "evaluate_separation"], work)
     return work
 
 
@@ -80,8 +81,9 @@ def test_snakemake_runs_the_whole_pipeline_to_the_report(snakemake_run):
             assert (results / "scores" / variant / f"{irset}.csv").is_file()
     page = (results / "README.md").read_text()
     assert "Table 1" in page and "Table 2" in page
-    for name in ("table1", "table2"):
+    for name in ("table1", "table2", "separation_mono", "audiopt_vs_rgb", "audio_costs"):
         assert (results / "tables" / f"{name}.tex").is_file()
+    assert "## Audio pre-training by separation" in page and "Verdict:" in page
     assert list((results / "figures").glob("*.pdf")) and list((results / "examples").glob("*.wav"))
 
 
@@ -91,7 +93,7 @@ def test_snakemake_rerun_has_nothing_to_do(snakemake_run):
 
 
 def test_dvc_repro_matches_snakemake_byte_for_byte(snakemake_run, dvc_run):
-    for tree in ("data/tiny", "results/tiny/scores/p2s_rgb"):
+    for tree in ("data/tiny", "results/tiny/scores/p2s_rgb", "results/tiny/separation"):
         a = _digest_tree(snakemake_run / tree)
         b = _digest_tree(dvc_run / tree)
         assert a.keys() == b.keys(), tree

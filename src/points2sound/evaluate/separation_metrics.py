@@ -55,8 +55,11 @@ def bss_eval(references: np.ndarray, estimates: np.ndarray) -> dict[str, np.ndar
     if references.shape != estimates.shape:
         raise ParameterError("estimates", f"shape {estimates.shape} differs from the references' {references.shape}")
     from mir_eval.separation import bss_eval_sources
+    from threadpoolctl import threadpool_limits
 
-    with warnings.catch_warnings():
+    # bss_eval solves least-squares systems with the BLAS; its float sums depend on the BLAS thread
+    # count, which engines set differently (Snakemake exports OMP_NUM_THREADS, DVC does not): use one
+    with warnings.catch_warnings(), threadpool_limits(limits=1):
         # deprecated in mir_eval 0.8, removed in 0.9: needs mir_eval < 0.9
         warnings.simplefilter("ignore", FutureWarning)
         sdr, sir, sar, _ = bss_eval_sources(references, estimates, compute_permutation=False)
