@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -198,13 +198,22 @@ def pretrain(params: Params, shapes_root: Path, out_dir: Path, summary_path: Pat
              dataset_root: Path | None = None) -> None:
     """Pre-train the vision trunk on shape classification; the checkpoint and its test accuracy."""
     from .train.pretrain import pretrain_vision
+
+    _pretraining_run(params, "pretrain_vision", threads, out_dir, summary_path, history_path,
+                     lambda model_path, device: pretrain_vision(params, shapes_root, checkpoint_dir, model_path,
+                                                                device=device, stop_after=stop_after,
+                                                                dataset_root=dataset_root)[0])
+
+
+def _pretraining_run(params: Params, name: str, threads: int | None, out_dir: Path, summary_path: Path,
+                     history_path: Path, run: Callable[[Path, Any], Any]) -> None:
+    """What both pre-training stages share: the runtime, the atomic model folder, the log and the summary.
+    `run(model_path, device)` trains and writes model_path, returning the loop's FitResult."""
     from .train.runtime import setup_runtime, write_history, write_summary
 
-    device, _ = setup_runtime(params["train"]["device"], _threads(params, "pretrain", threads),
-                              stage_seed(params, "pretrain_vision"))
+    device, _ = setup_runtime(params["train"]["device"], _threads(params, "pretrain", threads), stage_seed(params, name))
     with atomic_dir(out_dir) as tmp:
-        result, _ = pretrain_vision(params, shapes_root, checkpoint_dir, tmp / "model.pt", device=device,
-                                    stop_after=stop_after, dataset_root=dataset_root)
+        result = run(tmp / "model.pt", device)
         if result.stopped_early:
             raise RunStopped(result.iterations_done)
     write_history(history_path, result.history)
@@ -246,21 +255,11 @@ def pretrain_separation(params: Params, dataset_root: Path, pretrained: Path | N
                         summary_path: Path, history_path: Path, checkpoint_dir: Path, threads: int | None = None,
                         stop_after: int | None = None) -> None:
     """Audio pre-training by visually-conditioned separation; the checkpoint and its validation L1."""
-    from .train.runtime import setup_runtime, write_history, write_summary
     from .train.separation import pretrain_separation as run
 
-    device, _ = setup_runtime(params["train"]["device"], _threads(params, "pretrain", threads),
-                              stage_seed(params, "pretrain_separation"))
-    with atomic_dir(out_dir) as tmp:
-        result, _ = run(params, dataset_root, pretrained, checkpoint_dir, tmp / "model.pt", device=device,
-                        stop_after=stop_after)
-        if result.stopped_early:
-            raise RunStopped(result.iterations_done)
-    write_history(history_path, result.history)
-    write_summary(summary_path, {"best_iteration": result.best_iteration, "best_val_loss": result.best_val,
-                                 "iterations": result.iterations_done, "iterations_per_s": result.iterations_per_s,
-                                 "train_seconds": result.seconds, "peak_memory_mb": result.peak_memory_mb,
-                                 **result.extra})
+    _pretraining_run(params, "pretrain_separation", threads, out_dir, summary_path, history_path,
+                     lambda model_path, device: run(params, dataset_root, pretrained, checkpoint_dir, model_path,
+                                                    device=device, stop_after=stop_after)[0])
 
 
 def evaluate_separation(params: Params, dataset_root: Path, separation_model: Path, models_dir: Path,
