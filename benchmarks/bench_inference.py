@@ -10,6 +10,13 @@ weights: speed does not depend on them), on a synthetic concert scene of 3 perfo
     int8      + int8 dynamic quantization of the BiLSTM and linear layers (CPU)
     fp16/bf16 + half-precision weights and activations (GPU)
 
+and, on the CPU, the GEMM engine (infer/gemm_demucs.py) on the whole clip:
+
+    gemm          every convolution as one matrix product, channels-last (fp32; the module's function)
+    gemm_lstm3s   + the BiLSTM on batched 3 s windows of the bottleneck sequence
+    gemm_int8     + int8 dynamic quantization of GEMMs with inner size >= 256, and of the BiLSTM
+                  (= `points2sound binauralize --fast` on a CPU)
+
 Reported per step: the median of repeated runs after a warm-up, the peak memory (CPU:
 the process's peak resident set, reset before each step; GPU: peak allocated), and the
 relative RMS difference from the `eval` output. Then the real-time factor of the
@@ -77,7 +84,10 @@ def _sync(device: torch.device) -> None:
 def steps_for(device: torch.device) -> list[tuple[str, dict]]:
     chunks = {"chunk_s": 3.0, "overlap_s": 0.5, "batch": 64}
     if device.type == "cpu":
-        return [("eval", {}), ("infer", {}), ("chunks", chunks), ("int8", {**chunks, "precision": "int8"})]
+        gemm = {"engine": "gemm"}
+        window = {**gemm, "lstm_window_s": 3.0, "lstm_overlap_s": 0.5}
+        return [("eval", {}), ("infer", {}), ("chunks", chunks), ("int8", {**chunks, "precision": "int8"}),
+                ("gemm", gemm), ("gemm_lstm3s", window), ("gemm_int8", {**window, "precision": "int8"})]
     return [("eval", {}), ("infer", {}), ("chunks", chunks), ("fp16", {**chunks, "precision": "fp16"}),
             ("bf16", {**chunks, "precision": "bf16"}), ("fp16_whole", {"precision": "fp16"})]
 

@@ -20,15 +20,18 @@ context is the only difference left, bounded by the overlap.
 Speed options (`InferenceOptions`): batching the chunks of one file (the BiLSTM then
 runs batch x fewer steps: at batch 1 it is bound by reading its 2048-wide recurrent
 weights every step), int8 dynamic quantization of the BiLSTM and linear layers
-(`precision='int8'`), bf16/fp16 weights on GPUs, and the visual feature computed once
-per scene (the vision net does not see the audio).
+(`precision='int8'`), bf16/fp16 weights on GPUs, the visual feature computed once
+per scene (the vision net does not see the audio), and the GEMM engine
+(`engine='gemm'`, `gemm_demucs.py`): every convolution as one matrix product on
+channels-last activations, int8 where the inner size makes it pay, and the BiLSTM on
+batched windows of the bottleneck sequence (`lstm_window_s`) while the convolutions
+still see the whole clip.
 """
 
 from __future__ import annotations
 
 import copy
 import logging
-import math
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
@@ -40,9 +43,12 @@ from torch import nn
 from ..errors import ParameterError
 from ..models.demucs import ConditionedDemucs
 from ..models.objectives import recover_from_difference
+from .gemm_demucs import GemmDemucs
+from .windows import ChunkPlan, plan_chunks
 
 log = logging.getLogger(__name__)
 PRECISIONS = ("fp32", "int8", "bf16", "fp16")
+ENGINES = ("module", "gemm", "auto")
 
 
 @dataclass
@@ -57,6 +63,10 @@ class InferenceOptions:
         CPU); bf16 / fp16 (weights and activations, GPU).
     device: 'cpu', 'cuda', 'auto'.
     threads: torch CPU threads (None: torch's choice).
+    engine: 'module' (the trained module's own forward), 'gemm' (GemmDemucs, Points2Sound only) or
+        'auto' (gemm for Points2Sound on the CPU, module otherwise).
+    lstm_window_s, lstm_overlap_s: gemm engine: BiLSTM windows (None: the whole sequence, exact).
+    int8_min_inner: gemm engine with precision int8: GEMMs with at least this inner size run int8.
     """
 
     chunk_s: float | None = None
@@ -68,6 +78,10 @@ class InferenceOptions:
     max_whole_s: float = 30.0
     default_chunk_s: float = 10.0
     progress: bool = False
+    engine: str = "module"
+    lstm_window_s: float | None = None
+    lstm_overlap_s: float = 0.5
+    int8_min_inner: int = 256
 
     def check(self) -> None:
         if self.precision not in PRECISIONS:
@@ -78,6 +92,14 @@ class InferenceOptions:
             raise ParameterError("overlap_s", f"must be >= 0, got {self.overlap_s}")
         if self.batch < 1:
             raise ParameterError("batch", f"must be >= 1, got {self.batch}")
+        if self.engine not in ENGINES:
+            raise ParameterError("engine", f"must be one of {ENGINES}, got {self.engine!r}")
+        if self.lstm_window_s is not None and not self.lstm_window_s > 0:
+            raise ParameterError("lstm_window_s", f"must be > 0, got {self.lstm_window_s}")
+        if not self.lstm_overlap_s >= 0:
+            raise ParameterError("lstm_overlap_s", f"must be >= 0, got {self.lstm_overlap_s}")
+        if self.int8_min_inner < 1:
+            raise ParameterError("int8_min_inner", f"must be >= 1, got {self.int8_min_inner}")
 
 
 def resolve_device(name: str) -> torch.device:
@@ -89,56 +111,6 @@ def resolve_device(name: str) -> torch.device:
         return torch.device(name)
     except RuntimeError as exc:
         raise ParameterError("device", f"not a torch device: {name!r}") from exc
-
-
-# ---------------------------------------------------------------------------------
-# Chunk plan
-# ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ChunkPlan:
-    """Windows over a clip of `total` samples: output window k covers [starts[k], starts[k] + length)."""
-
-    total: int
-    length: int
-    starts: tuple[int, ...]
-    overlap: int
-
-    def weights(self, k: int) -> np.ndarray:
-        """Cross-fade weights (length,) of window k; the weights of all windows sum to 1 on [0, total)."""
-        n = self.length
-        w = np.ones(n, np.float64)
-        ramp_lo = self.overlap // 4
-        ramp = max(1, self.overlap - 2 * ramp_lo)
-        j = np.arange(n, dtype=np.float64)
-        rise = np.clip((j - ramp_lo + 0.5) / ramp, 0.0, 1.0)
-        fall = rise[::-1]
-        if k > 0:
-            w = np.minimum(w, rise)
-        if k < len(self.starts) - 1:
-            w = np.minimum(w, fall)
-        return np.maximum(w, 1e-6)  # never exactly 0: the sum is always invertible
-
-
-def plan_chunks(total: int, length: int, overlap: int, grid: int = 1, origin: int = 0) -> ChunkPlan:
-    """Windows of `length` samples overlapping by at least `overlap`, starting on `origin + k * grid`.
-
-    The hop is the largest multiple of `grid` not above length - overlap, and the first
-    window starts at the grid point at or before 0, so that every window sits on the grid
-    of the whole clip.
-    """
-    if total < 1 or length < 1:
-        raise ParameterError("length", f"need a positive clip and window, got {total}, {length}")
-    hop = (length - overlap) // grid * grid
-    if hop < grid:
-        raise ParameterError("overlap_s", f"an overlap of {overlap} samples leaves no hop in windows of {length} "
-                                          f"(the hop must be a multiple of {grid} samples)")
-    first = origin - math.ceil(origin / grid) * grid  # largest origin + k * grid <= 0
-    starts = [first]
-    while starts[-1] + length < total:
-        starts.append(starts[-1] + hop)
-    return ChunkPlan(total, length, tuple(starts), length - hop)
 
 
 # ---------------------------------------------------------------------------------
@@ -180,11 +152,29 @@ class Binauralizer:
         self.system = system.eval().to(self.device)
         self.kind = getattr(system, "kind", "points2sound")
         self.audio = self.system.audio
-        if precision == "int8":
+        engine = self.options.engine
+        if engine == "auto":
+            engine = "gemm" if self.kind == "points2sound" and self.device.type == "cpu" else "module"
+        if engine == "gemm":
+            self.audio = self._gemm_engine()
+        elif precision == "int8":
             self.audio = _quantize_int8(self.audio)
         self.dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision, torch.float32)
         if self.dtype != torch.float32:  # a half-precision copy: the given system stays as it is
             self.audio = copy.deepcopy(self.audio).to(self.dtype)
+
+    def _gemm_engine(self) -> GemmDemucs:
+        o = self.options
+        if self.kind != "points2sound":
+            raise ParameterError("engine", "the gemm engine runs Points2Sound's Demucs; use engine 'module' for Mono2Binaural")
+        if o.precision not in ("fp32", "int8"):
+            raise ParameterError("precision", f"the gemm engine runs fp32 or int8, not {o.precision}")
+        net = self.system.audio
+        frame_s = net.stride**net.depth / self.sample_rate  # one bottleneck frame
+        window = None if o.lstm_window_s is None else max(1, round(o.lstm_window_s / frame_s))
+        overlap = 0 if window is None else min(window - 1, round(o.lstm_overlap_s / frame_s))
+        return GemmDemucs(net, int8_min_inner=o.int8_min_inner if o.precision == "int8" else None,
+                          lstm_window=window, lstm_overlap=overlap)
 
     # ----- vision -----------------------------------------------------------------
 

@@ -10,6 +10,8 @@ from typing import Callable
 from ..errors import ParameterError
 from .scene_input import SourcePlacement
 
+FAST_LSTM_WINDOW_S = 3.0  # the paper's training segment (131072 samples at 44.1 kHz is 2.97 s)
+
 
 def _scene_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("scene (give one kind)")
@@ -46,9 +48,15 @@ def _cmd_binauralize(args: argparse.Namespace, params: dict) -> None:
 
     options = InferenceOptions(chunk_s=args.chunk_s, overlap_s=args.overlap_s, batch=args.batch,
                                precision=args.precision, device=args.device, threads=args.threads,
-                               max_whole_s=args.max_whole_s)
-    if args.fast:
-        options.precision = "int8" if options.device == "cpu" else ("fp16" if args.precision == "fp32" else args.precision)
+                               max_whole_s=args.max_whole_s, engine=args.engine, lstm_window_s=args.lstm_window_s,
+                               lstm_overlap_s=args.lstm_overlap_s)
+    if args.fast and options.device == "cpu":
+        # measured fastest on a 2-core CPU: the GEMM engine, int8 where it pays, 3 s BiLSTM windows
+        options.engine = "auto" if args.engine == "module" else args.engine  # gemm for Points2Sound
+        options.precision = "int8"
+        options.lstm_window_s = options.lstm_window_s or FAST_LSTM_WINDOW_S
+    elif args.fast:
+        options.precision = "fp16" if args.precision == "fp32" else args.precision
         options.chunk_s = options.chunk_s or 3.0
         options.overlap_s = args.overlap_s if args.overlap_s is not None else 0.5
     if options.overlap_s is None:
@@ -102,8 +110,16 @@ def add_user_commands(cmd: Callable[[str, str, Callable], argparse.ArgumentParse
     p.add_argument("--batch", type=int, default=8, help="windows per forward pass (default 8)")
     p.add_argument("--max-whole-s", type=float, default=30.0,
                    help="longest input processed in one pass, exactly as the evaluation does (default 30 s)")
+    p.add_argument("--engine", choices=("module", "gemm"), default="module",
+                   help="module: the trained network's own forward (default, equals the evaluation); "
+                        "gemm: every convolution as one matrix product (Points2Sound, faster on CPUs)")
+    p.add_argument("--lstm-window-s", type=float, default=None,
+                   help="gemm engine: run the BiLSTM on batched windows of this many seconds (default: whole clip)")
+    p.add_argument("--lstm-overlap-s", type=float, default=0.5, help="overlap of the BiLSTM windows, s (default 0.5)")
     p.add_argument("--fast", action="store_true",
-                   help="speed preset: 3 s windows batched, 0.5 s overlap, int8 on CPU / fp16 on GPU")
+                   help=f"speed preset. CPU: gemm engine, int8 GEMMs with inner size >= 256 and BiLSTM, "
+                        f"{FAST_LSTM_WINDOW_S:g} s BiLSTM windows (the paper's training segment); "
+                        f"GPU: 3 s windows batched, 0.5 s overlap, fp16")
     p.add_argument("--subtype", default="FLOAT", help="WAV subtype (default FLOAT; PCM_16/PCM_24 clip above full scale)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 

@@ -270,12 +270,11 @@ class ConditionedDemucs(nn.Module):
 
     # ----- forward -------------------------------------------------------------------
 
-    def forward(self, mono: torch.Tensor, h: torch.Tensor, length: int | None = None) -> torch.Tensor:
-        """Map mono (B, in_channels, T) and h (B, cond_dim) to (B, out_channels, length or T).
-
-        The input is zero-padded (centred) to valid_length(length); pass a longer input
-        with real context around the wanted samples and `length` to avoid zero padding.
-        """
+    def network_input(
+        self, mono: torch.Tensor, h: torch.Tensor, length: int | None = None
+    ) -> tuple[torch.Tensor, int, torch.Tensor | None]:
+        """Checked, centred and zero-padded input (B, in_channels, valid_length), the output length,
+        and the input scale (B, 1, 1) when `normalize` (else None); shared with the inference engine."""
         if mono.dim() != 3 or mono.shape[1] != self.in_channels:
             raise ParameterError("mono", f"expected (B, {self.in_channels}, T), got {tuple(mono.shape)}")
         if h.dim() != 2 or h.shape != (mono.shape[0], self.cond_dim):
@@ -288,11 +287,19 @@ class ConditionedDemucs(nn.Module):
             mono = centre_trim(mono, target)
         pad = target - mono.shape[-1]
         x = F.pad(mono, (pad // 2, pad - pad // 2))
-
+        std = None
         if self.normalize:
             std = mono.std(dim=(1, 2), keepdim=True) + 1e-5
             x = x / std
+        return x, length, std
 
+    def forward(self, mono: torch.Tensor, h: torch.Tensor, length: int | None = None) -> torch.Tensor:
+        """Map mono (B, in_channels, T) and h (B, cond_dim) to (B, out_channels, length or T).
+
+        The input is zero-padded (centred) to valid_length(length); pass a longer input
+        with real context around the wanted samples and `length` to avoid zero padding.
+        """
+        x, length, std = self.network_input(mono, h, length)
         skips = []
         for block in self.encoder:
             x = block(x, h)
@@ -302,9 +309,7 @@ class ConditionedDemucs(nn.Module):
             x = block(x, skips.pop(), h)
 
         x = centre_trim(x, length)
-        if self.normalize:
-            x = x * std
-        return x
+        return x if std is None else x * std
 
 
 def parameter_count(module: nn.Module) -> int:
