@@ -182,6 +182,20 @@ def test_binauralize_scene_equals_evaluation(model_and_scene, tmp_path):
     np.testing.assert_array_equal(y.T, _eval_stage_output(m))
 
 
+@pytest.mark.parametrize("flags,tol", [(["--engine", "gemm"], 2e-6), (["--fast", "--lstm-window-s", "0.5"], 3e-2)])
+def test_binauralize_fast_paths_stay_close_to_evaluation(model_and_scene, tmp_path, flags, tol):
+    """The GEMM engine in fp32 is the evaluation's function; the --fast preset (int8, BiLSTM windows)
+    stays within its tolerance of it."""
+    m = model_and_scene
+    out = tmp_path / "out.wav"
+    assert _run("binauralize", m["wav"], "--scene", m["npz"], "--checkpoint", m["model"], "--out", out, *flags,
+                "--no-progress", "--params", ROOT / "params.yaml", "--profile", "tiny") == 0
+    y, _ = sf.read(out, dtype="float32", always_2d=True)
+    ref = _eval_stage_output(m)
+    rel = np.sqrt(np.mean((y.T - ref) ** 2) / np.mean(ref**2))
+    assert rel < tol
+
+
 def test_binauralize_from_performer_clouds(model_and_scene, tmp_path):
     """Per-source clouds placed by the command give the scene's voxels, hence the same output."""
     m = model_and_scene
