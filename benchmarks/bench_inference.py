@@ -81,6 +81,19 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
+def matmul_gflops(device: torch.device, n: int = 2048, repeats: int = 10) -> float:
+    """fp32 matrix-multiply throughput right now: on a shared host it says how busy the machine was."""
+    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+    for _ in range(3):
+        a @ b
+    _sync(device)
+    t0 = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    _sync(device)
+    return round(2 * n**3 * repeats / (time.perf_counter() - t0) / 1e9, 1)
+
+
 def steps_for(device: torch.device) -> list[tuple[str, dict]]:
     chunks = {"chunk_s": 3.0, "overlap_s": 0.5, "batch": 64}
     if device.type == "cpu":
@@ -93,6 +106,9 @@ def steps_for(device: torch.device) -> list[tuple[str, dict]]:
 
 
 def run_profile(profile: str, device: torch.device, repeats: int, long_s: float, seconds: float, seed: int) -> dict:
+    machine = {"load_average_at_start": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+               "fp32_matmul_gflops_at_start": matmul_gflops(device)}
+    print(f"{profile:5s} machine now: {machine}", flush=True)
     params = load_params(ROOT / "params.yaml", profile)
     model = params["model"]
     system = Points2SoundNet(model["vision"], model["demucs"], seed=seed).eval()
@@ -153,7 +169,7 @@ def run_profile(profile: str, device: torch.device, repeats: int, long_s: float,
                 "real_time_factor": round(wall / long_s, 4), "peak_memory_mb": round(_peak_mb(device), 1)}
         print(f"{profile:5s} {long_s:.0f} s file with '{best['step']}': {wall:.1f} s, real-time factor "
               f"{long['real_time_factor']:.4f}, peak {long['peak_memory_mb']:.0f} MB", flush=True)
-    return {"profile": profile, "parameters": n_params, "voxels": int(len(coords)), "audio_s": seconds,
+    return {"profile": profile, **machine, "parameters": n_params, "voxels": int(len(coords)), "audio_s": seconds,
             "sample_rate": SR, "steps": results, "fastest": best["step"], "fastest_median_s": best["median_s"],
             "long_file": long}
 
