@@ -123,7 +123,7 @@ def test_binauralizer_gemm_engine_matches_module_paths():
     np.testing.assert_allclose(got, expected.numpy(), atol=2e-6 * float(expected.abs().max()), rtol=0)
     fast = Binauralizer(system, cfg, InferenceOptions(engine="auto", precision="int8", lstm_window_s=1.0,
                                                        chunk_s=1.5, overlap_s=0.5, int8_min_inner=1))
-    assert isinstance(fast.audio, GemmDemucs)
+    assert isinstance(fast.audio, GemmDemucs) and fast.engine == "gemm"
     assert _rel(fast(mono, fast.visual_feature(coords, feats)), expected.numpy()) < 3e-2
 
 
@@ -134,7 +134,8 @@ def test_engine_refuses_what_it_cannot_run():
                            sample_rate=8000)
     with pytest.raises(ParameterError, match="engine"):
         Binauralizer(m2b, cfg, InferenceOptions(engine="gemm"))
-    assert not isinstance(Binauralizer(m2b, cfg, InferenceOptions(engine="auto")).audio, GemmDemucs)
+    auto = Binauralizer(m2b, cfg, InferenceOptions(engine="auto"))
+    assert not isinstance(auto.audio, GemmDemucs) and auto.engine == "module"
     p2s = Points2SoundNet(VISION, _demucs(depth=2, lstm_layers=0), seed=0)
     with pytest.raises(ParameterError, match="precision"):
         Binauralizer(p2s, cfg, InferenceOptions(engine="gemm", precision="bf16"))

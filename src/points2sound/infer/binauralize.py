@@ -155,6 +155,7 @@ class Binauralizer:
         engine = self.options.engine
         if engine == "auto":
             engine = "gemm" if self.kind == "points2sound" and self.device.type == "cpu" else "module"
+        self.engine = engine  # the one that runs: 'module' or 'gemm'
         if engine == "gemm":
             self.audio = self._gemm_engine()
         elif precision == "int8":

@@ -145,9 +145,10 @@ def binauralize_file(
     plan = runner.plan(x.size)
     info = {"output": str(out_path), "samples": n, "sample_rate": sr_in, "model_rate": sr, "peak": peak,
             "voxels": int(len(scene.coords)), "chunks": 1 if plan is None else len(plan.starts),
-            "variant": config.get("variant"), "device": str(runner.device), "precision": runner.options.precision}
-    log.info("wrote %s (%.1f s, %d voxels, %s chunk(s), %s on %s)", out_path, n / sr_in, info["voxels"],
-             info["chunks"], info["precision"], info["device"])
+            "variant": config.get("variant"), "device": str(runner.device), "precision": runner.options.precision,
+            "engine": runner.engine}
+    log.info("wrote %s (%.1f s, %d voxels, %s chunk(s), %s %s engine on %s)", out_path, n / sr_in, info["voxels"],
+             info["chunks"], info["precision"], info["engine"], info["device"])
     return info
 
 
