@@ -23,6 +23,7 @@ of their value (the paper's differences between methods are 5-40 %).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import time
 from pathlib import Path
@@ -32,10 +33,9 @@ import torch
 
 from points2sound.atomic import write_text
 from points2sound.config import load_params
-from points2sound.data.scenes import load_materialized_scene, read_scene_specs
 from points2sound.errors import InputFileError
 from points2sound.evaluate.metrics import binaural_scores
-from points2sound.evaluate.run import binauralize_scene
+from points2sound.evaluate.run import binauralize_scene, iter_scenes
 from points2sound.infer.binauralize import Binauralizer, InferenceOptions
 from points2sound.train.variant import load_system
 
@@ -54,6 +54,14 @@ def paths(segment_s: float) -> dict[str, dict]:
         "gemm_int8_segment": {**win, "lstm_window_s": segment_s, "precision": "int8"},
         "gemm_int8_all_gemms": {**win, "lstm_window_s": 3.0, "precision": "int8", "int8_min_inner": 1},
     }
+
+
+def not_learned(system: torch.nn.Module, mono: np.ndarray) -> np.ndarray:
+    """The part of a Points2Sound output that does not come from the network: its binaural for a Demucs
+    output of zeros (the mono copy of the residual path, or the mono half of L and R under L_diff)."""
+    x = torch.from_numpy(np.ascontiguousarray(mono))[None, None]
+    zeros = x.new_zeros(1, system.audio.out_channels, x.shape[-1])
+    return system.binaural_from_audio(x, zeros)[0].numpy()
 
 
 def main() -> None:
@@ -82,13 +90,11 @@ def main() -> None:
     rows: dict[str, list[dict]] = {"eval": [], **{name: [] for name in runners}}
     t0 = time.perf_counter()
     for d in dirs:
-        specs = read_scene_specs(d / "scenes.csv")[: args.max_scenes]
-        for spec in specs:
-            scene = load_materialized_scene(d / f"{spec.scene_id}.npz")
+        for scene in itertools.islice(iter_scenes(d), args.max_scenes):
             ref = binauralize_scene(system, scene, config, torch.device("cpu"))
             rows["eval"].append({**binaural_scores(ref, scene["binaural"], sr), "rel_rms": 0.0})
             mono = scene["mono"][config["mono_input"]]
-            learned = ref - (system.copy_gain * mono if getattr(system, "residual", False) else 0.0)
+            learned = ref - not_learned(system, mono)
             coords, feats = scene["coords"], scene[f"feats_{config['features']}"]
             for name, runner in runners.items():
                 out = runner(mono, runner.visual_feature(coords, feats))

@@ -29,7 +29,7 @@ from points2sound.geometry.voxelize import rotate_voxels_quarter
 log = logging.getLogger(__name__)
 
 
-def _scenes(scenes_dir: Path) -> Iterator[dict[str, Any]]:
+def iter_scenes(scenes_dir: Path) -> Iterator[dict[str, Any]]:
     specs = read_scene_specs(scenes_dir / "scenes.csv")
     for spec in tqdm(specs, desc=f"scoring {scenes_dir.name}", unit="scene", disable=None):
         scene = load_materialized_scene(scenes_dir / f"{spec.scene_id}.npz")
@@ -59,7 +59,7 @@ def mono_mono_estimate(mono: np.ndarray) -> np.ndarray:
 def score_mono_mono(scenes_dir: Path, ir_set: str, sample_rate: int, out_csv: Path) -> int:
     """The Mono-Mono baseline for each of the three mono inputs."""
     rows = []
-    for scene in _scenes(scenes_dir):
+    for scene in iter_scenes(scenes_dir):
         for kind in MONO_INPUTS:
             rows.append(_row(scene, ir_set, "mono_mono", "", kind, "", "", mono_mono_estimate(scene["mono"][kind]),
                              sample_rate))
@@ -97,7 +97,7 @@ def score_variant(model_path: Path, scenes_dir: Path, ir_set: str, out_csv: Path
     rows = []
     rotate = rotated_baseline_applies(config)
     sr = int(config["sample_rate"])
-    for scene in _scenes(scenes_dir):
+    for scene in iter_scenes(scenes_dir):
         est = binauralize_scene(system, scene, config, device)
         rows.append(_row(scene, ir_set, method, config["variant"], config["mono_input"], config["features"],
                          config["loss"], est, sr))

@@ -44,6 +44,7 @@ from ..errors import ParameterError
 from ..models.demucs import ConditionedDemucs
 from ..models.objectives import recover_from_difference
 from .gemm_demucs import GemmDemucs
+from .quantize import quantize_lstm_linear
 from .windows import ChunkPlan, plan_chunks
 
 log = logging.getLogger(__name__)
@@ -118,17 +119,6 @@ def resolve_device(name: str) -> torch.device:
 # ---------------------------------------------------------------------------------
 
 
-def _quantize_int8(audio: nn.Module) -> nn.Module:
-    """int8 dynamic quantization (weights int8, activations quantized per call) of LSTM and linear layers."""
-    import warnings
-
-    with warnings.catch_warnings():  # torch.ao's eager quantization is deprecated in favour of torchao
-        warnings.simplefilter("ignore")
-        from torch.ao.quantization import quantize_dynamic
-
-        return quantize_dynamic(audio, {nn.LSTM, nn.Linear}, dtype=torch.qint8)
-
-
 class Binauralizer:
     """A trained system, ready to binauralize mono clips of any length.
 
@@ -159,7 +149,7 @@ class Binauralizer:
         if engine == "gemm":
             self.audio = self._gemm_engine()
         elif precision == "int8":
-            self.audio = _quantize_int8(self.audio)
+            self.audio = quantize_lstm_linear(self.audio)
         self.dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision, torch.float32)
         if self.dtype != torch.float32:  # a half-precision copy: the given system stays as it is
             self.audio = copy.deepcopy(self.audio).to(self.dtype)
@@ -205,10 +195,7 @@ class Binauralizer:
     def _binaural(self, mono: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
         """Points2Sound's binaural from its Demucs output, as Points2SoundNet.binauralize makes it: plus the
         mono copy when the model has the residual path, or L and R recovered from L - R (L_diff)."""
-        mono = _centre(mono, out.shape[-1])
-        if self.system.loss_kind == "full":
-            return out + self.system.copy_gain * mono if self.system.residual else out
-        return recover_from_difference(mono, out)
+        return self.system.binaural_from_audio(_centre(mono, out.shape[-1]), out)
 
     def plan(self, total: int) -> ChunkPlan | None:
         """The chunk plan for a clip of `total` samples, or None for one pass."""
@@ -221,7 +208,7 @@ class Binauralizer:
             return None
         overlap = round(o.overlap_s * sr)
         if self.kind == "points2sound":
-            net: ConditionedDemucs = self.audio if isinstance(self.audio, ConditionedDemucs) else self.system.audio
+            net: ConditionedDemucs = self.system.audio  # the geometry; self.audio may be a quantized copy or engine
             grid = net.stride ** net.depth
             # whole-clip input sample 0 sits at absolute -pad; window inputs must start on that grid
             pad = (net.valid_length(total) - total) // 2
@@ -246,7 +233,7 @@ class Binauralizer:
     def _window_inputs(self, mono: np.ndarray, plan: ChunkPlan, starts: Sequence[int]) -> tuple[np.ndarray, int]:
         """Input windows (n, 1, L_in) with context, zeros beyond the clip, and the output length."""
         if self.kind == "points2sound":
-            net = self.audio if isinstance(self.audio, ConditionedDemucs) else self.system.audio
+            net = self.system.audio
             in_len = net.valid_length(plan.length)
             ctx = (in_len - plan.length) // 2
         else:

@@ -26,7 +26,6 @@ rounding); the weights are read from the module once, at construction.
 from __future__ import annotations
 
 import copy
-import warnings
 
 import numpy as np
 import torch
@@ -35,21 +34,8 @@ from torch.nn import functional as F
 
 from ..errors import ParameterError
 from ..models.demucs import ConditionedDemucs, centre_trim
+from .quantize import int8_linear, quantize_lstm_linear
 from .windows import ChunkPlan
-
-
-def _int8_linear(weight: torch.Tensor, bias: torch.Tensor | None) -> nn.Module:
-    """A dynamically quantized Linear (int8 weights per output channel) holding `weight` (N, K)."""
-    with warnings.catch_warnings():  # torch.ao eager quantization is deprecated in favour of torchao
-        warnings.simplefilter("ignore")
-        from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
-
-        lin = nn.Linear(weight.shape[1], weight.shape[0], bias=bias is not None)
-        with torch.no_grad():
-            lin.weight.copy_(weight)
-            if bias is not None:
-                lin.bias.copy_(bias)
-        return quantize_dynamic(nn.Sequential(lin), {nn.Linear: per_channel_dynamic_qconfig})[0]
 
 
 class _Gemm:
@@ -57,11 +43,10 @@ class _Gemm:
 
     def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None, int8_min_inner: int | None):
         weight = weight.detach().float()
-        self.inner = weight.shape[1]
-        self.int8 = int8_min_inner is not None and self.inner >= int8_min_inner
+        self.int8 = int8_min_inner is not None and weight.shape[1] >= int8_min_inner
         self.bias = None if bias is None else bias.detach().float().clone()
         if self.int8:
-            self.q = _int8_linear(weight, self.bias)
+            self.q = int8_linear(weight, self.bias)
         else:
             self.wt = weight.t().contiguous()  # (K, N)
 
@@ -145,11 +130,7 @@ class _Bottleneck:
             return
         module = copy.deepcopy(module).float().eval()
         if int8:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                from torch.ao.quantization import quantize_dynamic
-
-                module = quantize_dynamic(module, {nn.LSTM, nn.Linear}, dtype=torch.qint8)
+            module = quantize_lstm_linear(module)
         self.lstm, self.linear = module.lstm, module.linear
         if window is not None and window < 1:
             raise ParameterError("lstm_window", f"must be >= 1 frame, got {window}")
@@ -199,16 +180,12 @@ class GemmDemucs:
         if int8_min_inner is not None and int8_min_inner < 1:
             raise ParameterError("int8_min_inner", f"must be >= 1 or None, got {int8_min_inner}")
         self.net = net
-        self.stride, self.depth = net.stride, net.depth  # the chunk plan reads these
         q = int8_min_inner
         with torch.no_grad():
             self.encoder = [(_Conv(e.conv, q), _Conv(e.rewrite, q), e.cond1, e.cond2) for e in net.encoder]
             self.decoder = [(_Conv(d.rewrite, q), _ConvTranspose(d.deconv, q), d.cond1, d.cond2, d.last)
                             for d in net.decoder]
             self.bottleneck = _Bottleneck(net.bottleneck, q is not None, lstm_window, lstm_overlap)
-
-    def valid_length(self, length: int) -> int:
-        return self.net.valid_length(length)
 
     @torch.inference_mode()
     def __call__(self, mono: torch.Tensor, h: torch.Tensor, length: int | None = None) -> torch.Tensor:

@@ -82,8 +82,16 @@ class Points2SoundNet(nn.Module):
 
     def forward(self, mono: torch.Tensor, scene: Any) -> torch.Tensor:
         """The raw network output: (B, 2, T) for L_full, (B, 1, T) = L - R for L_diff."""
-        out = self.audio(mono, self.vision(scene))
-        return out + self.copy_gain * mono if self.residual else out
+        return self.output_from_audio(mono, self.audio(mono, self.vision(scene)))
+
+    def output_from_audio(self, mono: torch.Tensor, audio_out: torch.Tensor) -> torch.Tensor:
+        """forward's output from the Demucs output: plus the mono copy when the model has the residual path."""
+        return audio_out + self.copy_gain * mono if self.residual else audio_out
+
+    def binaural_from_audio(self, mono: torch.Tensor, audio_out: torch.Tensor) -> torch.Tensor:
+        """binauralize's (B, 2, T) from the Demucs output (other inference engines produce that output)."""
+        out = self.output_from_audio(mono, audio_out)
+        return out if self.loss_kind == "full" else recover_from_difference(mono, out)
 
     def objective(self, out: torch.Tensor, mono: torch.Tensor, binaural: torch.Tensor) -> torch.Tensor:
         """The training loss of a forward output (kept apart from forward so DDP wraps forward alone)."""
@@ -94,8 +102,7 @@ class Points2SoundNet(nn.Module):
 
     def binauralize(self, mono: torch.Tensor, scene: Any) -> torch.Tensor:
         """(B, 2, T) for whole clips: Demucs is fully convolutional, so the clip goes through in one pass."""
-        out = self(mono, scene)
-        return out if self.loss_kind == "full" else recover_from_difference(mono, out)
+        return self.binaural_from_audio(mono, self.audio(mono, self.vision(scene)))
 
     def l1(self, mono: torch.Tensor, scene: Any, binaural: torch.Tensor) -> torch.Tensor:
         return F.l1_loss(self.binauralize(mono, scene), binaural)
