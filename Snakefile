@@ -1,48 +1,45 @@
-# Points2Sound: the full reproduction, one rule per stage (rules split by topic in workflow/rules).
+# Points2Sound: the full reproduction. The stages are declared once, in the package
+# (src/points2sound/graph.py); workflow/rules/stages.smk makes one rule of each, and
+# dvc.yaml is rendered from the same declaration (`points2sound dvc-yaml`).
 #
-#   snakemake --cores 2                          # default profile (demo, embedded data)
-#   snakemake --cores 2 --config profile=tiny    # another profile from params.yaml
+#   snakemake --cores 2                                       # default profile (demo, embedded data)
+#   snakemake --cores 2 --config profile=tiny                 # another profile of params.yaml
+#   snakemake --cores 2 --config 'train={"iterations": 500}'  # a user override: applied after the profile
 #
-# Rules are thin: each calls one `points2sound` command; all logic lives in src/points2sound.
+# Precedence: params.yaml's base < profiles.<profile> < overrides: (params.yaml) < --config.
 
+import os
 import sys
+from pathlib import Path
 
-from points2sound.config import freeze, resolve, section_digest
+from snakemake.utils import min_version
+
+from points2sound.config import engine_overrides, freeze_run_params, read_params_file, resolve, section_digest
+from points2sound.graph import final_outputs, stage_graph
+
+min_version("8.0")
+
 
 configfile: "params.yaml"
 
-P = resolve(config, config.get("profile"))  # base + profile overlay, validated against the schema
+
+RAW = read_params_file("params.yaml")
+OVERRIDES = engine_overrides(config, RAW)
+P = resolve(RAW, config.get("profile"), OVERRIDES)  # validated; a bad key stops here with its name
 PROFILE = P["profile"]
-D = f"data/{PROFILE}"                       # everything of one profile: the data contract's data/<dataset>
-LOGS = f"logs/{PROFILE}"
-# The CLI reads the merged config (params.yaml + --config/--configfile overrides), frozen here.
-PARAMS = freeze(config, f"{LOGS}/params.snakemake.yaml")
-CLI = f"{sys.executable} -m points2sound"
-OPTS = f"--params {PARAMS} --profile {PROFILE}"
-HRIR = P["hrir"]["name"]
-ROOMS = list(P["rooms"]["sets"])
-VARIANTS = list(P["variants"])
-MODELS = f"models/{PROFILE}"                # trained weights (DVC-tracked, ignored by git)
-RESULTS = f"results/{PROFILE}"              # small human-readable outputs: scores, tables, figures, report
-CHECKPOINTS = f"checkpoints/{PROFILE}"      # resume state of training runs (not an output)
+# The commands read the merged parameters from a content-addressed frozen copy: a dry run with
+# other --config values writes another file and never one that a running pipeline reads.
+os.environ["P2S_PARAMS"] = str(freeze_run_params(RAW, PROFILE, OVERRIDES, Path(f"logs/{PROFILE}/params")).resolve())
+SHADOW = "minimal" if os.environ.get("P2S_HERMETIC") == "1" else None
+GRAPH = stage_graph(P, workflow.basedir)
 
 
-def digest(*sections):
-    """Rerun a rule when the parameter sections it reads change (snakemake's params trigger)."""
-    return section_digest(P, "profile", "seed", *sections)
-
-
-include: "workflow/rules/resources.smk"  # cluster requests and launchers of the training rules
-include: "workflow/rules/data.smk"
-include: "workflow/rules/render.smk"
-include: "workflow/rules/scenes.smk"
-include: "workflow/rules/train.smk"
-include: "workflow/rules/evaluate.smk"
-if P["dataset"]["source"] == "real":
-    include: "workflow/rules/download.smk"  # real sources: download, verify, convert
+include: "workflow/rules/resources.smk"
+include: "workflow/rules/stages.smk"
+include: "workflow/rules/targets.smk"
 
 
 rule all:
     default_target: True
     input:
-        rules.report.output,
+        final_outputs(GRAPH),

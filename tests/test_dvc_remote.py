@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from project_copy import PROJECT_FILES, copy_project
 
 # the whole tiny pipeline under DVC (about 5 min on 2 cores with training): run with -m slow
 pytestmark = pytest.mark.slow
@@ -43,15 +44,7 @@ def _digest_tree(root: Path) -> dict[str, str]:
 def pushed(tmp_path_factory):
     base = tmp_path_factory.mktemp("dvcremote")
     work, remote = base / "work", base / "remote"
-    work.mkdir()
-    for name in ["Snakefile", "dvc.yaml", "params.yaml", "workflow", "src", ".gitignore", ".dvcignore"]:
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, work / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-        elif src.exists():
-            shutil.copy2(src, work / name)
-    params = work / "params.yaml"
-    params.write_text(params.read_text().replace("profile: demo", "profile: tiny", 1))
+    copy_project(work, "tiny", (*PROJECT_FILES, ".gitignore", ".dvcignore"))
     _run(["git", "init", "-q"], work)
     _run([DVC, "init", "-q"], work)
     _run([DVC, "remote", "add", "-d", "store", str(remote)], work)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -35,7 +36,8 @@ def _setup_logging(log_file: Path | None, verbose: bool) -> None:
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--params", type=Path, default=Path("params.yaml"), help="parameter file (default: params.yaml)")
+    p.add_argument("--params", type=Path, default=Path(os.environ.get("P2S_PARAMS") or "params.yaml"),
+                   help="parameter file (default: params.yaml; under Snakemake its frozen run copy, $P2S_PARAMS)")
     p.add_argument("--profile", default=None, help="profile overlay to apply (default: the file's `profile`)")
     p.add_argument("--log", type=Path, default=None, help="also write the log to this file")
     p.add_argument("-v", "--verbose", action="store_true")
@@ -53,6 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = cmd("params", "print the resolved parameters (base + profile) as JSON", _cmd_params)
     p.add_argument("--key", default=None, help="print only this dotted key")
+
+    p = cmd("dvc-yaml", "write dvc.yaml: the stage graph of one profile for DVC (the same stages as the Snakefile)",
+            _cmd_dvc_yaml)
+    p.add_argument("--check", action="store_true", help="only check that dvc.yaml is current (exit 2 if not)")
+    p.add_argument("--out", type=Path, default=Path("dvc.yaml"))
 
     p = cmd("embed-audio", "generate the embedded mono recordings", lambda a, P: stages.embed_audio(P, a.out))
     p.add_argument("--out", type=Path, required=True)
@@ -133,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True)
     p = cmd("report", "tables, figures and the report page from per-scene scores",
             lambda a, P: stages.report(P, a.scores, a.examples, a.out, separation_scores=a.separation_scores,
-                                       costs=a.costs))
+                                       costs=a.costs, artifacts=a.artifacts, reference=a.reference))
     p.add_argument("--scores", type=Path, nargs="+", required=True, help="score CSVs, or folders of them")
     p.add_argument("--examples", type=Path, default=None)
     p.add_argument("--out", type=Path, required=True)
@@ -141,6 +148,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="separation scores: mono.csv, <variant>_per_ear.csv, or folders of them (adds the audio "
                         "pre-training section; absent files are named there)")
     p.add_argument("--costs", type=Path, default=None, help="the audio-costs CSV (cost table of that section)")
+    p.add_argument("--artifacts", type=Path, nargs="*", default=(),
+                   help="data and model outputs whose hashes the reproduction section records and compares")
+    p.add_argument("--reference", type=Path, default=None,
+                   help="a committed reference run (results/reference/<profile>) to compare against")
     p = cmd("audio-costs", "parameters and GMACs per second of audio of the audio networks, this profile's and the paper's",
             _cmd_audio_costs)
     p.add_argument("--out", type=Path, required=True, help="CSV to write (one row per profile and network)")
@@ -165,6 +176,23 @@ def _cmd_params(args: argparse.Namespace, params: dict) -> None:
     print(json.dumps(value, indent=2) if isinstance(value, (dict, list)) else value)
 
 
+def _cmd_dvc_yaml(args: argparse.Namespace, params: dict) -> None:
+    """Render dvc.yaml for `--profile` (which also becomes params.yaml's `profile:`), or check it."""
+    from .atomic import write_text
+    from .config import read_params_file
+    from .dvc_yaml import check_current, render, set_profile_line
+
+    root = args.out.resolve().parent
+    if args.check:
+        check_current(args.params, root)
+        print(f"{args.out} is current for profile {params['profile']!r}")
+        return
+    if args.profile and read_params_file(args.params).get("profile") != args.profile:
+        set_profile_line(args.params, args.profile)
+    write_text(args.out, render(read_params_file(args.params), params, root))
+    print(f"wrote {args.out} for profile {params['profile']!r}")
+
+
 def _cmd_audio_costs(args: argparse.Namespace, params: dict) -> None:
     """The active profile's audio networks beside the paper's sizes (V-SlowFast reports costs so)."""
     from .atomic import atomic_path
@@ -180,12 +208,22 @@ def _cmd_audio_costs(args: argparse.Namespace, params: dict) -> None:
     print(df.to_string(index=False))
 
 
+def _refuse_stale_dvc_yaml(params_path: Path) -> None:
+    """Under `dvc repro` a stage runs only from a dvc.yaml that params.yaml still describes."""
+    from .dvc_yaml import check_current, under_dvc
+
+    if under_dvc():
+        check_current(params_path, Path(os.environ.get("DVC_ROOT") or "."))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _setup_logging(args.log, args.verbose)
     start = time.perf_counter()
     try:
         params = load_params(args.params, args.profile)
+        if args.command not in ("params", "dvc-yaml"):
+            _refuse_stale_dvc_yaml(args.params)
         args.func(args, params)
     except Points2SoundError as exc:
         log.error("%s", exc)

@@ -53,8 +53,9 @@ def resolve(raw: Mapping[str, Any], profile: str | None = None, overrides: Mappi
     name = profile or raw.get("profile", "demo")
     if name not in profiles:
         raise ParameterError("profile", f"unknown profile {name!r}; choose one of {sorted(profiles)}")
-    base = {k: v for k, v in raw.items() if k != PROFILES_KEY}
+    base = {k: v for k, v in raw.items() if k not in (PROFILES_KEY, "overrides")}
     params = deep_merge(base, profiles[name] or {})
+    params = deep_merge(params, raw.get("overrides") or {})
     if overrides:
         params = deep_merge(params, overrides)
     params["profile"] = name
@@ -134,5 +135,27 @@ def freeze(raw: Mapping[str, Any], path: str | Path) -> Path:
     path = Path(path)
     text = yaml.safe_dump(dict(raw), sort_keys=False)
     if not path.is_file() or path.read_text() != text:
+        write_text(path, text)
+    return path
+
+
+# TEMPORARY (replaced by the params branch)
+def engine_overrides(config: Mapping[str, Any], raw: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in config.items():
+        if key in ("profile", PROFILES_KEY):
+            continue
+        if raw.get(key) != value:
+            out[key] = value
+    return out
+
+
+def freeze_run_params(raw: Mapping[str, Any], profile: str, overrides: Mapping[str, Any], root: Path) -> Path:
+    from .atomic import write_text
+
+    frozen = {**dict(raw), "profile": profile, "overrides": deep_merge(raw.get("overrides") or {}, overrides)}
+    text = yaml.safe_dump(frozen, sort_keys=False)
+    path = Path(root) / f"params-{hashlib.sha256(text.encode()).hexdigest()[:16]}.yaml"
+    if not path.is_file():
         write_text(path, text)
     return path

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -334,9 +334,24 @@ def examples(params: Params, model_path: Path, scenes_dir: Path, out_dir: Path) 
     log.info("wrote %d listening examples to %s", len(written), out_dir)
 
 
+def _git_commit() -> str:
+    """The commit the run was made from, marked when tracked files differ from it."""
+    import subprocess
+
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                                check=True).stdout.strip()
+        if subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                          text=True).stdout.strip():
+            commit += " (with uncommitted changes)"
+    except (OSError, subprocess.CalledProcessError):
+        commit = "unknown (not a git checkout)"
+    return commit
+
+
 def report(params: Params, score_files: list[Path], examples_dir: Path | None, out_dir: Path,
            params_file: Path | None = None, separation_scores: list[Path] | None = None,
-           costs: Path | None = None) -> None:
+           costs: Path | None = None, artifacts: Sequence[Path] = (), reference: Path | None = None) -> None:
     """Tables, figures and the one-page report, all computed from the per-scene scores.
 
     With `separation_scores` (mono.csv / <variant>_per_ear.csv, or folders of them) or
@@ -360,14 +375,7 @@ def report(params: Params, score_files: list[Path], examples_dir: Path | None, o
     files = [f for p in score_files for f in (sorted(p.glob("*/*.csv")) + sorted(p.glob("*.csv")) if p.is_dir() else [p])
              if not (p.is_dir() and f.parent.name == "separation")]
     df = read_scores(files)
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                                check=True).stdout.strip()
-        if subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
-                          text=True).stdout.strip():
-            commit += " (with uncommitted changes)"
-    except (OSError, subprocess.CalledProcessError):
-        commit = "unknown (not a git checkout)"
+    commit = _git_commit()
     keys = [k for k in params if k not in ("profiles",)]
     run_info = {
         "profile": profile, "data_source": params["dataset"]["source"], "git_commit": commit,
@@ -394,7 +402,14 @@ def report(params: Params, score_files: list[Path], examples_dir: Path | None, o
 
         separation = separation_section(out_dir, df, separation_scores, costs, profile, anechoic, [anechoic, *rooms],
                                         params.get("pretrain_audio", {}).get("per_ear_variants", ()))
-    write_report(out_dir, df, run_info, tables, figures, wavs, separation)
+    from .machine import machine_facts
+    from .report import reproduction
+
+    page = write_report(out_dir, df, run_info, tables, figures, wavs, separation)  # writes the tables too
+    run = reproduction.record(list(artifacts), out_dir / "tables", machine_facts(), commit, profile)
+    closing = reproduction.section(run, out_dir / "tables", reference, params["reproduce"]["rel_tolerance"])
+    write_text(page, page.read_text() + "\n" + "\n".join(closing).rstrip() + "\n")
+    write_text(out_dir / "reproduction.json", json.dumps(run, indent=2, sort_keys=True) + "\n")
     summary = summarize(df)
     metrics = {}
     for row in summary.to_dict("records"):

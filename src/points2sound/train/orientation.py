@@ -56,7 +56,7 @@ def orientation_sets(params: Mapping[str, Any], dataset_root: Path, seed: int) -
     instruments = list(params["instruments"])
     hrir = params["hrir"]["name"]
     make = lambda split, aug, s: OrientationSet(  # noqa: E731
-        SceneSources.from_dataset(dataset_root, split, hrir), instruments, params["scenes"]["voxel_size_m"], s,
+        SceneSources.from_dataset(dataset_root, split, hrir, require_renders=False), instruments, params["scenes"]["voxel_size_m"], s,
         cfg["orientation_bins"], cfg["orientation_features"], aug)
     return (make("train", AugmentParams(**params["scenes"]["augment"]), seed),
             make("val", None, seed + 1))

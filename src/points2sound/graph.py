@@ -1,0 +1,291 @@
+"""The stage graph, declared once: both engines are driven from `stage_graph(params)`.
+
+Each `Stage` names its command (a `points2sound` subcommand with explicit paths), the
+files it reads (`deps`) and writes (`outs`), the parameter keys it reads, the package
+modules it runs and the kind of resources it needs. The Snakemake rules
+(`workflow/rules/*.smk`) loop over the stages of their topic; `dvc.yaml` is rendered
+from the same list by `points2sound dvc-yaml` (see `dvc_yaml.py`). Adding a stage is
+one entry here plus its command.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from .codedeps import code_paths
+from .errors import ParameterError
+
+NAME = re.compile(r"^[A-Za-z0-9_]+$")
+SOURCE_MODULES = {"modelnet40": "modelnet"}  # source name -> module under data/sources/ where they differ
+TOPICS = ("download", "data", "render", "scenes", "train", "evaluate", "report")
+
+
+@dataclass(frozen=True)
+class Out:
+    """One output path. `cache: False` leaves it to git (small results), `metric`/`plot` are for DVC."""
+
+    path: str
+    directory: bool = False
+    cache: bool = True
+    metric: bool = False
+    plot: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str                         # Snakemake rule name == DVC stage name
+    topic: str                        # which workflow/rules/<topic>.smk holds its rule
+    args: tuple[str, ...]             # after `points2sound`: subcommand and its arguments
+    deps: Mapping[str, str | tuple[str, ...]]  # named data inputs (files or folders)
+    outs: Mapping[str, Out]           # named outputs
+    params: tuple[str, ...]           # parameter keys it reads (dotted), beyond profile and seed
+    modules: tuple[str, ...]          # entry modules (dotted, in the package) of the code it runs
+    log: str
+    kind: str | None = None           # `resources:` kind (train, pretrain) for cluster requests and threads
+    code: tuple[str, ...] = field(default=(), compare=False)  # filled by stage_graph: source paths it runs
+
+    @property
+    def command(self) -> str:
+        """The command line after the launcher (`points2sound`, or torchrun on a cluster)."""
+        return " ".join(self.args)
+
+    def dep_paths(self) -> list[str]:
+        out: list[str] = []
+        for value in self.deps.values():
+            out += [value] if isinstance(value, str) else list(value)
+        return out
+
+    def param_keys(self) -> tuple[str, ...]:
+        return ("profile", "seed", *self.params)
+
+
+def _check_name(name: str, what: str) -> str:
+    if not NAME.match(name):
+        raise ParameterError(what, f"{name!r} cannot name a stage: use letters, digits and _ only")
+    return name
+
+
+class _Builder:
+    """Collects the stages of one resolved profile; paths follow the data contract (README)."""
+
+    def __init__(self, params: Mapping[str, Any]):
+        self.P = params
+        self.profile = params["profile"]
+        self.D = f"data/{self.profile}"
+        self.models = f"models/{self.profile}"
+        self.results = f"results/{self.profile}"
+        self.logs = f"logs/{self.profile}"
+        self.checkpoints = f"checkpoints/{self.profile}"
+        self.stages: list[Stage] = []
+
+    def add(self, name: str, topic: str, args: list[str], deps: dict, outs: dict, params: tuple[str, ...],
+            modules: tuple[str, ...], kind: str | None = None) -> None:
+        log = f"{self.logs}/{name}.log"
+        words = 3 if args[0] == "data" else 1  # `data fetch <source>` is one command
+        full = [*args[:words], "--profile", self.profile, *args[words:], "--log", log]
+        self.stages.append(Stage(name, topic, tuple(full), deps, outs, params, modules, log, kind))
+
+    # ---- data sources ----
+    def embedded(self) -> None:
+        D = self.D
+        self.add("embed_audio", "data", ["embed-audio", "--out", f"{D}/audio"], {},
+                 {"audio": Out(f"{D}/audio", True)}, ("instruments", "dataset", "audio", "embedded_audio"),
+                 ("data.embedded_audio",))
+        self.add("embed_frames", "data", ["embed-frames", "--out", f"{D}/frames"], {},
+                 {"frames": Out(f"{D}/frames", True)}, ("instruments", "dataset", "embedded_frames"),
+                 ("data.embedded_performers",))
+        if self.P["shapes"]["name"] != "modelnet40":
+            self.add("embed_shapes", "data", ["embed-shapes", "--out", f"{D}/shapes"], {},
+                     {"shapes": Out(f"{D}/shapes", True)}, ("shapes",), ("data.embedded_shapes",))
+
+    def downloads(self) -> None:
+        """Real sources: each fetch converts one source into the data contract and writes its manifest."""
+        D, P = self.D, self.P
+        cache = P["sources"]["cache_dir"]
+        manifests = f"{D}/manifests"
+
+        def fetch(name: str, source: str, outs: dict, params: tuple[str, ...], extra: list[str] = ()) -> None:
+            outs = {**outs, "manifest": Out(f"{manifests}/{name.removeprefix('fetch_')}.json", cache=False)}
+            self.add(name, "download", ["data", "fetch", source, *extra, "--dataset", D, "--cache", cache,
+                                        "--manifest", outs["manifest"].path], {}, outs,
+                     (f"sources.{source}", "sources.retries", "sources.backoff_s", "sources.timeout_s", *params),
+                     ("data.cli_data", f"data.sources.{SOURCE_MODULES.get(source, source)}"))
+
+        fetch("fetch_music_solos", "music_solos", {"audio": Out(f"{D}/audio", True)}, ("instruments", "audio"))
+        fetch("fetch_points2sound_clouds", "points2sound_clouds", {"frames": Out(f"{D}/frames", True)},
+              ("instruments", "sources.zenodo_api"))
+        if P["shapes"]["name"] == "modelnet40":
+            fetch("fetch_modelnet40", "modelnet40", {"shapes": Out(f"{D}/shapes", True)}, ("shapes",))
+        if P["hrir"]["source"] == "sofa":
+            fetch("fetch_kemar", "kemar", {"sofa": Out(f"{D}/ir/{P['hrir']['name']}.sofa")}, ("hrir", "audio"))
+        for room in self.measured_rooms():
+            fetch(f"fetch_rooms_{room}", "rooms", {"sofa": Out(f"{D}/ir/{room}.sofa")}, ("rooms",),
+                  ["--room", room])
+
+    def measured_rooms(self) -> list[str]:
+        return [r for r, c in self.P["rooms"]["sets"].items() if (c or {}).get("source") == "measured"]
+
+    # ---- splits, IR sets, renders, test scenes ----
+    def data_half(self) -> None:
+        D, P = self.D, self.P
+        hrir = P["hrir"]["name"]
+        rooms = [_check_name(r, "rooms.sets") for r in P["rooms"]["sets"]]
+        self.add("split", "data", ["split", "--dataset", D], {"audio": f"{D}/audio", "frames": f"{D}/frames"},
+                 {"splits": Out(f"{D}/splits", True)}, ("instruments", "audio", "splits"), ("data.splits",))
+        if P["hrir"]["source"] == "sphere":
+            self.add("make_hrir", "render", ["make-hrir", "--out", f"{D}/ir/{hrir}.sofa"], {},
+                     {"sofa": Out(f"{D}/ir/{hrir}.sofa")}, ("audio", "hrir"), ("render.sphere_head", "render.sofa_io"))
+        measured = set(self.measured_rooms())
+        for room in rooms:
+            if room not in measured:
+                self.add(f"make_brir_{room}", "render", ["make-brir", "--room", room, "--hrir", f"{D}/ir/{hrir}.sofa",
+                                                         "--out", f"{D}/ir/{room}.sofa"],
+                         {"hrir": f"{D}/ir/{hrir}.sofa"}, {"sofa": Out(f"{D}/ir/{room}.sofa")}, ("rooms",),
+                         ("render.room", "render.sofa_io"))
+        for stage, irset, splits in [("hrir", hrir, ["train", "val", "test"])] + \
+                [(f"room_{r}", r, list(P["render"]["room_splits"])) for r in rooms]:
+            ir = f"{D}/ir/{irset}.sofa"
+            self.add(f"render_{stage}", "render",
+                     ["render-split", "--dataset", D, "--ir", ir, "--out", f"{D}/binaural/{irset}",
+                      "--splits", ",".join(splits)],
+                     {"audio": f"{D}/audio", "splits": f"{D}/splits", "ir": ir},
+                     {"renders": Out(f"{D}/binaural/{irset}", True)}, ("audio", "render"),
+                     ("render.binaural", "render.sofa_io"))
+            self.add(f"test_scenes_{stage}", "scenes",
+                     ["scenes", "--dataset", D, "--ir-set", irset, "--out", f"{D}/scenes/test_{irset}"],
+                     {"renders": f"{D}/binaural/{irset}", "splits": f"{D}/splits", "frames": f"{D}/frames", "ir": ir},
+                     {"scenes": Out(f"{D}/scenes/test_{irset}", True)}, ("audio", "dataset", "scenes", "render"),
+                     ("data.scenes", "render.sofa_io"))
+
+    # ---- models ----
+    def _training(self, name: str, command: list[str], deps: dict, params: tuple[str, ...],
+                  modules: tuple[str, ...], kind: str) -> None:
+        summary, history = f"{self.results}/train/{name}.json", f"{self.results}/train/{name}.csv"
+        args = [*command, "--out", f"{self.models}/{name}", "--summary", summary, "--history", history,
+                "--checkpoints", f"{self.checkpoints}/{name}"]
+        outs = {"model": Out(f"{self.models}/{name}", True),
+                "summary": Out(summary, cache=False, metric=True),
+                "history": Out(history, cache=False, plot={"x": "iteration", "y": "val_loss"})}
+        self.add(name if name.startswith("pretrain") else f"train_{name}", "train", args, deps, outs, params,
+                 modules, kind)
+
+    def models_half(self) -> None:
+        D, P, M = self.D, self.P, self.models
+        hrir = P["hrir"]["name"]
+        self._training("pretrain_vision", ["pretrain", "--shapes", f"{D}/shapes", "--dataset", D],
+                       {"shapes": f"{D}/shapes", "splits": f"{D}/splits", "frames": f"{D}/frames"},
+                       ("model", "pretrain", "shapes", "scenes", "train.device"), ("train.pretrain",), "pretrain")
+        self._training("pretrain_separation",
+                       ["pretrain-separation", "--dataset", D, "--pretrained", f"{M}/pretrain_vision/model.pt"],
+                       {"audio": f"{D}/audio", "splits": f"{D}/splits", "frames": f"{D}/frames",
+                        "pretrained": f"{M}/pretrain_vision"},
+                       ("model", "pretrain_audio", "scenes", "render", "audio", "train.pretrained_vision",
+                        "train.device"), ("train.separation",), "pretrain")
+        for variant, spec in P["variants"].items():
+            _check_name(variant, "variants")
+            init = f"{M}/pretrain_{spec['init']}"
+            self._training(variant, ["train", "--variant", variant, "--dataset", D, "--pretrained", f"{init}/model.pt"],
+                           {"renders": f"{D}/binaural/{hrir}", "splits": f"{D}/splits", "frames": f"{D}/frames",
+                            "pretrained": init},
+                           ("model", "train", "scenes", "render", "audio", "hrir", f"variants.{variant}"),
+                           ("train.variant",), "train")
+
+    # ---- evaluation and report ----
+    def ir_sets(self) -> list[str]:
+        return [self.P["hrir"]["name"], *self.P["rooms"]["sets"]]
+
+    def score_path(self, entry: str, irset: str) -> str:
+        return f"{self.results}/scores/{entry}/{irset}.csv"
+
+    def evaluation(self) -> None:
+        D, P, M, R = self.D, self.P, self.models, self.results
+        hrir = P["hrir"]["name"]
+        for irset in self.ir_sets():
+            scenes = f"{D}/scenes/test_{irset}"
+            for variant in P["variants"]:
+                self.add(f"evaluate_{variant}_{irset}", "evaluate",
+                         ["evaluate", "--variant", variant, "--model", f"{M}/{variant}/model.pt",
+                          "--scenes-root", f"{D}/scenes", "--ir-sets", irset, "--out-dir", f"{R}/scores/{variant}"],
+                         {"model": f"{M}/{variant}", "scenes": scenes},
+                         {"scores": Out(self.score_path(variant, irset), cache=False)},
+                         ("audio", "model", "scenes.features", "scenes.mono_input", "train.device",
+                          f"variants.{variant}"), ("evaluate.run",))
+            self.add(f"evaluate_mono_mono_{irset}", "evaluate",
+                     ["evaluate", "--scenes-root", f"{D}/scenes", "--ir-sets", irset, "--out-dir", f"{R}/scores/mono_mono"],
+                     {"scenes": scenes}, {"scores": Out(self.score_path("mono_mono", irset), cache=False)},
+                     ("audio",), ("evaluate.run",))
+        per_ear = list(P["pretrain_audio"]["per_ear_variants"])
+        self.add("evaluate_separation", "evaluate",
+                 ["evaluate-separation", "--dataset", D, "--model", f"{M}/pretrain_separation/model.pt",
+                  "--models-dir", M, "--binaural", *per_ear, "--out-dir", f"{R}/separation"],
+                 {"model": f"{M}/pretrain_separation", "audio": f"{D}/audio", "renders": f"{D}/binaural/{hrir}",
+                  "splits": f"{D}/splits", "frames": f"{D}/frames",
+                  "binaural": tuple(f"{M}/{v}" for v in per_ear)},
+                 {"mono": Out(f"{R}/separation/mono.csv", cache=False),
+                  **{f"per_ear_{v}": Out(f"{R}/separation/{v}_per_ear.csv", cache=False) for v in per_ear}},
+                 ("audio", "model", "pretrain_audio", "scenes", "render", "train.device",
+                  *(f"variants.{v}" for v in per_ear)), ("evaluate.separation",))
+        self.add("audio_costs", "evaluate", ["audio-costs", "--out", f"{R}/audio_costs.csv"], {},
+                 {"costs": Out(f"{R}/audio_costs.csv", cache=False)}, ("model", "audio"), ("models.cost",))
+        headline = "p2s_rgb" if "p2s_rgb" in P["variants"] else next(iter(P["variants"]))
+        self.add("listening_examples", "evaluate",
+                 ["examples", "--model", f"{M}/{headline}/model.pt", "--scenes", f"{D}/scenes/test_{hrir}",
+                  "--out", f"{R}/examples"],
+                 {"model": f"{M}/{headline}", "scenes": f"{D}/scenes/test_{hrir}"},
+                 {"examples": Out(f"{R}/examples", True)}, ("audio", "train.device"), ("evaluate.run",))
+
+    def report(self, reference: str | None) -> None:
+        R = self.results
+        scores = tuple(self.score_path(e, i) for e in [*self.P["variants"], "mono_mono"] for i in self.ir_sets())
+        separation = tuple(o.path for s in self.stages if s.name == "evaluate_separation" for o in s.outs.values())
+        # every artifact upstream of the report: the reproduction section compares their hashes
+        artifacts = tuple(sorted({o.path for s in self.stages for o in s.outs.values()
+                                  if o.path.startswith(("data/", "models/"))}))
+        args = ["report", "--scores", *scores, "--examples", f"{R}/examples", "--separation-scores", *separation,
+                "--costs", f"{R}/audio_costs.csv", "--artifacts", *artifacts]
+        deps: dict[str, Any] = {"scores": scores, "examples": f"{R}/examples", "separation": separation,
+                                "costs": f"{R}/audio_costs.csv", "artifacts": artifacts}
+        if reference is not None:
+            args += ["--reference", reference]
+            deps["reference"] = reference
+        self.add("report", "report", [*args, "--out", R], deps,
+                 {"page": Out(f"{R}/README.md", cache=False), "metrics": Out(f"{R}/metrics.json", cache=False, metric=True),
+                  "reproduction": Out(f"{R}/reproduction.json", cache=False),
+                  "tables": Out(f"{R}/tables", True, cache=False), "figures": Out(f"{R}/figures", True, cache=False)},
+                 ("audio", "hrir", "rooms", "scenes", "dataset", "pretrain_audio", "variants", "reproduce"),
+                 ("report.page", "report.tables", "report.figures", "report.separation", "report.reproduction"))
+
+
+def reference_dir(params: Mapping[str, Any], root: Path) -> str | None:
+    """The committed reference run of this profile, when there is one (results/reference/<profile>)."""
+    path = f"results/reference/{params['profile']}"
+    return path if (root / path / "reproduction.json").is_file() else None
+
+
+def stage_graph(params: Mapping[str, Any], root: Path | str = ".") -> list[Stage]:
+    """Every stage of one resolved profile, in a topological order, with its code paths filled in."""
+    root = Path(root).resolve()
+    b = _Builder(params)
+    if params["dataset"]["source"] == "real":
+        b.downloads()
+    else:
+        b.embedded()
+    b.data_half()
+    b.models_half()
+    b.evaluation()
+    b.report(reference_dir(params, root))
+    return [Stage(**{**s.__dict__, "code": tuple(code_paths(s.modules))}) for s in b.stages]
+
+
+def by_topic(stages: list[Stage], topic: str) -> list[Stage]:
+    if topic not in TOPICS:
+        raise ValueError(f"unknown topic {topic!r}")
+    return [s for s in stages if s.topic == topic]
+
+
+def final_outputs(stages: list[Stage]) -> list[str]:
+    """What `snakemake` builds by default: the report (everything else is upstream of it)."""
+    return [o.path for s in stages if s.name == "report" for o in s.outs.values()]

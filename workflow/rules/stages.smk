@@ -1,0 +1,31 @@
+# One rule per stage of the stage graph (src/points2sound/graph.py), the same stages as dvc.yaml.
+# Each rule runs one `points2sound` command with explicit paths; its inputs are the data it reads
+# and the source files it runs (code changes rerun it), its `digest` param the parameter keys it
+# reads. Topics (data, render, scenes, train, evaluate, report) are the builder's sections there;
+# targets.smk has a target rule per topic.
+#
+# P2S_HERMETIC=1 runs every job in a shadow folder that holds only its declared inputs
+# (shadow: "minimal"): an undeclared read fails (tests/test_hermetic.py).
+
+
+for stage in GRAPH:
+
+    rule:
+        name:
+            stage.name
+        input:
+            **stage_inputs(stage),
+        output:
+            **stage_outputs(stage),
+        log:
+            stage.log,
+        threads: stage_threads(stage)
+        resources:
+            **stage_resources(stage),
+        params:
+            digest=stage_digest(stage),
+            command=stage_shell(stage),  # evaluated here: a shell directive would see the loop's last stage
+        shadow:
+            SHADOW
+        shell:
+            "{params.command}"
