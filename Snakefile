@@ -14,7 +14,14 @@ from pathlib import Path
 
 from snakemake.utils import min_version
 
-from points2sound.config import engine_overrides, freeze_run_params, read_params_file, resolve, section_digest
+from points2sound.config import (
+    engine_overrides,
+    freeze_run_params,
+    read_params_file,
+    resolve,
+    section_digest,
+    with_overrides,
+)
 from points2sound.graph import final_outputs, stage_graph
 
 min_version("8.0")
@@ -24,12 +31,14 @@ configfile: "params.yaml"
 
 
 RAW = read_params_file("params.yaml")
-OVERRIDES = engine_overrides(config, RAW)
+OVERRIDES = engine_overrides(config, RAW, given=workflow.config_settings.overwrite_config)
 P = resolve(RAW, config.get("profile"), OVERRIDES)  # validated; a bad key stops here with its name
 PROFILE = P["profile"]
 # The commands read the merged parameters from a content-addressed frozen copy: a dry run with
 # other --config values writes another file and never one that a running pipeline reads.
-os.environ["P2S_PARAMS"] = str(freeze_run_params(RAW, PROFILE, OVERRIDES, Path(f"logs/{PROFILE}/params")).resolve())
+# (An environment variable, not a shell argument: the frozen file's name must not rerun every job.)
+FROZEN = freeze_run_params(with_overrides(RAW, OVERRIDES, PROFILE), f"logs/{PROFILE}/params")
+os.environ["P2S_PARAMS"] = str(Path(FROZEN).resolve())
 SHADOW = "minimal" if os.environ.get("P2S_HERMETIC") == "1" else None
 GRAPH = stage_graph(P, workflow.basedir)
 

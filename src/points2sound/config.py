@@ -1,12 +1,15 @@
-"""Parameters: the base settings of params.yaml with a profile overlay, validated.
+"""Parameters: params.yaml's base, the profile overlay, then the user's overrides, validated.
 
-Both engines (Snakemake and DVC) hand the CLI the same params.yaml; the CLI
-resolves the profile here, so neither engine holds any parameter logic.
+Both engines (Snakemake and DVC) hand the CLI the same params.yaml (Snakemake a
+frozen, content-addressed copy with its --config values folded into `overrides`);
+the CLI resolves it here, so neither engine holds any parameter logic.
 """
 
 from __future__ import annotations
 
 import copy
+import difflib
+import functools
 import hashlib
 import json
 import zlib
@@ -20,6 +23,9 @@ import yaml
 from .errors import InputFileError, ParameterError
 
 PROFILES_KEY = "profiles"
+OVERRIDES_KEY = "overrides"
+PROFILE_KEY = "profile"
+_NOT_SECTIONS = (PROFILE_KEY, PROFILES_KEY, OVERRIDES_KEY)  # selection and layers, not parameters
 
 
 def deep_merge(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:
@@ -48,17 +54,22 @@ def read_params_file(path: str | Path) -> dict[str, Any]:
 
 
 def resolve(raw: Mapping[str, Any], profile: str | None = None, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Apply the selected profile (argument, else raw['profile']) and validate."""
-    profiles = raw.get(PROFILES_KEY, {}) or {}
-    name = profile or raw.get("profile", "demo")
+    """Base < profile < user overrides (raw['overrides'], then `overrides`), validated.
+
+    The profile is the argument, else raw['profile']. Every key of the file (each
+    profile included, selected or not) and of `overrides` is checked against the
+    schema first, so a misspelt key fails by its dotted name instead of being ignored.
+    """
+    check_keys(raw, raw_schema())
+    check_keys(overrides or {}, overlay_schema())
+    profiles = _mapping(raw.get(PROFILES_KEY), PROFILES_KEY)
+    name = profile or raw.get(PROFILE_KEY, "demo")
     if name not in profiles:
         raise ParameterError("profile", f"unknown profile {name!r}; choose one of {sorted(profiles)}")
-    base = {k: v for k, v in raw.items() if k not in (PROFILES_KEY, "overrides")}
-    params = deep_merge(base, profiles[name] or {})
-    params = deep_merge(params, raw.get("overrides") or {})
-    if overrides:
-        params = deep_merge(params, overrides)
-    params["profile"] = name
+    base = {k: v for k, v in raw.items() if k not in _NOT_SECTIONS}
+    params = deep_merge(base, _mapping(profiles[name], f"{PROFILES_KEY}.{name}"))
+    params = deep_merge(params, user_overlay(_mapping(raw.get(OVERRIDES_KEY), OVERRIDES_KEY), overrides))
+    params[PROFILE_KEY] = name
     validate(params)
     return params
 
@@ -68,13 +79,260 @@ def load_params(path: str | Path = "params.yaml", profile: str | None = None, ov
     return resolve(read_params_file(path), profile, overrides)
 
 
+def _mapping(value: Any, name: str) -> Mapping[str, Any]:
+    """A layer of the file as a mapping (empty when left blank), or an error naming it."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ParameterError(name, f"must be a mapping, got {type(value).__name__}")
+    return value
+
+
+def user_overlay(*layers: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The user-override layers merged in order, with their placeholders dropped.
+
+    params.yaml pre-declares every section under `overrides:` (`{}`, or null for the
+    top-level scalars) so that DVC can depend on `overrides.<section>` and
+    `dvc exp run -S ++overrides.<key>=...` can set it: those placeholders are no-ops.
+    """
+    out: dict[str, Any] = {}
+    for layer in layers:
+        out = deep_merge(out, _prune(layer or {}, top=True))
+    return out
+
+
+def _prune(tree: Mapping[str, Any], top: bool = False) -> dict[str, Any]:
+    """Drop empty mappings (any depth) and top-level nulls: no parameter section is null."""
+    out = {}
+    for key, value in tree.items():
+        if isinstance(value, Mapping):
+            value = _prune(value)
+            if not value:
+                continue
+        elif value is None and top:
+            continue
+        out[key] = value
+    return out
+
+
+def with_overrides(raw: Mapping[str, Any], overrides: Mapping[str, Any] | None = None,
+                   profile: str | None = None) -> dict[str, Any]:
+    """The parameter file with the user's overrides folded into its `overrides` section.
+
+    One file then reproduces what an engine resolved: `resolve(with_overrides(raw, o, p))`
+    equals `resolve(raw, p, o)`, which is what freeze_run_params writes for the CLI.
+    """
+    out = copy.deepcopy(dict(raw))
+    out[OVERRIDES_KEY] = user_overlay(raw.get(OVERRIDES_KEY), overrides)
+    if profile:
+        out[PROFILE_KEY] = profile
+    return out
+
+
+def engine_overrides(config: Mapping[str, Any], raw: Mapping[str, Any],
+                     given: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The user-override layer hidden in an engine's merged config, as a nested, typed overlay.
+
+    Snakemake's `config` is params.yaml with the --config/--configfile values merged
+    in, so what differs from `raw` (the file as read) is what the user set, plus
+    everything under config['overrides']. Snakemake hands nested --config values over
+    as strings; a string leaf is YAML-parsed unless params.yaml's base holds a string
+    there (or, where the base holds null or nothing, unless the schema accepts one),
+    so `train={"lr": 0.001}` gives a float and `train={"iterations": -5}` fails
+    validation as train.iterations. `profile` selects the profile and is no override.
+
+    A value equal to the file's, given at the top level (`seed=<its value>`), cannot be
+    told apart from no value in `config`; pass the engine's own record of the command
+    line as `given` (Snakemake: workflow.config_settings.overwrite_config) to keep those.
+    """
+    base = {k: v for k, v in raw.items() if k not in _NOT_SECTIONS}  # what types the strings
+    _refuse_profile_edits(config, raw)
+    layers = [_engine_layer(config, base, only_changed=True)]
+    if given:
+        _refuse_profile_edits(given, {})
+        layers.append(_engine_layer(given, base, only_changed=False))
+    return user_overlay(*layers)
+
+
+def _refuse_profile_edits(config: Mapping[str, Any], raw: Mapping[str, Any]) -> None:
+    """Profiles are edited in params.yaml: an engine-side edit of one would not say which run it is for."""
+    if PROFILES_KEY in config and _diff({PROFILES_KEY: config[PROFILES_KEY]}, {PROFILES_KEY: raw.get(PROFILES_KEY)}):
+        raise ParameterError(PROFILES_KEY, "cannot be changed from the engine's command line; override the keys "
+                                           "themselves (overrides apply after the profile)")
+
+
+def _engine_layer(values: Mapping[str, Any], base: Mapping[str, Any], only_changed: bool) -> dict[str, Any]:
+    """One engine mapping as a typed overlay: its `overrides`, then its other keys (those differing from base)."""
+    rest = {k: v for k, v in values.items() if k not in _NOT_SECTIONS}
+    if only_changed:
+        rest = _diff(rest, base)
+    explicit = values.get(OVERRIDES_KEY) or {}
+    return user_overlay(_coerce(explicit, base, overlay_schema()), _coerce(rest, base, overlay_schema()))
+
+
+def _diff(new: Mapping[str, Any], old: Mapping[str, Any]) -> dict[str, Any]:
+    """The keys of `new` whose value is not `old`'s, types included: a string where the
+    file holds a number is an engine's --config value even when it reads the same."""
+    out: dict[str, Any] = {}
+    for key, value in new.items():
+        before = old.get(key)
+        if isinstance(value, Mapping) and isinstance(before, Mapping):
+            sub = _diff(value, before)
+            if sub:
+                out[key] = sub
+        elif key not in old or value != before or not _same_types(value, before):
+            out[key] = value
+    return out
+
+
+def _same_types(a: Any, b: Any) -> bool:
+    """Equal values with equal types all the way down (["0"] is not [0], [1] is not [1.0])."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same_types(x, y) for x, y in zip(a, b))
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        return a.keys() == b.keys() and all(_same_types(a[k], b[k]) for k in a)
+    return True
+
+
+def _coerce(value: Any, base: Any, schema: Mapping[str, Any] | None) -> Any:
+    """Type an engine's string leaves by the base value at the same path (else by the schema)."""
+    schema = _deref(schema or {})
+    if isinstance(value, Mapping):
+        return {k: _coerce(v, base.get(k) if isinstance(base, Mapping) else None, _child(schema, str(k)))
+                for k, v in value.items()}
+    if isinstance(value, list):
+        items = schema.get("items") if isinstance(schema.get("items"), Mapping) else None
+        return [_coerce(v, _list_item(base, i), items) for i, v in enumerate(value)]
+    if isinstance(value, str) and not _keeps_string(base, schema):
+        try:
+            return yaml.safe_load(value)
+        except yaml.YAMLError:
+            return value  # left for the validator to name
+    return value
+
+
+def _list_item(base: Any, i: int) -> Any:
+    """The base element typing element i of an overriding list (the last one past its end)."""
+    if isinstance(base, list) and base:
+        return base[min(i, len(base) - 1)]
+    return None
+
+
+def _keeps_string(base: Any, schema: Mapping[str, Any]) -> bool:
+    """Whether a string at this path is meant as a string: the base says so, or (no base) the schema accepts one."""
+    if base is not None:
+        return isinstance(base, str)
+    kind = schema.get("type")
+    if kind is not None:
+        return "string" in (kind if isinstance(kind, list) else [kind])
+    if "enum" in schema:
+        return any(isinstance(e, str) for e in schema["enum"])
+    return "pattern" in schema
+
+
+def freeze_run_params(raw_with_overrides: Mapping[str, Any], root: str | Path) -> Path:
+    """Write the run's parameter file as `<root>/params-<sha256[:16]>.yaml`, only if absent.
+
+    The name is the content's hash, so a dry run, a lint or a DAG listing during a
+    run either finds the very file the running jobs read or writes another one:
+    no file a job reads is ever rewritten. The write is atomic (a job never sees
+    half a file). `load_params(path, profile)` gives what the engine resolved.
+    """
+    from .atomic import write_text
+
+    text = yaml.safe_dump(dict(raw_with_overrides), sort_keys=True)
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    path = Path(root) / f"params-{digest[:16]}.yaml"
+    if not path.is_file():
+        write_text(path, text)
+    elif hashlib.sha256(path.read_bytes()).hexdigest() != digest:
+        raise InputFileError(path, "does not hold the content its name addresses (edited by hand?); remove it")
+    return path
+
+
+@functools.lru_cache(maxsize=None)
 def _schema() -> dict[str, Any]:
+    """The schema of resolved parameters (read once; callers must not modify it)."""
     text = resources.files("points2sound").joinpath("schemas/params.schema.yaml").read_text()
     return yaml.safe_load(text)
 
 
+@functools.lru_cache(maxsize=None)
+def overlay_schema() -> dict[str, Any]:
+    """The key structure of a profile or of `overrides`: any section but `profile`, none required."""
+    props = {k: v for k, v in _schema()["properties"].items() if k != PROFILE_KEY}
+    return {"type": "object", "additionalProperties": False, "properties": props}
+
+
+@functools.lru_cache(maxsize=None)
+def raw_schema() -> dict[str, Any]:
+    """The key structure of params.yaml itself: the parameters plus `profiles` and `overrides`."""
+    props = dict(_schema()["properties"])
+    props[PROFILES_KEY] = {"type": "object", "additionalProperties": overlay_schema()}
+    props[OVERRIDES_KEY] = overlay_schema()
+    return {"type": "object", "additionalProperties": False, "properties": props}
+
+
+def override_sections() -> tuple[str, ...]:
+    """Every top-level key a profile or `overrides` may set (what params.yaml pre-declares under `overrides`)."""
+    return tuple(overlay_schema()["properties"])
+
+
+def _deref(node: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Follow local `$ref`s ("#/definitions/x") so the walkers below see the real sub-schema."""
+    while isinstance(node, Mapping) and "$ref" in node:
+        node = _schema()["definitions"][node["$ref"].rsplit("/", 1)[-1]]
+    return node if isinstance(node, Mapping) else {}
+
+
+def _child(node: Mapping[str, Any], key: str) -> Mapping[str, Any] | None:
+    """The sub-schema of `key` in an object schema; None when the schema forbids the key."""
+    node = _deref(node)
+    if key in node.get("properties", {}):
+        return _deref(node["properties"][key])
+    extra = node.get("additionalProperties", True)
+    if extra is False:
+        return None
+    return _deref(extra) if isinstance(extra, Mapping) else {}
+
+
+def check_keys(tree: Mapping[str, Any], schema: Mapping[str, Any], prefix: str = "") -> None:
+    """Fail on the first key the schema does not know, naming its dotted path and the nearest valid key.
+
+    Only the key structure is walked (values are the validator's business), so it
+    also checks overlays, such as a profile that is not selected, which are never
+    validated as a whole.
+    """
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        sub = _child(schema, str(key))
+        if sub is None:
+            raise _unknown_key(name, str(key), _deref(schema).get("properties", {}))
+        if isinstance(value, Mapping):
+            check_keys(value, sub, f"{name}.")
+        elif isinstance(value, list) and isinstance(sub.get("items"), Mapping):
+            for i, item in enumerate(value):
+                if isinstance(item, Mapping):
+                    check_keys(item, sub["items"], f"{name}.{i}.")
+
+
+def _unknown_key(name: str, key: str, valid: Mapping[str, Any]) -> ParameterError:
+    """The error for a key the schema lacks, with the nearest valid spelling (difflib)."""
+    near = difflib.get_close_matches(key, list(valid), n=1, cutoff=0.6)
+    if near:
+        hint = f"did you mean {near[0]!r}?"
+    elif key == PROFILE_KEY:
+        hint = "the profile is selected by the top-level 'profile' key (or --profile, --config profile=...)"
+    else:
+        hint = f"valid keys here: {', '.join(sorted(valid))}" if valid else "this mapping takes no keys"
+    return ParameterError(name, f"unknown key; {hint}")
+
+
 def validate(params: Mapping[str, Any]) -> None:
     """Check the resolved parameters against the schema and the cross-field rules."""
+    check_keys(params, _schema())
     validator = jsonschema.Draft202012Validator(_schema())
     errors = sorted(validator.iter_errors(params), key=lambda e: list(e.absolute_path))
     if errors:
@@ -122,40 +380,3 @@ def section_digest(params: Mapping[str, Any], *keys: str) -> str:
 def stage_seed(params: Mapping[str, Any], stage: str) -> int:
     """A per-stage seed derived from the global seed, so stages draw independent streams."""
     return (int(params["seed"]) * 1_000_003 + zlib.crc32(stage.encode())) % (2**31 - 1)
-
-
-def freeze(raw: Mapping[str, Any], path: str | Path) -> Path:
-    """Write an engine's merged raw config to `path` (only when it changed).
-
-    Snakemake merges params.yaml with --config/--configfile overrides; the CLI
-    reads this frozen copy, so every override reaches the stages unchanged.
-    """
-    from .atomic import write_text
-
-    path = Path(path)
-    text = yaml.safe_dump(dict(raw), sort_keys=False)
-    if not path.is_file() or path.read_text() != text:
-        write_text(path, text)
-    return path
-
-
-# TEMPORARY (replaced by the params branch)
-def engine_overrides(config: Mapping[str, Any], raw: Mapping[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in config.items():
-        if key in ("profile", PROFILES_KEY):
-            continue
-        if raw.get(key) != value:
-            out[key] = value
-    return out
-
-
-def freeze_run_params(raw: Mapping[str, Any], profile: str, overrides: Mapping[str, Any], root: Path) -> Path:
-    from .atomic import write_text
-
-    frozen = {**dict(raw), "profile": profile, "overrides": deep_merge(raw.get("overrides") or {}, overrides)}
-    text = yaml.safe_dump(frozen, sort_keys=False)
-    path = Path(root) / f"params-{hashlib.sha256(text.encode()).hexdigest()[:16]}.yaml"
-    if not path.is_file():
-        write_text(path, text)
-    return path
