@@ -57,7 +57,7 @@ def _dvc_stages(project: Path) -> dict[str, dict]:
     with Repo(str(project)) as repo:
         for stage in repo.index.stages:
             deps = [d.def_path for d in stage.deps if not isinstance(d, ParamsDependency)]
-            out[stage.addressing] = {"command": stage.cmd.removeprefix("points2sound "),
+            out[stage.name] = {"command": stage.cmd.removeprefix("points2sound "),
                                      "inputs": set(expand(deps, project)),
                                      "outputs": {o.def_path for o in stage.outs}}
     return out

@@ -2,12 +2,17 @@
 
 The two runs must produce byte-identical artifacts (same params -> same data), a
 rerun must have nothing to do, and a parameter edit must invalidate the right stages.
+The tiny profile of these copies also overlays keys that DVC's own templating would miss
+(the HRIR set's name, the splits rendered in rooms), and the Snakemake run is hermetic:
+every job runs in a shadow folder holding only its declared inputs, from an empty data/.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -17,14 +22,15 @@ import pandas as pd
 import pytest
 import yaml
 from project_copy import copy_project as _copy_project
+from project_copy import set_profile
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "PYTHONHASHSEED": "0"}
 
 
-def _run(cmd: list[str], cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess:
-    proc = subprocess.run(cmd, cwd=cwd, env=ENV, capture_output=True, text=True, timeout=timeout)
+def _run(cmd: list[str], cwd: Path, timeout: int = 600, env: dict | None = None) -> subprocess.CompletedProcess:
+    proc = subprocess.run(cmd, cwd=cwd, env=env or ENV, capture_output=True, text=True, timeout=timeout)
     assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     return proc
 
@@ -37,21 +43,39 @@ def _digest_tree(root: Path) -> dict[str, str]:
     return out
 
 
+HRIR = "sphere_tiny"   # overlaid by the copies' tiny profile
+ROOM_SPLITS = ["val", "test"]
+
+
+def _project(dest: Path) -> Path:
+    """A tiny copy whose profile overlays the HRIR set's name and the splits rendered in rooms."""
+    work = _copy_project(dest)
+    params = work / "params.yaml"
+    text = params.read_text()
+    tiny_hrir = "    hrir: {taps: 256}\n"
+    assert tiny_hrir in text
+    params.write_text(text.replace(tiny_hrir, f"    hrir: {{taps: 256, name: {HRIR}}}\n"
+                                              f"    render: {{room_splits: [{', '.join(ROOM_SPLITS)}]}}\n", 1))
+    set_profile(work, "tiny")
+    return work
+
+
 @pytest.fixture(scope="module")
 def snakemake_run(tmp_path_factory) -> Path:
-    work = _copy_project(tmp_path_factory.mktemp("snakemake"))
-    _run([str(BIN / "snakemake"), "--cores", "2"], work)
+    work = _project(tmp_path_factory.mktemp("snakemake"))
+    assert not (work / "data").exists()
+    _run([str(BIN / "snakemake"), "--cores", "2"], work, env={**ENV, "P2S_HERMETIC": "1"})
     return work
 
 
 @pytest.fixture(scope="module")
 def dvc_run(tmp_path_factory) -> Path:
-    work = _copy_project(tmp_path_factory.mktemp("dvc"))
+    work = _project(tmp_path_factory.mktemp("dvc"))
     _run(["git", "init", "-q"], work)
     _run([str(BIN / "dvc"), "init", "-q"], work)
     # the data half, pre-training, one variant's training and its scores, and the separation pre-training
     # with its bss_eval scores (the Snakemake run does the rest)
-    _run([str(BIN / "dvc"), "repro", "evaluate@p2s_rgb", "evaluate_separation"], work)
+    _run([str(BIN / "dvc"), "repro", "--glob", "evaluate_p2s_rgb_*", "evaluate_separation"], work)
     return work
 
 
@@ -61,15 +85,15 @@ def test_snakemake_builds_the_data_half(snakemake_run):
     tiny = params["profiles"]["tiny"]
     n_rec = tiny["embedded_audio"]["recordings_per_instrument"]
     assert len(list((data / "audio").rglob("*.wav"))) == 5 * n_rec
-    assert len(list((data / "binaural" / "sphere_1m").rglob("*.wav"))) == 5 * n_rec * 8
+    assert len(list((data / "binaural" / HRIR).rglob("*.wav"))) == 5 * n_rec * 8
     for room in ("calypso_sim", "spirit_sim"):
         assert (data / "ir" / f"{room}.sofa").is_file()
-        test_recordings = pd.read_csv(data / "splits" / "test_audio.csv")
-        assert len(list((data / "binaural" / room).rglob("*.wav"))) == len(test_recordings) * 5
-    for irset in ("sphere_1m", "calypso_sim", "spirit_sim"):
+        recordings = sum(len(pd.read_csv(data / "splits" / f"{s}_audio.csv")) for s in ROOM_SPLITS)
+        assert len(list((data / "binaural" / room).rglob("*.wav"))) == recordings * 5
+    for irset in (HRIR, "calypso_sim", "spirit_sim"):
         scenes = pd.read_csv(data / "scenes" / f"test_{irset}" / "scenes.csv")
         assert len(scenes) == tiny["scenes"]["test"]["count"]
-    assert (snakemake_run / "logs" / "tiny" / "render_sphere_1m.log").read_text().strip()
+    assert (snakemake_run / "logs" / "tiny" / "render_hrir.log").read_text().strip()
 
 
 def test_snakemake_runs_the_whole_pipeline_to_the_report(snakemake_run):
@@ -77,7 +101,7 @@ def test_snakemake_runs_the_whole_pipeline_to_the_report(snakemake_run):
     params = yaml.safe_load((snakemake_run / "params.yaml").read_text())
     for variant in params["variants"]:
         assert (snakemake_run / "models" / "tiny" / variant / "model.pt").is_file()
-        for irset in ("sphere_1m", "calypso_sim", "spirit_sim"):
+        for irset in (HRIR, "calypso_sim", "spirit_sim"):
             assert (results / "scores" / variant / f"{irset}.csv").is_file()
     page = (results / "README.md").read_text()
     assert "Table 1" in page and "Table 2" in page
@@ -102,7 +126,7 @@ def test_dvc_repro_matches_snakemake_byte_for_byte(snakemake_run, dvc_run):
 
 
 def test_dvc_status_tracks_parameter_edits(dvc_run):
-    status = [str(BIN / "dvc"), "status", "--with-deps", "evaluate@p2s_rgb"]
+    status = [str(BIN / "dvc"), "status", "--with-deps", f"evaluate_p2s_rgb_{HRIR}"]
     proc = _run(status, dvc_run)
     assert "up to date" in proc.stdout
     params = dvc_run / "params.yaml"
@@ -148,3 +172,81 @@ def test_cli_reports_bad_parameters_without_traceback(tmp_path):
     assert proc.returncode == 2
     assert "scenes.voxel_size_m" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def _planned(project: Path, *args: str) -> set[str]:
+    """The jobs a Snakemake dry run would run now."""
+    proc = _run([str(BIN / "snakemake"), "-n", "--cores", "2", *args], project)
+    return set(re.findall(r"^(?:local)?rule (\w+):$", proc.stdout, flags=re.M))
+
+
+def _dvc_changed(project: Path, *targets: str) -> str:
+    return _run([str(BIN / "dvc"), "status", *targets], project).stdout
+
+
+def test_both_engines_rerun_a_stage_whose_code_changed(snakemake_run, dvc_run):
+    for project in (snakemake_run, dvc_run):
+        code = project / "src" / "points2sound" / "data" / "embedded_shapes.py"
+        original, stat = code.read_text(), code.stat()
+        try:
+            code.write_text(original + "\n# an edit\n")
+            if project == snakemake_run:
+                planned = _planned(project)
+                assert {"embed_shapes", "pretrain_vision"} <= planned
+                assert not planned & {"embed_audio", "embed_frames", "make_hrir", "split"}
+            else:
+                status = _dvc_changed(project)
+                assert "embed_shapes:" in status and "embed_audio:" not in status and "embed_frames:" not in status
+        finally:
+            code.write_text(original)
+            os.utime(code, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+
+def test_a_user_override_wins_over_the_profile_in_both_engines(snakemake_run, dvc_run):
+    from points2sound.config import load_params
+
+    # Snakemake: --config of a key the tiny profile sets (train.iterations: 4), typed, nested floats accepted
+    before = set((snakemake_run / "logs" / "tiny" / "params").glob("*.yaml"))
+    planned = _planned(snakemake_run, "--config", 'train={"iterations": 7, "lr": 0.002}')
+    assert "train_p2s_rgb" in planned and "embed_audio" not in planned
+    frozen = set((snakemake_run / "logs" / "tiny" / "params").glob("*.yaml")) - before
+    assert len(frozen) == 1
+    train = load_params(frozen.pop())["train"]
+    assert train["iterations"] == 7 and train["lr"] == 0.002
+    # DVC: the same override in params.yaml's `overrides:` (what `dvc exp run -S ++overrides.train...` writes)
+    params = dvc_run / "params.yaml"
+    original = params.read_text()
+    try:
+        params.write_text(original.replace("  train: {}\n", "  train: {iterations: 7, lr: 0.002}\n"))
+        assert load_params(params)["train"]["iterations"] == 7
+        status = _dvc_changed(dvc_run)
+        assert "train_p2s_rgb:" in status and "embed_audio:" not in status
+    finally:
+        params.write_text(original)
+
+
+def test_a_dry_run_leaves_the_running_pipelines_parameters_alone(snakemake_run):
+    folder = snakemake_run / "logs" / "tiny" / "params"
+    before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.glob("*.yaml")}
+    _run([str(BIN / "snakemake"), "-n", "--cores", "2", "--config", "seed=5"], snakemake_run)
+    after = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.glob("*.yaml")}
+    assert all(after[p] == v for p, v in before.items()), "a dry run rewrote a frozen parameter file"
+    assert len(after) == len(before) + 1  # its own, under another content hash
+
+
+def test_report_compares_with_a_committed_reference(snakemake_run):
+    """A reference made from this very run: every artifact and table cell must come out identical."""
+    import shutil
+
+    results = snakemake_run / "results" / "tiny"
+    assert "No reference run is committed" in (results / "README.md").read_text()
+    reference = snakemake_run / "results" / "reference" / "tiny"
+    shutil.copytree(results, reference)
+    assert _planned(snakemake_run) == {"report", "all"}  # the reference is a new input of the report only
+    _run([str(BIN / "snakemake"), "--cores", "2"], snakemake_run)
+    page = (results / "README.md").read_text()
+    section = page[page.index("## Reproduction"):]
+    assert "same CPU kind" in section and "reproduced bit for bit" in section
+    record = json.loads((results / "reproduction.json").read_text())
+    assert f"**Artifacts**: {len(record['artifacts'])} of {len(record['artifacts'])}" in section
+    assert any(p.startswith("models/tiny/") for p in record["artifacts"])

@@ -156,7 +156,8 @@ class _Builder:
                      ("render.binaural", "render.sofa_io"))
             self.add(f"test_scenes_{stage}", "scenes",
                      ["scenes", "--dataset", D, "--ir-set", irset, "--out", f"{D}/scenes/test_{irset}"],
-                     {"renders": f"{D}/binaural/{irset}", "splits": f"{D}/splits", "frames": f"{D}/frames", "ir": ir},
+                     {"audio": f"{D}/audio", "renders": f"{D}/binaural/{irset}", "splits": f"{D}/splits",
+                      "frames": f"{D}/frames", "ir": ir},
                      {"scenes": Out(f"{D}/scenes/test_{irset}", True)}, ("audio", "dataset", "scenes", "render"),
                      ("data.scenes", "render.sofa_io"))
 
@@ -188,8 +189,8 @@ class _Builder:
             _check_name(variant, "variants")
             init = f"{M}/pretrain_{spec['init']}"
             self._training(variant, ["train", "--variant", variant, "--dataset", D, "--pretrained", f"{init}/model.pt"],
-                           {"renders": f"{D}/binaural/{hrir}", "splits": f"{D}/splits", "frames": f"{D}/frames",
-                            "pretrained": init},
+                           {"audio": f"{D}/audio", "renders": f"{D}/binaural/{hrir}", "splits": f"{D}/splits",
+                            "frames": f"{D}/frames", "pretrained": init},
                            ("model", "train", "scenes", "render", "audio", "hrir", f"variants.{variant}"),
                            ("train.variant",), "train")
 
