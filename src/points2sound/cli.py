@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Callable, Sequence
 from . import stages
 from .config import load_params
 from .errors import Points2SoundError
+from .runrecord import RUN, record_path
 
 log = logging.getLogger("points2sound")
 
@@ -181,11 +183,17 @@ def _cmd_audio_costs(args: argparse.Namespace, params: dict) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     _setup_logging(args.log, args.verbose)
     start = time.perf_counter()
+    record = args.log is not None and _is_rank0()  # one record per command, also under torchrun
+    if record:
+        record_path(args.log).unlink(missing_ok=True)  # a failed rerun must not leave the last success's record
+    RUN.start(args.command, argv)
     try:
         params = load_params(args.params, args.profile)
+        RUN.update(profile=params.get("profile"))
         args.func(args, params)
     except Points2SoundError as exc:
         log.error("%s", exc)
@@ -198,7 +206,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     if args.command != "params":
         log.info("%s finished in %.1f s", args.command, time.perf_counter() - start)
+    if record:
+        log.debug("run record: %s", RUN.write(record_path(args.log)))
     return 0
+
+
+def _is_rank0() -> bool:
+    return os.environ.get("RANK", "0") == "0"
 
 
 if __name__ == "__main__":
