@@ -103,6 +103,15 @@ def test_resumed_run_ends_with_the_same_weights(params, tiny_data, pretrained, u
     assert _artifacts(tmp_path) == _artifacts(uninterrupted.parent.parent)
 
 
+def test_resumed_pretraining_gives_the_same_bytes(params, tiny_data, pretrained, tmp_path):
+    args = (params, tiny_data / "data/tiny/shapes", tmp_path / "model", tmp_path / "summary.json",
+            tmp_path / "history.csv", tmp_path / "ckpt")
+    with pytest.raises(stages.RunStopped):
+        stages.pretrain(*args, threads=1, stop_after=3)
+    stages.pretrain(*args, threads=1)
+    assert _artifacts(tmp_path) == _artifacts(pretrained)
+
+
 def _cli(*args: str | Path, ok: int = 0) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1"}
     proc = subprocess.run([sys.executable, "-m", "points2sound", *map(str, args)], env=env, capture_output=True,

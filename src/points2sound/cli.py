@@ -39,7 +39,9 @@ def _setup_logging(log_file: Path | None, verbose: bool) -> None:
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--params", type=Path, default=Path("params.yaml"), help="parameter file (default: params.yaml)")
     p.add_argument("--profile", default=None, help="profile overlay to apply (default: the file's `profile`)")
-    p.add_argument("--log", type=Path, default=None, help="also write the log to this file")
+    p.add_argument("--log", "--log-file", dest="log", type=Path, default=None,
+                   help="also write the log to this file, and the run record (timing, machine) beside it as "
+                        "<log stem>.run.json; under torchrun write --log-file (torchrun takes --log for its own)")
     p.add_argument("-v", "--verbose", action="store_true")
 
 
