@@ -6,6 +6,13 @@ engine sees a changed output. How long a run took, how much memory it used, the 
 the process count and the machine's facts go to `<log>.run.json` instead: cli.main writes
 it at the end of every successful command given `--log` (no engine caches it).
 
+Fields: command, argv, profile, started_utc, finished_utc, wall_seconds (from cli.main's start),
+cpu_seconds (user + system of this process and its waited-for children, getrusage), peak_rss_mb,
+peak_rss_children_mb, pid; training runs add train_seconds, iterations_per_s, peak_memory_mb
+(CUDA: max allocated; CPU: peak RSS), iterations_run, resumed_from, device, world_size (and
+orientation_* for the pretext); `machine` is machine.machine_facts() (torch_threads is null when
+the command never loaded torch). Under torchrun only rank 0 writes it.
+
 A stage hands its own facts over through the module-level `RUN`:
 
     from .runrecord import RUN
