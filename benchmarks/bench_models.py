@@ -6,8 +6,10 @@
 2. Sparse ResNet18 forward time on a 3-performer scene (bench_sparse's synthetic concert,
    about 25k voxels of 0.02 m) against a dense conv3d network of the same layers on the
    scene's bounding grid (zeros where no voxel is).
-3. Training speed and peak memory of the demo variants, read from the pipeline's own
-   summaries (results/demo/train/*.json; run `snakemake` first).
+3. Training speed and peak memory of the demo variants, read from the pipeline's run records
+   (logs/demo/<rule>.run.json beside each rule's log: timing, memory, device and machine facts
+   are kept out of the artifacts) and the parameter counts from its summaries
+   (results/demo/train/*.json); run `snakemake` first.
 
     python benchmarks/bench_models.py --out results/benchmarks/models.json [--device cuda]
 """
@@ -16,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import sys
 import time
@@ -28,6 +29,7 @@ from torch import nn
 
 from points2sound.atomic import write_text
 from points2sound.config import load_params
+from points2sound.machine import machine_facts
 from points2sound.train.variant import build_from_config, system_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -125,11 +127,18 @@ def sparse_vs_dense(planes, device: str, repeats: int) -> dict:
 
 
 def training_summaries(profile: str) -> dict:
+    """Per training run: iterations and parameters (its summary), speed, memory and device (its run record)."""
     out = {}
     for path in sorted((ROOT / "results" / profile / "train").glob("*.json")):
         s = json.loads(path.read_text())
-        out[path.stem] = {k: s.get(k) for k in ("iterations", "iterations_per_s", "train_seconds", "peak_memory_mb",
-                                                "parameters", "device")}
+        rule = path.stem if path.stem.startswith("pretrain_") else f"train_{path.stem}"
+        record = ROOT / "logs" / profile / f"{rule}.run.json"
+        r = json.loads(record.read_text()) if record.is_file() else {}
+        out[path.stem] = {"iterations": s.get("iterations"), "parameters": s.get("parameters"),
+                          **{k: r.get(k) for k in ("iterations_per_s", "train_seconds", "peak_memory_mb", "device",
+                                                   "iterations_run", "wall_seconds")},
+                          "torch_threads": r.get("machine", {}).get("torch_threads"),
+                          "run_record": str(record.relative_to(ROOT)) if r else None}
     return out
 
 
@@ -141,7 +150,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    result = {"machine": platform.processor() or platform.machine(), "device": args.device, "threads": args.threads,
+    result = {"machine": machine_facts(cwd=ROOT), "device": args.device, "threads": args.threads,
               "parameters": {p: parameter_counts(p) for p in ("paper", "demo")},
               "sparse_vs_dense": {name: sparse_vs_dense(planes, args.device, args.repeats)
                                   for name, planes in (("demo", (16, 32, 64, 128)), ("paper", (64, 128, 256, 512)))},

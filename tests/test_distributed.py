@@ -12,6 +12,7 @@ the CLI: audio, frames, splits, HRIR and its renders; about 25 s on 2 cores).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -62,7 +63,7 @@ def _train(work: Path, name: str, processes: int, stop_after: int | None = None)
     """One training call; `processes` > 1 launches it with torchrun (gloo on CPU)."""
     args = ["train", "--params", "params.yaml", "--variant", VARIANT, "--dataset", "data/tiny",
             "--out", f"{name}/model", "--summary", f"{name}/summary.json", "--history", f"{name}/history.csv",
-            "--checkpoints", f"{name}/checkpoints", "--threads", "1"]
+            "--checkpoints", f"{name}/checkpoints", "--threads", "1", "--log-file", f"logs/{name}.log"]  # torchrun refuses --log
     if stop_after is not None:
         args += ["--stop-after", str(stop_after)]
     if processes == 1:
@@ -161,14 +162,15 @@ def test_rank0_checkpoint_resumes_on_one_process(work, one_process):
     moved, _ = _max_param_difference(blob["model"], final["model"])
     assert moved > 1e-6, "the resumed steps did not change the parameters"
     assert (work / "resumed" / "model" / "model.pt").is_file()
-    summary = yaml.safe_load((work / "resumed" / "summary.json").read_text())
-    assert summary["world_size"] == 1
+    record = json.loads((work / "logs" / "resumed.run.json").read_text())  # run facts: not in the summary
+    assert record["world_size"] == 1 and record["resumed_from"] == 2
 
 
 def test_only_rank0_writes(work, two_processes):
-    """One set of outputs, and the summary records the process count."""
-    summary = yaml.safe_load((work / "two" / "summary.json").read_text())
-    assert summary["world_size"] == 2
+    """One set of outputs, and the run record (not the summary) records the process count."""
+    record = json.loads((work / "logs" / "two.run.json").read_text())
+    assert record["world_size"] == 2
+    assert "world_size" not in json.loads((work / "two" / "summary.json").read_text())
     assert sorted(p.name for p in (work / "two").iterdir()) == ["checkpoints", "history.csv", "model", "summary.json"]
     assert sorted(p.name for p in (work / "two" / "checkpoints").iterdir() if not p.name.startswith(".")) == \
         ["best.pt", "last.pt"]

@@ -6,13 +6,18 @@ test_workflow runs the CLI through both engines).
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+import yaml
 
 from points2sound import stages
 from points2sound.config import load_params
@@ -25,14 +30,33 @@ from points2sound.train.data import BatchPlan
 from points2sound.train.variant import load_system, system_config
 
 HRIR = "sphere_1m"
+# log_every 2: a run stopped after 3 iterations stops between two logged rows (its history must still match)
+TRAIN = dict(iterations=4, val_every=2, batch_size=2, micro_batch_size=1, device="cpu", log_every=2)
 
 
 @pytest.fixture(scope="module")
-def params(tiny_data) -> dict:
+def params_file(tiny_data, tmp_path_factory) -> Path:
+    """The tiny profile with TRAIN overlaid, as a file: the CLI runs below read the same parameters."""
+    raw = yaml.safe_load((tiny_data / "params.yaml").read_text())
+    raw["profiles"]["tiny"]["train"].update(TRAIN)
+    path = tmp_path_factory.mktemp("params") / "params.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return path
+
+
+@pytest.fixture(scope="module")
+def params(params_file) -> dict:
     torch.set_num_threads(1)
-    p = load_params(tiny_data / "params.yaml", "tiny")
-    p["train"].update(iterations=4, val_every=2, batch_size=2, micro_batch_size=1, device="cpu")
-    return p
+    return load_params(params_file, "tiny")
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _artifacts(out: Path) -> dict[str, str]:
+    """The hashes of a training run's artifacts (what DVC and Snakemake see)."""
+    return {name: _sha256(out / name) for name in ("model/model.pt", "summary.json", "history.csv")}
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +99,56 @@ def test_resumed_run_ends_with_the_same_weights(params, tiny_data, pretrained, u
     assert a.keys() == b.keys()
     for key in a:
         assert torch.equal(a[key], b[key]), f"{key} differs after resume"
+    # and every artifact is byte-identical: no timing or machine facts in them, rows as if uninterrupted
+    assert _artifacts(tmp_path) == _artifacts(uninterrupted.parent.parent)
+
+
+def test_resumed_pretraining_gives_the_same_bytes(params, tiny_data, pretrained, tmp_path):
+    args = (params, tiny_data / "data/tiny/shapes", tmp_path / "model", tmp_path / "summary.json",
+            tmp_path / "history.csv", tmp_path / "ckpt")
+    with pytest.raises(stages.RunStopped):
+        stages.pretrain(*args, threads=1, stop_after=3)
+    stages.pretrain(*args, threads=1)
+    assert _artifacts(tmp_path) == _artifacts(pretrained)
+
+
+def _cli(*args: str | Path, ok: int = 0) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, "-m", "points2sound", *map(str, args)], env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == ok, f"{args[0]} -> {proc.returncode}:\n{proc.stderr[-3000:]}"
+    return proc
+
+
+def test_cli_resume_in_another_process_gives_the_same_bytes_and_a_run_record(
+        params_file, tiny_data, pretrained, uninterrupted, tmp_path):
+    """Stopped by one process, resumed by another (as a rerun of the rule would): the artifacts are the
+    uninterrupted run's bytes, and the timing and machine facts are in the run record beside the log."""
+    out, log_file = tmp_path / "run", tmp_path / "logs/train_p2s_rgb.log"
+    args = ["train", "--params", params_file, "--variant", "p2s_rgb", "--dataset", tiny_data / "data/tiny",
+            "--pretrained", pretrained / "model/model.pt", "--out", out / "model", "--summary", out / "summary.json",
+            "--history", out / "history.csv", "--checkpoints", out / "ckpt", "--threads", "1", "--log", log_file]
+    record = tmp_path / "logs/train_p2s_rgb.run.json"
+    _cli(*args, "--stop-after", "3", ok=3)
+    assert log_file.is_file() and not record.exists(), "a stopped run is not a successful command: no record"
+    _cli(*args)
+    assert _artifacts(out) == _artifacts(uninterrupted.parent.parent)
+    rec = json.loads(record.read_text())
+    assert rec["command"] == "train" and rec["argv"][0] == "train" and "--log" in rec["argv"]
+    assert rec["profile"] == "tiny"
+    for key in ("wall_seconds", "cpu_seconds", "peak_rss_mb", "train_seconds", "iterations_per_s", "peak_memory_mb"):
+        assert isinstance(rec[key], float) and rec[key] >= 0, key
+    assert rec["wall_seconds"] > 0 and rec["cpu_seconds"] > 0 and rec["peak_rss_mb"] > 10
+    assert rec["resumed_from"] == 3 and rec["iterations_run"] == 1
+    assert rec["device"] == "cpu" and rec["world_size"] == 1
+    machine = rec["machine"]
+    assert machine["cpu_count"] == os.cpu_count() and machine["cpu_model"]
+    assert isinstance(machine["cpu_flags"], list)
+    assert machine["torch_threads"] == 1, "the thread count the run used"
+    assert machine["thread_env"]["OMP_NUM_THREADS"] == "1"
+    versions = machine["versions"]
+    assert versions["torch"] == torch.__version__.split("+")[0] or versions["torch"] == torch.__version__
+    assert versions["numpy"] == np.__version__ and versions["python"] == ".".join(map(str, sys.version_info[:3]))
 
 
 def test_same_seed_gives_the_same_weights(params, tiny_data, pretrained, uninterrupted, tmp_path):
@@ -82,16 +156,20 @@ def test_same_seed_gives_the_same_weights(params, tiny_data, pretrained, uninter
     a = torch.load(uninterrupted, weights_only=True)["model"]
     b = torch.load(again, weights_only=True)["model"]
     assert all(torch.equal(a[k], b[k]) for k in a)
+    assert _artifacts(tmp_path) == _artifacts(uninterrupted.parent.parent)
 
 
 def test_training_changes_the_weights_and_logs(uninterrupted, params):
     blob = torch.load(uninterrupted, weights_only=True)
     summary = json.loads((uninterrupted.parent.parent / "summary.json").read_text())
-    for key in ("val_l1", "val_l1_rotated", "val_l1_mono_copy", "iterations_per_s", "peak_memory_mb", "parameters"):
+    for key in ("val_l1", "val_l1_rotated", "val_l1_mono_copy", "parameters"):
         assert np.isfinite(summary[key])
     assert summary["iterations"] == 4
     history = pd.read_csv(uninterrupted.parent.parent / "history.csv")
     assert list(history.dropna(subset=["val_loss"])["iteration"]) == [2, 4]
+    assert list(history.dropna(subset=["train_loss"])["iteration"]) == [2, 4]  # log_every 2
+    timing = {"train_seconds", "iterations_per_s", "peak_memory_mb", "seconds", "device", "world_size"}
+    assert not timing & (set(summary) | set(history.columns) | set(blob["summary"])), "run facts in an artifact"
     fresh = stages_system(params)
     moved = [k for k, v in fresh.state_dict().items() if v.is_floating_point() and not torch.equal(v, blob["model"][k])]
     assert moved, "training left every weight at its initial value"
@@ -168,6 +246,18 @@ def test_batch_plan_covers_the_global_batch_whatever_the_process_count(world):
 def test_batch_plan_rejects_a_batch_that_does_not_split():
     with pytest.raises(ParameterError, match="micro_batch_size"):
         BatchPlan(6, 4, 1)
+
+
+def test_the_same_checkpoint_content_gives_the_same_bytes(tmp_path):
+    """torch.save names the zip's records after the file it writes (a random temporary name here):
+    save_checkpoint writes through a file object, so equal content gives equal bytes, in any folder."""
+    blob = {"model": {"w": torch.arange(6.0).reshape(2, 3), "b": torch.zeros(3)}, "history": [{"iteration": 1}]}
+    a, b = tmp_path / "a" / "model.pt", tmp_path / "b" / "other.pt"
+    save_checkpoint(a, "k", {"x": 1}, **blob)
+    save_checkpoint(b, "k", {"x": 1}, **blob)
+    assert _sha256(a) == _sha256(b)
+    save_checkpoint(b, "k", {"x": 1}, **{**blob, "history": [{"iteration": 2}]})
+    assert _sha256(a) != _sha256(b)
 
 
 def test_checkpoint_writes_are_atomic(tmp_path):

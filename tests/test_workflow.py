@@ -117,12 +117,18 @@ def test_snakemake_rerun_has_nothing_to_do(snakemake_run):
 
 
 def test_dvc_repro_matches_snakemake_byte_for_byte(snakemake_run, dvc_run):
-    for tree in ("data/tiny", "results/tiny/scores/p2s_rgb", "results/tiny/separation"):
+    # checkpoints and training summaries too: they hold no timing or machine facts (those are in the run record)
+    for tree in ("data/tiny", "results/tiny/scores/p2s_rgb", "results/tiny/separation", "models/tiny/pretrain_vision",
+                 "models/tiny/pretrain_separation", "models/tiny/p2s_rgb"):
         a = _digest_tree(snakemake_run / tree)
         b = _digest_tree(dvc_run / tree)
         assert a.keys() == b.keys(), tree
         differing = [k for k in a if a[k] != b[k]]
         assert not differing, f"engines disagree on {tree}/{differing[:5]}"
+    summaries = [f"results/tiny/train/{run}.{ext}" for run in ("pretrain_vision", "pretrain_separation", "p2s_rgb")
+                 for ext in ("json", "csv")]
+    differing = [f for f in summaries if (snakemake_run / f).read_bytes() != (dvc_run / f).read_bytes()]
+    assert not differing, f"engines disagree on {differing}"
 
 
 def test_dvc_status_tracks_parameter_edits(dvc_run):

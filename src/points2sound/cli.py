@@ -18,6 +18,7 @@ from typing import Callable, Sequence
 from . import stages
 from .config import load_params
 from .errors import Points2SoundError
+from .runrecord import RUN, record_path
 
 log = logging.getLogger("points2sound")
 
@@ -39,7 +40,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--params", type=Path, default=Path(os.environ.get("P2S_PARAMS") or "params.yaml"),
                    help="parameter file (default: params.yaml; under Snakemake its frozen run copy, $P2S_PARAMS)")
     p.add_argument("--profile", default=None, help="profile overlay to apply (default: the file's `profile`)")
-    p.add_argument("--log", type=Path, default=None, help="also write the log to this file")
+    p.add_argument("--log", "--log-file", dest="log", type=Path, default=None,
+                   help="also write the log to this file, and the run record (timing, machine) beside it as "
+                        "<log stem>.run.json; under torchrun write --log-file (torchrun takes --log for its own)")
     p.add_argument("-v", "--verbose", action="store_true")
 
 
@@ -217,13 +220,19 @@ def _refuse_stale_dvc_yaml(params_path: Path) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     _setup_logging(args.log, args.verbose)
     start = time.perf_counter()
+    record = args.log is not None and _is_rank0()  # one record per command, also under torchrun
+    if record:
+        record_path(args.log).unlink(missing_ok=True)  # a failed rerun must not leave the last success's record
+    RUN.start(args.command, argv)
     try:
         params = load_params(args.params, args.profile)
         if args.command not in ("params", "dvc-yaml"):
             _refuse_stale_dvc_yaml(args.params)
+        RUN.update(profile=params.get("profile"))
         args.func(args, params)
     except Points2SoundError as exc:
         log.error("%s", exc)
@@ -236,7 +245,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     if args.command != "params":
         log.info("%s finished in %.1f s", args.command, time.perf_counter() - start)
+    if record:
+        log.debug("run record: %s", RUN.write(record_path(args.log)))
     return 0
+
+
+def _is_rank0() -> bool:
+    return os.environ.get("RANK", "0") == "0"
 
 
 if __name__ == "__main__":

@@ -52,6 +52,11 @@ class Stage:
         """The command line after the launcher (`points2sound`, or torchrun on a cluster)."""
         return " ".join(self.args)
 
+    @property
+    def run_record(self) -> str:
+        """Timing and machine facts of the command (cli.main writes it beside the log; not an artifact)."""
+        return str(Path(self.log).with_suffix(".run.json"))
+
     def dep_paths(self) -> list[str]:
         out: list[str] = []
         for value in self.deps.values():
@@ -85,7 +90,7 @@ class _Builder:
             modules: tuple[str, ...], kind: str | None = None) -> None:
         log = f"{self.logs}/{name}.log"
         words = 3 if args[0] == "data" else 1  # `data fetch <source>` is one command
-        full = [*args[:words], "--profile", self.profile, *args[words:], "--log", log]
+        full = [*args[:words], "--profile", self.profile, *args[words:], "--log-file", log]  # torchrun takes --log
         self.stages.append(Stage(name, topic, tuple(full), deps, outs, params, modules, log, kind))
 
     # ---- data sources ----

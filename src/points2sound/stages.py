@@ -16,6 +16,7 @@ import pandas as pd
 from .atomic import atomic_dir
 from .config import stage_seed
 from .errors import InputFileError, ParameterError
+from .runrecord import RUN
 
 log = logging.getLogger(__name__)
 Params = Mapping[str, Any]
@@ -218,9 +219,8 @@ def _pretraining_run(params: Params, name: str, threads: int | None, out_dir: Pa
             raise RunStopped(result.iterations_done)
     write_history(history_path, result.history)
     write_summary(summary_path, {"best_iteration": result.best_iteration, "best_val_loss": result.best_val,
-                                 "iterations": result.iterations_done, "iterations_per_s": result.iterations_per_s,
-                                 "train_seconds": result.seconds, "peak_memory_mb": result.peak_memory_mb,
-                                 **result.extra})
+                                 "iterations": result.iterations_done, **result.extra})
+    RUN.update(**result.timing(), device=str(device), world_size=1)
 
 
 def train(params: Params, variant: str, dataset_root: Path, pretrained: Path | None, out_dir: Path,
@@ -239,8 +239,8 @@ def train(params: Params, variant: str, dataset_root: Path, pretrained: Path | N
             raise RunStopped(result.iterations_done)
         if not dist.is_main:
             return
-        summary = {"variant": variant, **summarize(result, task, device), "world_size": dist.world_size,
-                   "device": str(device)}
+        summary = {"variant": variant, **summarize(result, task, device)}
+        RUN.update(**result.timing(), device=str(device), world_size=dist.world_size)
         with atomic_dir(out_dir) as tmp:
             save_model(tmp / "model.pt", system, config, summary)
         write_history(history_path, result.history)

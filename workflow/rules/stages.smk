@@ -18,7 +18,8 @@ for stage in GRAPH:
         output:
             **stage_outputs(stage),
         log:
-            stage.log,
+            log=stage.log,
+            run=stage.run_record,
         threads: stage_threads(stage)
         resources:
             **stage_resources(stage),

@@ -51,9 +51,8 @@ def record(artifacts: Sequence[Path], tables_dir: Path, machine: Mapping[str, An
 
 def cpu_kind(machine: Mapping[str, Any]) -> str:
     """What float results depend on: the CPU model and its widest vector units."""
-    cpu = machine.get("cpu", {}) if isinstance(machine.get("cpu"), Mapping) else {}
-    flags = [f for f in ("avx512f", "avx2", "amx_tile") if f in (cpu.get("flags") or [])]
-    return f"{cpu.get('model', 'unknown CPU')} ({', '.join(flags) or 'no AVX2'})"
+    capability = machine.get("torch_cpu_capability") or "unknown kernels"
+    return f"{machine.get('cpu_model') or 'an unknown CPU'} (torch {capability} kernels)"
 
 
 @dataclass
@@ -110,9 +109,11 @@ def section(run: Mapping[str, Any], ours_tables: Path, reference_dir: Path | Non
     ref = json.loads(ref_file.read_text())
     same_kind = cpu_kind(ref.get("machine", {})) == cpu_kind(run["machine"])
     lines += [f"- Reference: `{reference_dir.as_posix()}`, made from commit `{ref.get('git_commit')}` on "
-              f"{cpu_kind(ref.get('machine', {}))}, torch {ref.get('machine', {}).get('versions', {}).get('torch')}.",
+              f"{cpu_kind(ref.get('machine', {}))}, torch {ref.get('machine', {}).get('versions', {}).get('torch')}, "
+              f"{ref.get('machine', {}).get('torch_threads')} thread(s).",
               f"- This run: commit `{run['git_commit']}` on {cpu_kind(run['machine'])}, "
-              f"torch {run['machine'].get('versions', {}).get('torch')}.",
+              f"torch {run['machine'].get('versions', {}).get('torch')}, "
+              f"{run['machine'].get('torch_threads')} thread(s).",
               "- Expectation: " + ("**same CPU kind: every artifact and cell bitwise equal** (the same parameters "
                                    "give the same bytes)." if same_kind else
                                    f"**another CPU kind**: data and baselines bitwise (no training is involved); "

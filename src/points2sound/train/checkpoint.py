@@ -4,6 +4,10 @@ A checkpoint is a plain dict of tensors, numbers, strings, lists and dicts (noth
 pickled), so loading one never runs code. It records the configuration that built
 its network (JSON text) and a digest of it: loading into another configuration is
 refused with the keys that differ, instead of failing deep inside load_state_dict.
+
+The same content gives the same bytes: a checkpoint holds no timing or machine facts
+(those go to the run record, runrecord.py), and it is written through a file object, so
+the zip's entries are named `archive/...` rather than after the (random) temporary file.
 """
 
 from __future__ import annotations
@@ -30,8 +34,8 @@ def save_checkpoint(path: str | Path, kind: str, config: Mapping[str, Any], **pa
     """Write a checkpoint atomically: a rerun never sees a half-written file."""
     blob = {"format": FORMAT, "kind": kind, "config": json.dumps(config, sort_keys=True),
             "config_digest": config_digest(config), **payload}
-    with atomic_path(path) as tmp:
-        torch.save(blob, tmp)
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        torch.save(blob, f)  # a path would name the zip's records after the temporary file's random stem
 
 
 def _differences(a: Any, b: Any, prefix: str = "") -> list[str]:

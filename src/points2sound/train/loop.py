@@ -6,7 +6,10 @@ What it guarantees:
   each iteration's scenes depend only on the iteration index (train.data.BatchPlan),
   an interrupted and resumed run ends with the same weights as an uninterrupted one;
 - the lowest-validation-loss weights are kept (paper Sec. 3.5);
-- a metrics history (train loss, validation metrics, throughput) for the CSV log;
+- a metrics history (train loss, validation metrics) for the CSV log, the same rows whether
+  or not the run was interrupted: a stop checkpoints the losses not yet logged, and adds no row;
+- timing and memory of the run in FitResult (for the run record, runrecord.py), never in the
+  history or a checkpoint, so equal parameters give byte-equal files;
 - data-parallel training when a `DistContext` with world_size > 1 is given: gradients
   are averaged by DDP, accumulation micro-steps skip the all-reduce, and only rank 0
   validates and writes.
@@ -55,6 +58,9 @@ class LoopSettings:
 
 @dataclass
 class FitResult:
+    """What a run produced (best weights, history, `extra` for the summary) and what it cost
+    (seconds, throughput, memory, `facts`: for the run record only, see `timing`)."""
+
     best_state: dict[str, torch.Tensor]
     best_val: float
     best_iteration: int
@@ -66,6 +72,16 @@ class FitResult:
     resumed_from: int = 0
     stopped_early: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    def timing(self) -> dict[str, Any]:
+        """The run-record facts of this call (timing and memory: not parameters, kept out of artifacts)."""
+        return {"train_seconds": self.seconds, "iterations_per_s": self.iterations_per_s,
+                "peak_memory_mb": self.peak_memory_mb, "resumed_from": self.resumed_from,
+                "iterations_run": max(self.iterations_done - self.resumed_from, 0), **self.facts}
+
+
+_TIMING_COLUMNS = ("seconds", "iterations_per_s")  # in histories of checkpoints written before the run record
 
 
 def _peak_memory_mb(device: torch.device) -> float:
@@ -102,7 +118,7 @@ def fit(
     model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr)
     last, best_path = checkpoint_dir / "last.pt", checkpoint_dir / "best.pt"
-    start, history, best_val, best_iteration = 0, [], math.inf, -1
+    start, history, best_val, best_iteration, window = 0, [], math.inf, -1, []
     best_state = _cpu_state(model)
     if last.is_file():
         try:
@@ -112,8 +128,10 @@ def fit(
         else:
             model.load_state_dict(blob["model"])
             optimizer.load_state_dict(blob["optimizer"])
-            start, history = int(blob["iteration"]), list(blob["history"])
+            start = int(blob["iteration"])
+            history = [{k: v for k, v in row.items() if k not in _TIMING_COLUMNS} for row in blob["history"]]
             best_val, best_iteration = float(blob["best_val"]), int(blob["best_iteration"])
+            window = [float(x) for x in blob.get("window", [])]  # losses since the last logged row
             if best_path.is_file():
                 best_state = load_checkpoint(best_path, kind, config)["model"]
             log.info("resuming %s at iteration %d of %d", desc, start, settings.iterations)
@@ -122,7 +140,7 @@ def fit(
     net = dist.wrap(model, device)
     stop = settings.iterations if stop_after is None else min(settings.iterations, start + stop_after)
     batches = micro_batches(dataset, settings.plan, start, stop, dist.rank, collate, settings.workers)
-    t0, window = time.perf_counter(), []
+    t0 = time.perf_counter()
     bar = tqdm(range(start, stop), desc=desc, unit="it", disable=None if dist.is_main else True,
                initial=start, total=settings.iterations)
     for it, group in zip(bar, batches):
@@ -143,7 +161,7 @@ def fit(
         window.append(total)
         done = it + 1
         row: dict[str, float] = {}
-        if done % settings.log_every == 0 or done == stop:
+        if done % settings.log_every == 0 or done == settings.iterations:  # not at a stop: rows as if uninterrupted
             row["train_loss"] = sum(window) / len(window)
             window = []
             bar.set_postfix(loss=f"{row['train_loss']:.4g}")
@@ -158,11 +176,11 @@ def fit(
                     save_checkpoint(best_path, kind, config, model=best_state, iteration=done)
                 log.info("iteration %d: %s", done, ", ".join(f"{k} {v:.5g}" for k, v in row.items()))
             if dist.is_main:
-                elapsed = time.perf_counter() - t0
-                row.update(seconds=elapsed, iterations_per_s=(done - start) / elapsed if elapsed else 0.0)
-                history.append({"iteration": done, **row})
+                if row:
+                    history.append({"iteration": done, **row})
                 save_checkpoint(last, kind, config, model=_cpu_state(model), optimizer=optimizer.state_dict(),
-                                iteration=done, history=history, best_val=best_val, best_iteration=best_iteration)
+                                iteration=done, history=history, best_val=best_val, best_iteration=best_iteration,
+                                window=list(window))
             dist.barrier()
         elif row and dist.is_main:
             history.append({"iteration": done, **row})

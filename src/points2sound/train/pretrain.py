@@ -151,9 +151,10 @@ def pretrain_vision(params: Mapping[str, Any], shapes_root: Path, checkpoint_dir
                     "chance_accuracy": 1.0 / len(classes), "train_shapes": len(train), "val_shapes": len(val),
                     "test_shapes": len(test)}
     if cfg.get("orientation_iterations", 0) and not result.stopped_early:
-        model, orientation = _orientation_pretext(params, model, dataset_root, checkpoint_dir / "orientation",
-                                                  device, seed, config)
+        model, orientation, timing = _orientation_pretext(params, model, dataset_root, checkpoint_dir / "orientation",
+                                                          device, seed, config)
         result.extra.update(orientation)
+        result.facts.update(timing)
         config = {**config, "orientation": {k: cfg[k] for k in ("orientation_iterations", "orientation_bins",
                                                                 "orientation_features")}}
     if not result.stopped_early:
@@ -166,8 +167,9 @@ def pretrain_vision(params: Mapping[str, Any], shapes_root: Path, checkpoint_dir
 
 def _orientation_pretext(params: Mapping[str, Any], shape_model: SparseResNetClassifier, dataset_root: Path | None,
                          checkpoint_dir: Path, device: torch.device, seed: int,
-                         config: Mapping[str, Any]) -> tuple[SparseResNetClassifier, dict[str, Any]]:
-    """Fine-tune the shape-pretrained trunk on performer orientation (train/orientation.py)."""
+                         config: Mapping[str, Any]) -> tuple[SparseResNetClassifier, dict[str, Any], dict[str, Any]]:
+    """Fine-tune the shape-pretrained trunk on performer orientation (train/orientation.py).
+    Returns the model, its summary figures and its run-record facts (timing)."""
     from points2sound.train.orientation import orientation_sets
 
     cfg = params["pretrain"]
@@ -191,8 +193,8 @@ def _orientation_pretext(params: Mapping[str, Any], shape_model: SparseResNetCla
              max(r.get("val_accuracy", 0.0) for r in result.history), cfg["orientation_bins"])
     best = [r for r in result.history if r.get("iteration") == result.best_iteration and "val_accuracy" in r]
     return model, {"orientation_val_accuracy": best[0]["val_accuracy"] if best else None,
-                   "orientation_chance": 1.0 / cfg["orientation_bins"], "orientation_iterations": iters,
-                   "orientation_seconds": result.seconds}
+                   "orientation_chance": 1.0 / cfg["orientation_bins"], "orientation_iterations": iters}, \
+        {f"orientation_{k}": v for k, v in result.timing().items()}
 
 
 def _batches_of(items: Any, count: int, size: int) -> list[Any]:

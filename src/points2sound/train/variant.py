@@ -208,15 +208,16 @@ def _file_digest(path: Path | None) -> str | None:
 
 
 def summarize(result: FitResult, task: SceneTask, device: torch.device) -> dict[str, Any]:
-    """Validation figures of the best weights, with the two sanity baselines (issue: scene guidance)."""
+    """Validation figures of the best weights, with the two sanity baselines (issue: scene guidance).
+
+    Only what the parameters and data determine: timing, memory and the device are run facts
+    (`result.timing()`, the run record), so a resumed run's summary equals an uninterrupted one's."""
     plain = task.validate(task.system, device)
     turned = task.validate(task.system, device, rotate=True)
     return {
         "best_iteration": result.best_iteration, "best_val_loss": result.best_val,
         "val_l1": plain["val_l1"], "val_l1_rotated": turned["val_l1"], "val_l1_mono_copy": plain["val_l1_mono_copy"],
-        "iterations": result.iterations_done, "iterations_per_s": result.iterations_per_s,
-        "train_seconds": result.seconds, "peak_memory_mb": result.peak_memory_mb,
-        "parameters": sum(p.numel() for p in task.system.parameters()),
+        "iterations": result.iterations_done, "parameters": sum(p.numel() for p in task.system.parameters()),
     }
 
 
