@@ -268,7 +268,7 @@ class _Builder:
 def reference_dir(params: Mapping[str, Any], root: Path) -> str | None:
     """The committed reference run of this profile, when there is one (results/reference/<profile>)."""
     path = f"results/reference/{params['profile']}"
-    return path if (root / path / "reproduction.json").is_file() else None
+    return path if (root / path / "tables").is_dir() else None
 
 
 def stage_graph(params: Mapping[str, Any], root: Path | str = ".") -> list[Stage]:

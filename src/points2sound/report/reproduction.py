@@ -102,12 +102,17 @@ def compare_tables(ours: Path, reference: Path) -> tuple[int, int, list[CellDiff
 def section(run: Mapping[str, Any], ours_tables: Path, reference_dir: Path | None, rel_tolerance: float) -> list[str]:
     """The page's last section: this run against the committed reference."""
     lines = ["## Reproduction: this run against the committed reference", ""]
-    ref_file = reference_dir / "reproduction.json" if reference_dir is not None else None
-    if ref_file is None or not ref_file.is_file():
+    if reference_dir is None or not (reference_dir / "tables").is_dir():
         return lines + ["No reference run is committed for this profile (`results/reference/<profile>/`), so "
                         "there is nothing to compare with.", ""]
-    ref = json.loads(ref_file.read_text())
-    same_kind = cpu_kind(ref.get("machine", {})) == cpu_kind(run["machine"])
+    ref_file = reference_dir / "reproduction.json"
+    if ref_file.is_file():
+        ref = json.loads(ref_file.read_text())
+    else:  # a reference made before runs recorded their machine and hashes: its tables only
+        ref = {"git_commit": "unknown (the reference has no reproduction.json)", "machine": {}, "artifacts": {}}
+        lines += ["The reference holds no `reproduction.json` (it was made before runs recorded their machine "
+                  "and artifact hashes): only its tables are compared, and its CPU kind is unknown.", ""]
+    same_kind = bool(ref.get("machine")) and cpu_kind(ref["machine"]) == cpu_kind(run["machine"])
     lines += [f"- Reference: `{reference_dir.as_posix()}`, made from commit `{ref.get('git_commit')}` on "
               f"{cpu_kind(ref.get('machine', {}))}, torch {ref.get('machine', {}).get('versions', {}).get('torch')}, "
               f"{ref.get('machine', {}).get('torch_threads')} thread(s).",
