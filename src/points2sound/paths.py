@@ -22,7 +22,8 @@ def require_file(path: str | Path, what: str = "file") -> Path:
     """
     path = Path(path)
     if path.is_dir():
-        raise InputFileError(path, f"is a directory, expected a {what}")
+        article = "an" if what[:1].lower() in "aeiou" else "a"
+        raise InputFileError(path, f"is a directory, expected {article} {what}")
     if not path.is_file():
         raise InputFileError(path, f"{what} not found")
     return path

@@ -214,7 +214,8 @@ def check_format(path: Path, check: Check | None, as_name: str | None = None) ->
     try:
         check(path)
     except Exception as exc:  # noqa: BLE001 (a format check may fail in any reader's own way)
-        raise FormatError(target, f"is not a valid {target.suffix.lstrip('.') or 'data'} file ({_problem(exc)})") from exc
+        kind = f".{target.suffix.lstrip('.')} file" if target.suffix else "file"
+        raise FormatError(target, f"is not a usable {kind} ({_problem(exc)})") from exc
 
 
 def _check_part(part: Path, dest: Path, check: Check | None, url: str) -> None:
@@ -231,7 +232,8 @@ def _check_part(part: Path, dest: Path, check: Check | None, url: str) -> None:
         if isinstance(cause, UnsafeArchiveError):  # refused before it is ever extracted: keep its kind
             raise UnsafeArchiveError(dest, f"the file downloaded from {url}: {cause.problem}",
                                      "nothing was kept; the archive is corrupt or malicious") from None
-        raise FormatError(dest, f"the file downloaded from {url} {exc.problem}",
+        problem = exc.problem.replace(str(view), str(dest))  # readers quote the name they were given
+        raise FormatError(dest, f"the file downloaded from {url} {problem}",
                           "nothing was kept; the server sent a truncated or different file: check the address, "
                           "or place a good copy there by hand") from None
     os.replace(view, part)
