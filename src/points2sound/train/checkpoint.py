@@ -53,13 +53,15 @@ def load_checkpoint(path: str | Path, kind: str, config: Mapping[str, Any] | Non
     checkpoint was written for another kind of run or another configuration.
     """
     path = require_file(path, "checkpoint")
+    if path.stat().st_size == 0:
+        raise InputFileError(path, "checkpoint file is empty", "an interrupted copy?")
     try:
         with warnings.catch_warnings():  # torch warns about pickle protocols before refusing: keep to one line
             warnings.simplefilter("ignore")
             blob = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        if "Weights only load failed" not in str(exc):
-            raise InputFileError(path, f"not a readable checkpoint ({_first_line(exc)})") from exc
+        if not _is_pickle_container(path):
+            raise InputFileError(path, "not a readable checkpoint (not a file torch.save writes)") from exc
         raise InputFileError(path, "not a plain-tensor file: it holds pickled Python objects, which are never "
                                    "loaded (they could run code)") from exc
     except Exception as exc:  # torch raises several types for corrupt or foreign files
@@ -74,6 +76,14 @@ def load_checkpoint(path: str | Path, kind: str, config: Mapping[str, Any] | Non
         raise ParameterError("checkpoint", f"{path} was written for another configuration: "
                                            + "; ".join(diff[:6]) + (" ..." if len(diff) > 6 else ""))
     return blob
+
+
+def _is_pickle_container(path: Path) -> bool:
+    """torch.save's zip (PK...) or a bare pickle stream (PROTO opcode 0x80): what the weights-only loader refused
+    was pickled data, not bytes of some other format."""
+    with open(path, "rb") as f:
+        head = f.read(2)
+    return head == b"PK" or head[:1] == b"\x80"
 
 
 def _first_line(exc: BaseException) -> str:
