@@ -160,6 +160,7 @@ def site(tmp_path):
         raw["sources"]["kemar"]["sha256"] = None
         raw["sources"]["modelnet40"]["url"] = srv.base + "/ModelNet40.zip"
         raw["sources"]["modelnet40"]["sha256"] = None
+        raw["sources"]["rooms"]["calypso"]["urls"] = [srv.base + "/calypso.sofa"]
         (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
         yield srv, tmp_path
 
@@ -169,7 +170,7 @@ def _fetch(root: Path, source: str) -> list:
             "--cache", root / "dl"]
 
 
-@case("B1", "B2", "B5")
+@case("B1", "B2", "B5", "B6")
 def test_unpinned_download_is_checked_before_it_gets_its_final_name(site, capsys, tmp_path):
     srv, root = site
     good = hrir_sofa_bytes(tmp_path)
@@ -185,6 +186,10 @@ def test_unpinned_download_is_checked_before_it_gets_its_final_name(site, capsys
     srv.no_length.add("/ModelNet40.zip")
     refused(capsys, _fetch(root, "modelnet40"), root / "dl" / "modelnet40" / "ModelNet40.zip",
             "is not a usable .zip file", root)
+    srv.add("/calypso.sofa", good)  # an anechoic HRIR set where a room's BRIRs (head -90..90 deg) belong
+    room = yaml.safe_load((root / "params.yaml").read_text())["sources"]["rooms"]["calypso"]["file"]
+    refused(capsys, [*_fetch(root, "rooms"), "--room", "calypso"], root / "dl" / "rooms" / room,
+            "no measurement with the head turned -90 deg", root)
     assert not (root / "data").exists() and not [p for p in (root / "dl").rglob("*") if p.is_file()]
 
 
@@ -298,6 +303,10 @@ def test_a_directory_is_named_as_a_directory(w, capsys):
             folder, "is a directory, expected a SOFA file", w)
     refused(capsys, ["render", "--stem", folder, 45, "--ir", w / "set.sofa", "--out", out],
             folder, "is a directory, expected an audio file", w)
+    capsys.readouterr()  # --verbose (and a --log file) also get the traceback
+    assert main(["render", "--stem", str(folder), "45", "--ir", str(w / "set.sofa"), "--out", str(out), "-v",
+                 "--log", str(w / "log" / "render.log")]) == 2
+    assert "Traceback" in capsys.readouterr().err and "Traceback" in (w / "log" / "render.log").read_text()
 
 
 # ------------------------------------------------------------------ E, F: clouds
@@ -412,6 +421,39 @@ def test_no_space_left_is_named_with_the_output_path(w, kit, tiny_params, capsys
         m.setattr(sf.SoundFile, "write", _enospc)
         refused(capsys, ["render-split", "--dataset", data, "--ir", w / "set.sofa", "--out", data / "binaural" / "set",
                          "--splits", "test", *TINY], data / "binaural" / "set", "no space left on device", w)
+
+
+@case("I6")
+def test_no_space_left_during_a_download_keeps_the_part_to_resume(site, capsys, tmp_path, monkeypatch):
+    from points2sound.data import download as dl
+
+    srv, root = site
+    srv.add("/kemar.sofa", hrir_sofa_bytes(tmp_path))
+    real_open = open
+
+    class Full:
+        def __init__(self, f):
+            self.f = f
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+
+        def write(self, block):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    def fake_open(path, mode="r", *args, **kwargs):
+        f = real_open(path, mode, *args, **kwargs)
+        return Full(f) if ("w" in mode or "a" in mode) else f
+
+    monkeypatch.setattr(dl, "open", fake_open, raising=False)  # the download's writes hit a full disk
+    part = root / "dl" / "kemar" / "QU_KEMAR_anechoic_1m.sofa.part"
+    before = set(snapshot(root))
+    line = refused(capsys, _fetch(root, "kemar"), part, "no space left on device")
+    assert "rerun to resume" in line and set(snapshot(root)) == before | {str(part.relative_to(root))}
+    assert len(srv.hits("/kemar.sofa")) == 1  # not retried: a full disk is not a network fault
 
 
 @case("I3")
