@@ -135,6 +135,7 @@ def _range_total(value: str | None) -> int | None:
 
 
 def _write(f: IO[bytes], block: bytes, part: Path) -> None:
+    """Write a block of the transfer; a full disk is NoSpaceError, not a network fault to retry five times."""
     try:
         f.write(block)
     except OSError as exc:

@@ -74,8 +74,10 @@ def read_cloud(path: str | Path, require_colours: bool = False) -> PointCloud:
     points, non-finite or absurdly far coordinates, or (with `require_colours`) no colours.
     """
     path = require_file(path, "point cloud file")
-    cloud = read_ply(path, require_colours=require_colours) if path.suffix.lower() == ".ply" else \
-        _read_trimesh(path, require_colours)
+    if path.suffix.lower() == ".ply":
+        cloud = read_ply(path, require_colours=require_colours)
+    else:
+        cloud = _read_trimesh(path, require_colours)
     check_extent(path, cloud.xyz)
     return cloud
 
