@@ -126,18 +126,23 @@ def _space_problem(exc: BaseException, directory: Path) -> str | None:
     return None
 
 
-def _first_line(exc: BaseException) -> str:
+def _first_line(exc: BaseException, tmp: Path | None = None) -> str:
+    """What failed, in a few words: the file being written (relative to a temporary folder), or the error's first line."""
     if isinstance(exc, NoSpaceError):
-        return f"while writing {exc.path.name}"
+        inner = exc.path
+        if tmp is not None and inner.is_relative_to(tmp):
+            inner = inner.relative_to(tmp)
+        return f"while writing {inner}"
     text = str(exc).strip()
     return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}".rstrip(": ")
 
 
-def _no_space(exc: BaseException, path: Path, directory: Path) -> NoSpaceError | None:
+def _no_space(exc: BaseException, path: Path, directory: Path, tmp: Path | None = None) -> NoSpaceError | None:
+    """NoSpaceError naming `path` when `exc` comes from a full disk (see _space_problem), else None."""
     problem = _space_problem(exc, directory)
     if problem is None:
         return None
-    return NoSpaceError(path, problem, f"{_first_line(exc)}; nothing was kept: free some space and rerun")
+    return NoSpaceError(path, problem, f"{_first_line(exc, tmp)}; nothing was kept: free some space and rerun")
 
 
 def _mkdir(path: Path) -> None:
@@ -204,7 +209,7 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
         else:
             os.replace(tmp, path)
     except BaseException as exc:
-        err = _no_space(exc, path, path.parent)
+        err = _no_space(exc, path, path.parent, tmp)
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
         if err is not None:
