@@ -14,7 +14,7 @@ render/sofa_io.write_brir_sofa) to data/<profile>/ir/<set>.sofa.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -142,7 +142,7 @@ def read_measurement(path: Path) -> dict[str, Any]:
                 emitter_azimuth_deg=az, emitter_distance_m=dist)
 
 
-def pick(meas: Mapping[str, Any], raw: Path, head_rotations_deg, source_azimuth_deg: float = 0.0,
+def pick(meas: Mapping[str, Any], raw: Path, head_rotations_deg: Sequence[float], source_azimuth_deg: float = 0.0,
          tol_deg: float = 0.6) -> tuple[int, list[int], list[float]]:
     """The loudspeaker nearest `source_azimuth_deg` and the measurements of the wanted head rotations.
 
@@ -167,7 +167,7 @@ def pick(meas: Mapping[str, Any], raw: Path, head_rotations_deg, source_azimuth_
     return emitter, picks, rotations
 
 
-def check_download(path: Path, head_rotations_deg, source_azimuth_deg: float = 0.0) -> None:
+def check_download(path: Path, head_rotations_deg: Sequence[float], source_azimuth_deg: float = 0.0) -> None:
     """The format check of an unpinned BRIR download: a SOFA measurement holding what `convert` picks."""
     pick(read_measurement(path), path, head_rotations_deg, source_azimuth_deg)
 
