@@ -37,6 +37,7 @@ class LoopbackServer:
         self.drop_once: set[str] = set()      # first GET sends half the body, then the connection dies
         self.fail_times: dict[str, int] = {}  # answer 503 this many times first
         self.no_range: set[str] = set()       # ignore Range headers (answer 200 with everything)
+        self.no_length: set[str] = set()      # send no Content-Length: the body ends when the connection closes
         self.requests: list[tuple[str, str, str | None]] = []  # (method, path, Range)
         self._lock = threading.Lock()
         server = self
@@ -84,7 +85,11 @@ class LoopbackServer:
                     self.send_response(200)
                 self.send_header("Content-Type", server.types.get(path, "application/octet-stream"))
                 self.send_header("Accept-Ranges", "bytes")
-                self.send_header("Content-Length", str(len(body) - start))
+                if path in server.no_length:
+                    self.send_header("Connection", "close")
+                    self.close_connection = True
+                else:
+                    self.send_header("Content-Length", str(len(body) - start))
                 self.end_headers()
                 if head:
                     return

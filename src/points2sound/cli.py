@@ -7,6 +7,7 @@ paths and the parameter file, so both engines run the same code.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
 import os
@@ -50,10 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="points2sound", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def cmd(name: str, help_: str, func: Callable[[argparse.Namespace, dict], None]) -> argparse.ArgumentParser:
+    def cmd(name: str, help_: str, func: Callable[[argparse.Namespace, dict], None],
+            needs_params: bool = True) -> argparse.ArgumentParser:
+        """A subcommand; `needs_params=False` for one that reads no parameter (it runs outside the project too)."""
         p = sub.add_parser(name, help=help_, description=help_)
         _common(p)
-        p.set_defaults(func=func)
+        p.set_defaults(func=func, needs_params=needs_params)
         return p
 
     p = cmd("params", "print the resolved parameters (base + profile) as JSON", _cmd_params)
@@ -229,13 +232,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         record_path(args.log).unlink(missing_ok=True)  # a failed rerun must not leave the last success's record
     RUN.start(args.command, argv)
     try:
-        params = load_params(args.params, args.profile)
+        params = load_params(args.params, args.profile) if getattr(args, "needs_params", True) else {}
         if args.command not in ("params", "dvc-yaml"):
             _refuse_stale_dvc_yaml(args.params)
         RUN.update(profile=params.get("profile"))
         args.func(args, params)
     except Points2SoundError as exc:
+        log.debug("traceback of the error below", exc_info=True)  # --verbose shows it, as does its log file
         log.error("%s", exc)
+        return 2
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        log.debug("traceback of the error below", exc_info=True)
+        log.error("%s: %s", exc.filename or "output", exc.strerror.lower() if exc.strerror else "no space left on device")
         return 2
     except stages.RunStopped as exc:
         log.info("%s", exc)

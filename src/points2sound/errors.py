@@ -9,8 +9,8 @@ class Points2SoundError(Exception):
     """Base class for errors the CLI reports as one clear line (no traceback)."""
 
 
-class InputFileError(Points2SoundError):
-    """A required input file is missing, corrupt or has the wrong content."""
+class FileError(Points2SoundError):
+    """A file or folder at fault: the message starts with its path, then what is wrong."""
 
     def __init__(self, path: str | Path, problem: str, hint: str | None = None):
         self.path = Path(path)
@@ -19,6 +19,14 @@ class InputFileError(Points2SoundError):
         if hint:
             message += f" ({hint})"
         super().__init__(message)
+
+
+class InputFileError(FileError):
+    """A required input file is missing, corrupt or has the wrong content."""
+
+
+class OutputFileError(FileError):
+    """An output cannot be written where asked (one of the inputs, a full disk, no permission)."""
 
 
 class ParameterError(Points2SoundError):

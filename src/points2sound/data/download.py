@@ -1,7 +1,11 @@
 """HTTP downloads for the real data sources: resumable, retried, verified, atomic.
 
 A download goes to `<dest>.part` and is renamed onto `<dest>` only after its size
-and checksum check out, so a finished-looking file is always a verified one. An
+and checksum check out, so a finished-looking file is always a verified one. Where
+no checksum is published (`sha256: null`), the file is checked for its format
+instead (the source's `check`: the SOFA set opens with the renderer's reader, the
+archive lists) and its size against the server's Content-Length; its sha256 is
+recorded in the manifest, and the log says "unpinned", never "verified". An
 interrupted transfer (a dropped connection, a killed process) is resumed from the
 `.part` file with an HTTP Range request; a server that ignores the range restarts it.
 
@@ -12,6 +16,7 @@ before) is verified against the pinned checksum and then used without the networ
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import hashlib
 import http.client
@@ -24,9 +29,11 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import IO, Any, Callable, Iterable, Mapping, Sequence
 
+from ..atomic import NoSpaceError
 from ..errors import InputFileError, Points2SoundError
+from .extract import UnsafeArchiveError
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +58,13 @@ class DownloadError(Points2SoundError):
 
 class ChecksumError(InputFileError):
     """A downloaded or placed file does not match its published or pinned checksum."""
+
+
+class FormatError(InputFileError):
+    """A downloaded or placed file that does not hold what its source should (checked where no checksum is pinned)."""
+
+
+Check = Callable[[Path], None]  # raises (InputFileError, ...) when a file is not what its source should hold
 
 
 class _Retryable(Exception):
@@ -114,15 +128,34 @@ def _open(url: str, headers: Mapping[str, str], timeout: float):
     return urllib.request.urlopen(req, timeout=timeout)  # noqa: S310 (http/https only, checked by the caller)
 
 
-def _attempt(url: str, part: Path, timeout: float, progress: Callable[[int, int | None], None] | None) -> None:
-    """One transfer into `part`, resuming from its current size. Raises _Retryable on transient failures."""
+def _range_total(value: str | None) -> int | None:
+    """The full size from a Content-Range header ('bytes 0-99/1234' or 'bytes */1234')."""
+    total = (value or "").rpartition("/")[2].strip()
+    return int(total) if total.isdigit() else None
+
+
+def _write(f: IO[bytes], block: bytes, part: Path) -> None:
+    """Write a block of the transfer; a full disk is NoSpaceError, not a network fault to retry five times."""
+    try:
+        f.write(block)
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise NoSpaceError(part, "no space left on device" if exc.errno == errno.ENOSPC else "disk quota exceeded",
+                               "the partial download is kept: free some space and rerun to resume") from exc
+        raise
+
+
+def _attempt(url: str, part: Path, timeout: float, progress: Callable[[int, int | None], None] | None) -> int | None:
+    """One transfer into `part`, resuming from its current size; returns the server's full size when it told.
+
+    Raises _Retryable on transient failures."""
     have = part.stat().st_size if part.exists() else 0
     headers = {"Range": f"bytes={have}-"} if have else {}
     try:
         resp = _open(url, headers, timeout)
     except urllib.error.HTTPError as exc:
         if exc.code == 416 and have:  # the range starts at the end: the partial file may be complete
-            raise _RangeNotSatisfiable() from exc
+            raise _RangeNotSatisfiable(_range_total(exc.headers.get("Content-Range"))) from exc
         if exc.code in (408, 425, 429) or exc.code >= 500:
             raise _Retryable(f"HTTP {exc.code} {exc.reason}") from exc
         raise  # 4xx: the address is wrong, no point retrying
@@ -136,6 +169,8 @@ def _attempt(url: str, part: Path, timeout: float, progress: Callable[[int, int 
             have = 0
         length = resp.headers.get("Content-Length")
         expected_total = have + int(length) if length is not None else None
+        if have:
+            expected_total = _range_total(resp.headers.get("Content-Range")) or expected_total
         mode = "ab" if have else "wb"
         got = have
         try:
@@ -144,7 +179,7 @@ def _attempt(url: str, part: Path, timeout: float, progress: Callable[[int, int 
                     block = resp.read(CHUNK)
                     if not block:
                         break
-                    f.write(block)
+                    _write(f, block, part)
                     got += len(block)
                     if progress:
                         progress(got, expected_total)
@@ -152,10 +187,57 @@ def _attempt(url: str, part: Path, timeout: float, progress: Callable[[int, int 
             raise _Retryable(f"connection lost after {got} bytes ({type(exc).__name__}: {exc})") from exc
         if expected_total is not None and got < expected_total:
             raise _Retryable(f"connection closed after {got} of {expected_total} bytes")
+    return expected_total
 
 
 class _RangeNotSatisfiable(Exception):
-    pass
+    def __init__(self, total: int | None):
+        super().__init__(total)
+        self.total = total
+
+
+def _problem(exc: BaseException) -> str:
+    if isinstance(exc, InputFileError):
+        return exc.problem
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}".rstrip(": ")
+
+
+def check_format(path: Path, check: Check | None, as_name: str | None = None) -> None:
+    """Run a source's format check on `path`; FormatError (naming `as_name` or `path`) when it fails.
+
+    Readers pick formats from names (sofar reads `<name>.sofa` whatever it is given),
+    so a `.part` file is checked under a temporary name that ends like the final one.
+    """
+    if check is None:
+        return
+    target = Path(as_name) if as_name else path
+    try:
+        check(path)
+    except Exception as exc:  # noqa: BLE001 (a format check may fail in any reader's own way)
+        kind = f".{target.suffix.lstrip('.')} file" if target.suffix else "file"
+        raise FormatError(target, f"is not a usable {kind} ({_problem(exc)})") from exc
+
+
+def _check_part(part: Path, dest: Path, check: Check | None, url: str) -> None:
+    """Check a finished `.part` under a name ending like `dest`; nothing is kept when it fails."""
+    if check is None:
+        return
+    view = dest.with_name(f".check.{dest.name}")
+    os.replace(part, view)
+    try:
+        check_format(view, check, str(dest))
+    except FormatError as exc:
+        view.unlink(missing_ok=True)
+        cause = exc.__cause__
+        if isinstance(cause, UnsafeArchiveError):  # refused before it is ever extracted: keep its kind
+            raise UnsafeArchiveError(dest, f"the file downloaded from {url}: {cause.problem}",
+                                     "nothing was kept; the archive is corrupt or malicious") from None
+        problem = exc.problem.replace(str(view), str(dest))  # readers quote the name they were given
+        raise FormatError(dest, f"the file downloaded from {url} {problem}",
+                          "nothing was kept; the server sent a truncated or different file: check the address, "
+                          "or place a good copy there by hand") from None
+    os.replace(view, part)
 
 
 def download(
@@ -168,12 +250,14 @@ def download(
     timeout_s: float = 60.0,
     progress: Callable[[int, int | None], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    check: Check | None = None,
 ) -> str:
     """Download one URL to `dest` (resumable, retried with exponential back-off, verified, atomic).
 
-    Returns the file's sha256. Raises ChecksumError (nothing kept) on a mismatch,
-    urllib.error.HTTPError for a 4xx answer, and _Retryable's message as DownloadError
-    after `retries` failed attempts.
+    Returns the file's sha256. Raises ChecksumError (nothing kept) on a mismatch of the
+    checksum or of the size (given, or the server's), FormatError (nothing kept) when
+    `check` refuses the file, urllib.error.HTTPError for a 4xx answer, and _Retryable's
+    message as DownloadError after `retries` failed attempts.
     """
     dest = Path(dest)
     if isinstance(checksum, str) or checksum is None:
@@ -182,6 +266,7 @@ def download(
         raise DownloadError(dest.name, dest, [(url, "only http and https addresses are supported")])
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
+    dest.with_name(f".check.{dest.name}").unlink(missing_ok=True)  # left by a run killed while checking
     last = ""
     for attempt in range(int(retries) + 1):
         if attempt:
@@ -189,20 +274,25 @@ def download(
             log.warning("%s: %s; retry %d/%d in %.1f s", url, last, attempt, retries, delay)
             sleep(delay)
         try:
-            _attempt(url, part, timeout_s, progress)
+            server_size = _attempt(url, part, timeout_s, progress)
         except _Retryable as exc:
             last = str(exc)
             continue
-        except _RangeNotSatisfiable:
-            pass  # the partial file already holds everything: verify it below
+        except _RangeNotSatisfiable as exc:
+            server_size = exc.total  # the partial file may already hold everything: verify it below
         try:
-            sha = verify_file(part, checksum, size, source=url)
+            sha = verify_file(part, checksum, size if size is not None else server_size, source=url)
         except ChecksumError as exc:
             part.unlink(missing_ok=True)
             raise ChecksumError(dest, exc.problem, "nothing was kept; the server may hold another version — "
                                 "check the source, or place a verified copy by hand") from None
+        _check_part(part, dest, check, url)
         os.replace(part, dest)
-        log.info("downloaded %s -> %s (sha256 %s)", url, dest, sha)
+        if checksum is not None:
+            log.info("downloaded %s -> %s (verified: %s)", url, dest, checksum)
+        else:
+            log.info("downloaded %s -> %s (unpinned: %s, sha256 %s recorded)", url, dest,
+                     "format checked" if check else "no checksum published", sha)
         return sha
     raise _GaveUp(last)
 
@@ -282,17 +372,18 @@ def fetch(
     timeout_s: float = 60.0,
     zenodo_api: str = "https://zenodo.org/api/records",
     sleep: Callable[[float], None] = time.sleep,
+    check: Check | None = None,
+    refetch: str | None = None,
 ) -> str:
     """Make `dest` hold the verified file: use a file already there (placed by hand), else try each mirror.
 
-    Returns the sha256. A file already at `dest` that fails verification is an error
-    (it is never overwritten silently); delete it to download again.
+    Returns the sha256. A file already at `dest` that fails verification (its pinned
+    checksum or size, else `check`) is an error naming the command that refetches it
+    (`refetch`); it is never overwritten silently.
     """
     dest = Path(dest)
     if dest.is_file():
-        sha = verify_file(dest, remote.checksum, remote.size, source="a file already in place")
-        log.info("%s: already present and verified (sha256 %s)", dest, sha)
-        return sha
+        return _use_present(remote, dest, check, refetch)
     failures: list[tuple[str, str]] = []
     for mirror in remote.urls:
         try:
@@ -303,12 +394,30 @@ def fetch(
         checksum = remote.checksum or published
         try:
             return download(url, dest, checksum, remote.size or size, retries=retries, backoff_s=backoff_s,
-                            timeout_s=timeout_s, sleep=sleep)
+                            timeout_s=timeout_s, sleep=sleep, check=None if checksum else check)
         except urllib.error.HTTPError as exc:
             failures.append((url, f"HTTP {exc.code} {exc.reason}"))
         except _GaveUp as exc:
             failures.append((url, f"gave up after {retries + 1} attempts: {exc}"))
     raise DownloadError(remote.name, dest, failures, remote.checksum)
+
+
+def _use_present(remote: RemoteFile, dest: Path, check: Check | None, refetch: str | None) -> str:
+    """The sha256 of a file already at `dest`, checked against its pin (else its format); an error says how to refetch."""
+    how = f"delete it and fetch it again: rm {dest} && {refetch}" if refetch else "delete it and fetch it again"
+    try:
+        sha = verify_file(dest, remote.checksum, remote.size, source="a file already in place")
+    except ChecksumError as exc:
+        raise ChecksumError(dest, exc.problem, f"the cached copy is corrupt or another version; {how}") from None
+    if remote.checksum:
+        log.info("%s: already present and verified (%s)", dest, remote.checksum)
+        return sha
+    try:
+        check_format(dest, check)
+    except FormatError as exc:
+        raise FormatError(dest, exc.problem, f"the cached copy is corrupt; {how}") from None
+    log.info("%s: present (unpinned, sha256 %s recorded)", dest, sha)
+    return sha
 
 
 def remote_from_params(name: str, cfg: Mapping[str, Any]) -> RemoteFile:

@@ -109,6 +109,21 @@ def iter_members(archive: str | Path, pattern: str | None = None) -> Iterator[tu
                 yield name, (lambda m=m: tf.extractfile(m))
 
 
+def check_archive(archive: str | Path) -> int:
+    """The number of files an archive lists (its names checked): the format check of an unpinned download.
+
+    A truncated zip has no central directory and a truncated tar ends early, so
+    listing the whole archive finds both before the file gets its final name.
+    """
+    try:
+        count = sum(1 for _ in iter_members(archive))
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as exc:
+        raise InputFileError(archive, f"not a readable archive ({type(exc).__name__}: {exc})") from exc
+    if not count:
+        raise InputFileError(archive, "archive holds no files")
+    return count
+
+
 def safe_extract(archive: str | Path, dest: str | Path, pattern: str | None = None) -> list[str]:
     """Extract the regular files of `archive` into `dest` (replaced atomically); return their names."""
     archive, dest = Path(archive), Path(dest)

@@ -644,16 +644,30 @@ def read_scene_specs(csv_path: str | Path) -> list[SceneSpec]:
         raise InputFileError(csv_path, f"malformed scene list ({exc})") from exc
 
 
+def _starts_like_a_pickle(path: Path) -> bool:
+    """A pickle of protocol 2 or later starts with the PROTO opcode 0x80 (numpy calls any unknown file a pickle)."""
+    with open(path, "rb") as f:
+        return f.read(1) == b"\x80"
+
+
 def load_materialized_scene(path: str | Path) -> dict[str, Any]:
     """Arrays of one materialized scene, plus 'spec' (SceneSpec) and
     'mono' (dict: true_mono / left / sum_lr -> (T,))."""
     path = Path(path)
+    if path.is_dir():
+        raise InputFileError(path, "is a directory, expected a scene file (.npz)")
     if not path.is_file():
         raise InputFileError(path, "scene file not found", "run the scenes stage first")
     try:
         with np.load(path, allow_pickle=False) as data:
             out: dict[str, Any] = {k: data[k] for k in data.files}
-    except (OSError, ValueError) as exc:
+    except ValueError as exc:
+        if "Object arrays" in str(exc) or _starts_like_a_pickle(path):  # numpy refuses them (allow_pickle=False)
+            raise InputFileError(path, "not a plain-tensor file: it holds pickled Python objects, which are never "
+                                       "loaded (they could run code)") from exc
+        why = "not an .npz archive" if "pickled data" in str(exc) else str(exc)
+        raise InputFileError(path, f"not a readable scene file ({why})") from exc
+    except OSError as exc:
         raise InputFileError(path, f"not a readable scene file ({exc})") from exc
     needed = {"binaural", "coords", "feats_rgb", "feats_xyz", "spec", *(f"mono_{k}" for k in MONO_INPUTS)}
     if not needed <= set(out):

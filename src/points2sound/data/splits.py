@@ -46,9 +46,23 @@ def assign_splits(names: Sequence[str], fractions: Mapping[str, float], rng: np.
     return out
 
 
+def _check_one_subtype(files: Sequence[tuple[Path, str]]) -> None:
+    """Every recording of a dataset comes from one writer with one WAV subtype: a file that differs
+    was most likely replaced by hand (a PCM_16 export among FLOAT files) and is named."""
+    counts: dict[str, int] = {}
+    for _, subtype in files:
+        counts[subtype] = counts.get(subtype, 0) + 1
+    if len(counts) < 2:
+        return
+    common = max(counts, key=lambda k: counts[k])
+    path, subtype = next((p, t) for p, t in files if t != common)
+    raise InputFileError(path, f"is {subtype} while the other recordings are {common}",
+                         "the data stages write one subtype: was it replaced by hand? regenerate or convert it")
+
+
 def scan_audio(dataset_root: Path, instruments: Sequence[str], sample_rate: int) -> pd.DataFrame:
-    """Index audio/<instrument>/<recording>.wav, checking every header."""
-    rows = []
+    """Index audio/<instrument>/<recording>.wav, checking every header (truncation and subtype included)."""
+    rows, subtypes = [], []
     for inst in instruments:
         folder = dataset_root / "audio" / inst
         files = sorted(folder.glob("*.wav"))
@@ -60,10 +74,12 @@ def scan_audio(dataset_root: Path, instruments: Sequence[str], sample_rate: int)
                 raise InputFileError(f, f"sample rate is {info.samplerate} Hz, expected {sample_rate} Hz")
             if info.channels != 1:
                 raise InputFileError(f, f"has {info.channels} channels, expected mono")
+            subtypes.append((f, info.subtype))
             rows.append(
                 dict(recording=f.stem, instrument=inst, path=str(f.relative_to(dataset_root)),
                      duration_s=info.frames / info.samplerate, sample_rate=info.samplerate)
             )
+    _check_one_subtype(subtypes)
     return pd.DataFrame(rows)
 
 

@@ -19,6 +19,7 @@ from .manifest import manifest_path, read_manifest
 from .sources import SOURCES, cache_dir, fetch_options, module
 
 MISSING, PARTIAL, PRESENT, VERIFIED, FAILED = "missing", "partial", "present", "verified", "corrupt"
+UNPINNED = "unpinned"  # present, no published checksum: only its sha256 as recorded in the manifest can be compared
 
 
 @dataclass
@@ -85,46 +86,23 @@ def source_status(params: Mapping[str, Any], name: str, dataset_root: Path, cach
     if remotes is None:
         st.note = "file list unknown until the record's metadata is fetched"
         remotes = []
+    manifest = _manifest(params, name, dataset_root, st)
+    recorded = _recorded_digests(manifest)
     for remote in remotes:
         path = _cache_file(name, remote, cache)
-        part = path.with_name(path.name + ".part")
-        if path.is_file():
-            if verify and (remote.checksum or remote.size):
-                try:
-                    verify_file(path, remote.checksum, remote.size)
-                    state = VERIFIED
-                except ChecksumError:
-                    state = FAILED
-            else:
-                state = PRESENT
-        elif part.is_file():
-            state = f"{PARTIAL} ({part.stat().st_size} bytes)"
-        else:
-            state = MISSING
-        st.downloads.append((str(path), state))
+        st.downloads.append((str(path), _download_state(path, remote, recorded.get(remote.name), verify)))
     try:
         outs = module(name).targets(params, dataset_root)
     except Points2SoundError:
         outs = []
     st.outputs = [(str(p), p.exists()) for p in outs]
-    mpath = manifest_path(dataset_root, name)
-    manifest = None
-    if name == "rooms" and not mpath.is_file():  # the Snakemake rule writes one manifest per room set
-        from .sources.rooms import measured_sets
-
-        per_set = [manifest_path(dataset_root, f"rooms_{r}") for r in measured_sets(params)]
-        if per_set and all(p.is_file() for p in per_set):
-            mpath = per_set[0]
-    if mpath.is_file():
-        try:
-            manifest = read_manifest(mpath)
-            st.manifest = str(mpath)
-        except Points2SoundError as exc:
-            st.note = str(exc)
     have_out = [ok for _, ok in st.outputs]
     dl_states = [s for _, s in st.downloads]
     if any(s == FAILED for s in dl_states):
         st.state = FAILED
+    elif have_out and all(have_out) and manifest is not None and any(s.startswith(UNPINNED) for s in dl_states):
+        st.state = PRESENT  # "verified" only where every download was checked against a pinned checksum
+        st.note = st.note or "no published checksum for some downloads: their sha256 is recorded in the manifest"
     elif have_out and all(have_out) and manifest is not None:
         st.state = VERIFIED
     elif have_out and all(have_out):
@@ -133,6 +111,49 @@ def source_status(params: Mapping[str, Any], name: str, dataset_root: Path, cach
     elif any(have_out) or any(s != MISSING for s in dl_states):
         st.state = PARTIAL
     return st
+
+
+def _manifest(params: Mapping[str, Any], name: str, dataset_root: Path, st: SourceStatus) -> dict[str, Any] | None:
+    """The source's manifest (rooms: the first per-set one the Snakemake rule writes), noting a bad one in `st`."""
+    mpath = manifest_path(dataset_root, name)
+    if name == "rooms" and not mpath.is_file():  # the Snakemake rule writes one manifest per room set
+        from .sources.rooms import measured_sets
+
+        per_set = [manifest_path(dataset_root, f"rooms_{r}") for r in measured_sets(params)]
+        if per_set and all(p.is_file() for p in per_set):
+            mpath = per_set[0]
+    if not mpath.is_file():
+        return None
+    try:
+        manifest = read_manifest(mpath)
+    except Points2SoundError as exc:
+        st.note = str(exc)
+        return None
+    st.manifest = str(mpath)
+    return manifest
+
+
+def _recorded_digests(manifest: Mapping[str, Any] | None) -> dict[str, str]:
+    files = (manifest or {}).get("files") or {}
+    return {k: v["sha256"] for k, v in files.items() if isinstance(v, Mapping) and v.get("sha256")}
+
+
+def _download_state(path: Path, remote: RemoteFile, recorded: str | None, verify: bool) -> str:
+    """verified (pinned checksum checked), unpinned (+ whether it matches the manifest's sha256), corrupt, ..."""
+    part = path.with_name(path.name + ".part")
+    if not path.is_file():
+        return f"{PARTIAL} ({part.stat().st_size} bytes)" if part.is_file() else MISSING
+    if not verify:
+        return PRESENT
+    try:
+        sha = verify_file(path, remote.checksum, remote.size)
+    except ChecksumError:
+        return FAILED
+    if remote.checksum:
+        return VERIFIED
+    if recorded is None:
+        return f"{UNPINNED} (sha256 {sha[:12]}..., no manifest to compare)"
+    return f"{UNPINNED} (sha256 matches the manifest)" if sha == recorded else FAILED
 
 
 def status_table(params: Mapping[str, Any], dataset_root: Path, cache_root: Path | None = None, all_sources: bool = False,

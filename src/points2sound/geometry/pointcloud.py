@@ -14,6 +14,7 @@ from plyfile import PlyData, PlyElement
 
 from ..atomic import atomic_path
 from ..errors import InputFileError
+from ..paths import require_file
 
 
 @dataclass
@@ -51,15 +52,15 @@ def write_ply(path: str | Path, cloud: PointCloud, binary: bool = True) -> None:
         PlyData([PlyElement.describe(vertex, "vertex")], text=not binary).write(str(tmp))
 
 
-def read_ply(path: str | Path, require_points: bool = True) -> PointCloud:
-    """Read a PLY point cloud; colours default to mid-grey when absent.
+def read_ply(path: str | Path, require_points: bool = True, require_colours: bool = False) -> PointCloud:
+    """Read a PLY point cloud; colours default to mid-grey when absent, unless `require_colours`.
 
-    Raises InputFileError naming the file when it is missing, not PLY, lacks a
-    vertex element or x/y/z, has no points (unless allowed) or non-finite coordinates.
+    Raises InputFileError naming the file when it is missing, a directory, not PLY,
+    lacks a vertex element or x/y/z, has no points (unless allowed), non-finite
+    coordinates, or no colours where they are required (a grey cloud fed to an rgb
+    model would be a silently different input).
     """
-    path = Path(path)
-    if not path.is_file():
-        raise InputFileError(path, "file not found")
+    path = require_file(path, "point cloud file")
     try:
         ply = PlyData.read(str(path))
     except Exception as exc:  # plyfile raises several types for malformed files
@@ -70,7 +71,8 @@ def read_ply(path: str | Path, require_points: bool = True) -> PointCloud:
     names = v.dtype.names or ()
     if not {"x", "y", "z"} <= set(names):
         raise InputFileError(path, f"PLY vertices lack x/y/z properties (has {list(names)})")
-    xyz = np.stack([v["x"], v["y"], v["z"]], axis=1).astype(np.float32)
+    with np.errstate(over="ignore", invalid="ignore"):  # values beyond float32 become inf, refused just below
+        xyz = np.stack([v["x"], v["y"], v["z"]], axis=1).astype(np.float32)
     if require_points and len(xyz) == 0:
         raise InputFileError(path, "point cloud has no points")
     if not np.all(np.isfinite(xyz)):
@@ -79,6 +81,9 @@ def read_ply(path: str | Path, require_points: bool = True) -> PointCloud:
         rgb = np.stack([v["red"], v["green"], v["blue"]], axis=1).astype(np.float32)
         if np.issubdtype(v["red"].dtype, np.integer):
             rgb /= 255.0
+    elif require_colours:
+        raise InputFileError(path, f"PLY vertices have no colours (red/green/blue; has {list(names)}) but the model "
+                                   "uses rgb features", "give a coloured cloud, or use a depth-only model such as p2s_depth")
     else:
         rgb = np.full_like(xyz, 0.5)
     return PointCloud(xyz, rgb)

@@ -31,7 +31,14 @@ def _check_voxel_size(voxel_size: float) -> None:
 def voxel_coords(xyz: np.ndarray, voxel_size: float) -> np.ndarray:
     """Integer voxel index floor(xyz / voxel_size) of every point, int64 (n, 3)."""
     _check_voxel_size(voxel_size)
-    return np.floor(np.asarray(xyz, dtype=np.float64) / voxel_size).astype(np.int64)
+    xyz = np.asarray(xyz, dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):  # checked below: no RuntimeWarning leaks to the user
+        q = np.floor(xyz / voxel_size)
+    if q.size and not (np.all(np.isfinite(q)) and q.min() >= _INT32.min and q.max() <= _INT32.max):
+        far = int(np.argmax(np.nan_to_num(np.abs(xyz), nan=np.inf).max(axis=1)))
+        raise ParameterError("xyz", f"point {far} at {np.array2string(xyz[far], precision=3)} m is too far from the "
+                                    f"origin for {voxel_size} m voxels (its index overflows int32)")
+    return q.astype(np.int64)
 
 
 def _unique_rows(coords: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -83,8 +90,6 @@ def voxelize(
     if not np.all(np.isfinite(xyz)):
         raise ParameterError("xyz", "point coordinates contain NaN or infinite values")
     coords = voxel_coords(xyz, voxel_size)
-    if coords.min() < _INT32.min or coords.max() > _INT32.max:
-        raise ParameterError("voxel_size", f"{voxel_size} m makes voxel indices overflow int32 for this cloud")
     ucoords, first, inverse = _unique_rows(coords)
     if reduce == "first":
         out = feats[first].astype(np.float32)

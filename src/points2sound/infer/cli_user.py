@@ -89,7 +89,7 @@ def _cmd_show_scene(args: argparse.Namespace, params: dict) -> None:
                     azimuths=args.azimuth, title=args.title)
 
 
-def add_user_commands(cmd: Callable[[str, str, Callable], argparse.ArgumentParser]) -> None:
+def add_user_commands(cmd: Callable[..., argparse.ArgumentParser]) -> None:
     """Register `binauralize`, `render` and `show-scene` through the CLI's command factory."""
 
     p = cmd("binauralize", "binauralize a mono recording with a trained model and a point-cloud scene", _cmd_binauralize)
@@ -123,7 +123,8 @@ def add_user_commands(cmd: Callable[[str, str, Callable], argparse.ArgumentParse
     p.add_argument("--subtype", default="FLOAT", help="WAV subtype (default FLOAT; PCM_16/PCM_24 clip above full scale)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
-    p = cmd("render", "classical binaural rendering: mono stems at azimuths through a SOFA HRIR/BRIR set", _cmd_render)
+    p = cmd("render", "classical binaural rendering: mono stems at azimuths through a SOFA HRIR/BRIR set", _cmd_render,
+            needs_params=False)  # reads no parameter: runs outside the project, without params.yaml
     p.add_argument("--stem", nargs=2, action="append", default=[], metavar=("PATH", "AZIMUTH"), required=True,
                    help="a mono stem and its azimuth in degrees (0 front, 90 left); repeat per source")
     p.add_argument("--ir", type=Path, required=True, help="SOFA file (HRIRs or BRIRs with two receivers)")

@@ -16,10 +16,10 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 import scipy.signal
-import soundfile as sf
 
-from ..audio_io import write_wav
-from ..errors import InputFileError, ParameterError
+from ..audio_io import read_audio, write_wav
+from ..errors import InputFileError, OutputFileError, ParameterError
+from ..paths import refuse_overwriting_inputs
 from .scene_input import SourcePlacement, UserScene, build_scene
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ def check_writable(path: Path) -> None:
     """Fail early (before any computation) when `path` cannot be written."""
     path = Path(path)
     if path.is_dir():
-        raise InputFileError(path, "is a directory, expected an output file name")
+        raise OutputFileError(path, "is a directory, expected an output file name")
     parent = path.parent if str(path.parent) else Path(".")
     try:
         parent.mkdir(parents=True, exist_ok=True)
@@ -43,28 +43,9 @@ def check_writable(path: Path) -> None:
         os.close(fd)
         os.unlink(tmp)
     except OSError as exc:
-        raise InputFileError(path, f"output cannot be written ({exc.strerror or exc})") from exc
+        raise OutputFileError(path, f"output cannot be written ({exc.strerror or exc})") from exc
     if path.exists() and not os.access(path, os.W_OK):
-        raise InputFileError(path, "output exists and is not writable")
-
-
-def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
-    """Any audio file soundfile reads, as float32 (channels, samples), with clear errors.
-
-    Raises InputFileError when missing, unreadable, empty or holding NaN/inf samples.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise InputFileError(path, "file not found")
-    try:
-        data, sr = sf.read(str(path), dtype="float32", always_2d=True)
-    except (RuntimeError, sf.LibsndfileError, TypeError, ValueError) as exc:
-        raise InputFileError(path, f"not a readable audio file ({exc})") from exc
-    if data.shape[0] == 0:
-        raise InputFileError(path, "audio file is empty (no samples)")
-    if not np.all(np.isfinite(data)):
-        raise InputFileError(path, "audio contains NaN or infinite samples")
-    return np.ascontiguousarray(data.T), int(sr)
+        raise OutputFileError(path, "output exists and is not writable")
 
 
 def downmix(audio: np.ndarray, mono_input: str, path: Path | str = "") -> np.ndarray:
@@ -114,6 +95,9 @@ def binauralize_file(
     from ..train.variant import load_system
     from .binauralize import Binauralizer, InferenceOptions
 
+    refuse_overwriting_inputs(out_path, [("audio", audio_path), ("--checkpoint", checkpoint), ("--scene", scene_npz),
+                                         *(("--cloud", p) for p in cloud_paths),
+                                         *(("--source", s.path) for s in sources)])
     check_writable(out_path)
     audio, sr_in = read_audio(audio_path)
     system, blob = load_system(checkpoint)
@@ -169,6 +153,7 @@ def render_stems(stems: Sequence[tuple[Path, float]], ir_path: Path, out_path: P
 
     if not stems:
         raise ParameterError("stem", "give at least one --stem PATH AZIMUTH")
+    refuse_overwriting_inputs(out_path, [("--ir", ir_path), *(("--stem", p) for p, _ in stems)])
     check_writable(out_path)
     irset = read_ir_set(ir_path)
     signals, rate = [], None
@@ -222,9 +207,12 @@ def show_scene_file(out_path: Path, *, cloud_paths: Sequence[Path] = (), sources
     """Top and side views of a scene with the listener's head and the azimuths marked (PNG, PDF or SVG)."""
     from .show import plot_scene
 
+    refuse_overwriting_inputs(out_path, [("--scene", scene_npz), *(("--cloud", p) for p in cloud_paths),
+                                         *(("--source", s.path) for s in sources)])
     check_writable(out_path)
     scene = build_scene(cloud_paths=cloud_paths, sources=sources, scene_npz=scene_npz, features="rgb",
-                        voxel_size=voxel_size, listener_height_m=listener_height_m, yaw_deg=yaw_deg)
+                        voxel_size=voxel_size, listener_height_m=listener_height_m, yaw_deg=yaw_deg,
+                        require_colours=False)  # a drawing: grey points are fine
     marks = list(scene.azimuths_deg) + [(a - yaw_deg) % 360.0 for a in azimuths]
     labels = list(scene.labels) + [""] * len(azimuths)
     plot_scene(scene, out_path, marks, labels, yaw_deg=yaw_deg, listener_height_m=listener_height_m, title=title)

@@ -26,8 +26,12 @@ from ..errors import InputFileError, ParameterError
 from ..geometry.pointcloud import PointCloud, read_ply
 from ..geometry.transforms import place_performer, rotate_scene
 from ..geometry.voxelize import rotate_voxels_quarter, scene_features, voxelize
+from ..paths import require_file
 
 CLOUD_SUFFIXES = (".ply", ".obj", ".off", ".stl", ".glb", ".gltf", ".xyz", ".pcd")
+# the farthest a point or a source may be from the origin: the models saw scenes of 1-3 m, and far points
+# (a cloud in millimetres, a stray outlier) would only make the voxel grid explode
+SCENE_LIMIT_M = 1000.0
 
 
 @dataclass
@@ -51,17 +55,35 @@ class UserScene:
     labels: list[str] = field(default_factory=list)
 
 
-def read_cloud(path: str | Path) -> PointCloud:
+def check_extent(path: str | Path, xyz: np.ndarray, limit_m: float = SCENE_LIMIT_M) -> None:
+    """InputFileError naming the file and the farthest point when a coordinate lies beyond `limit_m`."""
+    if len(xyz) == 0:
+        return
+    far = np.abs(np.asarray(xyz, dtype=np.float64)).max(axis=1)
+    i = int(np.argmax(far))
+    if far[i] > limit_m:
+        where = ", ".join(f"{v:.4g}" for v in np.asarray(xyz[i], dtype=np.float64))
+        raise InputFileError(path, f"point {i} lies at ({where}) m, beyond {limit_m:g} m of the origin",
+                             "clouds are read in metres: is it in millimetres, or does it hold an outlier?")
+
+
+def read_cloud(path: str | Path, require_colours: bool = False) -> PointCloud:
     """A point cloud from PLY (plyfile) or any format trimesh reads (meshes give their vertices).
 
-    Raises InputFileError for a missing or unreadable file and a cloud with no points
-    or non-finite coordinates.
+    Raises InputFileError for a missing or unreadable file, a directory, a cloud with no
+    points, non-finite or absurdly far coordinates, or (with `require_colours`) no colours.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise InputFileError(path, "file not found")
+    path = require_file(path, "point cloud file")
     if path.suffix.lower() == ".ply":
-        return read_ply(path)
+        cloud = read_ply(path, require_colours=require_colours)
+    else:
+        cloud = _read_trimesh(path, require_colours)
+    check_extent(path, cloud.xyz)
+    return cloud
+
+
+def _read_trimesh(path: Path, require_colours: bool) -> PointCloud:
+    """The vertices (and vertex colours) of any file trimesh reads."""
     try:
         import trimesh
 
@@ -84,24 +106,33 @@ def read_cloud(path: str | Path) -> PointCloud:
             colours = np.asarray(visual.vertex_colors)[:, :3] / 255.0
         elif getattr(g, "colors", None) is not None and len(g.colors) == len(v):
             colours = np.asarray(g.colors)[:, :3] / 255.0
-        rgb.append(colours if colours is not None and len(colours) == len(v) else np.full((len(v), 3), 0.5))
+        if colours is None or len(colours) != len(v):
+            if require_colours:
+                raise InputFileError(path, "has no vertex colours but the model uses rgb features",
+                                     "give a coloured cloud, or use a depth-only model such as p2s_depth")
+            colours = np.full((len(v), 3), 0.5)
+        rgb.append(colours)
     if not xyz:
         raise InputFileError(path, "point cloud has no points")
-    cloud = PointCloud(np.concatenate(xyz), np.concatenate(rgb))
+    with np.errstate(over="ignore", invalid="ignore"):  # beyond float32: inf, refused just below
+        cloud = PointCloud(np.concatenate(xyz), np.concatenate(rgb))
     if not np.all(np.isfinite(cloud.xyz)):
         raise InputFileError(path, "point cloud has NaN or infinite coordinates")
     return cloud
 
 
-def place_sources(sources: Sequence[SourcePlacement], listener_height_m: float) -> PointCloud:
+def place_sources(sources: Sequence[SourcePlacement], listener_height_m: float,
+                  require_colours: bool = False) -> PointCloud:
     """Each performer cloud turned to face the listener and put at its azimuth and distance, merged."""
     clouds = []
     for s in sources:
         if not math.isfinite(s.azimuth_deg):
             raise ParameterError("azimuth", f"{s.path}: azimuth must be a number of degrees, got {s.azimuth_deg}")
-        if not (math.isfinite(s.distance_m) and s.distance_m > 0):
-            raise ParameterError("distance", f"{s.path}: distance must be > 0 m, got {s.distance_m}")
-        clouds.append(place_performer(read_cloud(s.path), s.azimuth_deg, s.distance_m, listener_height_m))
+        if not (math.isfinite(s.distance_m) and 0 < s.distance_m <= SCENE_LIMIT_M):
+            raise ParameterError("distance", f"{s.path}: distance must be > 0 m and at most {SCENE_LIMIT_M:g} m, "
+                                             f"got {s.distance_m:g}")
+        clouds.append(place_performer(read_cloud(s.path, require_colours), s.azimuth_deg, s.distance_m,
+                                      listener_height_m))
     return PointCloud.concatenate(clouds)
 
 
@@ -120,8 +151,15 @@ def build_scene(
     voxel_size: float = 0.02,
     listener_height_m: float = 1.2,
     yaw_deg: float = 0.0,
+    require_colours: bool | None = None,
 ) -> UserScene:
-    """The voxelized scene of the given inputs (exactly one kind of input), turned by the head yaw."""
+    """The voxelized scene of the given inputs (exactly one kind of input), turned by the head yaw.
+
+    Clouds must carry colours when the features are rgb (`require_colours` None), so an
+    uncoloured cloud is refused instead of reaching an rgb model as uniform grey.
+    """
+    if require_colours is None:
+        require_colours = features == "rgb"
     given = sum([bool(cloud_paths), bool(sources), scene_npz is not None])
     if given != 1:
         raise ParameterError("scene", "give exactly one of: merged cloud(s) (--cloud), per-source clouds "
@@ -134,12 +172,12 @@ def build_scene(
     distances: list[float] = []
     labels: list[str] = []
     if sources:
-        cloud = place_sources(sources, listener_height_m)
+        cloud = place_sources(sources, listener_height_m, require_colours)
         azimuths = [(s.azimuth_deg - yaw_deg) % 360.0 for s in sources]
         distances = [s.distance_m for s in sources]
         labels = [Path(s.path).stem for s in sources]
     else:
-        cloud = PointCloud.concatenate([read_cloud(p) for p in cloud_paths])
+        cloud = PointCloud.concatenate([read_cloud(p, require_colours) for p in cloud_paths])
     if yaw_deg:
         cloud = rotate_scene(cloud, -np.deg2rad(yaw_deg))
     if len(cloud) == 0:

@@ -30,6 +30,7 @@ import sofar
 
 from ..atomic import atomic_path
 from ..errors import InputFileError, ParameterError
+from ..paths import require_file
 
 _FREE_FIELD = {"free field", "free-field", "freefield", "anechoic"}
 # FIR conventions whose measurements are not source directions around a head
@@ -302,9 +303,7 @@ def read_ir_set(path: str | Path) -> IRSet:
     with a single emitter are accepted too. Ear 0 is the receiver on the left (+y) when
     the receiver positions tell; Data.Delay (samples) is applied by shifting.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise InputFileError(path, "file not found")
+    path = require_file(path, "SOFA file")
     if path.suffix.lower() != ".sofa":
         raise InputFileError(path, "not a SOFA file (expected the .sofa extension)")
     with open(path, "rb") as f:

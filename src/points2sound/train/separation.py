@@ -30,7 +30,7 @@ from points2sound.errors import ParameterError
 from points2sound.geometry.augment import AugmentParams
 from points2sound.geometry.voxelize import scene_features, voxelize
 from points2sound.models.systems import SeparationNet
-from points2sound.train.checkpoint import load_checkpoint, save_checkpoint
+from points2sound.train.checkpoint import load_checkpoint, load_weights, save_checkpoint
 from points2sound.train.data import BatchPlan, IndexedScenes
 from points2sound.train.loop import FitResult, LoopSettings, fit
 from points2sound.train.variant import PRETRAIN_KIND
@@ -179,7 +179,7 @@ def load_separation(path: str | Path) -> tuple[SeparationNet, dict[str, Any]]:
     """A trained separation network (eval mode, CPU) and its checkpoint."""
     blob = load_checkpoint(path, SEPARATION_KIND)
     net = build_separation(blob["config"])
-    net.load_state_dict(blob["model"])
+    load_weights(net, blob.get("model"), path)
     return net.eval(), blob
 
 

@@ -25,7 +25,7 @@ from points2sound.errors import ParameterError
 from points2sound.geometry.augment import AugmentParams
 from points2sound.geometry.voxelize import rotate_voxels_quarter
 from points2sound.models.systems import build_system
-from points2sound.train.checkpoint import load_checkpoint, save_checkpoint
+from points2sound.train.checkpoint import load_checkpoint, load_weights, save_checkpoint
 from points2sound.train.data import BatchPlan, IndexedScenes, SceneBatch, collate_scenes
 from points2sound.train.distributed import DistContext
 from points2sound.train.loop import FitResult, LoopSettings, fit
@@ -60,7 +60,7 @@ def load_system(path: str | Path, expected: Mapping[str, Any] | None = None) -> 
     """A trained variant (eval mode, CPU) and its checkpoint; `expected` refuses another configuration."""
     blob = load_checkpoint(path, MODEL_KIND, expected)
     system = build_from_config(blob["config"])
-    system.load_state_dict(blob["model"])
+    load_weights(system, blob.get("model"), path)
     return system.eval(), blob
 
 

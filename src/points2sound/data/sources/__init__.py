@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ...errors import ParameterError
-from ..download import RemoteFile, fetch
+from ..download import Check, RemoteFile, fetch
 from ..manifest import manifest_path, write_manifest
 
 log = logging.getLogger(__name__)
@@ -52,8 +52,16 @@ def fetch_options(params: Mapping[str, Any]) -> dict[str, Any]:
                 timeout_s=float(s.get("timeout_s", 60.0)), zenodo_api=str(s.get("zenodo_api", "https://zenodo.org/api/records")))
 
 
-def fetch_remote(params: Mapping[str, Any], remote: RemoteFile, dest: Path) -> str:
-    return fetch(remote, dest, **fetch_options(params))
+def refetch_command(params: Mapping[str, Any], source: str) -> str:
+    """The command that fetches a source again (named in the error about a corrupt cached download)."""
+    return f"points2sound data fetch {source} --profile {params.get('profile', 'paper')}"
+
+
+def fetch_remote(params: Mapping[str, Any], remote: RemoteFile, dest: Path, source: str | None = None,
+                 check: Check | None = None) -> str:
+    """Fetch one file of a source into the cache; `check` validates its format where no checksum is pinned."""
+    refetch = refetch_command(params, source) if source else None
+    return fetch(remote, dest, check=check, refetch=refetch, **fetch_options(params))
 
 
 def fetch_source(params: Mapping[str, Any], name: str, dataset_root: str | Path, cache: str | Path | None = None,

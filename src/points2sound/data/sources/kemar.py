@@ -49,8 +49,9 @@ def fetch(params: Mapping[str, Any], root: Path, cache: Path) -> dict[str, Any]:
     cfg = source_cfg(params, NAME)
     remote = remote_files(params)[0]
     raw = cache / cfg["file"]
-    sha = fetch_remote(params, remote, raw)
-    irset = check_hrir_set(raw, params["render"]["azimuths_deg"])
+    azimuths = params["render"]["azimuths_deg"]
+    sha = fetch_remote(params, remote, raw, NAME, check=lambda path: check_hrir_set(path, azimuths))
+    irset = check_hrir_set(raw, azimuths)
     out = targets(params, root)[0]
     with atomic_path(out) as tmp:
         shutil.copyfile(raw, tmp)
@@ -60,7 +61,7 @@ def fetch(params: Mapping[str, Any], root: Path, cache: Path) -> dict[str, Any]:
         "urls": list(remote.urls),
         "record": cfg.get("doi"),
         "licence": cfg.get("licence"),
-        "files": {cfg["file"]: {"sha256": sha}},
+        "files": {cfg["file"]: {"sha256": sha, "pinned": bool(remote.checksum)}},
         "file_count": 1,
         "outputs": [str(out.relative_to(root))],
         "measurements": int(irset.azimuths_deg.size),

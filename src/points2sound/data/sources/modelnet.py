@@ -29,7 +29,7 @@ from ...config import stage_seed
 from ...errors import InputFileError
 from ...geometry.pointcloud import PointCloud, write_ply
 from ..download import remote_from_params
-from ..extract import iter_members
+from ..extract import check_archive, iter_members
 from . import fetch_remote, source_cfg
 
 log = logging.getLogger(__name__)
@@ -160,7 +160,7 @@ def fetch(params: Mapping[str, Any], root: Path, cache: Path) -> dict[str, Any]:
     cfg = source_cfg(params, NAME)
     remote = remote_files(params)[0]
     raw = cache / remote.name
-    sha = fetch_remote(params, remote, raw)
+    sha = fetch_remote(params, remote, raw, NAME, check=check_archive)
     points = int(cfg.get("points_per_shape") or params["shapes"]["points_per_shape"])
     with atomic_dir(root / "shapes") as tmp:
         info = convert_archive(raw, tmp, points, stage_seed(params, "fetch_modelnet40"), float(cfg.get("radius_m", 0.5)),

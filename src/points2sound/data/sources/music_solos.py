@@ -184,7 +184,8 @@ def fetch(params: Mapping[str, Any], root: Path, cache: Path) -> dict[str, Any]:
     lists, list_digests = {}, {}
     for item, remote in zip(cfg["lists"], remote_files(params)):
         path = cache / "lists" / remote.name
-        list_digests[item["name"]] = {"url": item["url"], "sha256": fetch_remote(params, remote, path)}
+        list_digests[item["name"]] = {"url": item["url"], "sha256": fetch_remote(params, remote, path, NAME,
+                                                                                         check=read_id_list)}
         lists[item["name"]] = read_id_list(path)
     unknown = [i for i in instruments if not cfg["categories"].get(i)]
     if unknown:

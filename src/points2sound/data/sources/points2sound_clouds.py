@@ -33,7 +33,7 @@ from ...atomic import atomic_dir, write_text
 from ...errors import InputFileError, ParameterError
 from ...geometry.pointcloud import PointCloud, read_ply, write_ply
 from ..download import DownloadError, RemoteFile, zenodo_files, zenodo_record
-from ..extract import archive_kind, safe_extract
+from ..extract import archive_kind, check_archive, safe_extract
 from . import fetch_options, fetch_remote, source_cfg
 
 log = logging.getLogger(__name__)
@@ -146,6 +146,14 @@ def _instrument_of(path: Path, base: Path, instruments, aliases: Mapping[str, st
     return None
 
 
+def _check_download(path: Path) -> None:
+    """An archive must list; a single PLY frame must read (used where Zenodo published no checksum)."""
+    if path.suffix.lower() == ".ply":
+        read_ply(path)
+    else:
+        check_archive(path)
+
+
 def fetch(params: Mapping[str, Any], root: Path, cache: Path) -> dict[str, Any]:
     cfg = source_cfg(params, NAME)
     mode = cfg.get("axes", "check")
@@ -158,9 +166,9 @@ def fetch(params: Mapping[str, Any], root: Path, cache: Path) -> dict[str, Any]:
     extracted: list[Path] = []
     for remote in files:
         raw = cache / _safe_name(remote.name)
-        sha = fetch_remote(params, remote, raw)
+        sha = fetch_remote(params, remote, raw, NAME, check=_check_download)
         digests[remote.name] = {"sha256": sha, "md5": str(remote.checksum or "").removeprefix("md5:") or None,
-                                "size": remote.size}
+                                "size": remote.size, "pinned": bool(remote.checksum)}
         if raw.suffix.lower() == ".ply":
             extracted.append(raw.parent)
             continue

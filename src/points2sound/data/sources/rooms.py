@@ -14,7 +14,7 @@ render/sofa_io.write_brir_sofa) to data/<profile>/ir/<set>.sofa.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -142,12 +142,13 @@ def read_measurement(path: Path) -> dict[str, Any]:
                 emitter_azimuth_deg=az, emitter_distance_m=dist)
 
 
-def convert(raw: Path, out: Path, name: str, head_rotations_deg, source_azimuth_deg: float = 0.0,
-            description: str = "", tol_deg: float = 0.6) -> dict[str, Any]:
-    """Pick one loudspeaker and the wanted head rotations; write the renderer's BRIR SOFA layout."""
-    from ...render.sofa_io import write_brir_sofa
+def pick(meas: Mapping[str, Any], raw: Path, head_rotations_deg: Sequence[float], source_azimuth_deg: float = 0.0,
+         tol_deg: float = 0.6) -> tuple[int, list[int], list[float]]:
+    """The loudspeaker nearest `source_azimuth_deg` and the measurements of the wanted head rotations.
 
-    meas = read_measurement(raw)
+    Raises InputFileError naming `raw` when the file lacks either: a download that is
+    another room's or an HRIR set is refused before it is used.
+    """
     gap = np.abs(_wrap(meas["emitter_azimuth_deg"] - source_azimuth_deg))
     emitter = int(np.argmin(gap))
     if gap[emitter] > 5.0:
@@ -163,13 +164,28 @@ def convert(raw: Path, out: Path, name: str, head_rotations_deg, source_azimuth_
                                  f"(measured {yaw.min():.0f}..{yaw.max():.0f} deg)")
         picks.append(i)
         rotations.append(float(target))
+    return emitter, picks, rotations
+
+
+def check_download(path: Path, head_rotations_deg: Sequence[float], source_azimuth_deg: float = 0.0) -> None:
+    """The format check of an unpinned BRIR download: a SOFA measurement holding what `convert` picks."""
+    pick(read_measurement(path), path, head_rotations_deg, source_azimuth_deg)
+
+
+def convert(raw: Path, out: Path, name: str, head_rotations_deg, source_azimuth_deg: float = 0.0,
+            description: str = "", tol_deg: float = 0.6) -> dict[str, Any]:
+    """Pick one loudspeaker and the wanted head rotations; write the renderer's BRIR SOFA layout."""
+    from ...render.sofa_io import write_brir_sofa
+
+    meas = read_measurement(raw)
+    emitter, picks, rotations = pick(meas, raw, head_rotations_deg, source_azimuth_deg, tol_deg)
     irs = meas["irs"][picks, :, emitter, :]
     distance = float(meas["emitter_distance_m"][emitter])
     write_brir_sofa(out, irs, meas["sample_rate"], np.asarray(rotations), float(meas["emitter_azimuth_deg"][emitter]),
                     distance if distance > 0 else 1.0, name=name,
                     room_description=description or f"measured BRIRs from {raw.name}")
     return dict(emitter=emitter, emitter_azimuth_deg=float(meas["emitter_azimuth_deg"][emitter]), distance_m=distance,
-                head_rotations_deg=rotations, measurements=int(yaw.size), sample_rate=meas["sample_rate"],
+                head_rotations_deg=rotations, measurements=int(meas["head_yaw_deg"].size), sample_rate=meas["sample_rate"],
                 taps=int(irs.shape[-1]))
 
 
@@ -182,11 +198,12 @@ def fetch(params: Mapping[str, Any], root: Path, cache: Path) -> dict[str, Any]:
         cfg = _room_cfg(params, room)
         remote = remote_from_params(cfg["file"], cfg)
         raw = cache / cfg["file"]
-        sha = fetch_remote(params, remote, raw)
+        rotations, source_az = params["rooms"]["head_rotations_deg"], float(cfg.get("source_azimuth_deg", 0.0))
+        sha = fetch_remote(params, remote, raw, NAME, check=lambda path: check_download(path, rotations, source_az))
         out = root / "ir" / f"{room}.sofa"
-        info = convert(raw, out, room, params["rooms"]["head_rotations_deg"], float(cfg.get("source_azimuth_deg", 0.0)),
-                       description=cfg.get("description", ""))
-        files[cfg["file"]] = {"sha256": sha, "record": cfg.get("doi"), "licence": cfg.get("licence")}
+        info = convert(raw, out, room, rotations, source_az, description=cfg.get("description", ""))
+        files[cfg["file"]] = {"sha256": sha, "pinned": bool(remote.checksum), "record": cfg.get("doi"),
+                              "licence": cfg.get("licence")}
         sets[room] = {"output": str(out.relative_to(root)), **info}
         urls += list(remote.urls)
     licences = sorted({str(f["licence"]) for f in files.values() if f["licence"]})
