@@ -100,14 +100,14 @@ def test_ablation_as_a_dvc_experiment(pulled):
     """`dvc exp run -S` reruns only what the edit touches; `dvc exp show` lists the metrics side by side."""
     import json
 
-    proc = _run([DVC, "exp", "run", "-n", "lr2x", "-S", "train.lr=0.0002", "train@p2s_rgb"], pulled)
+    proc = _run([DVC, "exp", "run", "-n", "lr2x", "-S", "++overrides.train.lr=0.0002", "train_p2s_rgb"], pulled)
     ran = [line for line in proc.stdout.splitlines() if line.startswith("Running stage")]
-    assert ran == ["Running stage 'train@p2s_rgb':"], proc.stdout[-3000:]
+    assert ran == ["Running stage 'train_p2s_rgb':"], proc.stdout[-3000:]
     shown = json.loads(_run([DVC, "exp", "show", "--json"], pulled).stdout)
     runs = [run for rev in shown for exp in (rev.get("experiments") or []) for run in exp.get("revs", [])]
     named = [run for run in runs if run.get("name") == "lr2x"]
     assert named, json.dumps(shown)[:3000]
     data = named[0]["data"]
-    assert data["params"]["params.yaml"]["data"]["train"]["lr"] == 0.0002
+    assert data["params"]["params.yaml"]["data"]["overrides"]["train"]["lr"] == 0.0002
     metrics = data["metrics"]["results/tiny/train/p2s_rgb.json"]["data"]
     assert metrics["iterations"] > 0 and "val_l1" in metrics

@@ -4,7 +4,8 @@ DVC's own templating reads `params.yaml` without the profile overlay, so the fil
 generated from the resolved parameters instead: each stage lists its data and code
 dependencies, and for every parameter key it reads, the base key, the profile's key
 and the user-override key (`overrides:`) that exist, so `dvc status` reruns exactly
-the stages whose effective parameters changed. Under `dvc repro` every command checks
+the stages whose effective parameters changed (params.yaml pre-declares every section
+under `overrides:`, so `-S '++overrides.train.lr=...'` needs no new declaration). Under `dvc repro` every command checks
 that the file is current (`check_current`), so a stale dvc.yaml cannot run.
 """
 
@@ -47,11 +48,10 @@ def param_declarations(raw: Mapping[str, Any], profile: str, keys: tuple[str, ..
             out.append(key)
         if key != "profile" and _has(overlay, key):
             out.append(f"{PROFILES_KEY}.{profile}.{key}")
-        parts = key.split(".")
-        for i in range(len(parts), 0, -1):  # the deepest override key that exists
-            if _has(overrides, ".".join(parts[:i])):
-                out.append(f"{OVERRIDES_KEY}.{'.'.join(parts[:i])}")
-                break
+        # the key itself only: an override added under it later changes this file, and the stale-file
+        # check (check_current) then stops the stage until `points2sound dvc-yaml` has declared it
+        if _has(overrides, key):
+            out.append(f"{OVERRIDES_KEY}.{key}")
     return list(dict.fromkeys(out))
 
 
