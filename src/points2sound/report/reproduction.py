@@ -82,9 +82,10 @@ def compare_tables(ours: Path, reference: Path) -> tuple[int, int, list[CellDiff
         if a.shape != b.shape or list(a.columns) != list(b.columns):
             problems.append(f"`{ref_csv.name}`: shape {a.shape} against the reference's {b.shape}")
             continue
-        label_cols = [c for c in b.columns if not pd.api.types.is_numeric_dtype(b[c])]
+        label_cols = [c for c in b.columns if not pd.api.types.is_numeric_dtype(b[c])] or list(b.columns[:1])
         for i in range(len(b)):
-            label = " / ".join(str(b.iloc[i][c]) for c in label_cols) or str(i)
+            label = " / ".join(f"{c} {b[c].iloc[i]}" if pd.api.types.is_numeric_dtype(b[c]) else str(b[c].iloc[i])
+                               for c in label_cols)
             for col in b.columns:
                 if col in label_cols:
                     continue
@@ -114,14 +115,12 @@ def section(run: Mapping[str, Any], ours_tables: Path, reference_dir: Path | Non
                   "and artifact hashes): only its tables are compared, and its CPU kind is unknown.", ""]
     same_kind = bool(ref.get("machine")) and cpu_kind(ref["machine"]) == cpu_kind(run["machine"])
     lines += [f"- Reference: `{reference_dir.as_posix()}`, made from commit `{ref.get('git_commit')}` on "
-              f"{cpu_kind(ref.get('machine', {}))}, torch {ref.get('machine', {}).get('versions', {}).get('torch')}, "
-              f"{ref.get('machine', {}).get('torch_threads')} thread(s).",
-              f"- This run: commit `{run['git_commit']}` on {cpu_kind(run['machine'])}, "
-              f"torch {run['machine'].get('versions', {}).get('torch')}, "
-              f"{run['machine'].get('torch_threads')} thread(s).",
+              f"{_machine_line(ref.get('machine', {}))}.",
+              f"- This run: commit `{run['git_commit']}` on {_machine_line(run['machine'])}.",
               "- Expectation: " + ("**same CPU kind: every artifact and cell bitwise equal** (the same parameters "
                                    "give the same bytes)." if same_kind else
-                                   f"**another CPU kind**: data and baselines bitwise (no training is involved); "
+                                   f"**another (or an unrecorded) CPU kind**: data and baselines bitwise (no "
+                                   f"training is involved); "
                                    f"trained-model cells within a relative {rel_tolerance:g} "
                                    "(`reproduce.rel_tolerance`)."), ""]
     lines += _artifact_lines(run["artifacts"], ref.get("artifacts", {}), same_kind)
@@ -139,6 +138,13 @@ def section(run: Mapping[str, Any], ours_tables: Path, reference_dir: Path | Non
         lines.append("")
     verdict = _verdict(same_kind, diffs, within, problems, run["artifacts"], ref.get("artifacts", {}))
     return lines + [f"**Verdict**: {verdict}", ""]
+
+
+def _machine_line(machine: Mapping[str, Any]) -> str:
+    if not machine:
+        return "an unrecorded machine"
+    return (f"{cpu_kind(machine)}, torch {machine.get('versions', {}).get('torch')}, "
+            f"{machine.get('torch_threads')} torch thread(s)")
 
 
 def _artifact_lines(ours: Mapping[str, str], ref: Mapping[str, str], same_kind: bool) -> list[str]:
