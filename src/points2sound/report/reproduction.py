@@ -115,8 +115,8 @@ def section(run: Mapping[str, Any], ours_tables: Path, reference_dir: Path | Non
                   "and artifact hashes): only its tables are compared, and its CPU kind is unknown.", ""]
     same_kind = bool(ref.get("machine")) and cpu_kind(ref["machine"]) == cpu_kind(run["machine"])
     lines += [f"- Reference: `{reference_dir.as_posix()}`, made from commit `{ref.get('git_commit')}` on "
-              f"{_machine_line(ref.get('machine', {}))}.",
-              f"- This run: commit `{run['git_commit']}` on {_machine_line(run['machine'])}.",
+              f"{machine_line(ref.get('machine', {}))}.",
+              f"- This run: commit `{run['git_commit']}` on {machine_line(run['machine'])}.",
               "- Expectation: " + ("**same CPU kind: every artifact and cell bitwise equal** (the same parameters "
                                    "give the same bytes)." if same_kind else
                                    f"**another (or an unrecorded) CPU kind**: data and baselines bitwise (no "
@@ -140,7 +140,8 @@ def section(run: Mapping[str, Any], ours_tables: Path, reference_dir: Path | Non
     return lines + [f"**Verdict**: {verdict}", ""]
 
 
-def _machine_line(machine: Mapping[str, Any]) -> str:
+def machine_line(machine: Mapping[str, Any]) -> str:
+    """One line for a page: what float results depend on."""
     if not machine:
         return "an unrecorded machine"
     return (f"{cpu_kind(machine)}, torch {machine.get('versions', {}).get('torch')}, "
