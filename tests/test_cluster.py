@@ -49,7 +49,9 @@ def _cluster_up() -> bool:
 
 
 if not _cluster_up():
-    # CI starts a cluster and sets P2S_REQUIRE_CLUSTER=1: there a missing cluster is a failure, not a skip
+    # Justified: these tests need real SLURM daemons (root to install and start them). CI starts a cluster
+    # (.ci/run: tools/slurm/start.sh) and sets P2S_REQUIRE_CLUSTER=1: there a missing cluster is a failure,
+    # not a skip, so the skip only applies to `make test` on a machine without one.
     if os.environ.get("P2S_REQUIRE_CLUSTER") == "1":
         raise RuntimeError("no SLURM cluster answers although P2S_REQUIRE_CLUSTER=1 (tools/slurm/start.sh failed?)")
     pytest.skip("no SLURM cluster answers (start one with tools/slurm/start.sh)", allow_module_level=True)

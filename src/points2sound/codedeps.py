@@ -13,9 +13,11 @@ from pathlib import Path
 
 PACKAGE = "points2sound"
 PACKAGE_DIR = Path(__file__).resolve().parent
-# Modules every command passes through. They are listed as files only: their own imports
-# reach every stage's code (the CLI builds all subcommands, stages.py imports lazily).
-GLUE = ("cli", "stages", "config", "errors", "atomic", "__main__")
+# Modules every command passes through (cli.main writes the run record with the machine's facts).
+# They are listed as files only: their own imports reach every stage's code (the CLI builds all
+# subcommands, stages.py imports lazily), so each stage names the modules its stages.py function
+# imports as its entry modules.
+GLUE = ("cli", "stages", "config", "errors", "atomic", "runrecord", "machine", "__main__")
 GLUE_FILES = ("schemas/params.schema.yaml",)
 # A stage that runs this share of a folder's modules depends on the whole folder: a few more
 # reruns than needed, in exchange for a dvc.yaml that a person can read.

@@ -11,7 +11,7 @@ one entry here plus its command.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -42,7 +42,7 @@ class Stage:
     deps: Mapping[str, str | tuple[str, ...]]  # named data inputs (files or folders)
     outs: Mapping[str, Out]           # named outputs
     params: tuple[str, ...]           # parameter keys it reads (dotted), beyond profile and seed
-    modules: tuple[str, ...]          # entry modules (dotted, in the package) of the code it runs
+    modules: tuple[str, ...]          # entry modules (dotted): what its stages.py function imports
     log: str
     kind: str | None = None           # `resources:` kind (train, pretrain) for cluster requests and threads
     code: tuple[str, ...] = field(default=(), compare=False)  # filled by stage_graph: source paths it runs
@@ -183,13 +183,14 @@ class _Builder:
         hrir = P["hrir"]["name"]
         self._training("pretrain_vision", ["pretrain", "--shapes", f"{D}/shapes", "--dataset", D],
                        {"shapes": f"{D}/shapes", "splits": f"{D}/splits", "frames": f"{D}/frames"},
-                       ("model", "pretrain", "shapes", "scenes", "train.device"), ("train.pretrain",), "pretrain")
+                       ("model", "pretrain", "shapes", "scenes", "train.device"), ("train.pretrain", "train.runtime"),
+                       "pretrain")
         self._training("pretrain_separation",
                        ["pretrain-separation", "--dataset", D, "--pretrained", f"{M}/pretrain_vision/model.pt"],
                        {"audio": f"{D}/audio", "splits": f"{D}/splits", "frames": f"{D}/frames",
                         "pretrained": f"{M}/pretrain_vision"},
                        ("model", "pretrain_audio", "scenes", "render", "audio", "train.pretrained_vision",
-                        "train.device"), ("train.separation",), "pretrain")
+                        "train.device"), ("train.separation", "train.runtime"), "pretrain")
         for variant, spec in P["variants"].items():
             _check_name(variant, "variants")
             init = f"{M}/pretrain_{spec['init']}"
@@ -197,7 +198,7 @@ class _Builder:
                            {"audio": f"{D}/audio", "renders": f"{D}/binaural/{hrir}", "splits": f"{D}/splits",
                             "frames": f"{D}/frames", "pretrained": init},
                            ("model", "train", "scenes", "render", "audio", "hrir", f"variants.{variant}"),
-                           ("train.variant",), "train")
+                           ("train.variant", "train.runtime"), "train")
 
     # ---- evaluation and report ----
     def ir_sets(self) -> list[str]:
@@ -218,11 +219,11 @@ class _Builder:
                          {"model": f"{M}/{variant}", "scenes": scenes},
                          {"scores": Out(self.score_path(variant, irset), cache=False)},
                          ("audio", "model", "scenes.features", "scenes.mono_input", "train.device",
-                          f"variants.{variant}"), ("evaluate.run",))
+                          f"variants.{variant}"), ("evaluate.run", "train.runtime", "train.variant"))
             self.add(f"evaluate_mono_mono_{irset}", "evaluate",
                      ["evaluate", "--scenes-root", f"{D}/scenes", "--ir-sets", irset, "--out-dir", f"{R}/scores/mono_mono"],
                      {"scenes": scenes}, {"scores": Out(self.score_path("mono_mono", irset), cache=False)},
-                     ("audio",), ("evaluate.run",))
+                     ("audio",), ("evaluate.run", "train.runtime", "train.variant"))
         per_ear = list(P["pretrain_audio"]["per_ear_variants"])
         self.add("evaluate_separation", "evaluate",
                  ["evaluate-separation", "--dataset", D, "--model", f"{M}/pretrain_separation/model.pt",
@@ -233,7 +234,7 @@ class _Builder:
                  {"mono": Out(f"{R}/separation/mono.csv", cache=False),
                   **{f"per_ear_{v}": Out(f"{R}/separation/{v}_per_ear.csv", cache=False) for v in per_ear}},
                  ("audio", "model", "pretrain_audio", "scenes", "render", "train.device",
-                  *(f"variants.{v}" for v in per_ear)), ("evaluate.separation",))
+                  *(f"variants.{v}" for v in per_ear)), ("evaluate.separation", "train.runtime", "train.variant"))
         self.add("audio_costs", "evaluate", ["audio-costs", "--out", f"{R}/audio_costs.csv"], {},
                  {"costs": Out(f"{R}/audio_costs.csv", cache=False)}, ("model", "audio"), ("models.cost",))
         headline = "p2s_rgb" if "p2s_rgb" in P["variants"] else next(iter(P["variants"]))
@@ -241,7 +242,7 @@ class _Builder:
                  ["examples", "--model", f"{M}/{headline}/model.pt", "--scenes", f"{D}/scenes/test_{hrir}",
                   "--out", f"{R}/examples"],
                  {"model": f"{M}/{headline}", "scenes": f"{D}/scenes/test_{hrir}"},
-                 {"examples": Out(f"{R}/examples", True)}, ("audio", "train.device"), ("evaluate.run",))
+                 {"examples": Out(f"{R}/examples", True)}, ("audio", "train.device"), ("evaluate.run", "train.runtime"))
 
     def report(self, reference: str | None) -> None:
         R = self.results
@@ -283,7 +284,7 @@ def stage_graph(params: Mapping[str, Any], root: Path | str = ".") -> list[Stage
     b.models_half()
     b.evaluation()
     b.report(reference_dir(params, root))
-    return [Stage(**{**s.__dict__, "code": tuple(code_paths(s.modules))}) for s in b.stages]
+    return [replace(s, code=tuple(code_paths(s.modules))) for s in b.stages]
 
 
 def by_topic(stages: list[Stage], topic: str) -> list[Stage]:

@@ -334,21 +334,6 @@ def examples(params: Params, model_path: Path, scenes_dir: Path, out_dir: Path) 
     log.info("wrote %d listening examples to %s", len(written), out_dir)
 
 
-def _git_commit() -> str:
-    """The commit the run was made from, marked when tracked files differ from it."""
-    import subprocess
-
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                                check=True).stdout.strip()
-        if subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
-                          text=True).stdout.strip():
-            commit += " (with uncommitted changes)"
-    except (OSError, subprocess.CalledProcessError):
-        commit = "unknown (not a git checkout)"
-    return commit
-
-
 def report(params: Params, score_files: list[Path], examples_dir: Path | None, out_dir: Path,
            params_file: Path | None = None, separation_scores: list[Path] | None = None,
            costs: Path | None = None, artifacts: Sequence[Path] = (), reference: Path | None = None) -> None:
@@ -359,7 +344,6 @@ def report(params: Params, score_files: list[Path], examples_dir: Path | None, o
     are absent are named there instead of stopping the report.
     """
     import json
-    import subprocess
 
     from .atomic import write_text
     from .config import section_digest
@@ -375,7 +359,11 @@ def report(params: Params, score_files: list[Path], examples_dir: Path | None, o
     files = [f for p in score_files for f in (sorted(p.glob("*/*.csv")) + sorted(p.glob("*.csv")) if p.is_dir() else [p])
              if not (p.is_dir() and f.parent.name == "separation")]
     df = read_scores(files)
-    commit = _git_commit()
+    from .machine import machine_facts
+    from .report import reproduction
+
+    machine = machine_facts()
+    commit = reproduction.commit_label(machine)
     keys = [k for k in params if k not in ("profiles",)]
     run_info = {
         "profile": profile, "data_source": params["dataset"]["source"], "git_commit": commit,
@@ -383,7 +371,7 @@ def report(params: Params, score_files: list[Path], examples_dir: Path | None, o
         "room_rt60_s": {r: params["rooms"]["sets"][r]["rt60_s"] for r in rooms},
         "scenes_dir": f"data/{profile}/scenes",
         "test_scenes": f"{params['scenes']['test']['count']} per IR set, {params['scenes']['test']['clip_s']} s clips",
-        "sample_rate": f"{params['audio']['sample_rate']} Hz",
+        "sample_rate": f"{params['audio']['sample_rate']} Hz", "machine": reproduction.machine_line(machine),
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     tables = build_tables(df, profile, anechoic, rooms)
@@ -402,11 +390,8 @@ def report(params: Params, score_files: list[Path], examples_dir: Path | None, o
 
         separation = separation_section(out_dir, df, separation_scores, costs, profile, anechoic, [anechoic, *rooms],
                                         params.get("pretrain_audio", {}).get("per_ear_variants", ()))
-    from .machine import machine_facts
-    from .report import reproduction
-
     page = write_report(out_dir, df, run_info, tables, figures, wavs, separation)  # writes the tables too
-    run = reproduction.record(list(artifacts), out_dir / "tables", machine_facts(), commit, profile)
+    run = reproduction.record(list(artifacts), out_dir / "tables", machine, commit, profile)
     closing = reproduction.section(run, out_dir / "tables", reference, params["reproduce"]["rel_tolerance"])
     write_text(page, page.read_text() + "\n" + "\n".join(closing).rstrip() + "\n")
     write_text(out_dir / "reproduction.json", json.dumps(run, indent=2, sort_keys=True) + "\n")

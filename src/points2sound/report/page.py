@@ -32,11 +32,6 @@ def _rel(path: str | Path, out_dir: Path) -> str:
 
 def _run_section(run_info: Mapping[str, Any], df: pd.DataFrame) -> list[str]:
     lines = ["## What ran", "", "| item | value |", "|---|---|"]
-    if "machine" not in run_info:  # the machine the page is made on (and the scores, in a pipeline run)
-        from ..machine import machine_facts
-        from .reproduction import machine_line
-
-        run_info = {**run_info, "machine": machine_line(machine_facts())}
     shown = set()
     for key, label in RUN_INFO_KEYS:
         value = run_info.get(key, "unknown")

@@ -140,6 +140,13 @@ def section(run: Mapping[str, Any], ours_tables: Path, reference_dir: Path | Non
     return lines + [f"**Verdict**: {verdict}", ""]
 
 
+def commit_label(machine: Mapping[str, Any]) -> str:
+    """The short commit the run was made from (machine.git_state), marked when tracked files differed."""
+    if not machine.get("git_commit"):
+        return "unknown (not a git checkout)"
+    return machine["git_commit"][:7] + (" (with uncommitted changes)" if machine.get("git_dirty") else "")
+
+
 def machine_line(machine: Mapping[str, Any]) -> str:
     """One line for a page: what float results depend on."""
     if not machine:
