@@ -167,6 +167,17 @@ class SparseResNet18(SparseResNetBase):
         with torch.no_grad():
             self.fc.kernel.uniform_(-bound, bound, generator=seeded_generator(self.seed, 1))
 
+    def load_pretrained(self, state_dict: Mapping[str, torch.Tensor]) -> bool:
+        """The trunk of any pre-training checkpoint, and its K-wide head where it has one of this shape
+        (the scene pretext trains this very network). Returns whether the head was loaded."""
+        self.load_backbone(state_dict)
+        head = {k: v for k, v in state_dict.items() if k.startswith("fc.")}
+        own = {k: v for k, v in self.state_dict().items() if k.startswith("fc.")}
+        if set(head) != set(own) or any(tuple(head[k].shape) != tuple(own[k].shape) for k in own):
+            return False
+        self.load_state_dict(head, strict=False)
+        return True
+
     def forward(self, x: Any) -> torch.Tensor:
         """x: sparse tensor (n, in_channels), B scenes -> h: (B, out_channels)."""
         return self.glob_pool(self.fc(self.forward_features(x)))

@@ -54,6 +54,16 @@ class LoopSettings:
     log_every: int
     plan: BatchPlan
     workers: int = 0
+    lr_scales: tuple[tuple[str, float], ...] = ()  # (parameter-name prefix, factor on lr), first match wins
+
+
+def param_groups(model: nn.Module, lr: float, scales: Sequence[tuple[str, float]]) -> list[dict[str, Any]]:
+    """Adam parameter groups: the parameters under each prefix at lr times its factor, the rest at lr."""
+    groups: dict[float, list[torch.nn.Parameter]] = {}
+    for name, param in model.named_parameters():
+        factor = next((f for prefix, f in scales if name.startswith(prefix)), 1.0)
+        groups.setdefault(factor, []).append(param)
+    return [{"params": params, "lr": lr * factor} for factor, params in groups.items()]
 
 
 @dataclass
@@ -116,7 +126,7 @@ def fit(
     """
     dist = dist or DistContext()
     model.to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr)
+    optimizer = torch.optim.Adam(param_groups(model, settings.lr, settings.lr_scales), lr=settings.lr)
     last, best_path = checkpoint_dir / "last.pt", checkpoint_dir / "best.pt"
     start, history, best_val, best_iteration, window = 0, [], math.inf, -1, []
     best_state = _cpu_state(model)

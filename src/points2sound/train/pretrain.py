@@ -150,52 +150,18 @@ def pretrain_vision(params: Mapping[str, Any], shapes_root: Path, checkpoint_dir
     result.extra = {"test_accuracy": test_metrics["val_accuracy"], "test_loss": test_metrics["val_loss"],
                     "chance_accuracy": 1.0 / len(classes), "train_shapes": len(train), "val_shapes": len(val),
                     "test_shapes": len(test)}
-    if cfg.get("orientation_iterations", 0) and not result.stopped_early:
-        model, orientation, timing = _orientation_pretext(params, model, dataset_root, checkpoint_dir / "orientation",
-                                                          device, seed, config)
-        result.extra.update(orientation)
+    if cfg.get("scene_iterations", 0) and not result.stopped_early:
+        from points2sound.train.scene_pretext import scene_pretext, scene_pretext_config
+
+        model, figures, timing = scene_pretext(params, model.state_dict(), dataset_root, checkpoint_dir / "scene",
+                                               device, seed, config)
+        result.extra.update(figures)
         result.facts.update(timing)
-        config = {**config, "orientation": {k: cfg[k] for k in ("orientation_iterations", "orientation_bins",
-                                                                "orientation_features")}}
+        config = {**config, "scene_pretext": scene_pretext_config(params),
+                  "out_channels": int(params["model"]["vision"]["out_channels"])}
     if not result.stopped_early:
         save_checkpoint(out_path, KIND, config, model={k: v.cpu() for k, v in model.state_dict().items()},
                         test_accuracy=result.extra["test_accuracy"])
     log.info("pre-training: test accuracy %.3f over %d classes (chance %.3f)", result.extra["test_accuracy"],
              len(classes), 1.0 / len(classes))
     return result, config
-
-
-def _orientation_pretext(params: Mapping[str, Any], shape_model: SparseResNetClassifier, dataset_root: Path | None,
-                         checkpoint_dir: Path, device: torch.device, seed: int,
-                         config: Mapping[str, Any]) -> tuple[SparseResNetClassifier, dict[str, Any], dict[str, Any]]:
-    """Fine-tune the shape-pretrained trunk on performer orientation (train/orientation.py).
-    Returns the model, its summary figures and its run-record facts (timing)."""
-    from points2sound.train.orientation import orientation_sets
-
-    cfg = params["pretrain"]
-    if dataset_root is None:
-        raise ParameterError("pretrain.orientation_iterations", "the orientation pretext needs the dataset (--dataset)")
-    train, val = orientation_sets(params, dataset_root, seed)
-    vision = params["model"]["vision"]
-    model = SparseResNetClassifier(3, cfg["orientation_bins"], tuple(vision["planes"]), tuple(vision["layers"]),
-                                   stem_kernel=config["stem_kernel"], backend=vision.get("backend", "torch"), seed=seed + 1)
-    model.load_backbone(shape_model.state_dict())
-    task = ShapeTask(model, _batches_of(val, 64, cfg["batch_size"]))
-    plan = BatchPlan(cfg["batch_size"], cfg["batch_size"])
-    iters = cfg["orientation_iterations"]
-    settings = LoopSettings(iters, cfg["lr"], min(cfg["val_every"], iters), max(1, min(cfg["val_every"], 50)), plan)
-    resume = {**config, "orientation": {k: cfg[k] for k in ("orientation_iterations", "orientation_bins",
-                                                            "orientation_features", "batch_size", "lr")}}
-    result = fit(model, task, IndexedScenes(train.__getitem__), collate_shapes, settings, config=resume,
-                 kind="fit_pretrain_orientation", checkpoint_dir=checkpoint_dir, device=device, desc="orientation")
-    model.load_state_dict(result.best_state)
-    log.info("orientation pretext: val accuracy %.3f over %d bins", -1.0 if not result.history else
-             max(r.get("val_accuracy", 0.0) for r in result.history), cfg["orientation_bins"])
-    best = [r for r in result.history if r.get("iteration") == result.best_iteration and "val_accuracy" in r]
-    return model, {"orientation_val_accuracy": best[0]["val_accuracy"] if best else None,
-                   "orientation_chance": 1.0 / cfg["orientation_bins"], "orientation_iterations": iters}, \
-        {f"orientation_{k}": v for k, v in result.timing().items()}
-
-
-def _batches_of(items: Any, count: int, size: int) -> list[Any]:
-    return [collate_shapes([items[i] for i in range(j, min(j + size, count))]) for j in range(0, count, size)]

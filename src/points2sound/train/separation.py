@@ -193,7 +193,7 @@ def pretrain_separation(params: Mapping[str, Any], dataset_root: Path, pretraine
     if params["train"]["pretrained_vision"]:
         if pretrained_vision is None:
             raise ParameterError("train.pretrained_vision", "is true but no pre-trained vision checkpoint was given")
-        net.vision.load_backbone(load_checkpoint(pretrained_vision, PRETRAIN_KIND)["model"])
+        net.vision.load_pretrained(load_checkpoint(pretrained_vision, PRETRAIN_KIND)["model"])
     hrir = params["hrir"]["name"]
     train = MixtureSampler(params, SceneSources.from_dataset(dataset_root, "train", hrir, require_renders=False),
                            stage_seed(params, "separation_mixtures"), augment=True)

@@ -161,8 +161,9 @@ def train_variant(
         if pretrained is None:
             raise ParameterError("train.pretrained_vision", "is true but no pre-trained vision checkpoint was given")
         blob = load_checkpoint(pretrained, PRETRAIN_KIND)
-        system.vision.load_backbone(blob["model"])
-        log.info("vision trunk initialized from %s (test accuracy %.3f)", pretrained, blob.get("test_accuracy", float("nan")))
+        head = system.vision.load_pretrained(blob["model"])
+        log.info("vision %s initialized from %s (test accuracy %.3f)", "trunk and head" if head else "trunk",
+                 pretrained, blob.get("test_accuracy", float("nan")))
     hrir = params["hrir"]["name"]
     train_sources = SceneSources.from_dataset(dataset_root, "train", hrir)
     val_sources = SceneSources.from_dataset(dataset_root, "val", hrir)
@@ -171,9 +172,11 @@ def train_variant(
     val = validation_batches([val_sampler[i] for i in range(tcfg["val_scenes"])], tcfg["micro_batch_size"])
     task = SceneTask(system, config, val)
     plan = BatchPlan(tcfg["batch_size"], tcfg["micro_batch_size"], dist.world_size)
-    settings = LoopSettings(tcfg["iterations"], tcfg["lr"], tcfg["val_every"], tcfg["log_every"], plan, tcfg["workers"])
+    settings = LoopSettings(tcfg["iterations"], tcfg["lr"], tcfg["val_every"], tcfg["log_every"], plan, tcfg["workers"],
+                            lr_scales=(("vision.", float(tcfg["vision_lr_scale"])),))
     resume_config = {"system": config, "train": {k: tcfg[k] for k in ("batch_size", "iterations", "lr", "val_every",
-                                                                        "val_scenes", "pretrained_vision")},
+                                                                        "val_scenes", "pretrained_vision",
+                                                                        "vision_lr_scale")},
                      "scenes": dict(params["scenes"]),
                      "pretrained": _file_digest(pretrained) if tcfg["pretrained_vision"] or init != "vision" else None}
     result = fit(system, task, IndexedScenes(train_sampler.__getitem__), collate_scenes, settings, config=resume_config,
