@@ -267,28 +267,49 @@ def test_checkpoint_writes_are_atomic(tmp_path):
     assert load_checkpoint(path, "k", {"a": 1})["model"]["w"].sum() == 2
 
 
-def test_orientation_pretext_after_shape_classification(tiny_data, params, tmp_path):
-    p = {**params, "pretrain": {**params["pretrain"], "orientation_iterations": 2, "val_every": 2}}
+def test_scene_pretext_after_shape_classification(tiny_data, params, tmp_path):
+    p = {**params, "pretrain": {**params["pretrain"], "scene_iterations": 2, "val_every": 2, "scene_val_scenes": 4}}
     stages.pretrain(p, tiny_data / "data/tiny/shapes", tmp_path / "model", tmp_path / "summary.json",
                     tmp_path / "history.csv", tmp_path / "ckpt", threads=1, dataset_root=tiny_data / "data/tiny")
     summary = json.loads((tmp_path / "summary.json").read_text())
-    assert 0.0 <= summary["orientation_val_accuracy"] <= 1.0
-    assert summary["orientation_chance"] == pytest.approx(1 / 8)
+    assert 0.0 <= summary["scene_val_azimuth_accuracy"] <= 1.0
+    assert 0.0 <= summary["scene_test_azimuth_accuracy"] <= 1.0
+    assert summary["scene_azimuth_chance"] == pytest.approx(1 / 8)
     blob = load_checkpoint(tmp_path / "model/model.pt", "pretrain_vision")
-    assert blob["model"]["final.linear.weight"].shape[0] == 8  # the orientation head
-    assert blob["config"]["orientation"]["orientation_iterations"] == 2
+    k = params["model"]["vision"]["out_channels"]
+    assert blob["model"]["fc.kernel"].shape[-1] == k  # the binaural model's own K-wide head
+    assert blob["config"]["scene_pretext"]["scene_iterations"] == 2
+    # a Points2Sound variant takes trunk and head; a head of another width (Mono2Binaural's) stays fresh
+    from points2sound.models.systems import build_vision
+
+    assert build_vision(params["model"]["vision"], k, 0).load_pretrained(blob["model"]) is True
+    assert build_vision(params["model"]["vision"], k + 1, 0).load_pretrained(blob["model"]) is False
     with pytest.raises(ParameterError, match="needs the dataset"):
         stages.pretrain(p, tiny_data / "data/tiny/shapes", tmp_path / "m2", tmp_path / "s2.json",
                         tmp_path / "h2.csv", tmp_path / "ck2", threads=1)
 
 
-def test_orientation_set_turns_the_performer_by_its_label(tiny_data, params):
+@pytest.mark.parametrize("target", ["azimuth", "instrument_azimuth"])
+def test_placed_scene_labels_are_where_the_performers_stand(tiny_data, params, target):
     from points2sound.data.scenes import SceneSources
-    from points2sound.train.orientation import OrientationSet
+    from points2sound.train.scene_pretext import PlacedScenes, PlacementLabels
 
-    sources = SceneSources.from_dataset(tiny_data / "data/tiny", "train", HRIR)
-    plain = OrientationSet(sources, list(params["instruments"]), 0.02, 3, 4, "xyz", None)
-    item = plain[0]
-    assert 0 <= item.label < 4 and len(item.coords) == len(item.feats)
-    # the xyz features are the turned points: their mean direction differs between labels
-    assert item.feats.shape[1] == 3
+    sources = SceneSources.from_dataset(tiny_data / "data/tiny", "train", HRIR, require_renders=False)
+    azimuths = tuple(params["render"]["azimuths_deg"])
+    labels = PlacementLabels(tuple(params["instruments"]), azimuths, target)
+    for n in (1, 2, 3):
+        scenes = PlacedScenes(sources, labels, seed=5, voxel_size=0.02, features="xyz", max_sources=3,
+                              distance_range=(1.0, 3.0), fps=15, listener_height_m=1.2, augment=None, n_sources=n)
+        for i in range(4):
+            item = scenes[i]
+            assert item.labels.sum() == n and item.n_sources == n
+            assert labels.vector([]).shape == item.labels.shape
+            if n == 1:
+                # the cloud's centroid (xyz features are the metric coordinates) lies at the labelled azimuth
+                x, _, z = item.feats.mean(axis=0)
+                seen = np.degrees(np.arctan2(x, z)) % 360
+                want = azimuths[item.azimuth_index]
+                assert min(abs(seen - want), 360 - abs(seen - want)) < 15
+                assert labels.azimuth_logits(torch.from_numpy(item.labels)[None]).argmax() == item.azimuth_index
+    with pytest.raises(ParameterError, match="scene_target"):
+        PlacementLabels(("a",), (0,), "elevation")

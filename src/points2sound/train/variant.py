@@ -155,6 +155,7 @@ def train_variant(
     tcfg = params["train"]
     system = build_from_config(config)
     init = config["init"]
+    head = init == "separation"  # a separation checkpoint holds the whole vision net
     if init == "separation":
         _init_from_separation(system, variant, pretrained)
     elif tcfg["pretrained_vision"]:
@@ -173,7 +174,7 @@ def train_variant(
     task = SceneTask(system, config, val)
     plan = BatchPlan(tcfg["batch_size"], tcfg["micro_batch_size"], dist.world_size)
     settings = LoopSettings(tcfg["iterations"], tcfg["lr"], tcfg["val_every"], tcfg["log_every"], plan, tcfg["workers"],
-                            lr_scales=(("vision.", float(tcfg["vision_lr_scale"])),))
+                            lr_scales=vision_lr_scales(float(tcfg["vision_lr_scale"]), head))
     resume_config = {"system": config, "train": {k: tcfg[k] for k in ("batch_size", "iterations", "lr", "val_every",
                                                                         "val_scenes", "pretrained_vision",
                                                                         "vision_lr_scale")},
@@ -184,6 +185,12 @@ def train_variant(
                  stop_after=stop_after, desc=variant)
     system.load_state_dict(result.best_state)
     return result, config, system, task
+
+
+def vision_lr_scales(scale: float, head_pretrained: bool) -> tuple[tuple[str, float], ...]:
+    """The vision net learns at `scale` times the rate, except a head that starts untrained (Mono2Binaural's
+    512-wide one, or any head when the pre-training had none of this width): it learns at the full rate."""
+    return (("vision.fc.", scale if head_pretrained else 1.0), ("vision.", scale))
 
 
 def _init_from_separation(system: nn.Module, variant: str, separation: Path | None) -> None:
