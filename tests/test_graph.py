@@ -63,7 +63,7 @@ def _dvc_stages(project: Path) -> dict[str, dict]:
     return out
 
 
-@pytest.mark.parametrize("profile", ["tiny", "demo", "paper"])
+@pytest.mark.parametrize("profile", ["tiny", "demo", "gpu", "paper"])
 def test_engines_plan_the_same_stages(tmp_path, profile):
     project = copy_project(tmp_path / "p", profile)
     snakemake, dvc = _snakemake_plan(project), _dvc_stages(project)

@@ -165,6 +165,26 @@ def azimuth_accuracy(model: PlacementNet, labels: PlacementLabels, batches: Sequ
     return right / max(n, 1)
 
 
+@torch.no_grad()
+def unit_feature_scale(model: PlacementNet, batches: Sequence[Any], device: torch.device) -> torch.Tensor:
+    """Scale the K-wide head so that h has unit standard deviation per channel over `batches`; returns the
+    standard deviations it divided by.
+
+    The read-out drives h to tens (std about 5, peaks about 30), and a fresh Demucs conditioned on
+    that starts far from the copy (val L1 0.040 against 0.0315 at 250 steps, measured). Max pooling
+    commutes with a positive per-channel factor, so h keeps what it knows; the read-out's weights take
+    the inverse factor, so its logits do not change.
+    """
+    was_training = model.training
+    model.eval()
+    h = torch.cat([model.vision(model.vision.collate(c, f, device=device)) for c, f, _, _ in batches])
+    model.train(was_training)
+    std = h.std(0).clamp_min(1e-3)
+    model.vision.fc.kernel.div_(std)
+    model.head.weight.mul_(std)
+    return std.cpu()
+
+
 def _batches(items: PlacedScenes, count: int, size: int) -> list[Any]:
     return [collate_placed([items[i] for i in range(j, min(j + size, count))]) for j in range(0, count, size)]
 
@@ -216,11 +236,13 @@ def scene_pretext(params: Mapping[str, Any], trunk_state: Mapping[str, torch.Ten
                             config=resume, kind="fit_pretrain_scene", checkpoint_dir=checkpoint_dir, device=device,
                             desc="scene pretext")
     model.load_state_dict(result.best_state)
+    scale = unit_feature_scale(model, task.val, device)
     test = azimuth_accuracy(model, labels, _batches(sets["test_single"], count, size), device)
     best = [r for r in result.history if r.get("iteration") == result.best_iteration and "val_azimuth_accuracy" in r]
     summary = {"scene_val_azimuth_accuracy": best[0]["val_azimuth_accuracy"] if best else None,
                "scene_test_azimuth_accuracy": test, "scene_azimuth_chance": 1.0 / len(labels.azimuths_deg),
-               "scene_iterations": iters, "scene_target": labels.target}
+               "scene_iterations": iters, "scene_target": labels.target,
+               "scene_feature_std_before_scaling": [round(float(x), 6) for x in scale]}
     log.info("scene pretext: N = 1 azimuth accuracy %.3f (val), %.3f (test), chance %.3f",
              summary["scene_val_azimuth_accuracy"] or -1.0, test, summary["scene_azimuth_chance"])
     return model.vision.cpu(), summary, {f"scene_{k}": v for k, v in result.timing().items()}
