@@ -15,7 +15,9 @@ after the timed iterations: equal hashes mean the two versions train bit-identic
     python benchmarks/bench_train_speed.py --baseline-rev main --data data/demo
     python benchmarks/bench_train_speed.py --baseline-rev HEAD~3 --variants p2s_rgb --iterations 20
 
-Writes results/benchmarks/train_speed.json (figures, machine facts, load before and after).
+Writes results/benchmarks/train_speed.json (figures, machine facts, load before and after). On a
+shared machine compare the per-CPU-second rates too (process time of the timed loop): they move
+less with the load than wall-clock rates. Each version reads its own params.yaml unless --params.
 The worker is this file run with --worker; it only uses calls both versions have.
 """
 
@@ -96,7 +98,7 @@ def _worker(args: argparse.Namespace) -> dict[str, Any]:
     for _ in range(n_warm):
         step(next(batches))
     data_s = model_s = 0.0
-    t_start = time.perf_counter()
+    t_start, cpu_start = time.perf_counter(), time.process_time()
     for _ in range(n_timed):
         t0 = time.perf_counter()
         group = next(batches)
@@ -105,7 +107,7 @@ def _worker(args: argparse.Namespace) -> dict[str, Any]:
         t2 = time.perf_counter()
         data_s += t1 - t0
         model_s += t2 - t1
-    wall = time.perf_counter() - t_start
+    wall, cpu = time.perf_counter() - t_start, time.process_time() - cpu_start
     digest = hashlib.sha256()
     for name, value in sorted(system.state_dict().items()):
         digest.update(name.encode())
@@ -155,7 +157,7 @@ def _worker(args: argparse.Namespace) -> dict[str, Any]:
     sparse_coords.CoordinateManager.kernel_map = original
     return {
         "variant": args.variant, "iterations": n_timed, "batch_size": batch_size, "wall_s": wall,
-        "iterations_per_s": n_timed / wall, "data_s_per_it": data_s / n_timed, "model_s_per_it": model_s / n_timed,
+        "iterations_per_s": n_timed / wall, "iterations_per_cpu_s": n_timed / cpu, "data_s_per_it": data_s / n_timed, "model_s_per_it": model_s / n_timed,
         "parts_s_per_it": {k: v / max(n_parts, 1) for k, v in parts.items()},
         "mean_voxels_per_scene": float(np.mean(voxels)) if voxels else None,
         "weights_sha256": digest.hexdigest(), "torch_threads": torch.get_num_threads(),
@@ -179,8 +181,9 @@ def _load() -> dict[str, Any]:
 
 def _run_worker(src: Path, variant: str, args: argparse.Namespace) -> dict[str, Any]:
     env = dict(os.environ, PYTHONPATH=str(src), OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
+    params = args.params or src.parent / "params.yaml"  # each version's own file: its schema may differ
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", "--variant", variant, "--params",
-           str(args.params), "--profile", args.profile, "--data", str(args.data), "--threads", str(args.threads),
+           str(params), "--profile", args.profile, "--data", str(args.data), "--threads", str(args.threads),
            "--iterations", str(args.iterations), "--warmup", str(args.warmup), "--warm-scenes", str(args.warm_scenes),
            "--parts-iterations", str(args.parts_iterations)]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=str(src.parent))
@@ -194,7 +197,8 @@ def main() -> None:
     ap.add_argument("--baseline-rev", default="main", help="git revision to compare with (checked out in a worktree)")
     ap.add_argument("--variants", nargs="+", default=list(DEFAULT_VARIANTS),
                     help="variants of params.yaml, or 'separation' for the separation pre-training step")
-    ap.add_argument("--params", type=Path, default=ROOT / "params.yaml")
+    ap.add_argument("--params", type=Path, default=None,
+                    help="parameter file for both versions (default: each version's own params.yaml)")
     ap.add_argument("--profile", default="demo")
     ap.add_argument("--data", type=Path, default=ROOT / "data" / "demo", help="the profile's dataset root")
     ap.add_argument("--iterations", type=int, default=30, help="timed iterations per worker")
@@ -210,7 +214,8 @@ def main() -> None:
     if args.worker:
         print(json.dumps(_worker(args)))
         return
-    args.params, args.data = args.params.resolve(), args.data.resolve()
+    args.params = args.params.resolve() if args.params else None
+    args.data = args.data.resolve()
     if not (args.data / "splits").is_dir():
         raise SystemExit(f"{args.data} holds no dataset (splits/); run the data half first or pass --data")
 
@@ -234,6 +239,7 @@ def main() -> None:
                         res["round"], res["loadavg_1"] = r, round(os.getloadavg()[0], 2)
                         results[v][version].append(res)
                         print(f"round {r} {v:11s} {version:8s} {res['iterations_per_s']:.3f} it/s "
+                              f"({res['iterations_per_cpu_s']:.3f} per CPU s) "
                               f"(data {res['data_s_per_it']*1e3:.0f} ms, model {res['model_s_per_it']*1e3:.0f} ms; "
                               f"load {res['loadavg_1']})", flush=True)
         finally:
@@ -241,9 +247,11 @@ def main() -> None:
     summary = {}
     for v, by in results.items():
         rate = {k: statistics.median(x["iterations_per_s"] for x in runs) for k, runs in by.items()}
+        cpu_rate = {k: statistics.median(x["iterations_per_cpu_s"] for x in runs) for k, runs in by.items()}
         parts = {k: {p: statistics.median(x["parts_s_per_it"][p] for x in runs) for p in runs[0]["parts_s_per_it"]}
                  for k, runs in by.items()}
         summary[v] = {"iterations_per_s": rate, "speedup": rate["current"] / rate["baseline"],
+                      "iterations_per_cpu_s": cpu_rate, "cpu_speedup": cpu_rate["current"] / cpu_rate["baseline"],
                       "data_s_per_it": {k: statistics.median(x["data_s_per_it"] for x in runs) for k, runs in by.items()},
                       "model_s_per_it": {k: statistics.median(x["model_s_per_it"] for x in runs) for k, runs in by.items()},
                       "parts_s_per_it": parts,
@@ -258,7 +266,7 @@ def main() -> None:
     write_text(args.out, json.dumps(report, indent=2, default=str) + "\n")
     for v, s in summary.items():
         print(f"{v:11s} baseline {s['iterations_per_s']['baseline']:.3f} it/s  current {s['iterations_per_s']['current']:.3f}"
-              f" it/s  x{s['speedup']:.2f}  bit-identical weights: {s['bit_identical_weights']}")
+              f" it/s  x{s['speedup']:.2f} (per CPU second x{s['cpu_speedup']:.2f})  bit-identical weights: {s['bit_identical_weights']}")
     print(f"wrote {args.out}")
 
 
