@@ -294,3 +294,44 @@ def test_empty_or_missing_split_raises_clear_error(dataset, tmp_path):
         SceneSources.from_dataset(root, "test", "hrir")
     with pytest.raises(InputFileError, match="binaural renders not found"):
         SceneSources.from_dataset(dataset, "test", "brir_missing")
+
+
+def test_full_wav_cache_reads_segments_and_keeps_its_files(dataset):
+    """Once full, the cache reads a miss's segment alone (no eviction); the samples equal a whole read's."""
+    from points2sound.data.scenes import SourceCache
+
+    one_file = 2 * N_SAMPLES * 4  # a stereo render of 1 s, float32
+    cache = SourceCache(wav_bytes=int(2.5 * one_file))
+    plain = SceneSources.from_dataset(dataset, "test", "hrir", cache=SourceCache(0, 0))
+    cached = SceneSources.from_dataset(dataset, "test", "hrir", cache=cache)
+    paths = [cached.render_path("cello", "cello_rec0", az) for az in AZIMUTHS[:5]]
+    for round_ in range(2):
+        for k, path in enumerate(paths):
+            start = 100 * k + 7 * round_
+            np.testing.assert_array_equal(cached.cache.audio(path, start, start + 500, 2, SR),
+                                          plain.cache.audio(path, start, start + 500, 2, SR))
+    assert len(cache._wav) == 2 and cache._wav.nbytes <= cache._wav.max_bytes
+    assert cache.hits == 2  # the two files cached in the first round are the ones kept
+
+
+def test_balanced_test_set(sources):
+    """design='balanced': every azimuth equally often within each N, the same-side share at N = 2, seeded."""
+    from collections import Counter
+
+    kw = dict(segment_samples=2000, fps=FPS, design="balanced", same_side_share=0.5)
+    specs = make_scene_specs(sources, 24, seed=5, **kw)
+    assert specs == make_scene_specs(sources, 24, seed=5, **kw)
+    for n in (1, 2, 3):
+        group = [s for s in specs if s.n_sources == n]
+        assert len(group) == 8
+        assert set(Counter(src.azimuth_deg for s in group for src in s.sources).values()) == {n}
+    assert sum(s.same_side for s in specs if s.n_sources == 2) == 4
+    room = make_scene_specs(sources, 15, seed=5, azimuths_deg=(270, 315, 0, 45, 90), **{**kw, "same_side_share": 0.4})
+    assert {src.azimuth_deg for s in room for src in s.sources} == {270, 315, 0, 45, 90}
+    with pytest.raises(ParameterError, match="multiple of 24 scenes"):
+        make_scene_specs(sources, 30, seed=5, **kw)
+    with pytest.raises(ParameterError, match="design"):
+        make_scene_specs(sources, 24, seed=5, segment_samples=2000, design="latin")
+    # the random design is unchanged by the new options
+    assert make_scene_specs(sources, 30, seed=5, segment_samples=2000, fps=FPS) == \
+        make_scene_specs(sources, 30, seed=5, segment_samples=2000, fps=FPS, design="random", same_side_share=0.9)

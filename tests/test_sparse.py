@@ -259,3 +259,33 @@ def test_cuda_matches_cpu() -> None:
         results.append([t.detach().cpu() for t in (y.C, y.F, h, f.grad, w1.grad, w2.grad)])
     for a, b in zip(*results):
         torch.testing.assert_close(a, b)
+
+
+@pytest.mark.parametrize("dense", [False, True])
+@pytest.mark.parametrize("k", [2, 3])
+def test_conv_matches_dense_on_either_kernel_map_path(monkeypatch, dense: bool, k: int) -> None:
+    """The dense-grid kernel map (used for large maps) and the binary search give the same convolution."""
+    import points2sound.sparse.coords as coords_mod
+
+    monkeypatch.setattr(coords_mod, "_DENSE_MIN_QUERIES", 0 if dense else 2**62)
+    compare_conv(k, 1, 1, seed=20 + k)
+    compare_conv(k, 2, 2, seed=30 + k)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_dense_and_searched_kernel_maps_are_equal(monkeypatch, seed: int) -> None:
+    """Both lookups build the same table for every stride, kernel size and dilation, negative sites included."""
+    import points2sound.sparse.coords as coords_mod
+
+    rng = np.random.default_rng(seed)
+    base = int(rng.choice([1, 2]))
+    sites = random_sites(rng, int(rng.integers(1, 4)), -6, 7, float(rng.uniform(0.05, 0.6)), step=base)
+    sites[:, 1:] += base * rng.integers(-40, 40, size=3)  # boxes away from the origin
+    tables = []
+    for threshold in (0, 2**62):
+        monkeypatch.setattr(coords_mod, "_DENSE_MIN_QUERIES", threshold)
+        manager = coords_mod.CoordinateManager(torch.as_tensor(sites), base, int(sites[:, 0].max()) + 1)
+        tables.append([manager.kernel_map(base * s_in, base * s_in * s, k, d)
+                       for s_in in (1, 2) for s in (1, 2, 3) for k in (1, 2, 3, 5) for d in (1, 2)])
+    for dense, searched in zip(*tables):
+        assert torch.equal(dense, searched)

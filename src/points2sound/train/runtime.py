@@ -27,6 +27,10 @@ def setup_runtime(device_setting: str, threads: int | None, seed: int) -> tuple[
     torch.manual_seed(seed)
     if device.type == "cpu":
         torch.use_deterministic_algorithms(True, warn_only=True)
+        # Deterministic mode also fills every new tensor with NaN (so that reading memory before writing
+        # it would show): about 1500 fills per demo iteration, 5-10 % of the step. No kernel here reads
+        # memory it did not write (the results with and without the fill are bitwise equal), so skip it.
+        torch.utils.deterministic.fill_uninitialized_memory = False
     else:
         torch.backends.cudnn.benchmark = False
     log.info("device %s, %d thread(s), process %d of %d", device, torch.get_num_threads(), dist.rank + 1, dist.world_size)
