@@ -224,7 +224,7 @@ def explain_pair(statement: str, better: Entry, worse: Entry, model: Difference,
     """One measured explanation of a pair of an ordering that did not hold (Markdown list item)."""
     label = METRIC_LABELS.get(metric, metric)
     mm_b, mm_w = better.mono_mono(), worse.mono_mono()
-    same_baseline = mm_b == mm_w
+    same_baseline = (mm_b.ir_set, mm_b.mono_input, mm_b.filters) == (mm_w.ir_set, mm_w.mono_input, mm_w.filters)
     base = compare(mm_b, mm_w, df, metric, boot, f"{statement}|{metric}|baseline|{better.label}|{worse.label}",
                    scenes_of=(better, worse))
     g_b, n_b = learned_gain(better, df, metric)
