@@ -240,7 +240,11 @@ def explain_pair(statement: str, better: Entry, worse: Entry, model: Difference,
                  f"difference {base.interval_text()} ({base.scenes}): {_BASELINE[base.verdict]}. ")
     text += (f"Learned gain over Mono-Mono (1 - ratio of means on the same scenes): {better.label} {_pct(g_b)} "
              f"({n_b} scenes), {worse.label} {_pct(g_w)} ({n_w} scenes). ")
-    if model.verdict == FAILS and base.verdict == FAILS:
+    if model.verdict == FAILS and "mono_mono" in (better.method, worse.method):
+        side, gain = (worse, g_w) if better.method == "mono_mono" else (better, g_b)
+        text += (f"{side.label}'s learned gain over Mono-Mono is {_pct(gain)}: its output is further from the "
+                 f"truth than the mono input copied to both ears.")
+    elif model.verdict == FAILS and base.verdict == FAILS:
         text += "The reversal is already in the inputs of these scenes before any learning"
         text += (", and the learned gains do not undo it." if not (math.isnan(g_b) or math.isnan(g_w)) else ".")
     elif model.verdict == FAILS:

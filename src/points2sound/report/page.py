@@ -152,10 +152,13 @@ def _trace_section(df: pd.DataFrame, run_info: Mapping[str, Any], out_dir: Path)
     profile = run_info.get("profile", "<profile>")
     scenes_dir = run_info.get("scenes_dir", f"data/{profile}/scenes")
     lines = ["## Tracing a number back to its scenes", "",
-             "1. A table cell is the mean of `d_env` or `d_stft` over the rows of the per-scene score CSVs named "
-             "in the table's CSV (column `score_files`) whose `ir_set`, `method`, `variant` and `mono_input` "
-             "match the row; a per-N cell keeps the rows with `n_sources` = N (the N = 2 placement table also "
-             "filters on `same_side`).",
+             "1. A table cell is the mean of its metric column (`d_env`, `d_stft`, ...) over the rows of the "
+             "per-scene score CSVs named in the table's CSV (column `score_files`) whose `ir_set`, `method`, "
+             "`variant` and `mono_input` match the row; a per-N cell keeps the rows with `n_sources` = N (the "
+             "N = 2 placement table also filters on `same_side`). Its standard error is the standard deviation "
+             "(ddof 1) of those rows over the square root of their number; its ratio to Mono-Mono divides the "
+             "mean by that of the `mono_mono` rows with the same `mono_input` and `ir_set` over the scene ids "
+             "both have (the table CSV's `_se` and `_vs_mono_mono` columns).",
              f"2. Each score row names its `scene_id` and `ir_set`; the scene's specification (recordings, "
              f"segments, performers, frames, azimuths, distances) is the row of `{scenes_dir}/test_<ir_set>/scenes.csv` "
              f"with that `scene_id`, and its arrays are `{scenes_dir}/test_<ir_set>/<scene_id>.npz`.", ""]
