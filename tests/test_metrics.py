@@ -355,3 +355,19 @@ def test_silent_prediction_scores_finite_numbers():
     assert all(math.isfinite(v) for v in scores.values())
     assert scores["snr_db"] == pytest.approx(0.0, abs=1e-6)
     assert normalize_peak(np.zeros(3)).tolist() == [0, 0, 0]
+
+
+def test_d_stft_grows_with_the_sample_rate_and_d_env_does_not():
+    """What the report says: the same pairs resampled 16 -> 44.1 kHz score about 2.7 times the d_STFT."""
+    from scipy.signal import lfilter, resample_poly
+
+    rng = np.random.default_rng(28)
+    s = lfilter([1], [1, -0.95], rng.standard_normal(16000))
+    true = np.stack([s, 0.6 * np.roll(s, 5)])
+    pred = np.stack([s, s]) + 0.05 * rng.standard_normal((2, len(s)))
+    low = binaural_scores(pred, true, 16000)
+    high = binaural_scores(resample_poly(pred, 441, 160, axis=1), resample_poly(true, 441, 160, axis=1), 44100)
+    assert 2.5 < high["d_stft"] / low["d_stft"] < 3.0
+    assert 2.5 < high["d_mag"] / low["d_mag"] < 3.0
+    for key in ("d_env", "d_phase", "ild_err_db"):
+        assert high[key] / low[key] == pytest.approx(1.0, abs=0.05), key
