@@ -12,6 +12,8 @@ from hypothesis.extra.numpy import arrays
 
 from points2sound.errors import ParameterError
 from points2sound.evaluate import binaural_scores, envelope_distance, stft_distance, stft_params
+from points2sound.evaluate.metrics import (ILD_BANDS_HZ, PAPER_METRICS, SCORE_KEYS, gcc_phat_itd, ild_db,
+                                           normalize_peak)
 
 FS = 44100
 
@@ -98,13 +100,16 @@ def test_paper_stft_distance_matches_numpy_framing(fs):
 
 def test_identical_signals_score_zero():
     x = _noise(5)
-    assert all(v == 0.0 for v in binaural_scores(x, x.copy(), FS).values())
+    scores = binaural_scores(x, x.copy(), FS)
+    assert all(v == 0.0 for k, v in scores.items() if k != "snr_db")
+    assert scores["snr_db"] == pytest.approx(10 * math.log10(0.5e12), abs=1e-6)  # floor: 1e-12 of both energies
 
 
 def test_gain_change_scores_zero():
     x = _noise(6)
     scores = binaural_scores(3.7 * x, x, FS)
-    assert all(abs(v) < 1e-9 for v in scores.values()), scores
+    assert all(abs(v) < 1e-9 for k, v in scores.items() if k != "snr_db"), scores
+    assert scores["snr_db"] > 100
 
 
 def test_sign_flip_keeps_envelopes_and_quadruples_stft_power():
@@ -216,6 +221,8 @@ _scale = st.floats(1e-3, 1e3)
 def test_symmetric_and_non_negative(a, b):
     ab, ba = binaural_scores(a, b, 16000), binaural_scores(b, a, 16000)
     for key, value in ab.items():
+        if key == "snr_db":  # relative to the true signal's energy: neither symmetric nor >= 0
+            continue
         assert value >= 0
         assert value == pytest.approx(ba[key], rel=1e-9, abs=1e-12)
 
@@ -231,9 +238,136 @@ def test_invariant_to_positive_scaling_of_either_signal(a, b, ca, cb):
 def test_binaural_scores_equal_the_single_metric_functions():
     pred, true = _noise(11, 3000), _noise(12, 3000)
     scores = binaural_scores(pred, true, 16000)
-    assert scores == {
+    assert tuple(scores) == SCORE_KEYS
+    assert {k: scores[k] for k in PAPER_METRICS} == {
         "d_env": envelope_distance(pred, true, "code"),
         "d_stft": stft_distance(pred, true, 16000, "code"),
         "d_env_paper": envelope_distance(pred, true, "paper"),
         "d_stft_paper": stft_distance(pred, true, 16000, "paper"),
     }
+
+
+# ---------------------------------------------------------------------------
+# The field's wider metric set, against direct loops and known delays / gains
+# ---------------------------------------------------------------------------
+
+def _code_specs(x: np.ndarray, fs: int) -> list[np.ndarray]:
+    win, hop, n_fft = stft_params(fs, "code")
+    return [_np_stft_code(ch, win, hop, n_fft) for ch in x]  # (frames, bins) per channel
+
+
+@pytest.mark.parametrize("fs", [16000, 8000])
+def test_magnitude_phase_snr_and_mse_match_direct_loops(fs):
+    pred, true = _noise(21, 4000), _noise(22, 4000) + 0.5 * _noise(21, 4000)
+    scores = binaural_scores(pred, true, fs)
+    p, g = _peak(pred), _peak(true)
+    sp, sg = _code_specs(p, fs), _code_specs(g, fs)
+    mag = 0.0
+    for c in range(2):
+        total, count = 0.0, 0
+        for frame in range(sp[c].shape[0]):
+            for k in range(sp[c].shape[1]):
+                total += (abs(sp[c][frame, k]) - abs(sg[c][frame, k])) ** 2
+                count += 1
+        mag += total / count
+    assert scores["d_mag"] == pytest.approx(mag, rel=1e-9)
+    # phase of the STFT of the L - R signal itself (not via linearity)
+    win, hop, n_fft = stft_params(fs, "code")
+    dp, dg = _np_stft_code(p[0] - p[1], win, hop, n_fft), _np_stft_code(g[0] - g[1], win, hop, n_fft)
+    total = 0.0
+    for a, b in zip(dp.ravel(), dg.ravel()):
+        d = abs(math.atan2(a.imag, a.real) - math.atan2(b.imag, b.real))
+        total += min(d, 2 * math.pi - d)
+    assert scores["d_phase"] == pytest.approx(total / dp.size, rel=1e-9)
+    err = sum((p[c, t] - g[c, t]) ** 2 for c in range(2) for t in range(p.shape[1]))
+    energy = sum(g[c, t] ** 2 for c in range(2) for t in range(p.shape[1]))
+    assert scores["wave_mse"] == pytest.approx(err / p.size, rel=1e-9)
+    assert scores["snr_db"] == pytest.approx(10 * math.log10(energy / err), rel=1e-6)
+
+
+def test_identical_signals_have_zero_errors_and_a_bounded_snr():
+    x = _noise(23, 4000)
+    scores = binaural_scores(x, x, 16000)
+    assert all(scores[k] == pytest.approx(0, abs=1e-9) for k in SCORE_KEYS if k != "snr_db")
+    assert 100 < scores["snr_db"] <= 121
+
+
+def _delayed(s: np.ndarray, delay: float, gain: float = 1.0) -> np.ndarray:
+    """s delayed by `delay` samples (fractional: a linear phase, circular) and scaled."""
+    spec = np.fft.rfft(s)
+    k = np.arange(len(spec))
+    return gain * np.fft.irfft(spec * np.exp(-2j * np.pi * k * delay / len(s)), len(s))
+
+
+@pytest.mark.parametrize("delay", [0.0, 3.0, -5.0, 2.4, -7.7, 12.0])
+def test_gcc_phat_recovers_a_known_delay(delay):
+    fs = 16000
+    s = np.random.default_rng(24).standard_normal(8000)
+    x = np.stack([s, _delayed(s, delay, 0.4)])  # the right ear hears it later: the left leads
+    assert gcc_phat_itd(x, fs) * fs == pytest.approx(delay, abs=0.15)
+    assert gcc_phat_itd(x[::-1], fs) * fs == pytest.approx(-delay, abs=0.15)
+
+
+def test_itd_is_searched_within_one_millisecond():
+    fs = 16000
+    s = np.random.default_rng(25).standard_normal(8000)
+    x = np.stack([s, _delayed(s, 40.0)])  # 2.5 ms: outside the search range
+    assert abs(gcc_phat_itd(x, fs)) <= 1e-3 + 1e-9
+    assert gcc_phat_itd(np.stack([s, np.zeros_like(s)]), fs) == 0.0
+
+
+@pytest.mark.parametrize("gains", [(1.0, 0.5), (0.2, 1.0), (1.0, 1.0)])
+def test_ild_and_itd_errors_of_a_known_delay_gain_pair(gains):
+    fs = 16000
+    s = np.random.default_rng(26).standard_normal(8000)
+    true = np.stack([gains[0] * s, _delayed(s, 4.0, gains[1])])
+    mono = np.stack([s, s])  # Mono-Mono: ITD 0, ILD 0
+    scores = binaural_scores(mono, true, fs)
+    ild = 20 * math.log10(gains[0] / gains[1])
+    assert ild_db(true) == pytest.approx(ild, abs=1e-5)  # the 1e-8 energy floor moves it by < 1e-5 dB
+    assert scores["ild_err_db"] == pytest.approx(abs(ild), abs=1e-5)
+    assert scores["itd_err_us"] == pytest.approx(4.0 / fs * 1e6, abs=0.15 / fs * 1e6)
+    for band in ILD_BANDS_HZ:  # white noise: the same gain in every band (up to the framing at the ends)
+        assert scores[f"ild_err_db_{band}"] == pytest.approx(abs(ild), abs=0.25)
+
+
+def test_band_ild_of_tones_with_a_known_gain_per_band():
+    fs, n = 16000, 16000
+    t = np.arange(n) / fs
+    gains_db = {"500hz": 6.0, "1khz": -3.0, "2khz": 12.0, "4khz": 0.5}
+    left = np.zeros(n)
+    right = np.zeros(n)
+    for band, g in gains_db.items():
+        tone = np.sin(2 * np.pi * ILD_BANDS_HZ[band] * t)
+        left += tone
+        right += tone * 10 ** (-g / 20)  # the left is louder by g dB in that band
+    pred = np.stack([left, left])
+    scores = binaural_scores(pred, np.stack([left, right]), fs)
+    for band, g in gains_db.items():
+        assert scores[f"ild_err_db_{band}"] == pytest.approx(abs(g), abs=0.05), band
+    e_l, e_r = np.sum(left ** 2), np.sum(right ** 2)
+    assert scores["ild_err_db"] == pytest.approx(abs(10 * math.log10(e_l / e_r)), abs=1e-6)
+
+
+def test_silent_prediction_scores_finite_numbers():
+    true = _noise(27, 3000)
+    scores = binaural_scores(np.zeros_like(true), true, 16000)
+    assert all(math.isfinite(v) for v in scores.values())
+    assert scores["snr_db"] == pytest.approx(0.0, abs=1e-6)
+    assert normalize_peak(np.zeros(3)).tolist() == [0, 0, 0]
+
+
+def test_d_stft_grows_with_the_sample_rate_and_d_env_does_not():
+    """What the report says: the same pairs resampled 16 -> 44.1 kHz score about 2.7 times the d_STFT."""
+    from scipy.signal import lfilter, resample_poly
+
+    rng = np.random.default_rng(28)
+    s = lfilter([1], [1, -0.95], rng.standard_normal(16000))
+    true = np.stack([s, 0.6 * np.roll(s, 5)])
+    pred = np.stack([s, s]) + 0.05 * rng.standard_normal((2, len(s)))
+    low = binaural_scores(pred, true, 16000)
+    high = binaural_scores(resample_poly(pred, 441, 160, axis=1), resample_poly(true, 441, 160, axis=1), 44100)
+    assert 2.5 < high["d_stft"] / low["d_stft"] < 3.0
+    assert 2.5 < high["d_mag"] / low["d_mag"] < 3.0
+    for key in ("d_env", "d_phase", "ild_err_db"):
+        assert high[key] / low[key] == pytest.approx(1.0, abs=0.05), key

@@ -10,9 +10,10 @@ import pytest
 
 from points2sound.data.scenes import same_side
 from points2sound.errors import InputFileError, ParameterError
+from points2sound.evaluate.metrics import FIELD_METRICS
 from points2sound.evaluate.scores import COLUMNS, read_scores, summarize, write_scores
 from points2sound.report import build_tables, check_claims, figure_p2s_vs_m2b, figure_rooms, write_report
-from points2sound.report.claims import FAILS, HOLDS, NA
+from points2sound.report.claims import FAILS, HOLDS, NA, UNRESOLVED
 from points2sound.report.paper import load_paper_numbers, paper_entry
 from points2sound.report.tables import table1, table_rooms, table_same_side
 
@@ -51,7 +52,9 @@ def _rows(ir_set: str, entry: tuple, base: float, rng: np.random.Generator, per_
                 same_side=same_side(az),
                 d_env=base * 0.1 * (1 + 0.2 * n) + rng.uniform(0, 0.01),
                 d_stft=base * (1 + 0.2 * n) + rng.uniform(0, 0.1),
-                d_env_paper=rng.uniform(1, 2), d_stft_paper=rng.uniform(10, 20)))
+                d_env_paper=rng.uniform(1, 2), d_stft_paper=rng.uniform(10, 20),
+                **{m: (10.0 - base if m == "snr_db" else base * (1 + 0.1 * n)) + rng.uniform(0, 0.05)
+                   for m in FIELD_METRICS}))
     return rows
 
 
@@ -251,8 +254,17 @@ def _verdicts(df) -> dict[str, dict[str, str]]:
 
 def test_claims_follow_the_data():
     df = synthetic_scores()
+    # same-side and other N = 2 scenes of the headline get the same values: no resolved difference
+    n2 = (df.variant == "p2s_rgb") & (df.method == "points2sound") & (df.n_sources == 2) & (df.ir_set == ANECHOIC)
+    means = {m: df.loc[n2, m].mean() for m in ("d_env", "d_stft")}
+    for side in (True, False):
+        rows = df.index[n2 & (df.same_side == side)]
+        for m, mean in means.items():
+            df.loc[rows, m] = mean * (1 + 0.01 * (np.arange(len(rows)) % 3 - 1))
     v = _verdicts(df)
-    # ENTRIES are built in the paper's order, so every ordering holds on both metrics
+    # ENTRIES are built in the paper's order, so every ordering holds on both metrics, except that one
+    same = "N = 2: sources on the same side beat other configurations"
+    assert v.pop(same) == {"d_env": UNRESOLVED, "d_stft": UNRESOLVED}
     assert all(m == {"d_env": HOLDS, "d_stft": HOLDS} for m in v.values()), v
     assert "drier rooms beat more reverberant ones: calypso_sim (RT60 0.17 s) < spirit_sim (RT60 0.5 s)" in v
     # make L_diff better than L_full on d_env only
@@ -298,4 +310,117 @@ def test_write_report(score_files, tmp_path):
     line = next(x for x in text.splitlines() if x.startswith("| L_full beats L_diff"))
     assert "n/a (not run: Points2Sound L_diff)" in line
     line = next(x for x in text.splitlines() if x.startswith("| Points2Sound beats Mono-Mono, mono input s_L + s_R"))
-    assert line.count(f"| {HOLDS} |") == 2
+    assert line.count(f"| {HOLDS} |") == 2 and line.count("(paired) |") == 2 and "95 % CI" in text
+    assert "d_STFT depends on the sample rate" in text and "table_metrics" in text
+
+
+# ---------------------------------------------------------------------------
+# Uncertainty: standard errors, ratios to Mono-Mono, bootstrap intervals, explanations
+# ---------------------------------------------------------------------------
+
+def test_cells_carry_standard_errors_and_ratios_to_mono_mono(score_files):
+    from points2sound.report.stats import standard_error
+
+    df = read_scores(score_files)
+    t = table1(df, "demo", ANECHOIC)
+    col = {c: j for j, c in enumerate(t.columns)}
+    i = t.index.index(("s_L + s_R", "Points2Sound (L_full)"))
+    sel = df[(df.ir_set == ANECHOIC) & (df.variant == "p2s_rgb") & (df.method == "points2sound")]
+    mm = df[(df.ir_set == ANECHOIC) & (df.method == "mono_mono") & (df.mono_input == "sum_lr")]
+    n1 = sel[sel.n_sources == 1]
+    assert t.se[i, col[("d_env", "n1")]] == pytest.approx(np.std(n1.d_env, ddof=1) / math.sqrt(len(n1)))
+    assert standard_error([1.0]) != standard_error([1.0])  # NaN below two scenes
+    joined = sel.merge(mm, on="scene_id", suffixes=("", "_mm"))
+    assert t.ratio[i, col[("d_stft", "all")]] == pytest.approx(joined.d_stft.mean() / joined.d_stft_mm.mean())
+    assert t.paper_ratio[i, col[("d_stft", "all")]] == pytest.approx(0.794 / 4.072)
+    md = t.to_markdown()
+    line = next(x for x in md.splitlines() if x.startswith("| s_L + s_R | Points2Sound (L_full) |"))
+    assert "±" in line and "×" in line and "(×0.19)" in line
+    frame = t.to_frame()
+    assert {"d_env_n1_se", "d_env_n1_vs_mono_mono", "d_env_n1_paper_vs_mono_mono"} <= set(frame.columns)
+
+
+def test_metrics_table_has_every_field_metric_with_errors(score_files):
+    from points2sound.evaluate.metrics import FIELD_METRICS
+    from points2sound.report.tables import table_metrics
+
+    df = read_scores(score_files)
+    t = table_metrics(df, "demo", ANECHOIC)
+    assert [m for m, _ in t.columns] == ["d_env", "d_stft", *FIELD_METRICS]
+    j = [m for m, _ in t.columns].index("snr_db")
+    i = next(k for k, r in enumerate(t.index) if r[2] == "p2s_rgb" and r[1].startswith("Points2Sound"))
+    sel = df[(df.ir_set == ANECHOIC) & (df.variant == "p2s_rgb") & (df.method == "points2sound")]
+    mm = df[(df.ir_set == ANECHOIC) & (df.method == "mono_mono") & (df.mono_input == "sum_lr")]
+    assert t.ours[i, j] == pytest.approx(sel.snr_db.mean())
+    assert t.ratio[i, j] == pytest.approx(sel.snr_db.mean() - mm.snr_db.mean())  # SNR: a difference in dB
+    assert "Δ" in t.to_markdown() and "(–)" not in t.to_markdown()
+
+
+def test_old_score_files_without_the_field_metrics_still_read(score_files, tmp_path):
+    from points2sound.evaluate.metrics import FIELD_METRICS
+    from points2sound.evaluate.scores import PAPER_COLUMNS
+
+    old = tmp_path / "old.csv"
+    pd.read_csv(score_files[0]).loc[:, list(PAPER_COLUMNS)].to_csv(old, index=False)
+    df = read_scores([old])
+    assert df[list(FIELD_METRICS)].isna().all().all() and len(df)
+    with pytest.raises(InputFileError, match="missing score columns"):
+        write_scores(tmp_path / "new.csv", df.drop(columns=["d_mag"]))
+
+
+def test_bootstrap_is_seeded_paired_and_covers_the_true_difference():
+    from points2sound.report.stats import FAILS, Bootstrap, bootstrap_difference
+
+    rng = np.random.default_rng(3)
+    scene = [f"s{k}" for k in range(200)]
+    common = rng.normal(0, 1, 200)  # a large per-scene effect shared by both sides
+    a = pd.DataFrame({"scene_id": scene, "x": common})
+    b = pd.DataFrame({"scene_id": scene[::-1], "x": (common + 0.1 + rng.normal(0, 0.05, 200))[::-1]})
+    boot = Bootstrap(1000, 0.95, seed=1)
+    paired = bootstrap_difference(a, b, "x", True, boot, "k")
+    assert paired.verdict == HOLDS and paired.low < 0.1 < paired.high and paired.n_better == 200
+    assert bootstrap_difference(a, b, "x", True, boot, "k") == paired          # the same draws
+    assert bootstrap_difference(a, b, "x", True, Bootstrap(1000, 0.95, 2), "k").low != paired.low
+    unpaired = bootstrap_difference(a, b, "x", False, boot, "k")
+    assert unpaired.verdict == UNRESOLVED and unpaired.high - unpaired.low > 5 * (paired.high - paired.low)
+    assert bootstrap_difference(b, a, "x", True, boot, "k").verdict == FAILS
+    # a direct percentile bootstrap of the per-scene differences gives the same interval
+    d = (b.set_index("scene_id").x - a.set_index("scene_id").x).sort_index().to_numpy()
+    idx = boot.rng("k").integers(0, len(d), size=(1000, len(d)))
+    assert paired.low == pytest.approx(np.quantile(d[idx].mean(axis=1), 0.025))
+    wider = bootstrap_difference(a, b, "x", True, Bootstrap(1000, 0.999, 1), "k")
+    assert wider.low < paired.low and wider.high > paired.high
+
+
+def test_explanations_compare_with_mono_mono_on_the_same_scenes():
+    from points2sound.report.claims import explanations_markdown
+    from points2sound.report.stats import Bootstrap
+
+    df = synthetic_scores()
+    # depth only better than rgb-depth (a learned difference: the same Mono-Mono on both sides)
+    df.loc[df.variant == "p2s_depth", "d_env"] *= 0.5
+    # s_L + s_R worse than s_L for the models *and* for Mono-Mono (a difference of the inputs)
+    for method in ("points2sound", "mono_mono"):
+        m = (df.method == method) & (df.mono_input == "sum_lr")
+        df.loc[m, "d_env"] += 1.0
+    claims = check_claims(df, ANECHOIC, boot=Bootstrap(500, 0.95, 7))
+    v = {c.statement: c.verdicts for c in claims}
+    assert v["rgb-depth beats depth only (Points2Sound)"]["d_env"] == FAILS
+    items = explanations_markdown(claims, df, Bootstrap(500, 0.95, 7))
+    depth = next(x for x in items if "rgb-depth beats depth only (Points2Sound)**, d_ENV" in x)
+    assert "same Mono-Mono baseline" in depth and "learned a larger gain" in depth
+    inputs = next(x for x in items if x.startswith("- **mono inputs ordered") and "d_ENV" in x)
+    assert "the baseline shows the same reversed ordering" in inputs and "already in the inputs" in inputs
+    assert not any("L_full beats L_diff" in x and "d_STFT" in x for x in items)  # holds: nothing to explain
+
+
+def test_azimuth_figure(score_files, tmp_path):
+    from points2sound.report import figure_azimuth
+
+    df = read_scores(score_files)
+    paths = figure_azimuth(df, tmp_path / "az", "demo", ANECHOIC)
+    first = [p.read_bytes() for p in paths]
+    assert first[0].startswith(b"\x89PNG") and first[1].startswith(b"%PDF-")
+    assert [p.read_bytes() for p in figure_azimuth(df, tmp_path / "az", "demo", ANECHOIC)] == first
+    empty = figure_azimuth(df.iloc[:0], tmp_path / "none", "demo", ANECHOIC)
+    assert all(p.stat().st_size > 0 for p in empty)

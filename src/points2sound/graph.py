@@ -262,7 +262,7 @@ class _Builder:
                  {"page": Out(f"{R}/README.md", cache=False), "metrics": Out(f"{R}/metrics.json", cache=False, metric=True),
                   "reproduction": Out(f"{R}/reproduction.json", cache=False),
                   "tables": Out(f"{R}/tables", True, cache=False), "figures": Out(f"{R}/figures", True, cache=False)},
-                 ("audio", "hrir", "rooms", "scenes", "dataset", "pretrain_audio", "variants", "reproduce"),
+                 ("audio", "hrir", "rooms", "scenes", "dataset", "pretrain_audio", "variants", "reproduce", "report"),
                  ("report.page", "report.tables", "report.figures", "report.separation", "report.reproduction"))
 
 

@@ -349,8 +349,9 @@ def report(params: Params, score_files: list[Path], examples_dir: Path | None, o
     from .atomic import write_text
     from .config import section_digest
     from .evaluate.scores import read_scores, summarize
-    from .report.figures import figure_p2s_vs_m2b, figure_rooms
+    from .report.figures import figure_azimuth, figure_p2s_vs_m2b, figure_rooms
     from .report.page import write_report
+    from .report.stats import Bootstrap
     from .report.tables import build_tables
 
     profile = params["profile"]
@@ -373,6 +374,8 @@ def report(params: Params, score_files: list[Path], examples_dir: Path | None, o
         "scenes_dir": f"data/{profile}/scenes",
         "test_scenes": f"{params['scenes']['test']['count']} per IR set, {params['scenes']['test']['clip_s']} s clips",
         "sample_rate": f"{params['audio']['sample_rate']} Hz", "machine": reproduction.machine_line(machine),
+        "sample_rate_hz": int(params["audio"]["sample_rate"]),
+        "bootstrap": Bootstrap.from_params(params.get("report"), stage_seed(params, "report")),
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     tables = build_tables(df, profile, anechoic, rooms)
@@ -383,6 +386,10 @@ def report(params: Params, score_files: list[Path], examples_dir: Path | None, o
                                                                               profile, anechoic, rooms),
         "Figure 5: Points2Sound against Mono2Binaural per N": figure_p2s_vs_m2b(df, figures_dir / "figure5_m2b",
                                                                                  profile, anechoic),
+        "d_ENV against source azimuth at N = 1: Points2Sound, Rotated-Visual and Mono-Mono (s_L + s_R)": {
+            "paths": figure_azimuth(df, figures_dir / "figure_azimuth", profile, anechoic),
+            "note": "Points: mean over the N = 1 test scenes at that azimuth, bars: their standard error "
+                    "(series offset by a few degrees to stay apart)."},
     }
     wavs = sorted(examples_dir.glob("*.wav")) if examples_dir is not None and examples_dir.is_dir() else []
     separation = None

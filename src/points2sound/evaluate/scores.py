@@ -27,12 +27,16 @@ import pandas as pd
 
 from ..atomic import atomic_path
 from ..errors import InputFileError, ParameterError
+from .metrics import FIELD_METRICS, PAPER_METRICS, SIGNED
 
-COLUMNS = (
+PAPER_COLUMNS = (
     "scene_id", "ir_set", "method", "variant", "mono_input", "features", "loss", "n_sources",
     "instruments", "azimuths_deg", "same_side", "d_env", "d_stft", "d_env_paper", "d_stft_paper",
 )
-METRICS = ("d_env", "d_stft", "d_env_paper", "d_stft_paper")
+# the field's wider metric set (evaluate.metrics.FIELD_METRICS); files written before it
+# existed lack these columns: read_scores fills them with NaN (shown as n/a)
+COLUMNS = (*PAPER_COLUMNS, *FIELD_METRICS)
+METRICS = (*PAPER_METRICS, *FIELD_METRICS)
 STRING_COLUMNS = ("scene_id", "ir_set", "method", "variant", "mono_input", "features", "loss",
                   "instruments", "azimuths_deg")
 METHODS = ("mono_mono", "rotated_visual", "points2sound", "mono2binaural")
@@ -47,11 +51,17 @@ _ALLOWED = {"method": METHODS, "mono_input": MONO_INPUTS, "features": FEATURES, 
 _BOOL_TEXT = {"true": True, "false": False, "1": True, "0": False}
 
 
-def _check_frame(df: pd.DataFrame, path: Path) -> pd.DataFrame:
-    missing = [c for c in COLUMNS if c not in df.columns]
+def _check_frame(df: pd.DataFrame, path: Path, strict: bool = True) -> pd.DataFrame:
+    """Validate score rows; `strict=False` (reading) accepts files without the FIELD_METRICS columns."""
+    required = COLUMNS if strict else PAPER_COLUMNS
+    missing = [c for c in required if c not in df.columns]
     if missing:
         raise InputFileError(path, f"missing score columns {missing}", f"expected {list(COLUMNS)}")
-    df = df.loc[:, list(COLUMNS)].copy()
+    df = df.copy()
+    absent = [c for c in COLUMNS if c not in df.columns]
+    for col in absent:
+        df[col] = np.nan
+    df = df.loc[:, list(COLUMNS)]
     for col in STRING_COLUMNS:
         df[col] = df[col].astype(object).where(df[col].notna(), "").map(str)
     for col, allowed in _ALLOWED.items():
@@ -70,8 +80,12 @@ def _check_frame(df: pd.DataFrame, path: Path) -> pd.DataFrame:
     df["same_side"] = side.astype(bool)
     for col in METRICS:
         values = pd.to_numeric(df[col], errors="coerce")
-        if values.isna().any() or not np.isfinite(values).all() or (values < 0).any():
-            raise InputFileError(path, f"column {col!r} must hold finite numbers >= 0")
+        if col in absent:
+            df[col] = values.astype(float)
+            continue
+        if values.isna().any() or not np.isfinite(values).all() or (col not in SIGNED and (values < 0).any()):
+            bound = "" if col in SIGNED else " >= 0"
+            raise InputFileError(path, f"column {col!r} must hold finite numbers{bound}")
         df[col] = values.astype(float)
     dup = df.duplicated(["scene_id", *GROUP_COLUMNS])
     if dup.any():
@@ -93,7 +107,7 @@ def read_scores(paths: Iterable[str | Path]) -> pd.DataFrame:
             raw = pd.read_csv(path, dtype=str, keep_default_na=False)
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
             raise InputFileError(path, f"not a readable CSV ({exc})") from exc
-        df = _check_frame(raw, path)
+        df = _check_frame(raw, path, strict=False)
         df[SOURCE_COLUMN] = str(path)
         frames.append(df)
     if not frames:

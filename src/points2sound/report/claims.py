@@ -1,9 +1,17 @@
 """The paper's orderings, checked on our scores (never hard-coded verdicts).
 
 Each claim is an ordering of entries from best to worst (lower distance is
-better), judged on the mean over all scenes of each entry, separately for
-d_ENV and d_STFT: it "holds" when the means strictly increase along the
-ordering, "does not hold" otherwise, and is "n/a" when an entry was not run.
+better), checked separately for d_ENV and d_STFT on each adjacent pair of the
+ordering by the bootstrap of `report.stats`: a pair "holds" when the interval of
+the difference of means (worse - better) lies above zero, "does not hold" when
+it lies below zero and is "not resolved" otherwise. A claim holds when every
+pair holds, does not hold when some pair is resolved the other way, is not
+resolved otherwise, and is "n/a" when an entry was not run.
+
+A check that does not hold (or is not resolved) gets a measured explanation
+(`explain`): the same comparison for the Mono-Mono baseline on the same scenes
+(does the baseline already show that ordering?) and each side's learned gain
+over Mono-Mono on its scenes.
 """
 
 from __future__ import annotations
@@ -15,9 +23,11 @@ from typing import Mapping, Sequence
 import pandas as pd
 
 from .paper import load_paper_numbers, paper_entry
+from .stats import FAILS, HOLDS, NA, NAN_DIFF, UNRESOLVED, Bootstrap, Difference, bootstrap_difference
 from .tables import HEADLINE, METRIC_LABELS, room_key, select_entry
 
-HOLDS, FAILS, NA = "holds", "does not hold", "n/a"
+__all__ = ["FAILS", "HOLDS", "NA", "UNRESOLVED", "Claim", "Entry", "check_claims", "claims_markdown",
+           "explanations_markdown", "paper_claims"]
 
 
 @dataclass(frozen=True)
@@ -32,9 +42,32 @@ class Entry:
     filters: tuple[tuple[str, object], ...] = ()
     paper: Mapping[str, float] = field(default_factory=dict)  # the paper's value per metric, if any
 
+    def rows(self, df: pd.DataFrame) -> pd.DataFrame:
+        return select_entry(df, self.ir_set, self.method, self.variant, self.mono_input, **dict(self.filters))
+
     def mean(self, df: pd.DataFrame, metric: str) -> float:
-        rows = select_entry(df, self.ir_set, self.method, self.variant, self.mono_input, **dict(self.filters))
+        rows = self.rows(df)
         return float(rows[metric].mean()) if len(rows) else math.nan
+
+    def mono_mono(self) -> "Entry":
+        """The Mono-Mono baseline of this entry's mono input, IR set and filters."""
+        return Entry(f"Mono-Mono for {self.label}", self.ir_set, "mono_mono", "", self.mono_input, self.filters)
+
+    def pairs_with(self, other: "Entry") -> bool:
+        """Whether both score the same scenes (then differences are paired by scene id)."""
+        return self.ir_set == other.ir_set and self.filters == other.filters
+
+
+def compare(better: Entry, worse: Entry, df: pd.DataFrame, metric: str, boot: Bootstrap,
+            key: str, scenes_of: tuple[Entry, Entry] | None = None) -> Difference:
+    """worse - better on `metric`; `scenes_of`: keep only the scene ids those entries have."""
+    a, b = better.rows(df), worse.rows(df)
+    if not len(a) or not len(b):
+        return NAN_DIFF
+    if scenes_of is not None:
+        a = a[a["scene_id"].isin(set(scenes_of[0].rows(df)["scene_id"]))]
+        b = b[b["scene_id"].isin(set(scenes_of[1].rows(df)["scene_id"]))]
+    return bootstrap_difference(a, b, metric, better.pairs_with(worse), boot, key)
 
 
 @dataclass
@@ -44,16 +77,25 @@ class Claim:
     statement: str
     entries: list[Entry]
     ours: dict[str, list[float]] = field(default_factory=dict)    # metric -> means along the ordering
-    verdicts: dict[str, str] = field(default_factory=dict)        # metric -> holds / does not hold / n/a
+    verdicts: dict[str, str] = field(default_factory=dict)        # metric -> holds / does not hold / ...
+    pairs: dict[str, list[Difference]] = field(default_factory=dict)  # metric -> one per adjacent pair
 
-    def evaluate(self, df: pd.DataFrame, metrics: Sequence[str]) -> "Claim":
+    def evaluate(self, df: pd.DataFrame, metrics: Sequence[str], boot: Bootstrap | None = None) -> "Claim":
+        boot = boot or Bootstrap()
         for m in metrics:
             means = [e.mean(df, m) for e in self.entries]
             self.ours[m] = means
-            if any(math.isnan(v) for v in means):
+            self.pairs[m] = [compare(a, b, df, m, boot, f"{self.statement}|{m}|{k}")
+                             for k, (a, b) in enumerate(zip(self.entries, self.entries[1:]))]
+            verdicts = [d.verdict for d in self.pairs[m]]
+            if any(math.isnan(v) for v in means) or NA in verdicts:
                 self.verdicts[m] = NA
+            elif all(v == HOLDS for v in verdicts):
+                self.verdicts[m] = HOLDS
+            elif FAILS in verdicts:
+                self.verdicts[m] = FAILS
             else:
-                self.verdicts[m] = HOLDS if all(a < b for a, b in zip(means, means[1:])) else FAILS
+                self.verdicts[m] = UNRESOLVED
         return self
 
     def missing(self, df: pd.DataFrame) -> list[str]:
@@ -119,24 +161,26 @@ def paper_claims(anechoic: str, rooms: Sequence[str] = (), room_rt60_s: Mapping[
 
 def check_claims(df: pd.DataFrame, anechoic: str, rooms: Sequence[str] | None = None,
                  room_rt60_s: Mapping[str, float] | None = None,
-                 metrics: Sequence[str] = ("d_env", "d_stft")) -> list[Claim]:
+                 metrics: Sequence[str] = ("d_env", "d_stft"), boot: Bootstrap | None = None) -> list[Claim]:
     """Evaluate every paper claim on `df` (rooms default to every ir_set but the anechoic one)."""
     if rooms is None:
         rooms = sorted(set(df["ir_set"]) - {anechoic})
-    return [c.evaluate(df, metrics) for c in paper_claims(anechoic, rooms, room_rt60_s)]
+    return [c.evaluate(df, metrics, boot) for c in paper_claims(anechoic, rooms, room_rt60_s)]
 
 
 def _fmt(values: Sequence[float]) -> str:
     return " / ".join("n/a" if math.isnan(v) else f"{v:.3f}" for v in values)
 
 
-def claims_markdown(claims: Sequence[Claim], df: pd.DataFrame) -> str:
-    """A Markdown table: claim, our means along the ordering, the paper's, verdict per metric."""
+def claims_markdown(claims: Sequence[Claim], df: pd.DataFrame, boot: Bootstrap | None = None) -> str:
+    """A Markdown table: claim, our means along the ordering, the paper's, the interval of each
+    adjacent pair's difference (worse - better; > 0: the paper's ordering) and the verdict, per metric."""
+    boot = boot or Bootstrap()
     metrics = list(claims[0].verdicts) if claims else []
     header = ["claim (best first)"]
     for m in metrics:
         label = METRIC_LABELS.get(m, m)
-        header += [f"{label} ours", f"{label} paper", f"{label}"]
+        header += [f"{label} ours", f"{label} paper", f"{label} difference [{boot.percent} CI]", f"{label}"]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] * len(header)) + "|"]
     for c in claims:
         cells = [c.statement + " (" + " < ".join(e.label for e in c.entries) + ")"]
@@ -145,6 +189,85 @@ def claims_markdown(claims: Sequence[Claim], df: pd.DataFrame) -> str:
             verdict = c.verdicts[m]
             if verdict == NA:
                 verdict = "n/a (not run: " + ", ".join(c.missing(df)) + ")"
-            cells += [_fmt(c.ours[m]), "–" if all(math.isnan(v) for v in paper) else _fmt(paper), verdict]
+            intervals = "; ".join(f"{d.interval_text()} ({'paired' if d.paired else 'unpaired'})"
+                                  if not math.isnan(d.diff) else "n/a" for d in c.pairs.get(m, []))
+            cells += [_fmt(c.ours[m]), "–" if all(math.isnan(v) for v in paper) else _fmt(paper), intervals,
+                      verdict]
         lines.append("| " + " | ".join(x.replace("|", "\\|") for x in cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def learned_gain(entry: Entry, df: pd.DataFrame, metric: str) -> tuple[float, int]:
+    """1 - mean(entry) / mean(Mono-Mono) over the scenes both scored, and how many."""
+    rows = entry.rows(df).drop_duplicates("scene_id").set_index("scene_id")[metric]
+    if entry.method == "mono_mono":
+        return (0.0 if len(rows) else math.nan), len(rows)
+    base = entry.mono_mono().rows(df).drop_duplicates("scene_id").set_index("scene_id")[metric]
+    common = rows.index.intersection(base.index)
+    if not len(common) or base.loc[common].mean() == 0:
+        return math.nan, 0
+    return float(1.0 - rows.loc[common].mean() / base.loc[common].mean()), len(common)
+
+
+_BASELINE = {FAILS: "the baseline shows the same reversed ordering",
+             HOLDS: "the baseline shows the paper's ordering",
+             UNRESOLVED: "the baseline does not resolve a difference",
+             NA: "the baseline was not scored on these scenes"}
+
+
+def _pct(v: float) -> str:
+    return "n/a" if math.isnan(v) else f"{100 * v:+.1f} %"
+
+
+def explain_pair(statement: str, better: Entry, worse: Entry, model: Difference, df: pd.DataFrame, metric: str,
+                 boot: Bootstrap) -> str:
+    """One measured explanation of a pair of an ordering that did not hold (Markdown list item)."""
+    label = METRIC_LABELS.get(metric, metric)
+    mm_b, mm_w = better.mono_mono(), worse.mono_mono()
+    same_baseline = (mm_b.ir_set, mm_b.mono_input, mm_b.filters) == (mm_w.ir_set, mm_w.mono_input, mm_w.filters)
+    base = compare(mm_b, mm_w, df, metric, boot, f"{statement}|{metric}|baseline|{better.label}|{worse.label}",
+                   scenes_of=(better, worse))
+    g_b, n_b = learned_gain(better, df, metric)
+    g_w, n_w = learned_gain(worse, df, metric)
+    text = (f"- **{statement}**, {label}: {better.label} {model.better_mean:.4g} against {worse.label} "
+            f"{model.worse_mean:.4g}; difference {model.interval_text()} ({boot.percent}, {model.scenes}): "
+            f"**{model.verdict}**. ")
+    if same_baseline:
+        text += (f"Both sides have the same Mono-Mono baseline ({mm_b.mono_input}, {mm_b.ir_set}"
+                 f"{', same scenes' if better.pairs_with(worse) else ''}), so the inputs do not differ. ")
+    else:
+        text += (f"Mono-Mono on the same scenes: {base.better_mean:.4g} against {base.worse_mean:.4g}, "
+                 f"difference {base.interval_text()} ({base.scenes}): {_BASELINE[base.verdict]}. ")
+    text += (f"Learned gain over Mono-Mono (1 - ratio of means on the same scenes): {better.label} {_pct(g_b)} "
+             f"({n_b} scenes), {worse.label} {_pct(g_w)} ({n_w} scenes). ")
+    if model.verdict == FAILS and "mono_mono" in (better.method, worse.method):
+        side, gain = (worse, g_w) if better.method == "mono_mono" else (better, g_b)
+        text += (f"{side.label}'s learned gain over Mono-Mono is {_pct(gain)}: its output is further from the "
+                 f"truth than the mono input copied to both ears.")
+    elif model.verdict == FAILS and base.verdict == FAILS:
+        text += "The reversal is already in the inputs of these scenes before any learning"
+        text += (", and the learned gains do not undo it." if not (math.isnan(g_b) or math.isnan(g_w)) else ".")
+    elif model.verdict == FAILS:
+        if not (math.isnan(g_b) or math.isnan(g_w)) and g_b < g_w:
+            text += (f"The baseline does not show it: {worse.label} learned a larger gain over Mono-Mono than "
+                     f"{better.label} ({_pct(g_w)} against {_pct(g_b)}).")
+        else:
+            text += "The baseline does not show it: the reversal comes from what the models output."
+    elif model.verdict == UNRESOLVED:
+        text += (f"The interval ({model.high - model.low:.3g} wide) contains zero: these scenes do not resolve "
+                 f"the ordering.")
+    return text
+
+
+def explanations_markdown(claims: Sequence[Claim], df: pd.DataFrame, boot: Bootstrap | None = None) -> list[str]:
+    """Markdown list items: a measured explanation of each pair of each check that does not hold."""
+    boot = boot or Bootstrap()
+    items = []
+    for c in claims:
+        for m, verdict in c.verdicts.items():
+            if verdict not in (FAILS, UNRESOLVED):
+                continue
+            for (a, b), d in zip(zip(c.entries, c.entries[1:]), c.pairs[m]):
+                if d.verdict != HOLDS:
+                    items.append(explain_pair(c.statement, a, b, d, df, m, boot))
+    return items

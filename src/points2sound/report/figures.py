@@ -102,3 +102,51 @@ def figure_p2s_vs_m2b(df: pd.DataFrame, stem: str | Path, profile: str, anechoic
               ("Mono2Binaural", select_entry(df, anechoic, "mono2binaural", "m2b_rgb", "sum_lr"))]
     title = f"Points2Sound vs Mono2Binaural (rgb-depth, {anechoic}), profile {profile}"
     return save_figure(_draw(series, metrics, title), stem)
+
+
+AZIMUTH_SERIES = (("Points2Sound (p2s_rgb)", "points2sound"), ("Rotated-Visual (p2s_rgb)", "rotated_visual"),
+                  ("Mono-Mono (s_L + s_R)", "mono_mono"))
+
+
+def azimuth_of_single_source(rows: pd.DataFrame) -> pd.Series:
+    """The azimuth in degrees of each N = 1 row (its `azimuths_deg` holds one value)."""
+    return rows["azimuths_deg"].map(lambda v: float(str(v).split(";")[0]))
+
+
+def figure_azimuth(df: pd.DataFrame, stem: str | Path, profile: str, anechoic: str, metric: str = "d_env") -> list[Path]:
+    """Error against source azimuth at N = 1: Points2Sound (p2s_rgb), Rotated-Visual and Mono-Mono
+    (s_L + s_R), anechoic; the mean per azimuth with its standard error as a bar."""
+    from .stats import standard_error
+
+    variant, mono_input = HEADLINE["variant"], HEADLINE["mono_input"]
+    with matplotlib.rc_context(_RC):
+        fig = Figure(figsize=(5.2, 3.0), layout="constrained")
+        FigureCanvasAgg(fig)
+        ax = fig.subplots()
+        drawn = False
+        for k, (label, method) in enumerate(AZIMUTH_SERIES):
+            rows = select_entry(df, anechoic, method, "" if method == "mono_mono" else variant, mono_input,
+                                n_sources=1)
+            if not len(rows):
+                continue
+            az = azimuth_of_single_source(rows)
+            groups = rows.groupby(az)[metric]
+            x = np.array(sorted(groups.groups), dtype=float)
+            means = np.array([groups.get_group(a).mean() for a in x])
+            errors = np.array([standard_error(groups.get_group(a)) for a in x])
+            color = COLORS[k % len(COLORS)]
+            ax.errorbar(x + (k - 1) * 3.0, means, yerr=np.nan_to_num(errors), color=color, marker="o",
+                        markersize=3.5, capsize=2, linewidth=1.2, label=label)
+            drawn = True
+        ax.set_xlabel("source azimuth (deg; 0 front, 90 left)")
+        ax.set_ylabel(METRIC_LABELS.get(metric, metric))
+        ax.set_xticks(range(0, 360, 45))
+        ax.set_xlim(-20, 335)
+        if drawn:
+            ax.legend(fontsize=7, frameon=False)
+        else:
+            ax.text(0.5, 0.5, "n/a: no N = 1 scores for these entries", ha="center", va="center",
+                    transform=ax.transAxes, fontsize=8)
+        fig.suptitle(f"{METRIC_LABELS.get(metric, metric)} against source azimuth, N = 1 ({anechoic}), "
+                     f"profile {profile}", fontsize=9)
+    return save_figure(fig, stem)

@@ -19,13 +19,20 @@ import numpy as np
 import pandas as pd
 
 from ..atomic import write_text
+from ..evaluate.metrics import FIELD_METRICS, HIGHER_IS_BETTER
 from ..evaluate.scores import SOURCE_COLUMN, entry_means
+from .stats import standard_error
 from .paper import load_paper_numbers
 
 NA_OURS = "n/a"     # the entry was not run (or has no scene of that kind)
 NA_PAPER = "–"      # the paper gives no number for this cell
 METRIC_LABELS = {"d_env": "d_ENV", "d_stft": "d_STFT", "d_env_paper": "d_ENV (paper def.)",
-                 "d_stft_paper": "d_STFT (paper def.)"}
+                 "d_stft_paper": "d_STFT (paper def.)", "d_mag": "Mag", "d_phase": "Phase L-R (rad)",
+                 "snr_db": "SNR (dB)", "wave_mse": "wave MSE", "itd_err_us": "ITD err (µs)",
+                 "ild_err_db": "ILD err (dB)", "ild_err_db_500hz": "ILD err 500 Hz",
+                 "ild_err_db_1khz": "ILD err 1 kHz", "ild_err_db_2khz": "ILD err 2 kHz",
+                 "ild_err_db_4khz": "ILD err 4 kHz"}
+DIFF_METRICS = frozenset(HIGHER_IS_BETTER)  # compared with Mono-Mono by difference, not ratio
 PAPER_NS = (1, 2, 3)
 HEADLINE = dict(method="points2sound", variant="p2s_rgb", mono_input="sum_lr")
 
@@ -44,19 +51,62 @@ class Table:
     counts: list[int] = field(default_factory=list)        # scenes behind each row
     sources: list[list[str]] = field(default_factory=list)  # per-scene CSVs behind each row
     decimals: int = 3
+    se: np.ndarray | None = None           # standard error of each of our means (NaN: fewer than 2 scenes)
+    ratio: np.ndarray | None = None        # ours / Mono-Mono on the same scenes (difference for DIFF_METRICS)
+    paper_ratio: np.ndarray | None = None  # the paper's value / the paper's Mono-Mono value
+    show_paper: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("se", "ratio", "paper_ratio"):
+            if getattr(self, name) is None:
+                setattr(self, name, np.full(self.ours.shape, np.nan))
+
+    @property
+    def has_ratio(self) -> bool:
+        return bool(np.isfinite(self.ratio).any() or np.isfinite(self.paper_ratio).any())
 
     # -- cells ------------------------------------------------------------------
+    def _value(self, v: float, na: str) -> str:
+        return na if math.isnan(v) else f"{v:.{self.decimals}f}"
+
     def ours_text(self, i: int, j: int) -> str:
-        v = self.ours[i, j]
-        return NA_OURS if math.isnan(v) else f"{v:.{self.decimals}f}"
+        return self._value(self.ours[i, j], NA_OURS)
+
+    def se_text(self, i: int, j: int) -> str:
+        v = self.se[i, j]
+        return "" if math.isnan(v) or math.isnan(self.ours[i, j]) else f" ± {v:.2g}"
 
     def paper_text(self, i: int, j: int) -> str:
-        v = self.paper[i, j]
-        return NA_PAPER if math.isnan(v) else f"{v:.{self.decimals}f}"
+        return self._value(self.paper[i, j], NA_PAPER)
+
+    def ratio_text(self, i: int, j: int) -> str:
+        """'×ours (×paper)' against Mono-Mono; a difference ('Δ') for DIFF_METRICS."""
+        diff = self.columns[j][0] in DIFF_METRICS
+        r, pr = self.ratio[i, j], self.paper_ratio[i, j]
+        ours = NA_OURS if math.isnan(r) else (f"Δ{r:+.2f}" if diff else f"×{r:.2f}")
+        if not self.show_paper:
+            return ours
+        return f"{ours} ({NA_PAPER if math.isnan(pr) else f'×{pr:.2f}'})"
 
     def cell(self, i: int, j: int) -> str:
-        """'ours (paper)'."""
-        return f"{self.ours_text(i, j)} ({self.paper_text(i, j)})"
+        """'ours ± se (paper) ×ratio (×paper ratio)'; the parts a table has no numbers for are left out."""
+        text = self.ours_text(i, j) + self.se_text(i, j)
+        if self.show_paper:
+            text += f" ({self.paper_text(i, j)})"
+        if self.has_ratio and not (math.isnan(self.ours[i, j]) and math.isnan(self.paper_ratio[i, j])):
+            text += " " + self.ratio_text(i, j)
+        return text
+
+    def legend(self) -> str:
+        parts = ["ours ± standard error over the scenes"]
+        if self.show_paper:
+            parts.append("(paper)")
+        if self.has_ratio:
+            parts.append("×: ratio to Mono-Mono with the same mono input on the same scenes"
+                         + (" (the paper's ratio)" if self.show_paper else "")
+                         + ("; Δ: difference to Mono-Mono (SNR, dB)"
+                            if any(m in DIFF_METRICS for m, _ in self.columns) else ""))
+        return "Each cell: " + " ".join(parts) + "."
 
     @staticmethod
     def column_label(col: tuple[str, str]) -> str:
@@ -72,6 +122,11 @@ class Table:
                 NA_OURS if math.isnan(v) else f"{v:.6g}" for v in self.ours[:, j]]
             data[f"{metric}_{sub}_paper"] = [
                 NA_PAPER if math.isnan(v) else f"{v:g}" for v in self.paper[:, j]]
+            data[f"{metric}_{sub}_se"] = [NA_OURS if math.isnan(v) else f"{v:.6g}" for v in self.se[:, j]]
+            data[f"{metric}_{sub}_vs_mono_mono"] = [
+                NA_OURS if math.isnan(v) else f"{v:.6g}" for v in self.ratio[:, j]]
+            data[f"{metric}_{sub}_paper_vs_mono_mono"] = [
+                NA_PAPER if math.isnan(v) else f"{v:.6g}" for v in self.paper_ratio[:, j]]
         data["scenes"] = list(self.counts) or [0] * len(self.index)
         data["score_files"] = [";".join(s) for s in self.sources] or [""] * len(self.index)
         return pd.DataFrame(data)
@@ -81,7 +136,7 @@ class Table:
 
     def to_markdown(self) -> str:
         header = [*self.index_names, *(self.column_label(c) for c in self.columns)]
-        lines = [f"**{self.caption}** Each cell: ours (paper).", "",
+        lines = [f"**{self.caption}** {self.legend()}", "",
                  "| " + " | ".join(header) + " |",
                  "|" + "|".join(["---"] * len(self.index_names) + ["---:"] * len(self.columns)) + "|"]
         for i, labels in enumerate(self.index):
@@ -102,13 +157,12 @@ class Table:
         sub = [_tex(x) for x in self.index_names] + [
             "mean" if s == "all" else f"$N={s[1:]}$" for _, s in self.columns]
         lines = ["\\begin{table}[ht]", "\\centering", "\\small",
-                 f"\\caption{{{_tex(self.caption)} Each cell: ours (paper).}}",
+                 f"\\caption{{{_tex(self.caption)} {_tex(self.legend())}}}",
                  f"\\label{{tab:{self.name}}}",
                  "\\begin{tabular}{" + "l" * n_idx + "r" * n_col + "}", "\\toprule",
                  " & ".join(top) + " \\\\", " & ".join(sub) + " \\\\", "\\midrule"]
         for i, labels in enumerate(self.index):
-            cells = [_tex(x) for x in labels] + [
-                f"{_tex(self.ours_text(i, j))} ({_tex(self.paper_text(i, j))})" for j in range(n_col)]
+            cells = [_tex(x) for x in labels] + [_tex(self.cell(i, j)) for j in range(n_col)]
             lines.append(" & ".join(cells) + " \\\\")
         lines += ["\\bottomrule", "\\end{tabular}", "\\end{table}"]
         return "\n".join(lines) + "\n"
@@ -127,7 +181,8 @@ def _md_escape(text: str) -> str:
 
 
 _TEX_ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-                "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "–": "--"}
+                "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "–": "--",
+                "±": r"$\pm$", "×": r"$\times$", "Δ": r"$\Delta$"}
 
 
 def _tex(text: str) -> str:
@@ -170,6 +225,49 @@ def _metric_columns(metrics: Sequence[str], ns: Sequence[int]) -> list[tuple[str
     return [(m, s) for m in metrics for s in [*(f"n{n}" for n in ns), "all"]]
 
 
+def _sub_rows(rows: pd.DataFrame, sub: str) -> pd.DataFrame:
+    return rows if sub == "all" else rows.loc[rows["n_sources"] == int(sub[1:])]
+
+
+def mono_mono_rows(df: pd.DataFrame, ir_set: str, mono_input: str, **filters: object) -> pd.DataFrame:
+    """The Mono-Mono baseline's scene rows for one mono input (the reference of every ratio)."""
+    return select_entry(df, ir_set, "mono_mono", "", mono_input, **filters)
+
+
+def vs_mono_mono(rows: pd.DataFrame, base: pd.DataFrame, metric: str) -> float:
+    """mean(rows) / mean(Mono-Mono) over the scene ids both scored (a difference for DIFF_METRICS)."""
+    if not len(rows) or not len(base):
+        return math.nan
+    a = rows.drop_duplicates("scene_id").set_index("scene_id")[metric]
+    b = base.drop_duplicates("scene_id").set_index("scene_id")[metric]
+    common = a.index.intersection(b.index)
+    if not len(common):
+        return math.nan
+    ma, mb = float(a.loc[common].mean()), float(b.loc[common].mean())
+    if metric in DIFF_METRICS:
+        return ma - mb
+    return ma / mb if mb != 0 else math.nan
+
+
+def _cell_stats(rows: pd.DataFrame, base: pd.DataFrame | None, metric: str, sub: str) -> tuple[float, float]:
+    """(standard error, ratio to Mono-Mono) of one cell."""
+    sel = _sub_rows(rows, sub)
+    se = standard_error(sel[metric]) if len(sel) else math.nan
+    ratio = vs_mono_mono(sel, _sub_rows(base, sub), metric) if base is not None else math.nan
+    return se, ratio
+
+
+def paper_mono_mono_row(mono_input: str) -> dict | None:
+    """The paper's Mono-Mono row (Table 1) of one mono input."""
+    return next((r for r in load_paper_numbers()["table1"]["rows"]
+                 if r["method"] == "mono_mono" and r["mono_input"] == mono_input), None)
+
+
+def _paper_ratio(paper_row: dict | None, mono_input: str, metric: str, sub: str) -> float:
+    value, base = _paper_cell(paper_row, metric, sub), _paper_cell(paper_mono_mono_row(mono_input), metric, sub)
+    return value / base if base and not (math.isnan(value) or math.isnan(base)) else math.nan
+
+
 def _paper_cell(paper_row: dict | None, metric: str, sub: str) -> float:
     if not paper_row or metric not in paper_row:
         return math.nan
@@ -184,18 +282,22 @@ def _entry_table(name: str, caption: str, index_names: list[str], df: pd.DataFra
     ns = _ns(df)
     columns = _metric_columns(metrics, ns)
     ours = np.full((len(rows), len(columns)), np.nan)
-    paper = np.full_like(ours, np.nan)
+    paper, se, ratio, paper_ratio = (np.full_like(ours, np.nan) for _ in range(4))
     counts, sources, index = [], [], []
     for i, row in enumerate(rows):
         sel = select_entry(df, ir_set, row["method"], row["variant"], row["mono_input"])
+        base = mono_mono_rows(df, ir_set, row["mono_input"])
         means = entry_means(sel, metrics, ns)
         for j, (m, sub) in enumerate(columns):
             ours[i, j] = means[f"{m}_{sub}"]
             paper[i, j] = _paper_cell(row, m, sub)
+            se[i, j], ratio[i, j] = _cell_stats(sel, base, m, sub)
+            paper_ratio[i, j] = _paper_ratio(row, row["mono_input"], m, sub)
         index.append((row["group"], row["label"]))
         counts.append(len(sel))
         sources.append(_sources(sel))
-    return Table(name, caption, index_names, index, columns, ours, paper, counts, sources)
+    return Table(name, caption, index_names, index, columns, ours, paper, counts, sources,
+                 se=se, ratio=ratio, paper_ratio=paper_ratio)
 
 
 # ---------------------------------------------------------------------------
@@ -225,19 +327,22 @@ def table_same_side(df: pd.DataFrame, profile: str, anechoic: str,
     columns = [(m, "n2") for m in metrics]
     labels = [("same side", True, text["same_side"]), ("other configurations", False, text["other"])]
     ours = np.full((2, len(columns)), np.nan)
-    paper = np.full_like(ours, np.nan)
+    paper, se, ratio = (np.full_like(ours, np.nan) for _ in range(3))
     counts, sources, index = [], [], []
     for i, (label, side, numbers) in enumerate(labels):
         sel = select_entry(df, anechoic, **HEADLINE, n_sources=2, same_side=side)
+        base = mono_mono_rows(df, anechoic, HEADLINE["mono_input"], n_sources=2, same_side=side)
         for j, (m, _) in enumerate(columns):
             ours[i, j] = sel[m].mean() if len(sel) else math.nan
             paper[i, j] = float(numbers.get(m, math.nan))
+            se[i, j], ratio[i, j] = _cell_stats(sel, base, m, "all")
         index.append(("Points2Sound (L_full), rgb-depth", label))
         counts.append(len(sel))
         sources.append(_sources(sel))
     caption = (f"N = 2 by source placement (profile {profile}, {anechoic}, {HEADLINE['variant']}); "
                f"numbers from the paper's text; lower is better.")
-    return Table("table_same_side", caption, ["method", "sources"], index, columns, ours, paper, counts, sources)
+    return Table("table_same_side", caption, ["method", "sources"], index, columns, ours, paper, counts, sources,
+                 se=se, ratio=ratio)
 
 
 def room_key(ir_set: str) -> str:
@@ -263,23 +368,65 @@ def table_rooms(df: pd.DataFrame, profile: str, anechoic: str, rooms: Sequence[s
         paper_row = {m: {n: v[m] for n, v in given.items() if m in v} for m in metrics}
         sets.append(("room", room, paper_row))
     ours = np.full((len(sets), len(columns)), np.nan)
-    paper = np.full_like(ours, np.nan)
+    paper, se, ratio, paper_ratio = (np.full_like(ours, np.nan) for _ in range(4))
     counts, sources, index = [], [], []
     for i, (kind, ir_set, paper_row) in enumerate(sets):
         sel = select_entry(df, ir_set, **HEADLINE)
+        base = mono_mono_rows(df, ir_set, HEADLINE["mono_input"])
         means = entry_means(sel, metrics, ns)
         for j, (m, sub) in enumerate(columns):
             ours[i, j] = means[f"{m}_{sub}"]
             paper[i, j] = _paper_cell(paper_row, m, sub)
+            se[i, j], ratio[i, j] = _cell_stats(sel, base, m, sub)
+            if kind == "anechoic":  # the paper has Mono-Mono numbers for the anechoic set only
+                paper_ratio[i, j] = _paper_ratio(paper_row, HEADLINE["mono_input"], m, sub)
         index.append((kind, ir_set))
         counts.append(len(sel))
         sources.append(_sources(sel))
     caption = (f"Points2Sound (L_full, rgb-depth, {HEADLINE['variant']}) in anechoic conditions and in rooms "
                f"(profile {profile}); paper numbers from Table 1 and the text; lower is better.")
-    return Table("table_rooms", caption, ["condition", "ir_set"], index, columns, ours, paper, counts, sources)
+    return Table("table_rooms", caption, ["condition", "ir_set"], index, columns, ours, paper, counts, sources,
+                 se=se, ratio=ratio, paper_ratio=paper_ratio)
+
+
+def table_metrics(df: pd.DataFrame, profile: str, anechoic: str,
+                  metrics: Sequence[str] = ("d_env", "d_stft", *FIELD_METRICS)) -> Table:
+    """The field's metric set (2.5D Visual Sound, Sep-Stereo, PseudoBinaural) for every entry of
+    Tables 1 and 2, mean over all scenes; the paper reports none of these."""
+    numbers = load_paper_numbers()
+    rows, seen = [], set()
+    for row in [*numbers["table1"]["rows"], *numbers["table2"]["rows"]]:
+        key = (row["method"], row["variant"], row["mono_input"])
+        if key not in seen:
+            seen.add(key)
+            rows.append(row)
+    columns = [(m, "all") for m in metrics]
+    ours = np.full((len(rows), len(columns)), np.nan)
+    se, ratio = np.full_like(ours, np.nan), np.full_like(ours, np.nan)
+    counts, sources, index = [], [], []
+    mono_labels = {"true_mono": "true mono", "left": "s_L", "sum_lr": "s_L + s_R"}
+    for i, row in enumerate(rows):
+        sel = select_entry(df, anechoic, row["method"], row["variant"], row["mono_input"])
+        base = mono_mono_rows(df, anechoic, row["mono_input"])
+        for j, (m, sub) in enumerate(columns):
+            ours[i, j] = float(sel[m].mean()) if len(sel) else math.nan
+            se[i, j], ratio[i, j] = _cell_stats(sel, base, m, sub)
+        label = row["label"] if row["method"] != "points2sound" or "L_" in row["label"] else \
+            f"Points2Sound ({row['variant']})"
+        if row["method"] == "mono2binaural":
+            label = f"Mono2Binaural {row['label']}"
+        index.append((mono_labels.get(row["mono_input"], row["mono_input"]), label, row["variant"] or "-"))
+        counts.append(len(sel))
+        sources.append(_sources(sel))
+    caption = (f"The field's metrics (profile {profile}, {anechoic}), mean over all scenes: Mag and Phase "
+               f"(of L - R) distances, SNR (higher is better), wave MSE, ITD and ILD errors, broadband and per "
+               f"octave band; lower is better except SNR. The paper reports none of these.")
+    return Table("table_metrics", caption, ["mono input", "method", "variant"], index, columns, ours,
+                 np.full_like(ours, np.nan), counts, sources, se=se, ratio=ratio, show_paper=False)
 
 
 def build_tables(df: pd.DataFrame, profile: str, anechoic: str, rooms: Sequence[str] | None = None) -> list[Table]:
-    """All four tables of the report, in the report's order."""
+    """All tables of the report, in the report's order."""
     return [table1(df, profile, anechoic), table2(df, profile, anechoic),
-            table_same_side(df, profile, anechoic), table_rooms(df, profile, anechoic, rooms)]
+            table_same_side(df, profile, anechoic), table_rooms(df, profile, anechoic, rooms),
+            table_metrics(df, profile, anechoic)]
