@@ -114,6 +114,47 @@ def test_resumed_run_ends_with_the_same_weights(params, tiny_data, pretrained, u
     assert _artifacts(tmp_path) == _artifacts(uninterrupted.parent.parent)
 
 
+def test_a_resumed_run_logs_each_step_once(params, tiny_data, pretrained, uninterrupted, tmp_path):
+    """The dvclive files of a stopped and resumed run are the uninterrupted run's, even when the run was
+    killed after logging a row its last checkpoint does not hold (a kill -9 between the two)."""
+    with pytest.raises(stages.RunStopped):
+        _train(params, tiny_data, pretrained, tmp_path, stop_after=3)
+    tsv = tmp_path / "live/plots/metrics/train_loss.tsv"
+    assert pd.read_csv(tsv, sep="\t")["step"].tolist() == [2]
+    with open(tsv, "a") as f:  # what a run killed after logging iteration 4, before its checkpoint, leaves
+        f.write("4\t0.5\n")
+    _train(params, tiny_data, pretrained, tmp_path)
+    assert _artifacts(tmp_path) == _artifacts(uninterrupted.parent.parent)
+    tsvs = sorted((tmp_path / "live/plots/metrics").glob("*.tsv"))
+    assert {p.stem for p in tsvs} == {"train_loss", "val_loss", "val_l1", "val_l1_mono_copy"}
+    for path in tsvs:
+        table = pd.read_csv(path, sep="\t")
+        assert list(table.columns) == ["step", path.stem], "a timestamp column (or another) in a TSV"
+        assert table["step"].tolist() == [2, 4], f"{path.name}: each logged step once"
+    assert _summary(tmp_path)["step"] == 4
+    assert sorted(p.name for p in (tmp_path / "live").iterdir()) == ["metrics.json", "plots"], "no dvc.yaml of its own"
+
+
+def test_dvclive_writes_only_its_files(tmp_path, monkeypatch):
+    """In a git repository without DVC, dvclive would `dvc init` it: the logger opens no repository, writes no
+    dvc.yaml and makes no experiment, and logs only the fit of the kind its stage opened it for."""
+    from points2sound.train.live import logger_for, recording
+
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    monkeypatch.chdir(tmp_path)
+    with recording(tmp_path / "live", "fit_a") as live:
+        assert logger_for("fit_a") is live and logger_for("fit_b") is None and logger_for("fit_a", False) is None
+        live.begin([{"iteration": 2, "train_loss": 0.5, "val_loss": 0.25}])
+        live.log({"iteration": 4, "train_loss": 0.375})
+        live.finish({"best_val_loss": 0.25, "variant": "v"}, 4)
+    assert logger_for("fit_a") is None
+    assert json.loads((tmp_path / "live/metrics.json").read_text()) == {"best_val_loss": 0.25, "variant": "v", "step": 4}
+    assert (tmp_path / "live/plots/metrics/train_loss.tsv").read_text() == "step\ttrain_loss\n2\t0.5\n4\t0.375\n"
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if ".git" not in p.parts) == \
+        ["live", "live/metrics.json", "live/plots", "live/plots/metrics", "live/plots/metrics/train_loss.tsv",
+         "live/plots/metrics/val_loss.tsv"]
+
+
 def test_resumed_pretraining_gives_the_same_bytes(params, tiny_data, pretrained, tmp_path):
     args = (params, tiny_data / "data/tiny/shapes", tmp_path / "model", tmp_path / "live", tmp_path / "ckpt")
     with pytest.raises(stages.RunStopped):
@@ -141,6 +182,9 @@ def test_cli_resume_in_another_process_gives_the_same_bytes_and_a_run_record(
     record = tmp_path / "logs/train_p2s_rgb.run.json"
     _cli(*args, "--stop-after", "3", ok=3)
     assert log_file.is_file() and not record.exists(), "a stopped run is not a successful command: no record"
+    import shutil
+
+    shutil.rmtree(out / "live")  # the engines remove a failed job's outputs: the logger resumes from the checkpoint
     _cli(*args)
     assert _artifacts(out) == _artifacts(uninterrupted.parent.parent)
     rec = json.loads(record.read_text())
