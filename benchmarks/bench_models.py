@@ -9,7 +9,7 @@
 3. Training speed and peak memory of the demo variants, read from the pipeline's run records
    (logs/demo/<rule>.run.json beside each rule's log: timing, memory, device and machine facts
    are kept out of the artifacts) and the parameter counts from its summaries
-   (results/demo/train/*.json); run `snakemake` first.
+   (results/demo/train/<run>/metrics.json, dvclive's summary); run `snakemake` first.
 
     python benchmarks/bench_models.py --out results/benchmarks/models.json [--device cuda]
 """
@@ -129,12 +129,12 @@ def sparse_vs_dense(planes, device: str, repeats: int) -> dict:
 def training_summaries(profile: str) -> dict:
     """Per training run: iterations and parameters (its summary), speed, memory and device (its run record)."""
     out = {}
-    for path in sorted((ROOT / "results" / profile / "train").glob("*.json")):
-        s = json.loads(path.read_text())
-        rule = path.stem if path.stem.startswith("pretrain_") else f"train_{path.stem}"
+    for path in sorted((ROOT / "results" / profile / "train").glob("*/metrics.json")):  # dvclive folders
+        s, name = json.loads(path.read_text()), path.parent.name
+        rule = name if name.startswith("pretrain_") else f"train_{name}"
         record = ROOT / "logs" / profile / f"{rule}.run.json"
         r = json.loads(record.read_text()) if record.is_file() else {}
-        out[path.stem] = {"iterations": s.get("iterations"), "parameters": s.get("parameters"),
+        out[name] = {"iterations": s.get("iterations"), "parameters": s.get("parameters"),
                           **{k: r.get(k) for k in ("iterations_per_s", "train_seconds", "peak_memory_mb", "device",
                                                    "iterations_run", "wall_seconds")},
                           "torch_threads": r.get("machine", {}).get("torch_threads"),

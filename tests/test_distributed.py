@@ -62,8 +62,7 @@ def work(tmp_path_factory) -> Path:
 def _train(work: Path, name: str, processes: int, stop_after: int | None = None) -> subprocess.CompletedProcess:
     """One training call; `processes` > 1 launches it with torchrun (gloo on CPU)."""
     args = ["train", "--params", "params.yaml", "--variant", VARIANT, "--dataset", "data/tiny",
-            "--out", f"{name}/model", "--summary", f"{name}/summary.json", "--history", f"{name}/history.csv",
-            "--checkpoints", f"{name}/checkpoints", "--threads", "1", "--log-file", f"logs/{name}.log"]  # torchrun refuses --log
+            "--out", f"{name}/model", "--live", f"{name}/live", "--checkpoints", f"{name}/checkpoints", "--threads", "1", "--log-file", f"logs/{name}.log"]  # torchrun refuses --log
     if stop_after is not None:
         args += ["--stop-after", str(stop_after)]
     if processes == 1:
@@ -170,8 +169,8 @@ def test_only_rank0_writes(work, two_processes):
     """One set of outputs, and the run record (not the summary) records the process count."""
     record = json.loads((work / "logs" / "two.run.json").read_text())
     assert record["world_size"] == 2
-    assert "world_size" not in json.loads((work / "two" / "summary.json").read_text())
-    assert sorted(p.name for p in (work / "two").iterdir()) == ["checkpoints", "history.csv", "model", "summary.json"]
+    assert "world_size" not in json.loads((work / "two" / "live" / "metrics.json").read_text())
+    assert sorted(p.name for p in (work / "two").iterdir()) == ["checkpoints", "live", "model"]
     assert sorted(p.name for p in (work / "two" / "checkpoints").iterdir() if not p.name.startswith(".")) == \
         ["best.pt", "last.pt"]
     shutil.rmtree(work / "two" / "model")  # keep the tmp folder small

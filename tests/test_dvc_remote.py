@@ -109,5 +109,5 @@ def test_ablation_as_a_dvc_experiment(pulled):
     assert named, json.dumps(shown)[:3000]
     data = named[0]["data"]
     assert data["params"]["params.yaml"]["data"]["overrides"]["train"]["lr"] == 0.0002
-    metrics = data["metrics"]["results/tiny/train/p2s_rgb.json"]["data"]
+    metrics = data["metrics"]["results/tiny/train/p2s_rgb/metrics.json"]["data"]  # dvclive's summary
     assert metrics["iterations"] > 0 and "val_l1" in metrics

@@ -55,29 +55,40 @@ def _sha256(path: Path) -> str:
 
 
 def _artifacts(out: Path) -> dict[str, str]:
-    """The hashes of a training run's artifacts (what DVC and Snakemake see)."""
-    return {name: _sha256(out / name) for name in ("model/model.pt", "summary.json", "history.csv")}
+    """The hashes of a training run's artifacts (what DVC and Snakemake see): the model and the dvclive folder."""
+    files = [out / "model/model.pt", *sorted((out / "live").rglob("*"))]
+    return {str(p.relative_to(out)): _sha256(p) for p in files if p.is_file()}
+
+
+def _summary(out: Path) -> dict:
+    """The run's summary: dvclive's metrics.json."""
+    return json.loads((out / "live/metrics.json").read_text())
+
+
+def _history(out: Path) -> pd.DataFrame:
+    """The dvclive TSVs as one table (a column per metric, a row per logged iteration), as the CSV log was."""
+    tables = [pd.read_csv(p, sep="\t").set_index("step") for p in sorted((out / "live/plots/metrics").glob("*.tsv"))]
+    return pd.concat(tables, axis=1).sort_index().rename_axis("iteration").reset_index()
 
 
 @pytest.fixture(scope="module")
 def pretrained(tiny_data, params, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("pre")
-    stages.pretrain(params, tiny_data / "data/tiny/shapes", out / "model", out / "summary.json", out / "history.csv",
-                    out / "ckpt", threads=1)
+    stages.pretrain(params, tiny_data / "data/tiny/shapes", out / "model", out / "live", out / "ckpt", threads=1)
     return out
 
 
 def _train(params, tiny_data, pretrained, out: Path, variant: str = "p2s_rgb", stop_after=None) -> Path:
     stages.train(params, variant, tiny_data / "data/tiny", pretrained / "model/model.pt", out / "model",
-                 out / "summary.json", out / "history.csv", out / "ckpt", threads=1, stop_after=stop_after)
+                 out / "live", out / "ckpt", threads=1, stop_after=stop_after)
     return out / "model/model.pt"
 
 
 def test_pretraining_writes_checkpoint_and_test_accuracy(pretrained):
-    summary = json.loads((pretrained / "summary.json").read_text())
+    summary = _summary(pretrained)
     assert 0.0 <= summary["test_accuracy"] <= 1.0
     assert summary["chance_accuracy"] == pytest.approx(1 / 4)
-    history = pd.read_csv(pretrained / "history.csv")
+    history = _history(pretrained)
     assert {"train_loss", "val_loss", "val_accuracy"} <= set(history.columns)
     blob = load_checkpoint(pretrained / "model/model.pt", "pretrain_vision")
     assert any(k.startswith("layer4.") for k in blob["model"])
@@ -103,9 +114,49 @@ def test_resumed_run_ends_with_the_same_weights(params, tiny_data, pretrained, u
     assert _artifacts(tmp_path) == _artifacts(uninterrupted.parent.parent)
 
 
+def test_a_resumed_run_logs_each_step_once(params, tiny_data, pretrained, uninterrupted, tmp_path):
+    """The dvclive files of a stopped and resumed run are the uninterrupted run's, even when the run was
+    killed after logging a row its last checkpoint does not hold (a kill -9 between the two)."""
+    with pytest.raises(stages.RunStopped):
+        _train(params, tiny_data, pretrained, tmp_path, stop_after=3)
+    tsv = tmp_path / "live/plots/metrics/train_loss.tsv"
+    assert pd.read_csv(tsv, sep="\t")["step"].tolist() == [2]
+    with open(tsv, "a") as f:  # what a run killed after logging iteration 4, before its checkpoint, leaves
+        f.write("4\t0.5\n")
+    _train(params, tiny_data, pretrained, tmp_path)
+    assert _artifacts(tmp_path) == _artifacts(uninterrupted.parent.parent)
+    tsvs = sorted((tmp_path / "live/plots/metrics").glob("*.tsv"))
+    assert {p.stem for p in tsvs} == {"train_loss", "val_loss", "val_l1", "val_l1_mono_copy"}
+    for path in tsvs:
+        table = pd.read_csv(path, sep="\t")
+        assert list(table.columns) == ["step", path.stem], "a timestamp column (or another) in a TSV"
+        assert table["step"].tolist() == [2, 4], f"{path.name}: each logged step once"
+    assert _summary(tmp_path)["step"] == 4
+    assert sorted(p.name for p in (tmp_path / "live").iterdir()) == ["metrics.json", "plots"], "no dvc.yaml of its own"
+
+
+def test_dvclive_writes_only_its_files(tmp_path, monkeypatch):
+    """In a git repository without DVC, dvclive would `dvc init` it: the logger opens no repository, writes no
+    dvc.yaml and makes no experiment, and logs only the fit of the kind its stage opened it for."""
+    from points2sound.train.live import logger_for, recording
+
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    monkeypatch.chdir(tmp_path)
+    with recording(tmp_path / "live", "fit_a") as live:
+        assert logger_for("fit_a") is live and logger_for("fit_b") is None and logger_for("fit_a", False) is None
+        live.begin([{"iteration": 2, "train_loss": 0.5, "val_loss": 0.25}])
+        live.log({"iteration": 4, "train_loss": 0.375})
+        live.finish({"best_val_loss": 0.25, "variant": "v"}, 4)
+    assert logger_for("fit_a") is None
+    assert json.loads((tmp_path / "live/metrics.json").read_text()) == {"best_val_loss": 0.25, "variant": "v", "step": 4}
+    assert (tmp_path / "live/plots/metrics/train_loss.tsv").read_text() == "step\ttrain_loss\n2\t0.5\n4\t0.375\n"
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if ".git" not in p.parts) == \
+        ["live", "live/metrics.json", "live/plots", "live/plots/metrics", "live/plots/metrics/train_loss.tsv",
+         "live/plots/metrics/val_loss.tsv"]
+
+
 def test_resumed_pretraining_gives_the_same_bytes(params, tiny_data, pretrained, tmp_path):
-    args = (params, tiny_data / "data/tiny/shapes", tmp_path / "model", tmp_path / "summary.json",
-            tmp_path / "history.csv", tmp_path / "ckpt")
+    args = (params, tiny_data / "data/tiny/shapes", tmp_path / "model", tmp_path / "live", tmp_path / "ckpt")
     with pytest.raises(stages.RunStopped):
         stages.pretrain(*args, threads=1, stop_after=3)
     stages.pretrain(*args, threads=1)
@@ -126,11 +177,14 @@ def test_cli_resume_in_another_process_gives_the_same_bytes_and_a_run_record(
     uninterrupted run's bytes, and the timing and machine facts are in the run record beside the log."""
     out, log_file = tmp_path / "run", tmp_path / "logs/train_p2s_rgb.log"
     args = ["train", "--params", params_file, "--variant", "p2s_rgb", "--dataset", tiny_data / "data/tiny",
-            "--pretrained", pretrained / "model/model.pt", "--out", out / "model", "--summary", out / "summary.json",
-            "--history", out / "history.csv", "--checkpoints", out / "ckpt", "--threads", "1", "--log", log_file]
+            "--pretrained", pretrained / "model/model.pt", "--out", out / "model", "--live", out / "live",
+            "--checkpoints", out / "ckpt", "--threads", "1", "--log", log_file]
     record = tmp_path / "logs/train_p2s_rgb.run.json"
     _cli(*args, "--stop-after", "3", ok=3)
     assert log_file.is_file() and not record.exists(), "a stopped run is not a successful command: no record"
+    import shutil
+
+    shutil.rmtree(out / "live")  # the engines remove a failed job's outputs: the logger resumes from the checkpoint
     _cli(*args)
     assert _artifacts(out) == _artifacts(uninterrupted.parent.parent)
     rec = json.loads(record.read_text())
@@ -161,11 +215,11 @@ def test_same_seed_gives_the_same_weights(params, tiny_data, pretrained, uninter
 
 def test_training_changes_the_weights_and_logs(uninterrupted, params):
     blob = torch.load(uninterrupted, weights_only=True)
-    summary = json.loads((uninterrupted.parent.parent / "summary.json").read_text())
+    summary = _summary(uninterrupted.parent.parent)
     for key in ("val_l1", "val_l1_rotated", "val_l1_mono_copy", "parameters"):
         assert np.isfinite(summary[key])
-    assert summary["iterations"] == 4
-    history = pd.read_csv(uninterrupted.parent.parent / "history.csv")
+    assert summary["iterations"] == 4 and summary["step"] == 4
+    history = _history(uninterrupted.parent.parent)
     assert list(history.dropna(subset=["val_loss"])["iteration"]) == [2, 4]
     assert list(history.dropna(subset=["train_loss"])["iteration"]) == [2, 4]  # log_every 2
     timing = {"train_seconds", "iterations_per_s", "peak_memory_mb", "seconds", "device", "world_size"}
@@ -269,9 +323,9 @@ def test_checkpoint_writes_are_atomic(tmp_path):
 
 def test_scene_pretext_after_shape_classification(tiny_data, params, tmp_path):
     p = {**params, "pretrain": {**params["pretrain"], "scene_iterations": 2, "val_every": 2, "scene_val_scenes": 4}}
-    stages.pretrain(p, tiny_data / "data/tiny/shapes", tmp_path / "model", tmp_path / "summary.json",
-                    tmp_path / "history.csv", tmp_path / "ckpt", threads=1, dataset_root=tiny_data / "data/tiny")
-    summary = json.loads((tmp_path / "summary.json").read_text())
+    stages.pretrain(p, tiny_data / "data/tiny/shapes", tmp_path / "model", tmp_path / "live", tmp_path / "ckpt",
+                    threads=1, dataset_root=tiny_data / "data/tiny")
+    summary = _summary(tmp_path)
     assert 0.0 <= summary["scene_val_azimuth_accuracy"] <= 1.0
     assert 0.0 <= summary["scene_test_azimuth_accuracy"] <= 1.0
     assert summary["scene_azimuth_chance"] == pytest.approx(1 / 8)
@@ -285,8 +339,8 @@ def test_scene_pretext_after_shape_classification(tiny_data, params, tmp_path):
     assert build_vision(params["model"]["vision"], k, 0).load_pretrained(blob["model"]) is True
     assert build_vision(params["model"]["vision"], k + 1, 0).load_pretrained(blob["model"]) is False
     with pytest.raises(ParameterError, match="needs the dataset"):
-        stages.pretrain(p, tiny_data / "data/tiny/shapes", tmp_path / "m2", tmp_path / "s2.json",
-                        tmp_path / "h2.csv", tmp_path / "ck2", threads=1)
+        stages.pretrain(p, tiny_data / "data/tiny/shapes", tmp_path / "m2", tmp_path / "live2", tmp_path / "ck2",
+                        threads=1)
 
 
 @pytest.mark.parametrize("target", ["azimuth", "instrument_azimuth"])

@@ -95,13 +95,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="test")
 
     p = cmd("pretrain", "pre-train the vision trunk on shape classification",
-            lambda a, P: stages.pretrain(P, a.shapes, a.out, a.summary, a.history, a.checkpoints, a.threads, a.stop_after,
+            lambda a, P: stages.pretrain(P, a.shapes, a.out, a.live, a.checkpoints, a.threads, a.stop_after,
                                          a.dataset))
     p.add_argument("--shapes", type=Path, required=True, help="shapes root (<class>/<shape>.ply, splits/)")
-    p.add_argument("--dataset", type=Path, default=None, help="dataset root (performers for the orientation pretext)")
+    p.add_argument("--dataset", type=Path, default=None, help="dataset root (performers for the scene pretext)")
     _training_options(p)
     p = cmd("train", "train one variant of the paper (see `variants:` in params.yaml)",
-            lambda a, P: stages.train(P, a.variant, a.dataset, a.pretrained, a.out, a.summary, a.history,
+            lambda a, P: stages.train(P, a.variant, a.dataset, a.pretrained, a.out, a.live,
                                       a.checkpoints, a.threads, a.stop_after))
     p.add_argument("--variant", required=True)
     p.add_argument("--dataset", type=Path, required=True)
@@ -109,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the checkpoint (model.pt) of the pre-training the variant's `init` names")
     _training_options(p)
     p = cmd("pretrain-separation", "pre-train the audio network on visually-conditioned source separation",
-            lambda a, P: stages.pretrain_separation(P, a.dataset, a.pretrained, a.out, a.summary, a.history,
+            lambda a, P: stages.pretrain_separation(P, a.dataset, a.pretrained, a.out, a.live,
                                                     a.checkpoints, a.threads, a.stop_after))
     p.add_argument("--dataset", type=Path, required=True)
     p.add_argument("--pretrained", type=Path, default=None, help="pre-trained vision checkpoint (model.pt)")
@@ -166,8 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _training_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, required=True, help="output folder (model.pt)")
-    p.add_argument("--summary", type=Path, required=True, help="summary metrics (JSON)")
-    p.add_argument("--history", type=Path, required=True, help="metrics log (CSV)")
+    p.add_argument("--live", type=Path, required=True,
+                   help="dvclive folder: plots/metrics/<metric>.tsv (history), metrics.json (summary)")
     p.add_argument("--checkpoints", type=Path, required=True, help="resume state; a rerun continues from it")
     p.add_argument("--threads", type=int, default=None,
                    help="torch CPU threads (default: resources.<kind>.cpus, at most the cores)")

@@ -169,12 +169,12 @@ class _Builder:
     # ---- models ----
     def _training(self, name: str, command: list[str], deps: dict, params: tuple[str, ...],
                   modules: tuple[str, ...], kind: str) -> None:
-        summary, history = f"{self.results}/train/{name}.json", f"{self.results}/train/{name}.csv"
-        args = [*command, "--out", f"{self.models}/{name}", "--summary", summary, "--history", history,
-                "--checkpoints", f"{self.checkpoints}/{name}"]
+        # the run's dvclive folder (train/live.py): its summary is a metric, its per-metric TSVs the plots
+        live = f"{self.results}/train/{name}"
+        args = [*command, "--out", f"{self.models}/{name}", "--live", live, "--checkpoints", f"{self.checkpoints}/{name}"]
         outs = {"model": Out(f"{self.models}/{name}", True),
-                "summary": Out(summary, cache=False, metric=True),
-                "history": Out(history, cache=False, plot={"x": "iteration", "y": "val_loss"})}
+                "metrics": Out(f"{live}/metrics.json", cache=False, metric=True),
+                "plots": Out(f"{live}/plots/metrics", True, cache=False, plot={"x": "step"})}
         self.add(name if name.startswith("pretrain") else f"train_{name}", "train", args, deps, outs, params,
                  modules, kind)
 

@@ -10,7 +10,7 @@ Fields: command, argv, profile, started_utc, finished_utc, wall_seconds (from cl
 cpu_seconds (user + system of this process and its waited-for children, getrusage), peak_rss_mb,
 peak_rss_children_mb, pid; training runs add train_seconds, iterations_per_s, peak_memory_mb
 (CUDA: max allocated; CPU: peak RSS), iterations_run, resumed_from, device, world_size (and
-orientation_* for the pretext); `machine` is machine.machine_facts() (torch_threads is null when
+scene_* for the pretext); `machine` is machine.machine_facts() (torch_threads is null when
 the command never loaded torch). Under torchrun only rank 0 writes it.
 
 A stage hands its own facts over through the module-level `RUN`:

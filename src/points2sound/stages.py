@@ -195,47 +195,48 @@ def _threads(params: Params, kind: str, given: int | None) -> int:
     return max(1, min(int(params.get("resources", {}).get(kind, {}).get("cpus", 1)), os.cpu_count() or 1))
 
 
-def pretrain(params: Params, shapes_root: Path, out_dir: Path, summary_path: Path, history_path: Path,
-             checkpoint_dir: Path, threads: int | None = None, stop_after: int | None = None,
-             dataset_root: Path | None = None) -> None:
+def pretrain(params: Params, shapes_root: Path, out_dir: Path, live_dir: Path, checkpoint_dir: Path,
+             threads: int | None = None, stop_after: int | None = None, dataset_root: Path | None = None) -> None:
     """Pre-train the vision trunk on shape classification; the checkpoint and its test accuracy."""
-    from .train.pretrain import pretrain_vision
+    from .train.pretrain import KIND, pretrain_vision
 
-    _pretraining_run(params, "pretrain_vision", threads, out_dir, summary_path, history_path,
+    _pretraining_run(params, "pretrain_vision", "fit_" + KIND, threads, out_dir, live_dir,
                      lambda model_path, device: pretrain_vision(params, shapes_root, checkpoint_dir, model_path,
                                                                 device=device, stop_after=stop_after,
                                                                 dataset_root=dataset_root)[0])
 
 
-def _pretraining_run(params: Params, name: str, threads: int | None, out_dir: Path, summary_path: Path,
-                     history_path: Path, run: Callable[[Path, Any], Any]) -> None:
-    """What both pre-training stages share: the runtime, the atomic model folder, the log and the summary.
-    `run(model_path, device)` trains and writes model_path, returning the loop's FitResult."""
-    from .train.runtime import setup_runtime, write_history, write_summary
+def _pretraining_run(params: Params, name: str, kind: str, threads: int | None, out_dir: Path, live_dir: Path,
+                     run: Callable[[Path, Any], Any]) -> None:
+    """What both pre-training stages share: the runtime, the atomic model folder, the metrics and the summary.
+    `run(model_path, device)` trains and writes model_path, returning the loop's FitResult (its fit of `kind`
+    logs to `live_dir`, train/live.py)."""
+    from .train.live import recording
+    from .train.runtime import setup_runtime
 
     device, _ = setup_runtime(params["train"]["device"], _threads(params, "pretrain", threads), stage_seed(params, name))
-    with atomic_dir(out_dir) as tmp:
+    with recording(live_dir, kind) as live, atomic_dir(out_dir) as tmp:
         result = run(tmp / "model.pt", device)
         if result.stopped_early:
             raise RunStopped(result.iterations_done)
-    write_history(history_path, result.history)
-    write_summary(summary_path, {"best_iteration": result.best_iteration, "best_val_loss": result.best_val,
-                                 "iterations": result.iterations_done, **result.extra})
+    live.finish({"best_iteration": result.best_iteration, "best_val_loss": result.best_val,
+                 "iterations": result.iterations_done, **result.extra}, result.iterations_done)
     RUN.update(**result.timing(), device=str(device), world_size=1)
 
 
 def train(params: Params, variant: str, dataset_root: Path, pretrained: Path | None, out_dir: Path,
-          summary_path: Path, history_path: Path, checkpoint_dir: Path, threads: int | None = None,
-          stop_after: int | None = None) -> None:
-    """Train one variant of the paper; the best weights, a summary and the metrics log."""
-    from .train.runtime import setup_runtime, write_history, write_summary
+          live_dir: Path, checkpoint_dir: Path, threads: int | None = None, stop_after: int | None = None) -> None:
+    """Train one variant of the paper; the best weights, and its metrics (history and summary, dvclive)."""
+    from .train.live import recording
+    from .train.runtime import setup_runtime
     from .train.variant import save_model, summarize, train_variant
 
     device, dist = setup_runtime(params["train"]["device"], _threads(params, "train", threads),
                                  stage_seed(params, f"train_{variant}"))
     try:
-        result, config, system, task = train_variant(params, variant, dataset_root, pretrained, checkpoint_dir,
-                                                     device=device, dist=dist, stop_after=stop_after)
+        with recording(live_dir, f"train_{variant}") as live:
+            result, config, system, task = train_variant(params, variant, dataset_root, pretrained, checkpoint_dir,
+                                                         device=device, dist=dist, stop_after=stop_after)
         if result.stopped_early:  # every rank exits the same way, so torchrun reports it
             raise RunStopped(result.iterations_done)
         if not dist.is_main:
@@ -244,8 +245,7 @@ def train(params: Params, variant: str, dataset_root: Path, pretrained: Path | N
         RUN.update(**result.timing(), device=str(device), world_size=dist.world_size)
         with atomic_dir(out_dir) as tmp:
             save_model(tmp / "model.pt", system, config, summary)
-        write_history(history_path, result.history)
-        write_summary(summary_path, summary)
+        live.finish(summary, result.iterations_done)
         log.info("%s: val L1 %.5f (scene rotated by pi/2: %.5f; mono copied to both ears: %.5f)", variant,
                  summary["val_l1"], summary["val_l1_rotated"], summary["val_l1_mono_copy"])
     finally:
@@ -253,12 +253,13 @@ def train(params: Params, variant: str, dataset_root: Path, pretrained: Path | N
 
 
 def pretrain_separation(params: Params, dataset_root: Path, pretrained: Path | None, out_dir: Path,
-                        summary_path: Path, history_path: Path, checkpoint_dir: Path, threads: int | None = None,
+                        live_dir: Path, checkpoint_dir: Path, threads: int | None = None,
                         stop_after: int | None = None) -> None:
     """Audio pre-training by visually-conditioned separation; the checkpoint and its validation L1."""
+    from .train.separation import SEPARATION_KIND
     from .train.separation import pretrain_separation as run
 
-    _pretraining_run(params, "pretrain_separation", threads, out_dir, summary_path, history_path,
+    _pretraining_run(params, "pretrain_separation", "fit_" + SEPARATION_KIND, threads, out_dir, live_dir,
                      lambda model_path, device: run(params, dataset_root, pretrained, checkpoint_dir, model_path,
                                                     device=device, stop_after=stop_after)[0])
 

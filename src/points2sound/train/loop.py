@@ -6,8 +6,9 @@ What it guarantees:
   each iteration's scenes depend only on the iteration index (train.data.BatchPlan),
   an interrupted and resumed run ends with the same weights as an uninterrupted one;
 - the lowest-validation-loss weights are kept (paper Sec. 3.5);
-- a metrics history (train loss, validation metrics) for the CSV log, the same rows whether
-  or not the run was interrupted: a stop checkpoints the losses not yet logged, and adds no row;
+- a metrics history (train loss, validation metrics), the same rows whether or not the run was
+  interrupted: a stop checkpoints the losses not yet logged, and adds no row; each row goes to the
+  stage's dvclive folder as it is made (train/live.py), rebuilt from the checkpoint's rows on resume;
 - timing and memory of the run in FitResult (for the run record, runrecord.py), never in the
   history or a checkpoint, so equal parameters give byte-equal files;
 - data-parallel training when a `DistContext` with world_size > 1 is given: gradients
@@ -34,6 +35,7 @@ from points2sound.errors import ParameterError
 from points2sound.train.checkpoint import load_checkpoint, save_checkpoint
 from points2sound.train.data import BatchPlan, micro_batches
 from points2sound.train.distributed import DistContext
+from points2sound.train.live import logger_for
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +149,9 @@ def fit(
             log.info("resuming %s at iteration %d of %d", desc, start, settings.iterations)
     if start >= settings.iterations:
         log.info("%s already complete (%d iterations)", desc, start)
+    live = logger_for(kind, dist.is_main)  # the stage's dvclive folder (train/live.py), rebuilt from the history
+    if live is not None:
+        live.begin(history)
     net = dist.wrap(model, device)
     stop = settings.iterations if stop_after is None else min(settings.iterations, start + stop_after)
     batches = micro_batches(dataset, settings.plan, start, stop, dist.rank, collate, settings.workers)
@@ -188,12 +193,16 @@ def fit(
             if dist.is_main:
                 if row:
                     history.append({"iteration": done, **row})
+                    if live is not None:
+                        live.log(history[-1])
                 save_checkpoint(last, kind, config, model=_cpu_state(model), optimizer=optimizer.state_dict(),
                                 iteration=done, history=history, best_val=best_val, best_iteration=best_iteration,
                                 window=list(window))
             dist.barrier()
         elif row and dist.is_main:
             history.append({"iteration": done, **row})
+            if live is not None:
+                live.log(history[-1])
     bar.close()
     seconds = time.perf_counter() - t0
     done_iters = max(stop - start, 0)

@@ -1,17 +1,12 @@
-"""Process-level settings of a training run: threads, device, determinism, outputs of the history."""
+"""Process-level settings of a training run: threads, device, determinism (its metrics: train/live.py)."""
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-from pathlib import Path
-from typing import Any, Mapping, Sequence
 
-import pandas as pd
 import torch
 
-from points2sound.atomic import atomic_path, write_text
 from points2sound.train.distributed import DistContext, pick_device
 
 log = logging.getLogger(__name__)
@@ -35,16 +30,3 @@ def setup_runtime(device_setting: str, threads: int | None, seed: int) -> tuple[
         torch.backends.cudnn.benchmark = False
     log.info("device %s, %d thread(s), process %d of %d", device, torch.get_num_threads(), dist.rank + 1, dist.world_size)
     return device, dist
-
-
-def write_history(path: Path, history: Sequence[Mapping[str, Any]]) -> None:
-    """The metrics log as CSV (one row per logged iteration; validation columns where validated)."""
-    table = pd.DataFrame(list(history))
-    if "iteration" in table:
-        table = table.sort_values("iteration")
-    with atomic_path(path) as tmp:
-        table.to_csv(tmp, index=False, float_format="%.6g")
-
-
-def write_summary(path: Path, summary: Mapping[str, Any]) -> None:
-    write_text(path, json.dumps(dict(summary), indent=2, sort_keys=True, default=float) + "\n")
