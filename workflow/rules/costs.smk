@@ -18,12 +18,12 @@ rule stage_costs:
         markdown=f"results/{PROFILE}/stage_costs.md",
     log:
         f"logs/{PROFILE}/stage_costs.log",
-    params:
-        cli=launcher(None),
-    conda:
-        "../envs/points2sound.yaml"
     shadow:
         SHADOW
+    conda:
+        "../envs/points2sound.yaml"
+    params:
+        cli=launcher(None),
     # no benchmark: it only reads a few small files
     shell:
         "{params.cli} stage-costs --benchmarks {input.benchmarks} --out {output.markdown} "

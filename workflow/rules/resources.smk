@@ -11,7 +11,8 @@ from points2sound.graph import by_topic
 
 def stage_inputs(stage):
     """Named data inputs, and the stage's source files (Snakemake compares file times)."""
-    deps = {k: v if isinstance(v, str) else list(v) for k, v in stage.deps.items()}  # lists: Snakemake reads tuples otherwise
+    # lists: Snakemake reads tuples otherwise
+    deps = {k: v if isinstance(v, str) else list(v) for k, v in stage.deps.items()}
     return {**deps, "code": expand_code(list(stage.code), Path(workflow.basedir))}
 
 

@@ -27,15 +27,15 @@ for stage in GRAPH:
             run=stage.run_record,
         benchmark:
             stage.benchmark
+        shadow:
+            SHADOW
+        conda:
+            "../envs/points2sound.yaml"
         threads: stage_threads(stage)
         resources:
             **stage_resources(stage),
         params:
             digest=stage_digest(stage),
             command=stage_shell(stage),  # evaluated here: a shell directive would see the loop's last stage
-        conda:
-            "../envs/points2sound.yaml"
-        shadow:
-            SHADOW
         shell:
             "{params.command}"
