@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import base64
 import html
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from ..atomic import write_text
 from ..data.scenes import load_materialized_scene
 
 KINDS = ("mono", "prediction", "truth")
-LABELS = {"mono": "mono input (what the model hears)", "prediction": "prediction (binaural, the model's output)",
-          "truth": "ground truth (binaural render of the scene)"}
+LABELS = {
+    "mono": "mono input (what the model hears)",
+    "prediction": "prediction (binaural, the model's output)",
+    "truth": "ground truth (binaural render of the scene)",
+}
 
 
 def _data_uri(path: Path, mime: str) -> str:
@@ -56,20 +59,30 @@ def write_listening_pages(examples_dir: Path, scenes_dir: Path, pictures_dir: Pa
         rows = []
         for kind in KINDS:
             if kind in files:
-                rows.append(f'<figure><figcaption>{html.escape(LABELS[kind])}</figcaption>'
-                            f'<audio controls preload="metadata" data-kind="{kind}" '
-                            f'src="{_data_uri(files[kind], "audio/wav")}"></audio></figure>')
+                rows.append(
+                    f"<figure><figcaption>{html.escape(LABELS[kind])}</figcaption>"
+                    f'<audio controls preload="metadata" data-kind="{kind}" '
+                    f'src="{_data_uri(files[kind], "audio/wav")}"></audio></figure>'
+                )
         page = examples_dir / f"{example}.html"
-        write_text(page, "\n".join([
-            "<!doctype html>", '<html lang="en"><head><meta charset="utf-8">',
-            f"<title>{html.escape(title)}</title>",
-            "<style>body{font-family:sans-serif;margin:1em;max-width:60em}figure{margin:.6em 0}"
-            "audio{width:28em}img{max-width:100%;border:1px solid #ddd}</style></head><body>",
-            f"<h1>{html.escape(title)}</h1>",
-            f"<p>Test scene <code>{html.escape(scene_id)}</code> ({html.escape(sources)}; azimuth 0 = front, "
-            "90 = left). Headphones: the prediction should place each instrument where the truth does.</p>",
-            *rows,
-            f'<img alt="scene {html.escape(scene_id)}: top and side views" src="{_data_uri(picture, "image/png")}">',
-            "</body></html>", ""]))
+        write_text(
+            page,
+            "\n".join(
+                [
+                    "<!doctype html>",
+                    '<html lang="en"><head><meta charset="utf-8">',
+                    f"<title>{html.escape(title)}</title>",
+                    "<style>body{font-family:sans-serif;margin:1em;max-width:60em}figure{margin:.6em 0}"
+                    "audio{width:28em}img{max-width:100%;border:1px solid #ddd}</style></head><body>",
+                    f"<h1>{html.escape(title)}</h1>",
+                    f"<p>Test scene <code>{html.escape(scene_id)}</code> ({html.escape(sources)}; azimuth 0 = front, "
+                    "90 = left). Headphones: the prediction should place each instrument where the truth does.</p>",
+                    *rows,
+                    f'<img alt="scene {html.escape(scene_id)}: top and side views" src="{_data_uri(picture, "image/png")}">',
+                    "</body></html>",
+                    "",
+                ]
+            ),
+        )
         pages.append(page)
     return pages

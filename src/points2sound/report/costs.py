@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from ..atomic import write_text
 from ..errors import InputFileError
@@ -48,9 +48,12 @@ def _fmt(value: float, spec: str) -> str:
 
 def stage_costs_markdown(benchmarks: Sequence[Path]) -> str:
     present = [p for p in benchmarks if p.is_file()]
-    lines = ["**Stage costs** Wall time, CPU time (user + system, children included) and peak resident memory "
-             "of each stage's last run, from Snakemake's benchmark files (logs/<profile>/benchmarks/). "
-             "Timing, not a result: it varies from run to run and machine to machine.", ""]
+    lines = [
+        "**Stage costs** Wall time, CPU time (user + system, children included) and peak resident memory "
+        "of each stage's last run, from Snakemake's benchmark files (logs/<profile>/benchmarks/). "
+        "Timing, not a result: it varies from run to run and machine to machine.",
+        "",
+    ]
     if not present:
         return "\n".join([*lines, NO_BENCHMARKS, ""])
     lines += ["| stage | wall (s) | CPU (s) | peak RSS (MB) |", "|---|---:|---:|---:|"]
@@ -59,8 +62,9 @@ def stage_costs_markdown(benchmarks: Sequence[Path]) -> str:
         b = read_benchmark(path)
         wall += 0.0 if math.isnan(b["wall_s"]) else b["wall_s"]
         cpu += 0.0 if math.isnan(b["cpu_s"]) else b["cpu_s"]
-        lines.append(f"| {path.stem} | {_fmt(b['wall_s'], '.1f')} | {_fmt(b['cpu_s'], '.1f')} | "
-                     f"{_fmt(b['max_rss_mb'], '.0f')} |")
+        lines.append(
+            f"| {path.stem} | {_fmt(b['wall_s'], '.1f')} | {_fmt(b['cpu_s'], '.1f')} | {_fmt(b['max_rss_mb'], '.0f')} |"
+        )
     lines.append(f"| all {len(present)} stages (sum) | {wall:.1f} | {cpu:.1f} | |")
     missing = [p.stem for p in benchmarks if not p.is_file()]
     if missing:

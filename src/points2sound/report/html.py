@@ -42,12 +42,21 @@ def markdown_table_html(markdown: str, title: str) -> str:
         table = ["<table>", "<tr>" + "".join(f"<th>{_inline(c)}</th>" for c in _cells(header)) + "</tr>"]
         table += ["<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in _cells(r)) + "</tr>" for r in rest]
         body += table + ["</table>"]
-    style = ("body{font-family:sans-serif;margin:1em}table{border-collapse:collapse}"
-             "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}th{background:#f3f3f3}"
-             "td:first-child,th:first-child{text-align:left}")
-    return "\n".join(["<!doctype html>", '<html lang="en"><head><meta charset="utf-8">',
-                      f"<title>{html.escape(title)}</title><style>{style}</style></head><body>", *body,
-                      "</body></html>", ""])
+    style = (
+        "body{font-family:sans-serif;margin:1em}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}th{background:#f3f3f3}"
+        "td:first-child,th:first-child{text-align:left}"
+    )
+    return "\n".join(
+        [
+            "<!doctype html>",
+            '<html lang="en"><head><meta charset="utf-8">',
+            f"<title>{html.escape(title)}</title><style>{style}</style></head><body>",
+            *body,
+            "</body></html>",
+            "",
+        ]
+    )
 
 
 def write_table_pages(tables_dir: Path) -> list[Path]:
