@@ -20,6 +20,6 @@ log "installing chromium and chromium-driver from Debian's packages"
 export DEBIAN_FRONTEND=noninteractive
 apt-get install -y -q --no-install-recommends chromium chromium-driver fonts-dejavu-core >/dev/null 2>&1 \
   || { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends chromium chromium-driver fonts-dejavu-core >/dev/null; } \
-  || { log "apt-get could not install chromium"; exit 1; }
+  || { log "apt-get could not install chromium: the browser test will be skipped"; [ "${CI:-}" = true ] && exit 1; exit 0; }
 have || { log "chromium installed but not on PATH"; exit 1; }
 log "$(chromium --version 2>/dev/null)"
