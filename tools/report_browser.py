@@ -39,9 +39,15 @@ def start(width: int = 1400, height: int = 900):
         raise RuntimeError("chromium and chromedriver are not installed (tools/browser.sh installs them)")
     options = webdriver.ChromeOptions()
     options.binary_location = browser
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                f"--window-size={width},{height}", "--autoplay-policy=no-user-gesture-required",
-                "--allow-file-access-from-files"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        f"--window-size={width},{height}",
+        "--autoplay-policy=no-user-gesture-required",
+        "--allow-file-access-from-files",
+    ):
         options.add_argument(arg)
     return webdriver.Chrome(service=Service(executable_path=driver), options=options)  # no driver download
 
@@ -55,20 +61,33 @@ def _wait(check, timeout: float = 30.0, step: float = 0.1):
         time.sleep(step)
 
 
+def _decoded(driver) -> list[float] | None:
+    """The players' durations once the browser has decoded every WAV's header, else None."""
+    durations = driver.execute_script(
+        "return Array.from(document.querySelectorAll('audio')).map(a => a.readyState >= 1 ? a.duration : 0)"
+    )
+    return durations if all(d and d > 0 for d in durations) else None
+
+
 def inspect_report(report: Path, screenshot: Path | None = None, timeout: float = 60.0) -> dict:
     driver = start()
     problems: list[str] = []
     summary: dict = {"report": str(report), "problems": problems}
     try:
         driver.get(report.resolve().as_uri())
-        ready = _wait(lambda: driver.execute_script(
-            "return typeof app !== 'undefined' && typeof results !== 'undefined' "
-            "&& document.querySelector('#loading-screen').style.display === 'none'"), timeout)
+        ready = _wait(
+            lambda: driver.execute_script(
+                "return typeof app !== 'undefined' && typeof results !== 'undefined' "
+                "&& document.querySelector('#loading-screen').style.display === 'none'"
+            ),
+            timeout,
+        )
         if not ready:
             problems.append("the report app did not start")
             return summary
         results = driver.execute_script(
-            "return Object.entries(results).map(([p, r]) => ({path: p, mime: r.mime_type, name: r.name}))")
+            "return Object.entries(results).map(([p, r]) => ({path: p, mime: r.mime_type, name: r.name}))"
+        )
         summary["categories"] = sorted(driver.execute_script("return Object.keys(categories)"))
         summary["results"] = len(results)
         kinds: dict[str, int] = {}
@@ -83,11 +102,18 @@ def inspect_report(report: Path, screenshot: Path | None = None, timeout: float 
             driver.switch_to.default_content()
             driver.execute_script(
                 "app.setView({content: arguments[1], contentPath: results[arguments[0]].data_uri, "
-                "resultPath: arguments[0]})", r["path"], view)
+                "resultPath: arguments[0]})",
+                r["path"],
+                view,
+            )
             if view == "img":
-                size = _wait(lambda: driver.execute_script(
-                    "const i = document.querySelector('#app img[src^=\"data:image\"]');"
-                    "return i && i.complete && i.naturalWidth > 0 ? [i.naturalWidth, i.naturalHeight] : null"), 20)
+                size = _wait(
+                    lambda: driver.execute_script(
+                        "const i = document.querySelector('#app img[src^=\"data:image\"]');"
+                        "return i && i.complete && i.naturalWidth > 0 ? [i.naturalWidth, i.naturalHeight] : null"
+                    ),
+                    20,
+                )
                 if not size:
                     problems.append(f"image {r['name']} did not load")
                 images.append({"name": r["name"], "size": size})
@@ -100,14 +126,15 @@ def inspect_report(report: Path, screenshot: Path | None = None, timeout: float 
             _wait(lambda: driver.execute_script("return document.readyState === 'complete'"), 20)
             audios = driver.execute_script("return document.querySelectorAll('audio').length")
             if audios:
-                durations = _wait(lambda: (lambda d: d if all(x and x > 0 for x in d) else None)(driver.execute_script(
-                    "return Array.from(document.querySelectorAll('audio')).map(a => a.readyState >= 1 ? a.duration : 0)")
-                ), 30) or driver.execute_script(
-                    "return Array.from(document.querySelectorAll('audio')).map(a => a.duration)")
+                durations = _wait(lambda: _decoded(driver), 30) or driver.execute_script(
+                    "return Array.from(document.querySelectorAll('audio')).map(a => a.duration)"
+                )
                 kinds_ = driver.execute_script(
-                    "return Array.from(document.querySelectorAll('audio')).map(a => a.dataset.kind)")
+                    "return Array.from(document.querySelectorAll('audio')).map(a => a.dataset.kind)"
+                )
                 picture = driver.execute_script(
-                    "const i = document.querySelector('img'); return i && i.complete ? i.naturalWidth : 0")
+                    "const i = document.querySelector('img'); return i && i.complete ? i.naturalWidth : 0"
+                )
                 players.append({"name": r["name"], "players": kinds_, "durations_s": durations, "picture": picture})
                 if sorted(kinds_) != ["mono", "prediction", "truth"]:
                     problems.append(f"{r['name']}: players {kinds_}, not mono, prediction and truth")
@@ -123,14 +150,20 @@ def inspect_report(report: Path, screenshot: Path | None = None, timeout: float 
         summary.update(images=images, listening_pages=players, table_pages=tables)
         if screenshot is not None:
             figure = next((r for r in results if r["name"].startswith("figure4")), None) or next(
-                (r for r in results if r["mime"] == "image/png"), None)
+                (r for r in results if r["mime"] == "image/png"), None
+            )
             driver.execute_script("app.showCategory('scores')")
             if figure is not None:
                 driver.execute_script(
                     "app.setView({content: 'img', contentPath: results[arguments[0]].data_uri, resultPath: arguments[0]})",
-                    figure["path"])
-                _wait(lambda: driver.execute_script(
-                    "const i = document.querySelector('#app img[src^=\"data:image\"]'); return i && i.complete"), 20)
+                    figure["path"],
+                )
+                _wait(
+                    lambda: driver.execute_script(
+                        "const i = document.querySelector('#app img[src^=\"data:image\"]'); return i && i.complete"
+                    ),
+                    20,
+                )
             time.sleep(0.5)
             screenshot.parent.mkdir(parents=True, exist_ok=True)
             driver.save_screenshot(str(screenshot))

@@ -53,7 +53,7 @@ def write_listening_pages(examples_dir: Path, scenes_dir: Path, pictures_dir: Pa
     for example, files in example_groups(list(examples_dir.glob("*.wav"))).items():
         scene_id = example.split("_", 1)[1]
         spec = load_materialized_scene(scenes_dir / f"{scene_id}.npz")["spec"]
-        sources = ", ".join(f"{s.instrument} at {s.azimuth_deg} deg, {s.distance_m:g} m" for s in spec.sources)
+        sources = ", ".join(f"{s.instrument} at {s.azimuth_deg} deg, {s.distance_m:.2f} m" for s in spec.sources)
         title = f"Listening example {example}: N = {spec.n_sources}"
         picture = write_scene_picture(scenes_dir / f"{scene_id}.npz", pictures_dir / f"{example}.png", title)
         rows = []
