@@ -52,6 +52,13 @@ def start(width: int = 1400, height: int = 900):
     return webdriver.Chrome(service=Service(executable_path=driver), options=options)  # no driver download
 
 
+# the content pane's picture of one result (the navigation has other pictures: the logo)
+SHOWN_IMAGE = (
+    "const i = Array.from(document.images).find(i => i.getAttribute('src') === results[arguments[0]].data_uri);"
+    "return i && i.complete && i.naturalWidth > 0 ? [i.naturalWidth, i.naturalHeight] : null"
+)
+
+
 def _wait(check, timeout: float = 30.0, step: float = 0.1):
     deadline = time.time() + timeout
     while True:
@@ -107,13 +114,7 @@ def inspect_report(report: Path, screenshot: Path | None = None, timeout: float 
                 view,
             )
             if view == "img":
-                size = _wait(
-                    lambda: driver.execute_script(
-                        "const i = document.querySelector('#app img[src^=\"data:image\"]');"
-                        "return i && i.complete && i.naturalWidth > 0 ? [i.naturalWidth, i.naturalHeight] : null"
-                    ),
-                    20,
-                )
+                size = _wait(lambda: driver.execute_script(SHOWN_IMAGE, r["path"]), 20)  # noqa: B023
                 if not size:
                     problems.append(f"image {r['name']} did not load")
                 images.append({"name": r["name"], "size": size})
@@ -158,12 +159,7 @@ def inspect_report(report: Path, screenshot: Path | None = None, timeout: float 
                     "app.setView({content: 'img', contentPath: results[arguments[0]].data_uri, resultPath: arguments[0]})",
                     figure["path"],
                 )
-                _wait(
-                    lambda: driver.execute_script(
-                        "const i = document.querySelector('#app img[src^=\"data:image\"]'); return i && i.complete"
-                    ),
-                    20,
-                )
+                _wait(lambda: driver.execute_script(SHOWN_IMAGE, figure["path"]), 20)
             time.sleep(0.5)
             screenshot.parent.mkdir(parents=True, exist_ok=True)
             driver.save_screenshot(str(screenshot))
