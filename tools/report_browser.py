@@ -7,7 +7,7 @@ Drives Debian's chromium through its chromedriver (selenium; `tools/browser.sh` 
 loads the page, waits for the report app, then shows every image result (it must load with a
 size), every HTML result (a listening page must hold three audio players whose WAVs the browser
 decodes to a duration; a table page must hold a table), and leaves a figure on screen for the
-screenshot. Prints a JSON summary (categories, results per kind, players, problems); exit 1 when
+screenshot (and a listening example for a second one, `<stem>_listening.png`). Prints a JSON summary (categories, results per kind, players, problems); exit 1 when
 a problem was found, 2 when the browser could not be started.
 """
 
@@ -164,6 +164,17 @@ def inspect_report(report: Path, screenshot: Path | None = None, timeout: float 
             screenshot.parent.mkdir(parents=True, exist_ok=True)
             driver.save_screenshot(str(screenshot))
             summary["screenshot"] = str(screenshot)
+            page = next((r for r in results if r["name"] in {p["name"] for p in players}), None)
+            if page is not None:  # and a listening example, as the report shows it: <stem>_listening.png
+                driver.execute_script("app.showCategory('listening')")
+                driver.execute_script(
+                    "app.setView({content: 'html', contentPath: results[arguments[0]].data_uri, resultPath: arguments[0]})",
+                    page["path"],
+                )
+                time.sleep(1.0)
+                listening = screenshot.with_name(f"{screenshot.stem}_listening{screenshot.suffix}")
+                driver.save_screenshot(str(listening))
+                summary["listening_screenshot"] = str(listening)
         return summary
     finally:
         driver.quit()
