@@ -1,7 +1,7 @@
 # Two commands on a fresh machine:
 #   make reproduce   set up, then run the full default pipeline (profile demo, embedded data)
 #   make test        set up, then run the test suite
-# Other targets: make setup | make test-slow | make dry-run | make tiny
+# Other targets: make setup | make lint | make test-slow | make dry-run | make tiny
 
 VENV ?= .venv
 PYTHON ?= python3
@@ -9,9 +9,13 @@ BIN := $(VENV)/bin
 export PATH := $(abspath $(BIN)):$(PATH)
 CORES ?= 2
 
-.PHONY: setup reproduce test test-slow dry-run tiny clean
+.PHONY: setup browser lint reproduce test test-slow dry-run tiny clean
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed browser
+
+# headless Chromium + chromedriver from Debian for the report's browser test (apt-get when root; else the test skips)
+browser:
+	@tools/browser.sh
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +35,13 @@ tiny: setup
 
 dry-run: setup
 	$(BIN)/snakemake --cores $(CORES) -n
+
+# what .ci/run checks before the tests: Python lint and format, Snakemake format and lint
+lint: setup
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/snakefmt --check Snakefile workflow
+	tools/snakemake_lint.sh $(BIN)/snakemake
 
 test: setup
 	$(BIN)/pytest -q

@@ -23,6 +23,7 @@ from points2sound.dvc_yaml import render
 BIN = Path(sys.executable).parent
 ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
 TARGETS = {"all", "data_half", "train_all", "evaluate_all"}  # aggregate rules: no command, not stages
+SNAKEMAKE_ONLY = {"stage_costs"}  # reads the benchmark files only Snakemake writes (workflow/rules/costs.smk)
 LAUNCHER = re.compile(r"^\S*python\S* -m points2sound ")
 
 
@@ -44,7 +45,7 @@ def _snakemake_plan(project: Path, *config: str) -> dict[str, dict]:
         elif current is not None and line.startswith("Shell command: "):
             current["command"] = LAUNCHER.sub("", line[len("Shell command: "):])
             current = None
-    return {k: v for k, v in jobs.items() if k not in TARGETS}
+    return {k: v for k, v in jobs.items() if k not in TARGETS | SNAKEMAKE_ONLY}
 
 
 def _dvc_stages(project: Path) -> dict[str, dict]:
@@ -124,3 +125,20 @@ def test_every_stage_depends_on_the_code_it_runs():
         assert path in train
     assert "src/points2sound/render/room.py" not in set(expand(list(stages["embed_audio"].code), ROOT))
     assert "src/points2sound/render/room.py" in set(expand(list(stages["make_brir_calypso_sim"].code), ROOT))
+
+
+def test_report_outputs_have_a_category_and_a_caption():
+    """What `snakemake --report` shows is declared in the graph; DVC's dvc.yaml is the same without it."""
+    from points2sound.graph import REPORT_CATEGORIES, stage_graph
+
+    stages = stage_graph(resolve(read_params_file(ROOT / "params.yaml"), "tiny"), ROOT)
+    shown = {(s.name, k): o.report for s in stages for k, o in s.outs.items() if o.report is not None}
+    for (_, _), r in shown.items():
+        assert r.category in REPORT_CATEGORIES
+        assert (ROOT / "workflow" / "report" / r.caption).is_file(), r.caption
+    categories = {r.category for r in shown.values()}
+    assert categories | {"benchmarks"} == set(REPORT_CATEGORIES)  # benchmarks: also costs.smk's stage_costs
+    assert shown[("listening_examples", "examples")].patterns == ("{example}.html",)
+    assert shown[("report", "figures")].patterns and shown[("report", "tables")].patterns
+    assert all(shown[(s.name, "history")].category == "training" for s in stages if "history" in s.outs)
+    assert (ROOT / "workflow" / "report" / "stage_costs.rst").is_file()

@@ -252,7 +252,8 @@ def test_report_compares_with_a_committed_reference(snakemake_run):
     assert "No reference run is committed" in (results / "README.md").read_text()
     reference = snakemake_run / "results" / "reference" / "tiny"
     shutil.copytree(results, reference)
-    assert _planned(snakemake_run) == {"report", "all"}  # the reference is a new input of the report only
+    # the reference is a new input of the report only (stage_costs reads the report's benchmark file)
+    assert _planned(snakemake_run) == {"report", "stage_costs", "all"}
     _run([str(BIN / "snakemake"), "--cores", "2"], snakemake_run)
     page = (results / "README.md").read_text()
     section = page[page.index("## Reproduction"):]
@@ -260,3 +261,68 @@ def test_report_compares_with_a_committed_reference(snakemake_run):
     record = json.loads((results / "reproduction.json").read_text())
     assert f"**Artifacts**: {len(record['artifacts'])} of {len(record['artifacts'])}" in section
     assert any(p.startswith("models/tiny/") for p in record["artifacts"])
+
+
+def test_every_rule_writes_a_benchmark_and_the_stage_costs_table_reads_them(snakemake_run):
+    from points2sound.config import load_params
+    from points2sound.graph import stage_graph
+
+    stages = stage_graph(load_params(snakemake_run / "params.yaml"), snakemake_run)
+    for stage in stages:
+        header = (snakemake_run / stage.benchmark).read_text().splitlines()[0].split("\t")
+        assert header[0] == "s" and "max_rss" in header and "cpu_time" in header, stage.name
+    table = (snakemake_run / "results" / "tiny" / "stage_costs.md").read_text()
+    assert all(f"| {s.name} |" in table for s in stages)
+    assert f"| all {len(stages)} stages (sum) |" in table
+    # timing stays out of the results page and the reproduction record
+    for name in ("README.md", "reproduction.json", "metrics.json"):
+        assert "stage_costs" not in (snakemake_run / "results" / "tiny" / name).read_text()
+
+
+def _browser_or_skip():
+    sys.path.insert(0, str(ROOT / "tools"))
+    from report_browser import find_browser
+
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        pytest.skip("selenium is not installed (pip install -e '.[test]')")
+    browser, driver = find_browser()
+    if browser is None or driver is None:
+        pytest.skip("no chromium/chromedriver: `make setup` installs them from Debian when run as root")
+
+
+def _non_blank(png: Path) -> tuple[float, int]:
+    """Spread of the grey levels and the number of distinct colours of a screenshot."""
+    import numpy as np
+    from PIL import Image
+
+    pixels = np.asarray(Image.open(png).convert("RGB"), dtype=float)
+    return float(pixels.mean(axis=2).std()), len(np.unique(pixels.reshape(-1, 3), axis=0))
+
+
+def test_snakemake_report_opens_in_a_browser_with_figures_tables_and_players(snakemake_run, tmp_path):
+    """`snakemake --report` of the tiny run, opened in headless Chromium: every figure and scene picture
+    loads, every listening page plays mono, prediction and truth, and the screenshot is not blank."""
+    _browser_or_skip()
+    page = snakemake_run / "results" / "tiny" / "report.html"
+    _run([str(BIN / "snakemake"), "--report", str(page)], snakemake_run)
+    from report_browser import inspect_report
+
+    shot = tmp_path / "report.png"
+    summary = inspect_report(page, shot)
+    assert not summary["problems"], summary["problems"]
+    assert summary["categories"] == ["benchmarks", "data", "listening", "scores", "training"]
+    results = snakemake_run / "results" / "tiny"
+    examples = sorted(p.stem for p in (results / "examples").glob("*.html"))
+    assert examples and sorted(p["name"].removesuffix(".html") for p in summary["listening_pages"]) == examples
+    for p in summary["listening_pages"]:
+        assert p["players"] == ["mono", "prediction", "truth"] and all(d > 0 for d in p["durations_s"])
+    figures = {p.name for p in (results / "figures").glob("*.png")}
+    scenes = {p.name for p in (results / "scene_pictures").glob("*.png")}
+    shown = {i["name"] for i in summary["images"] if i["size"]}
+    assert figures | scenes <= shown and len(figures) == 2 and len(scenes) == len(examples)
+    tables = len(list((results / "tables").glob("*.md")))
+    assert summary["table_pages"] == tables + 1  # and the stage-cost table
+    spread, colours = _non_blank(shot)
+    assert spread > 10 and colours > 50, f"the screenshot looks blank (grey-level spread {spread:.1f}, {colours} colours)"

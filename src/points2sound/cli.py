@@ -140,10 +140,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out-dir", type=Path, required=True, help="writes <out-dir>/<ir_set>.csv")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default 1: scores do not depend on the machine)")
     p = cmd("examples", "write listening examples (one test scene per N)",
-            lambda a, P: stages.examples(P, a.model, a.scenes, a.out))
+            lambda a, P: stages.examples(P, a.model, a.scenes, a.out, a.pictures))
     p.add_argument("--model", type=Path, required=True)
     p.add_argument("--scenes", type=Path, required=True)
     p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--pictures", type=Path, default=None,
+                   help="also write a playable HTML page per example (into --out) and its scene's picture here")
     p = cmd("report", "tables, figures and the report page from per-scene scores",
             lambda a, P: stages.report(P, a.scores, a.examples, a.out, separation_scores=a.separation_scores,
                                        costs=a.costs, artifacts=a.artifacts, reference=a.reference))
@@ -158,6 +160,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="data and model outputs whose hashes the reproduction section records and compares")
     p.add_argument("--reference", type=Path, default=None,
                    help="a committed reference run (results/reference/<profile>) to compare against")
+    p = cmd("stage-costs", "the stages' wall time, CPU time and peak memory from Snakemake's benchmark files",
+            _cmd_stage_costs, needs_params=False)
+    p.add_argument("--benchmarks", type=Path, nargs="*", default=None,
+                   help="benchmark TSVs (default: logs/<profile>/benchmarks/*.tsv of --profile, or of every profile)")
+    p.add_argument("--out", type=Path, required=True, help="Markdown table to write")
+    p.add_argument("--html", type=Path, default=None, help="also as a standalone HTML page")
     p = cmd("audio-costs", "parameters and GMACs per second of audio of the audio networks, this profile's and the paper's",
             _cmd_audio_costs)
     p.add_argument("--out", type=Path, required=True, help="CSV to write (one row per profile and network)")
@@ -172,6 +180,15 @@ def _training_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=None,
                    help="torch CPU threads (default: resources.<kind>.cpus, at most the cores)")
     p.add_argument("--stop-after", type=int, default=None, help="stop after this many iterations (resumable)")
+
+
+def _cmd_stage_costs(args: argparse.Namespace, params: dict) -> None:
+    from .report.costs import write_stage_costs
+
+    files = args.benchmarks
+    if files is None:
+        files = sorted(Path("logs").glob(f"{args.profile or '*'}/benchmarks/*.tsv"))
+    print(write_stage_costs(files, args.out, args.html), end="")
 
 
 def _cmd_params(args: argparse.Namespace, params: dict) -> None:

@@ -21,6 +21,27 @@ from .errors import ParameterError
 NAME = re.compile(r"^[A-Za-z0-9_]+$")
 SOURCE_MODULES = {"modelnet40": "modelnet"}  # source name -> module under data/sources/ where they differ
 TOPICS = ("download", "data", "render", "scenes", "train", "evaluate", "report")
+REPORT_CATEGORIES = ("data", "training", "scores", "listening", "benchmarks")  # of `snakemake --report`
+
+
+@dataclass(frozen=True)
+class Report:
+    """How `snakemake --report` shows an output (Snakemake only; DVC ignores it).
+
+    `caption` names an RST file under workflow/report/; a folder output shows the files matching
+    `patterns` (Snakemake's glob_wildcards patterns, relative to the folder), whose wildcards the
+    caption, `subcategory` and `labels` may use.
+    """
+
+    category: str
+    caption: str
+    subcategory: str | None = None
+    patterns: tuple[str, ...] = ()
+    labels: Mapping[str, str] | None = None
+
+    def __post_init__(self) -> None:
+        if self.category not in REPORT_CATEGORIES:
+            raise ValueError(f"report category {self.category!r} is not one of {REPORT_CATEGORIES}")
 
 
 @dataclass(frozen=True)
@@ -32,6 +53,7 @@ class Out:
     cache: bool = True
     metric: bool = False
     plot: Mapping[str, str] | None = None
+    report: Report | None = None      # shown by `snakemake --report` (workflow/report/)
 
 
 @dataclass(frozen=True)
@@ -56,6 +78,11 @@ class Stage:
     def run_record(self) -> str:
         """Timing and machine facts of the command (cli.main writes it beside the log; not an artifact)."""
         return str(Path(self.log).with_suffix(".run.json"))
+
+    @property
+    def benchmark(self) -> str:
+        """Snakemake's `benchmark:` file of the rule (wall, CPU time, peak memory; not an artifact)."""
+        return str(Path(self.log).parent / "benchmarks" / f"{self.name}.tsv")
 
     def dep_paths(self) -> list[str]:
         out: list[str] = []
@@ -139,7 +166,8 @@ class _Builder:
         hrir = P["hrir"]["name"]
         rooms = [_check_name(r, "rooms.sets") for r in P["rooms"]["sets"]]
         self.add("split", "data", ["split", "--dataset", D], {"audio": f"{D}/audio", "frames": f"{D}/frames"},
-                 {"splits": Out(f"{D}/splits", True)}, ("instruments", "audio", "splits"), ("data.splits",))
+                 {"splits": Out(f"{D}/splits", True, report=Report("data", "splits.rst", patterns=("{split}.csv",)))},
+                 ("instruments", "audio", "splits"), ("data.splits",))
         if P["hrir"]["source"] == "sphere":
             self.add("make_hrir", "render", ["make-hrir", "--out", f"{D}/ir/{hrir}.sofa"], {},
                      {"sofa": Out(f"{D}/ir/{hrir}.sofa")}, ("audio", "hrir"), ("render.sphere_head", "render.sofa_io"))
@@ -173,7 +201,8 @@ class _Builder:
         live = f"{self.results}/train/{name}"
         args = [*command, "--out", f"{self.models}/{name}", "--live", live, "--checkpoints", f"{self.checkpoints}/{name}"]
         outs = {"model": Out(f"{self.models}/{name}", True),
-                "metrics": Out(f"{live}/metrics.json", cache=False, metric=True),
+                "metrics": Out(f"{live}/metrics.json", cache=False, metric=True,
+                               report=Report("training", "training_summary.rst", subcategory=name)),
                 "plots": Out(f"{live}/plots/metrics", True, cache=False, plot={"x": "step"})}
         self.add(name if name.startswith("pretrain") else f"train_{name}", "train", args, deps, outs, params,
                  modules, kind)
@@ -207,6 +236,15 @@ class _Builder:
     def score_path(self, entry: str, irset: str) -> str:
         return f"{self.results}/scores/{entry}/{irset}.csv"
 
+    @staticmethod
+    def scores_report(entry: str, irset: str) -> Report:
+        return Report("scores", "scene_scores.rst", subcategory="per-scene scores",
+                      labels={"entry": entry, "IR set": irset})
+
+    @staticmethod
+    def separation_report(what: str) -> Report:
+        return Report("scores", "separation_scores.rst", subcategory="separation scores", labels={"scores": what})
+
     def evaluation(self) -> None:
         D, P, M, R = self.D, self.P, self.models, self.results
         hrir = P["hrir"]["name"]
@@ -217,12 +255,14 @@ class _Builder:
                          ["evaluate", "--variant", variant, "--model", f"{M}/{variant}/model.pt",
                           "--scenes-root", f"{D}/scenes", "--ir-sets", irset, "--out-dir", f"{R}/scores/{variant}"],
                          {"model": f"{M}/{variant}", "scenes": scenes},
-                         {"scores": Out(self.score_path(variant, irset), cache=False)},
+                         {"scores": Out(self.score_path(variant, irset), cache=False,
+                                        report=self.scores_report(variant, irset))},
                          ("audio", "model", "scenes.features", "scenes.mono_input", "train.device",
                           f"variants.{variant}"), ("evaluate.run", "train.runtime", "train.variant"))
             self.add(f"evaluate_mono_mono_{irset}", "evaluate",
                      ["evaluate", "--scenes-root", f"{D}/scenes", "--ir-sets", irset, "--out-dir", f"{R}/scores/mono_mono"],
-                     {"scenes": scenes}, {"scores": Out(self.score_path("mono_mono", irset), cache=False)},
+                     {"scenes": scenes}, {"scores": Out(self.score_path("mono_mono", irset), cache=False,
+                                                        report=self.scores_report("mono_mono", irset))},
                      ("audio",), ("evaluate.run", "train.runtime", "train.variant"))
         per_ear = list(P["pretrain_audio"]["per_ear_variants"])
         self.add("evaluate_separation", "evaluate",
@@ -231,18 +271,25 @@ class _Builder:
                  {"model": f"{M}/pretrain_separation", "audio": f"{D}/audio", "renders": f"{D}/binaural/{hrir}",
                   "splits": f"{D}/splits", "frames": f"{D}/frames",
                   "binaural": tuple(f"{M}/{v}" for v in per_ear)},
-                 {"mono": Out(f"{R}/separation/mono.csv", cache=False),
-                  **{f"per_ear_{v}": Out(f"{R}/separation/{v}_per_ear.csv", cache=False) for v in per_ear}},
+                 {"mono": Out(f"{R}/separation/mono.csv", cache=False, report=self.separation_report("mono")),
+                  **{f"per_ear_{v}": Out(f"{R}/separation/{v}_per_ear.csv", cache=False,
+                                         report=self.separation_report(f"{v} per ear")) for v in per_ear}},
                  ("audio", "model", "pretrain_audio", "scenes", "render", "train.device",
                   *(f"variants.{v}" for v in per_ear)), ("evaluate.separation", "train.runtime", "train.variant"))
         self.add("audio_costs", "evaluate", ["audio-costs", "--out", f"{R}/audio_costs.csv"], {},
-                 {"costs": Out(f"{R}/audio_costs.csv", cache=False)}, ("model", "audio"), ("models.cost",))
+                 {"costs": Out(f"{R}/audio_costs.csv", cache=False, report=Report("benchmarks", "audio_costs.rst"))},
+                 ("model", "audio"), ("models.cost",))
         headline = "p2s_rgb" if "p2s_rgb" in P["variants"] else next(iter(P["variants"]))
         self.add("listening_examples", "evaluate",
                  ["examples", "--model", f"{M}/{headline}/model.pt", "--scenes", f"{D}/scenes/test_{hrir}",
-                  "--out", f"{R}/examples"],
+                  "--out", f"{R}/examples", "--pictures", f"{R}/scene_pictures"],
                  {"model": f"{M}/{headline}", "scenes": f"{D}/scenes/test_{hrir}"},
-                 {"examples": Out(f"{R}/examples", True)}, ("audio", "train.device"), ("evaluate.run", "train.runtime"))
+                 {"examples": Out(f"{R}/examples", True,
+                                  report=Report("listening", "listening_example.rst", patterns=("{example}.html",))),
+                  "pictures": Out(f"{R}/scene_pictures", True,
+                                  report=Report("data", "scene_picture.rst", subcategory="listening-example scenes",
+                                                patterns=("{example}.png",)))},
+                 ("audio", "train.device"), ("evaluate.run", "evaluate.listening", "train.runtime"))
 
     def report(self, reference: str | None) -> None:
         R = self.results
@@ -258,12 +305,19 @@ class _Builder:
         if reference is not None:
             args += ["--reference", reference]
             deps["reference"] = reference
+        page = Report("scores", "report_page.rst", subcategory="results page")
         self.add("report", "report", [*args, "--out", R], deps,
-                 {"page": Out(f"{R}/README.md", cache=False), "metrics": Out(f"{R}/metrics.json", cache=False, metric=True),
-                  "reproduction": Out(f"{R}/reproduction.json", cache=False),
-                  "tables": Out(f"{R}/tables", True, cache=False), "figures": Out(f"{R}/figures", True, cache=False)},
+                 {"page": Out(f"{R}/README.md", cache=False, report=page),
+                  "metrics": Out(f"{R}/metrics.json", cache=False, metric=True, report=page),
+                  "reproduction": Out(f"{R}/reproduction.json", cache=False, report=page),
+                  "tables": Out(f"{R}/tables", True, cache=False,
+                                report=Report("scores", "tables.rst", subcategory="tables", patterns=("{table}.html",))),
+                  "figures": Out(f"{R}/figures", True, cache=False,
+                                 report=Report("scores", "figures.rst", subcategory="figures",
+                                               patterns=("{figure}.png",)))},
                  ("audio", "hrir", "rooms", "scenes", "dataset", "pretrain_audio", "variants", "reproduce", "report"),
-                 ("report.page", "report.tables", "report.figures", "report.separation", "report.reproduction"))
+                 ("report.page", "report.tables", "report.figures", "report.separation", "report.reproduction",
+                  "report.html"))
 
 
 def reference_dir(params: Mapping[str, Any], root: Path) -> str | None:

@@ -325,14 +325,21 @@ def evaluate(params: Params, variant: str | None, model_path: Path | None, scene
         log.info("scored %d rows on %s", n, name)
 
 
-def examples(params: Params, model_path: Path, scenes_dir: Path, out_dir: Path) -> None:
-    """Listening examples (mono, prediction, truth) for one test scene per N."""
+def examples(params: Params, model_path: Path, scenes_dir: Path, out_dir: Path,
+             pictures_dir: Path | None = None) -> None:
+    """Listening examples (mono, prediction, truth) for one test scene per N; with `pictures_dir`, also
+    a playable HTML page per example (beside its WAVs) and the picture of its scene there."""
+    from .evaluate.listening import write_listening_pages
     from .evaluate.run import write_examples
     from .train.runtime import setup_runtime
 
     device, _ = setup_runtime(params["train"]["device"], 1, stage_seed(params, "evaluate"))
     with atomic_dir(out_dir) as tmp:
         written = write_examples(model_path, scenes_dir, tmp, device, params["audio"]["wav_subtype"])
+        if pictures_dir is not None:
+            with atomic_dir(pictures_dir) as pictures:
+                pages = write_listening_pages(tmp, scenes_dir, pictures)
+            log.info("wrote %d listening pages and scene pictures (%s)", len(pages), pictures_dir)
     log.info("wrote %d listening examples to %s", len(written), out_dir)
 
 
@@ -404,6 +411,9 @@ def report(params: Params, score_files: list[Path], examples_dir: Path | None, o
     closing = reproduction.section(run, out_dir / "tables", reference, params["reproduce"]["rel_tolerance"])
     write_text(page, page.read_text() + "\n" + "\n".join(closing).rstrip() + "\n")
     write_text(out_dir / "reproduction.json", json.dumps(run, indent=2, sort_keys=True) + "\n")
+    from .report.html import write_table_pages
+
+    write_table_pages(out_dir / "tables")  # for `snakemake --report` (the CSVs are the tables' data)
     summary = summarize(df)
     metrics = {}
     for row in summary.to_dict("records"):

@@ -4,18 +4,40 @@
 
 from snakemake.exceptions import WorkflowError
 
+from points2sound.codedeps import code_paths
 from points2sound.codedeps import expand as expand_code
 from points2sound.graph import by_topic
 
 
 def stage_inputs(stage):
     """Named data inputs, and the stage's source files (Snakemake compares file times)."""
-    deps = {k: v if isinstance(v, str) else list(v) for k, v in stage.deps.items()}  # lists: Snakemake reads tuples otherwise
+    # lists: Snakemake reads tuples otherwise
+    deps = {k: v if isinstance(v, str) else list(v) for k, v in stage.deps.items()}
     return {**deps, "code": expand_code(list(stage.code), Path(workflow.basedir))}
 
 
 def stage_outputs(stage):
-    return {k: directory(o.path) if o.directory else o.path for k, o in stage.outs.items()}
+    return {k: report_output(o, directory(o.path) if o.directory else o.path) for k, o in stage.outs.items()}
+
+
+def report_output(out, value):
+    """An output that `snakemake --report` shows: its category and RST caption (workflow/report/)."""
+    if out.report is None:
+        return value
+    r = out.report
+    return report(
+        value,
+        caption=f"../report/{r.caption}",  # relative to workflow/rules/, where the rules are defined
+        category=r.category,
+        subcategory=r.subcategory,
+        labels=dict(r.labels) if r.labels else None,
+        patterns=list(r.patterns),
+    )
+
+
+def stage_benchmarks(stages):
+    """The `benchmark:` files of the stages (tab-separated wall/CPU time and peak memory of each job)."""
+    return [s.benchmark for s in stages]
 
 
 def stage_digest(stage):
@@ -85,3 +107,8 @@ def launcher(kind):
 def stage_shell(stage):
     """The launcher, then the command exactly as dvc.yaml has it."""
     return f"{launcher(stage.kind)} {stage.command}"
+
+
+def costs_code():
+    """The source files of `points2sound stage-costs` (costs.smk): code changes rerun it."""
+    return expand_code(code_paths(("report.costs",)), Path(workflow.basedir))

@@ -1,0 +1,88 @@
+"""Listening pages: one self-contained HTML file per listening example, for `snakemake --report`.
+
+Each page plays the example's mono input, the model's prediction and the ground truth in the
+browser (`<audio controls>` with the WAV embedded as a data URI, so the page works inside the
+report's single HTML file) and shows the scene the model saw: its point clouds from above and
+from the side, with the listener's head and each source's azimuth (`points2sound show-scene`'s
+drawing, also written on its own as `<example>.png`). Same inputs give the same bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..atomic import write_text
+from ..data.scenes import load_materialized_scene
+
+KINDS = ("mono", "prediction", "truth")
+LABELS = {
+    "mono": "mono input (what the model hears)",
+    "prediction": "prediction (binaural, the model's output)",
+    "truth": "ground truth (binaural render of the scene)",
+}
+
+
+def _data_uri(path: Path, mime: str) -> str:
+    return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
+
+
+def example_groups(wavs: Sequence[Path]) -> dict[str, dict[str, Path]]:
+    """`N<n>_<scene_id>_<kind>.wav` files grouped by example (`N<n>_<scene_id>`), in name order."""
+    groups: dict[str, dict[str, Path]] = {}
+    for wav in sorted(wavs):
+        stem, _, kind = wav.stem.rpartition("_")
+        if kind in KINDS:
+            groups.setdefault(stem, {})[kind] = wav
+    return groups
+
+
+def write_scene_picture(scene_npz: Path, out_png: Path, title: str) -> Path:
+    from ..infer.commands import show_scene_file
+
+    show_scene_file(out_png, scene_npz=scene_npz, title=title)
+    return out_png
+
+
+def write_listening_pages(examples_dir: Path, scenes_dir: Path, pictures_dir: Path) -> list[Path]:
+    """For each example in `examples_dir`: `<pictures_dir>/<example>.png` and `<examples_dir>/<example>.html`."""
+    pictures_dir.mkdir(parents=True, exist_ok=True)
+    pages = []
+    for example, files in example_groups(list(examples_dir.glob("*.wav"))).items():
+        scene_id = example.split("_", 1)[1]
+        spec = load_materialized_scene(scenes_dir / f"{scene_id}.npz")["spec"]
+        sources = ", ".join(f"{s.instrument} at {s.azimuth_deg} deg, {s.distance_m:.2f} m" for s in spec.sources)
+        title = f"Listening example {example}: N = {spec.n_sources}"
+        picture = write_scene_picture(scenes_dir / f"{scene_id}.npz", pictures_dir / f"{example}.png", title)
+        rows = []
+        for kind in KINDS:
+            if kind in files:
+                rows.append(
+                    f"<figure><figcaption>{html.escape(LABELS[kind])}</figcaption>"
+                    f'<audio controls preload="metadata" data-kind="{kind}" '
+                    f'src="{_data_uri(files[kind], "audio/wav")}"></audio></figure>'
+                )
+        page = examples_dir / f"{example}.html"
+        write_text(
+            page,
+            "\n".join(
+                [
+                    "<!doctype html>",
+                    '<html lang="en"><head><meta charset="utf-8">',
+                    f"<title>{html.escape(title)}</title>",
+                    "<style>body{font-family:sans-serif;margin:1em;max-width:60em}figure{margin:.6em 0}"
+                    "audio{width:28em}img{max-width:100%;border:1px solid #ddd}</style></head><body>",
+                    f"<h1>{html.escape(title)}</h1>",
+                    f"<p>Test scene <code>{html.escape(scene_id)}</code> ({html.escape(sources)}; azimuth 0 = front, "
+                    "90 = left). Headphones: the prediction should place each instrument where the truth does.</p>",
+                    *rows,
+                    f'<img alt="scene {html.escape(scene_id)}: top and side views" src="{_data_uri(picture, "image/png")}">',
+                    "</body></html>",
+                    "",
+                ]
+            ),
+        )
+        pages.append(page)
+    return pages
