@@ -7,6 +7,7 @@ import pytest
 
 from points2sound.cli import main
 from points2sound.errors import InputFileError
+from points2sound.evaluate.metrics import FIELD_METRICS
 from points2sound.evaluate.scores import COLUMNS, write_scores
 from points2sound.report.separation import (
     HELPED, MIXED, NOT_HELPED, co_movement, load_separation_inputs, pretraining_comparison, pretraining_verdict,
@@ -46,7 +47,8 @@ def binaural_scores(delta_env=0.0, delta_stft=0.0, ir_sets=(ANECHOIC, ROOM), var
                     rows.append(dict(scene_id=f"scene_{n}{k:03d}", ir_set=ir_set, method="points2sound",
                                      variant=variant, mono_input="sum_lr", features="rgb", loss="full", n_sources=n,
                                      instruments="cello", azimuths_deg="0", same_side=False, d_env=env + de,
-                                     d_stft=stft + ds, d_env_paper=1.0, d_stft_paper=1.0))
+                                     d_stft=stft + ds, d_env_paper=1.0, d_stft_paper=1.0,
+                                     **dict.fromkeys(FIELD_METRICS, 1.0)))
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
 
