@@ -83,17 +83,15 @@ def test_transfer_refuses_another_size():
 @pytest.fixture(scope="module")
 def pretrained(tiny_data, params, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("pre")
-    stages.pretrain(params, tiny_data / "data/tiny/shapes", out / "model", out / "summary.json", out / "history.csv",
-                    out / "ckpt", threads=1)
+    stages.pretrain(params, tiny_data / "data/tiny/shapes", out / "model", out / "live", out / "ckpt", threads=1)
     return out / "model/model.pt"
 
 
 def test_separation_stages_end_to_end(params, tiny_data, pretrained, tmp_path):
     data = tiny_data / "data/tiny"
     sep = tmp_path / "sep"
-    stages.pretrain_separation(params, data, pretrained, sep / "model", sep / "summary.json", sep / "history.csv",
-                               sep / "ckpt", threads=1)
-    summary = json.loads((sep / "summary.json").read_text())
+    stages.pretrain_separation(params, data, pretrained, sep / "model", sep / "live", sep / "ckpt", threads=1)
+    summary = json.loads((sep / "live/metrics.json").read_text())
     assert summary["iterations"] == params["pretrain_audio"]["iterations"] and summary["val_l1"] > 0
     blob = load_checkpoint(sep / "model/model.pt", "pretrain_separation")
     assert blob["config"]["sources"] == [2, 3]
@@ -102,13 +100,13 @@ def test_separation_stages_end_to_end(params, tiny_data, pretrained, tmp_path):
     models = tmp_path / "models"
     for variant, init in (("p2s_rgb", pretrained), ("p2s_audiopt", sep / "model/model.pt")):
         out = tmp_path / variant
-        stages.train(params, variant, data, init, models / variant, out / "summary.json", out / "history.csv",
-                     out / "ckpt", threads=1, stop_after=None)
+        stages.train(params, variant, data, init, models / variant, out / "live", out / "ckpt", threads=1,
+                     stop_after=None)
     system, saved = load_system(models / "p2s_audiopt/model.pt")
     assert saved["config"]["init"] == "separation"
     with pytest.raises(ParameterError, match="init"):  # a vision checkpoint is not a separation checkpoint
-        stages.train(params, "p2s_audiopt", data, None, tmp_path / "x", tmp_path / "x.json", tmp_path / "x.csv",
-                     tmp_path / "xck", threads=1)
+        stages.train(params, "p2s_audiopt", data, None, tmp_path / "x", tmp_path / "xlive", tmp_path / "xck",
+                     threads=1)
 
     scores = tmp_path / "scores"
     stages.evaluate_separation(params, data, sep / "model/model.pt", models, None, scores, threads=1)

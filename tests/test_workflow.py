@@ -49,7 +49,7 @@ ROOM_SPLITS = ["val", "test"]
 
 def _project(dest: Path) -> Path:
     """A tiny copy whose profile overlays the HRIR set's name, the splits rendered in rooms and the
-    orientation pretext's iterations."""
+    scene pretext's iterations."""
     work = _copy_project(dest)
     params = work / "params.yaml"
     text = params.read_text()
@@ -57,8 +57,8 @@ def _project(dest: Path) -> Path:
     assert tiny_hrir in text and tiny_pretrain in text
     text = text.replace(tiny_hrir, f"    hrir: {{taps: 256, name: {HRIR}}}\n"
                                    f"    render: {{room_splits: [{', '.join(ROOM_SPLITS)}]}}\n", 1)
-    # the orientation pretext too (the demo runs it): it reads the performers, and only them
-    params.write_text(text.replace(tiny_pretrain, tiny_pretrain.replace("}", ", orientation_iterations: 2}"), 1))
+    # the scene pretext too (the demo runs it): it reads the performers, and only them
+    params.write_text(text.replace(tiny_pretrain, tiny_pretrain.replace("}", ", scene_iterations: 2, scene_val_scenes: 4}"), 1))
     set_profile(work, "tiny")
     return work
 
