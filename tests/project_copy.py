@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from points2sound.config import read_params_file, resolve
@@ -10,6 +13,18 @@ from points2sound.dvc_yaml import render, set_profile_line
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT_FILES = ("Snakefile", "dvc.yaml", "params.yaml", "workflow", "src")
+BIN = Path(sys.executable).parent
+# the venv's tools first, fixed hash seed, a git identity for the scratch repositories
+TOOL_ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "PYTHONHASHSEED": "0",
+            "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+DVC = str(BIN / "dvc")
+
+
+def run_tool(cmd: list[str], cwd: Path, timeout: int = 900) -> subprocess.CompletedProcess:
+    """Run git or dvc in a scratch project; a non-zero exit fails the test with the command's output."""
+    proc = subprocess.run(cmd, cwd=cwd, env=TOOL_ENV, capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    return proc
 
 
 def copy_project(dest: Path, profile: str = "tiny", files: tuple[str, ...] = PROJECT_FILES) -> Path:
