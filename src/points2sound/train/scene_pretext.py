@@ -92,7 +92,7 @@ class PlacedScenes:
         self.voxel_size, self.features, self.augment = voxel_size, features, augment
         self.n_sources, self.listener_height_m = n_sources, listener_height_m
         self.spec_kwargs = dict(max_sources=max_sources, azimuths_deg=labels.azimuths_deg,
-                                distance_range=distance_range, segment_samples=1, fps=fps)
+                                distance_range=distance_range, segment_samples=1, fps=fps)  # no audio is read
 
     def __getitem__(self, i: int) -> PlacedScene:
         rng = np.random.default_rng([self.seed, int(i)])
