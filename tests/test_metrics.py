@@ -316,6 +316,15 @@ def test_itd_is_searched_within_one_millisecond():
     assert gcc_phat_itd(np.stack([s, np.zeros_like(s)]), fs) == 0.0
 
 
+@pytest.mark.parametrize("scale", [1.0, 1e-3, 7.0])
+def test_an_integer_delay_outside_the_range_gives_zero_at_every_scale(scale):
+    # two clicks 20 samples apart: the PHAT correlation is a delta at lag 20, outside +-16, so the
+    # window holds rounding noise only, whose arg max used to move with the signal's scale
+    x = np.zeros((2, 700))
+    x[0, 0], x[1, 20] = -0.6875 * scale, 0.09375 * scale
+    assert gcc_phat_itd(x, 16000) == 0.0
+
+
 @pytest.mark.parametrize("gains", [(1.0, 0.5), (0.2, 1.0), (1.0, 1.0)])
 def test_ild_and_itd_errors_of_a_known_delay_gain_pair(gains):
     fs = 16000

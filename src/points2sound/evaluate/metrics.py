@@ -205,7 +205,8 @@ def gcc_phat_itd(x: np.ndarray, sample_rate: int, max_s: float = ITD_MAX_S) -> f
 
     The peak of the PHAT-weighted cross-correlation c(tau) = sum_t l(t) r(t + tau)
     is searched over |tau| <= max_s and refined by a parabola through the peak and
-    its neighbours. A silent channel (no common spectrum) gives 0.
+    its neighbours. A silent channel (no common spectrum) gives 0, and so does a pair whose
+    correlation peaks only outside the window (the window then holds rounding noise).
     """
     x = np.asarray(x, dtype=np.float64)
     n = x.shape[-1]
@@ -223,6 +224,8 @@ def gcc_phat_itd(x: np.ndarray, sample_rate: int, max_s: float = ITD_MAX_S) -> f
     weighted[keep] = cross[keep] / mag[keep]
     cc = np.fft.irfft(weighted, nfft)
     window = np.concatenate([cc[nfft - max_lag:], cc[:max_lag + 1]])  # lags -max_lag .. max_lag
+    if window.max() <= 1e-9 * float(np.abs(cc).max()):
+        return 0.0  # every coherent lag lies outside +-max_s: the window holds rounding noise only
     k = int(np.argmax(window))
     shift = 0.0
     if 0 < k < len(window) - 1:
