@@ -38,8 +38,19 @@ def main() -> None:
         (shutil.copytree if src.is_dir() else shutil.copy2)(src, scratch / name)
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     start = time.perf_counter()
-    subprocess.run([str(Path(sys.executable).parent / "snakemake"), "--cores", str(args.cores), "--quiet",
-                    "--config", f"profile={args.profile}"], cwd=scratch, env=env, check=True)
+    subprocess.run(
+        [
+            str(Path(sys.executable).parent / "snakemake"),
+            "--cores",
+            str(args.cores),
+            "--quiet",
+            "--config",
+            f"profile={args.profile}",
+        ],
+        cwd=scratch,
+        env=env,
+        check=True,
+    )
     wall = time.perf_counter() - start
 
     stages = {}
@@ -48,8 +59,14 @@ def main() -> None:
         if m:
             stages[log.stem] = float(m.group(1))
     size = sum(p.stat().st_size for p in (scratch / "data").rglob("*") if p.is_file())
-    result = {"profile": args.profile, "cores": args.cores, "wall_s": round(wall, 1),
-              "stage_s": stages, "data_bytes": size, "cpu": os.cpu_count()}
+    result = {
+        "profile": args.profile,
+        "cores": args.cores,
+        "wall_s": round(wall, 1),
+        "stage_s": stages,
+        "data_bytes": size,
+        "cpu": os.cpu_count(),
+    }
     print(json.dumps(result, indent=2))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

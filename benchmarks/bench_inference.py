@@ -99,15 +99,30 @@ def steps_for(device: torch.device) -> list[tuple[str, dict]]:
     if device.type == "cpu":
         gemm = {"engine": "gemm"}
         window = {**gemm, "lstm_window_s": 3.0, "lstm_overlap_s": 0.5}
-        return [("eval", {}), ("infer", {}), ("chunks", chunks), ("int8", {**chunks, "precision": "int8"}),
-                ("gemm", gemm), ("gemm_lstm3s", window), ("gemm_int8", {**window, "precision": "int8"})]
-    return [("eval", {}), ("infer", {}), ("chunks", chunks), ("fp16", {**chunks, "precision": "fp16"}),
-            ("bf16", {**chunks, "precision": "bf16"}), ("fp16_whole", {"precision": "fp16"})]
+        return [
+            ("eval", {}),
+            ("infer", {}),
+            ("chunks", chunks),
+            ("int8", {**chunks, "precision": "int8"}),
+            ("gemm", gemm),
+            ("gemm_lstm3s", window),
+            ("gemm_int8", {**window, "precision": "int8"}),
+        ]
+    return [
+        ("eval", {}),
+        ("infer", {}),
+        ("chunks", chunks),
+        ("fp16", {**chunks, "precision": "fp16"}),
+        ("bf16", {**chunks, "precision": "bf16"}),
+        ("fp16_whole", {"precision": "fp16"}),
+    ]
 
 
 def run_profile(profile: str, device: torch.device, repeats: int, long_s: float, seconds: float, seed: int) -> dict:
-    machine = {"load_average_at_start": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
-               "fp32_matmul_gflops_at_start": matmul_gflops(device)}
+    machine = {
+        "load_average_at_start": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+        "fp32_matmul_gflops_at_start": matmul_gflops(device),
+    }
     print(f"{profile:5s} machine now: {machine}", flush=True)
     params = load_params(ROOT / "params.yaml", profile)
     model = params["model"]
@@ -120,17 +135,21 @@ def run_profile(profile: str, device: torch.device, repeats: int, long_s: float,
         if name == "eval":
             net = system.to(device)
 
-            def once():
+            def once(net=net):
                 with torch.no_grad():
                     scene = net.vision.collate([coords], [feats], device=device)
-                    return net.binauralize(torch.from_numpy(mono).to(device)[None, None], scene)[0].float().cpu().numpy()
+                    return (
+                        net.binauralize(torch.from_numpy(mono).to(device)[None, None], scene)[0].float().cpu().numpy()
+                    )
         else:
-            runner = Binauralizer(system, {"sample_rate": SR},
-                                  InferenceOptions(device=str(device), max_whole_s=1e9, **opts))
+            runner = Binauralizer(
+                system, {"sample_rate": SR}, InferenceOptions(device=str(device), max_whole_s=1e9, **opts)
+            )
 
             def once(runner=runner):
                 h = runner.visual_feature(coords, feats)
                 return runner(mono, h)
+
         _reset_peak()
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats()
@@ -145,17 +164,27 @@ def run_profile(profile: str, device: torch.device, repeats: int, long_s: float,
         if reference is None:
             reference = out
         rel = float(np.sqrt(np.mean((out - reference) ** 2) / np.mean(reference**2)))
-        r = {"step": name, "options": opts, "median_s": round(statistics.median(times), 4),
-             "min_s": round(min(times), 4), "times_s": [round(t, 4) for t in times],
-             "peak_memory_mb": round(_peak_mb(device), 1), "rel_rms_vs_eval": rel}
+        r = {
+            "step": name,
+            "options": opts,
+            "median_s": round(statistics.median(times), 4),
+            "min_s": round(min(times), 4),
+            "times_s": [round(t, 4) for t in times],
+            "peak_memory_mb": round(_peak_mb(device), 1),
+            "rel_rms_vs_eval": rel,
+        }
         results.append(r)
-        print(f"{profile:5s} {name:10s} median {r['median_s']:.3f} s (min {r['min_s']:.3f}), "
-              f"peak {r['peak_memory_mb']:.0f} MB, rel. RMS vs eval {rel:.2e}", flush=True)
+        print(
+            f"{profile:5s} {name:10s} median {r['median_s']:.3f} s (min {r['min_s']:.3f}), "
+            f"peak {r['peak_memory_mb']:.0f} MB, rel. RMS vs eval {rel:.2e}",
+            flush=True,
+        )
     best = min(results[1:], key=lambda r: r["median_s"])
     long = {}
     if long_s > 0:
-        runner = Binauralizer(system, {"sample_rate": SR},
-                              InferenceOptions(device=str(device), **{"chunk_s": 10.0, **best["options"]}))
+        runner = Binauralizer(
+            system, {"sample_rate": SR}, InferenceOptions(device=str(device), **{"chunk_s": 10.0, **best["options"]})
+        )
         long_mono = (np.random.default_rng(seed + 1).standard_normal(int(long_s * SR)) * 0.1).astype(np.float32)
         _reset_peak()
         if device.type == "cuda":
@@ -165,13 +194,30 @@ def run_profile(profile: str, device: torch.device, repeats: int, long_s: float,
         runner(long_mono, runner.visual_feature(coords, feats))
         _sync(device)
         wall = time.perf_counter() - t0
-        long = {"audio_s": long_s, "step": best["step"], "wall_s": round(wall, 2),
-                "real_time_factor": round(wall / long_s, 4), "peak_memory_mb": round(_peak_mb(device), 1)}
-        print(f"{profile:5s} {long_s:.0f} s file with '{best['step']}': {wall:.1f} s, real-time factor "
-              f"{long['real_time_factor']:.4f}, peak {long['peak_memory_mb']:.0f} MB", flush=True)
-    return {"profile": profile, **machine, "parameters": n_params, "voxels": int(len(coords)), "audio_s": seconds,
-            "sample_rate": SR, "steps": results, "fastest": best["step"], "fastest_median_s": best["median_s"],
-            "long_file": long}
+        long = {
+            "audio_s": long_s,
+            "step": best["step"],
+            "wall_s": round(wall, 2),
+            "real_time_factor": round(wall / long_s, 4),
+            "peak_memory_mb": round(_peak_mb(device), 1),
+        }
+        print(
+            f"{profile:5s} {long_s:.0f} s file with '{best['step']}': {wall:.1f} s, real-time factor "
+            f"{long['real_time_factor']:.4f}, peak {long['peak_memory_mb']:.0f} MB",
+            flush=True,
+        )
+    return {
+        "profile": profile,
+        **machine,
+        "parameters": n_params,
+        "voxels": int(len(coords)),
+        "audio_s": seconds,
+        "sample_rate": SR,
+        "steps": results,
+        "fastest": best["step"],
+        "fastest_median_s": best["median_s"],
+        "long_file": long,
+    }
 
 
 def main() -> None:
@@ -192,9 +238,14 @@ def main() -> None:
     report = {
         "what": "binauralize 10 s of 44.1 kHz mono audio end to end (vision + audio net)",
         "device": str(device),
-        "device_name": torch.cuda.get_device_name() if device.type == "cuda" else (platform.processor() or platform.machine()),
-        "torch": torch.__version__, "threads": torch.get_num_threads(), "cpu_count": os.cpu_count(),
-        "load_average_at_start": load, "paper_titan_rtx_s": PAPER_TITAN_RTX_S,
+        "device_name": torch.cuda.get_device_name()
+        if device.type == "cuda"
+        else (platform.processor() or platform.machine()),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "cpu_count": os.cpu_count(),
+        "load_average_at_start": load,
+        "paper_titan_rtx_s": PAPER_TITAN_RTX_S,
         "profiles": [run_profile(p, device, args.repeats, args.long_s, args.seconds, args.seed) for p in args.profiles],
     }
     runs: dict = {}

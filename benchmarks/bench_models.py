@@ -43,9 +43,11 @@ def parameter_counts(profile: str) -> dict[str, int]:
     for variant in ("p2s_rgb", "p2s_diff", "m2b_rgb"):
         with torch.device("meta"):
             system = build_from_config(system_config(params, variant))
-        out[variant] = {"total": sum(p.numel() for p in system.parameters()),
-                        "vision": sum(p.numel() for p in system.vision.parameters()),
-                        "audio": sum(p.numel() for p in system.audio.parameters())}
+        out[variant] = {
+            "total": sum(p.numel() for p in system.parameters()),
+            "vision": sum(p.numel() for p in system.vision.parameters()),
+            "audio": sum(p.numel() for p in system.audio.parameters()),
+        }
     return out
 
 
@@ -56,8 +58,11 @@ class DenseBlock(nn.Module):
         self.bn1 = nn.BatchNorm3d(c_out)
         self.conv2 = nn.Conv3d(c_out, c_out, 3, 1, 1, bias=False)
         self.bn2 = nn.BatchNorm3d(c_out)
-        self.down = None if stride == 1 and c_in == c_out else nn.Sequential(
-            nn.Conv3d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm3d(c_out))
+        self.down = (
+            None
+            if stride == 1 and c_in == c_out
+            else nn.Sequential(nn.Conv3d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm3d(c_out))
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.bn2(self.conv2(torch.relu(self.bn1(self.conv1(x)))))
@@ -69,7 +74,12 @@ class DenseResNet18(nn.Module):
 
     def __init__(self, planes=(64, 128, 256, 512), k: int = 16):
         super().__init__()
-        layers = [nn.Conv3d(3, planes[0], 5, 2, 2, bias=False), nn.BatchNorm3d(planes[0]), nn.ReLU(), nn.AvgPool3d(2, 2)]
+        layers = [
+            nn.Conv3d(3, planes[0], 5, 2, 2, bias=False),
+            nn.BatchNorm3d(planes[0]),
+            nn.ReLU(),
+            nn.AvgPool3d(2, 2),
+        ]
         c = planes[0]
         for p in planes:
             layers += [DenseBlock(c, p, 2), DenseBlock(p, p, 1)]
@@ -116,8 +126,12 @@ def sparse_vs_dense(planes, device: str, repeats: int) -> dict:
         with torch.inference_mode():
             dense(grid)
 
-    out = {"voxels": int(len(coords)), "grid": list(shape), "grid_cells": int(np.prod(shape)),
-           "sparse_forward_s": time_call(run_sparse, repeats, device)}
+    out = {
+        "voxels": int(len(coords)),
+        "grid": list(shape),
+        "grid_cells": int(np.prod(shape)),
+        "sparse_forward_s": time_call(run_sparse, repeats, device),
+    }
     try:
         out["dense_forward_s"] = time_call(run_dense, max(1, repeats // 3), device)
     except (RuntimeError, MemoryError) as exc:  # the dense grid may not fit
@@ -134,11 +148,23 @@ def training_summaries(profile: str) -> dict:
         rule = name if name.startswith("pretrain_") else f"train_{name}"
         record = ROOT / "logs" / profile / f"{rule}.run.json"
         r = json.loads(record.read_text()) if record.is_file() else {}
-        out[name] = {"iterations": s.get("iterations"), "parameters": s.get("parameters"),
-                          **{k: r.get(k) for k in ("iterations_per_s", "train_seconds", "peak_memory_mb", "device",
-                                                   "iterations_run", "wall_seconds")},
-                          "torch_threads": r.get("machine", {}).get("torch_threads"),
-                          "run_record": str(record.relative_to(ROOT)) if r else None}
+        out[name] = {
+            "iterations": s.get("iterations"),
+            "parameters": s.get("parameters"),
+            **{
+                k: r.get(k)
+                for k in (
+                    "iterations_per_s",
+                    "train_seconds",
+                    "peak_memory_mb",
+                    "device",
+                    "iterations_run",
+                    "wall_seconds",
+                )
+            },
+            "torch_threads": r.get("machine", {}).get("torch_threads"),
+            "run_record": str(record.relative_to(ROOT)) if r else None,
+        }
     return out
 
 
@@ -150,11 +176,17 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    result = {"machine": machine_facts(cwd=ROOT), "device": args.device, "threads": args.threads,
-              "parameters": {p: parameter_counts(p) for p in ("paper", "demo")},
-              "sparse_vs_dense": {name: sparse_vs_dense(planes, args.device, args.repeats)
-                                  for name, planes in (("demo", (16, 32, 64, 128)), ("paper", (64, 128, 256, 512)))},
-              "training_demo": training_summaries("demo")}
+    result = {
+        "machine": machine_facts(cwd=ROOT),
+        "device": args.device,
+        "threads": args.threads,
+        "parameters": {p: parameter_counts(p) for p in ("paper", "demo")},
+        "sparse_vs_dense": {
+            name: sparse_vs_dense(planes, args.device, args.repeats)
+            for name, planes in (("demo", (16, 32, 64, 128)), ("paper", (64, 128, 256, 512)))
+        },
+        "training_demo": training_summaries("demo"),
+    }
     print(json.dumps(result, indent=2))
     if args.out:
         write_text(args.out, json.dumps(result, indent=2) + "\n")

@@ -93,28 +93,50 @@ def main() -> None:
         got = render_binaural(mono, irs)
         err = float(np.abs(got - ref).max() / np.abs(ref).max())
         produced = args.seconds * args.azimuths  # seconds of binaural output per call
-        for method, fn in (("render_binaural", lambda: render_binaural(mono, irs)),
-                           ("loop_fftconvolve", lambda: loop_convolve(mono, irs)),
-                           ("loop_oaconvolve", lambda: loop_convolve(mono, irs, scipy.signal.oaconvolve))):
+        for method, fn in (
+            ("render_binaural", lambda irs=irs: render_binaural(mono, irs)),
+            ("loop_fftconvolve", lambda irs=irs: loop_convolve(mono, irs)),
+            ("loop_oaconvolve", lambda irs=irs: loop_convolve(mono, irs, scipy.signal.oaconvolve)),
+        ):
             wall = best_time(fn, args.repeats)
-            rows.append({"filters": name, "method": method, "taps": int(irs.shape[2]), "wall_s": round(wall, 4),
-                         "audio_s_per_s_per_core": round(produced / wall, 1), "max_rel_diff": err})
+            rows.append(
+                {
+                    "filters": name,
+                    "method": method,
+                    "taps": int(irs.shape[2]),
+                    "wall_s": round(wall, 4),
+                    "audio_s_per_s_per_core": round(produced / wall, 1),
+                    "max_rel_diff": err,
+                }
+            )
     for name in filters:
-        fast, slow = (next(r for r in rows if r["filters"] == name and r["method"] == m)
-                      for m in ("render_binaural", "loop_fftconvolve"))
+        fast, slow = (
+            next(r for r in rows if r["filters"] == name and r["method"] == m)
+            for m in ("render_binaural", "loop_fftconvolve")
+        )
         fast["speedup_vs_loop"] = round(slow["wall_s"] / fast["wall_s"], 2)
 
     print(f"{args.seconds:g} s of {fs} Hz mono x {args.azimuths} azimuths, 1 thread")
     print(f"{'filters':<12} {'method':<18} {'taps':>7} {'wall s':>8} {'audio s/s/core':>15} {'speedup':>8}")
     for r in rows:
-        print(f"{r['filters']:<12} {r['method']:<18} {r['taps']:>7} {r['wall_s']:>8.3f} "
-              f"{r['audio_s_per_s_per_core']:>15.1f} {r.get('speedup_vs_loop', ''):>8}")
+        print(
+            f"{r['filters']:<12} {r['method']:<18} {r['taps']:>7} {r['wall_s']:>8.3f} "
+            f"{r['audio_s_per_s_per_core']:>15.1f} {r.get('speedup_vs_loop', ''):>8}"
+        )
     report = {
         "benchmark": "render_binaural vs loop of scipy.signal.fftconvolve",
-        "input_seconds": args.seconds, "sample_rate": fs, "azimuths": args.azimuths, "threads": 1,
-        "repeats": args.repeats, "timing": "best of repeats",
-        "machine": cpu_name(), "cores_visible": os.cpu_count(), "python": platform.python_version(),
-        "numpy": np.__version__, "scipy": scipy.__version__, "rows": rows,
+        "input_seconds": args.seconds,
+        "sample_rate": fs,
+        "azimuths": args.azimuths,
+        "threads": 1,
+        "repeats": args.repeats,
+        "timing": "best of repeats",
+        "machine": cpu_name(),
+        "cores_visible": os.cpu_count(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "rows": rows,
     }
     write_text(args.out, json.dumps(report, indent=2) + "\n")
     print(f"wrote {args.out}")

@@ -38,7 +38,14 @@ import soundfile as sf  # noqa: E402
 
 from points2sound.atomic import write_text  # noqa: E402
 from points2sound.data.scenes import (  # noqa: E402
-    SceneSampler, SceneSources, SourceCache, make_scene_specs, materialize_scenes, sample_scene_spec, scene_audio, scene_cloud,
+    SceneSampler,
+    SceneSources,
+    SourceCache,
+    make_scene_specs,
+    materialize_scenes,
+    sample_scene_spec,
+    scene_audio,
+    scene_cloud,
 )
 from points2sound.geometry.augment import AugmentParams  # noqa: E402
 from points2sound.geometry.pointcloud import PointCloud, write_ply  # noqa: E402
@@ -47,10 +54,15 @@ from points2sound.geometry.voxelize import scene_features, voxelize  # noqa: E40
 INSTRUMENTS = ("cello", "doublebass", "guitar", "saxophone", "violin")
 AZIMUTHS = tuple(range(0, 360, 45))
 # (centre, radii) in metres of ellipsoids forming a seated performer facing +z
-BODY = [((0.0, 1.45, 0.0), (0.10, 0.12, 0.11)), ((0.0, 1.05, 0.0), (0.20, 0.30, 0.13)),
-        ((-0.1, 0.45, 0.1), (0.08, 0.42, 0.08)), ((0.1, 0.45, 0.1), (0.08, 0.42, 0.08)),
-        ((-0.28, 1.0, 0.08), (0.05, 0.30, 0.05)), ((0.28, 1.0, 0.08), (0.05, 0.30, 0.05)),
-        ((0.0, 0.9, 0.3), (0.22, 0.40, 0.10))]
+BODY = [
+    ((0.0, 1.45, 0.0), (0.10, 0.12, 0.11)),
+    ((0.0, 1.05, 0.0), (0.20, 0.30, 0.13)),
+    ((-0.1, 0.45, 0.1), (0.08, 0.42, 0.08)),
+    ((0.1, 0.45, 0.1), (0.08, 0.42, 0.08)),
+    ((-0.28, 1.0, 0.08), (0.05, 0.30, 0.05)),
+    ((0.28, 1.0, 0.08), (0.05, 0.30, 0.05)),
+    ((0.0, 0.9, 0.3), (0.22, 0.40, 0.10)),
+]
 
 
 def synthetic_performer(rng: np.random.Generator, n_points: int) -> PointCloud:
@@ -83,8 +95,15 @@ def synthetic_dataset(root: Path, sample_rate: int, seconds: float, n_points: in
                 out = root / "binaural" / "synthetic" / inst / f"{name}_{az}.wav"
                 out.parent.mkdir(parents=True, exist_ok=True)
                 sf.write(out, np.stack([mono, np.roll(mono, az // 10)], axis=1), sample_rate, subtype="FLOAT")
-            audio_rows.append(dict(recording=name, instrument=inst, path=f"audio/{inst}/{name}.wav",
-                                   duration_s=n / sample_rate, sample_rate=sample_rate))
+            audio_rows.append(
+                dict(
+                    recording=name,
+                    instrument=inst,
+                    path=f"audio/{inst}/{name}.wav",
+                    duration_s=n / sample_rate,
+                    sample_rate=sample_rate,
+                )
+            )
         for k in range(2):
             for f in range(4):
                 write_ply(root / "frames" / inst / f"p{k}" / f"{f:05d}.ply", synthetic_performer(rng, n_points))
@@ -102,8 +121,12 @@ def time_sampler(sampler: SceneSampler, count: int, offset: int) -> dict:
         scene = sampler[i]
         times.append(time.perf_counter() - t0)
         voxels.append(len(scene.coords))
-    return dict(scenes=count, scenes_per_s=count / sum(times), median_ms=1e3 * statistics.median(times),
-                mean_voxels=float(np.mean(voxels)))
+    return dict(
+        scenes=count,
+        scenes_per_s=count / sum(times),
+        median_ms=1e3 * statistics.median(times),
+        mean_voxels=float(np.mean(voxels)),
+    )
 
 
 def breakdown(sources: SceneSources, count: int, seed: int, segment_samples: int, fps: float) -> dict:
@@ -163,9 +186,16 @@ def main() -> None:
         if args.dataset_root is None:
             t0 = time.perf_counter()
             seconds = max(6.0, 2 * args.segment_samples / args.sample_rate)
-            root, split, ir_set = synthetic_dataset(Path(tmp) / "data", args.sample_rate, seconds, args.points, args.seed)
-            data_desc = dict(kind="synthetic", seconds=seconds, sample_rate=args.sample_rate,
-                             points_per_frame=args.points, generation_s=time.perf_counter() - t0)
+            root, split, ir_set = synthetic_dataset(
+                Path(tmp) / "data", args.sample_rate, seconds, args.points, args.seed
+            )
+            data_desc = dict(
+                kind="synthetic",
+                seconds=seconds,
+                sample_rate=args.sample_rate,
+                points_per_frame=args.points,
+                generation_s=time.perf_counter() - t0,
+            )
         else:
             root, split = args.dataset_root, args.split
             ir_set = args.ir_set or sorted(p.name for p in (root / "binaural").iterdir() if p.is_dir())[0]
@@ -176,7 +206,9 @@ def main() -> None:
         cold = time_sampler(sampler, args.scenes, 0)
         warm = time_sampler(sampler, args.scenes, args.scenes)
         # a zero-byte cache: every read from disk, as with 5-minute renders and a large frame set
-        uncached = SceneSampler(SceneSources.from_dataset(root, split, ir_set, cache=SourceCache(0, 0)), args.seed, **kw)
+        uncached = SceneSampler(
+            SceneSources.from_dataset(root, split, ir_set, cache=SourceCache(0, 0)), args.seed, **kw
+        )
         no_cache = time_sampler(uncached, args.scenes, 0)
         parts = breakdown(sources, args.scenes, args.seed, args.segment_samples, args.fps)
         specs = make_scene_specs(sources, 30, args.seed, segment_samples=args.segment_samples, fps=args.fps)
@@ -187,10 +219,18 @@ def main() -> None:
 
     result = dict(
         benchmark="scene generation (paper Sec. 3.4): training scenes with augmentation, rgb features, voxel 0.02 m",
-        machine=dict(platform=platform.platform(), processor=platform.processor(), cpu_count=os.cpu_count(),
-                     threads=1, load_average_1min=os.getloadavg()[0]),
-        data=data_desc, segment_samples=args.segment_samples,
-        training_cold_cache=cold, training_warm_cache=warm, training_no_cache=no_cache,
+        machine=dict(
+            platform=platform.platform(),
+            processor=platform.processor(),
+            cpu_count=os.cpu_count(),
+            threads=1,
+            load_average_1min=os.getloadavg()[0],
+        ),
+        data=data_desc,
+        segment_samples=args.segment_samples,
+        training_cold_cache=cold,
+        training_warm_cache=warm,
+        training_no_cache=no_cache,
         per_scene_breakdown_warm=parts,
         materialize_test_scenes=dict(scenes=len(specs), scenes_per_s=len(specs) / materialize_s),
         voxelize=vox,

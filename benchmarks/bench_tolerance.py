@@ -76,17 +76,24 @@ def main() -> None:
     params = load_params(ROOT / "params.yaml", args.profile)
     model_path = ROOT / "models" / args.profile / args.variant / "model.pt"
     if not model_path.exists():
-        raise InputFileError(model_path, "no trained checkpoint", f"run `snakemake --config profile={args.profile}` first")
+        raise InputFileError(
+            model_path, "no trained checkpoint", f"run `snakemake --config profile={args.profile}` first"
+        )
     system, blob = load_system(model_path)
     config = blob["config"]
     sr = int(config["sample_rate"])
     segment_s = int(params["scenes"]["segment_samples"]) / sr
-    runners = {name: Binauralizer(system, config, InferenceOptions(max_whole_s=1e9, **opts))
-               for name, opts in paths(segment_s).items()}
+    runners = {
+        name: Binauralizer(system, config, InferenceOptions(max_whole_s=1e9, **opts))
+        for name, opts in paths(segment_s).items()
+    }
     dirs = sorted((ROOT / "data" / args.profile / "scenes").glob("test_*"))
     if not dirs:
-        raise InputFileError(ROOT / "data" / args.profile / "scenes", "no test scenes",
-                             f"run `snakemake --config profile={args.profile}` first")
+        raise InputFileError(
+            ROOT / "data" / args.profile / "scenes",
+            "no test scenes",
+            f"run `snakemake --config profile={args.profile}` first",
+        )
     rows: dict[str, list[dict]] = {"eval": [], **{name: [] for name in runners}}
     t0 = time.perf_counter()
     for d in dirs:
@@ -100,16 +107,29 @@ def main() -> None:
                 out = runner(mono, runner.visual_feature(coords, feats))
                 rel = float(np.sqrt(np.mean((out - ref) ** 2) / np.mean(ref**2)))
                 rel_learned = float(np.sqrt(np.mean((out - ref) ** 2) / np.mean(learned**2)))
-                rows[name].append({**binaural_scores(out, scene["binaural"], sr), "rel_rms": rel,
-                                   "rel_rms_learned": rel_learned})
+                rows[name].append(
+                    {**binaural_scores(out, scene["binaural"], sr), "rel_rms": rel, "rel_rms_learned": rel_learned}
+                )
     ev = {k: float(np.mean([r[k] for r in rows["eval"]])) for k in ("d_env", "d_stft")}
-    report = {"profile": args.profile, "variant": args.variant, "checkpoint": str(model_path.relative_to(ROOT)),
-              "scenes": len(rows["eval"]), "scene_sets": [d.name for d in dirs], "tolerance": TOLERANCE,
-              "segment_s": segment_s, "eval": ev, "paths": {}}
-    print(f"{args.profile}/{args.variant}, {len(rows['eval'])} test scenes; eval: d_ENV {ev['d_env']:.5f}, "
-          f"d_STFT {ev['d_stft']:.5f}")
-    print("| path | rel. RMS vs eval (mean / worst) | vs its learned part (mean / worst) | d_ENV (change) "
-          "| d_STFT (change) | within 1 % |")
+    report = {
+        "profile": args.profile,
+        "variant": args.variant,
+        "checkpoint": str(model_path.relative_to(ROOT)),
+        "scenes": len(rows["eval"]),
+        "scene_sets": [d.name for d in dirs],
+        "tolerance": TOLERANCE,
+        "segment_s": segment_s,
+        "eval": ev,
+        "paths": {},
+    }
+    print(
+        f"{args.profile}/{args.variant}, {len(rows['eval'])} test scenes; eval: d_ENV {ev['d_env']:.5f}, "
+        f"d_STFT {ev['d_stft']:.5f}"
+    )
+    print(
+        "| path | rel. RMS vs eval (mean / worst) | vs its learned part (mean / worst) | d_ENV (change) "
+        "| d_STFT (change) | within 1 % |"
+    )
     print("|---|---|---|---|---|---|")
     for name, opts in paths(segment_s).items():
         r = rows[name]
@@ -118,16 +138,24 @@ def main() -> None:
         worst = max(abs(x[k] - e[k]) / e[k] for x, e in zip(r, rows["eval"]) for k in ("d_env", "d_stft"))
         ok = all(abs(c) < TOLERANCE for c in change.values())
         report["paths"][name] = {
-            "options": opts, "rel_rms_mean": float(np.mean([x["rel_rms"] for x in r])),
+            "options": opts,
+            "rel_rms_mean": float(np.mean([x["rel_rms"] for x in r])),
             "rel_rms_worst": float(max(x["rel_rms"] for x in r)),
             "rel_rms_learned_mean": float(np.mean([x["rel_rms_learned"] for x in r])),
-            "rel_rms_learned_worst": float(max(x["rel_rms_learned"] for x in r)), "d_env": mean["d_env"], "d_stft": mean["d_stft"],
-            "d_env_change": change["d_env"], "d_stft_change": change["d_stft"],
-            "worst_scene_score_change": worst, "within_tolerance": ok}
+            "rel_rms_learned_worst": float(max(x["rel_rms_learned"] for x in r)),
+            "d_env": mean["d_env"],
+            "d_stft": mean["d_stft"],
+            "d_env_change": change["d_env"],
+            "d_stft_change": change["d_stft"],
+            "worst_scene_score_change": worst,
+            "within_tolerance": ok,
+        }
         p = report["paths"][name]
-        print(f"| {name} | {p['rel_rms_mean']:.1e} / {p['rel_rms_worst']:.1e} | {p['rel_rms_learned_mean']:.1e} / "
-              f"{p['rel_rms_learned_worst']:.1e} | {mean['d_env']:.5f} "
-              f"({change['d_env']:+.2%}) | {mean['d_stft']:.5f} ({change['d_stft']:+.2%}) | {'yes' if ok else 'no'} |")
+        print(
+            f"| {name} | {p['rel_rms_mean']:.1e} / {p['rel_rms_worst']:.1e} | {p['rel_rms_learned_mean']:.1e} / "
+            f"{p['rel_rms_learned_worst']:.1e} | {mean['d_env']:.5f} "
+            f"({change['d_env']:+.2%}) | {mean['d_stft']:.5f} ({change['d_stft']:+.2%}) | {'yes' if ok else 'no'} |"
+        )
     report["wall_s"] = round(time.perf_counter() - t0, 1)
     write_text(args.out, json.dumps(report, indent=2) + "\n")
     print(f"wrote {args.out} ({report['wall_s']} s)")

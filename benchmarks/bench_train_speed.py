@@ -60,12 +60,21 @@ def _worker(args: argparse.Namespace) -> dict[str, Any]:
     root = Path(args.data)
     hrir = params["hrir"]["name"]
     if args.variant == "separation":
-        from points2sound.train.separation import (MixtureSampler, SeparationTask, build_separation, collate_mixtures,
-                                                   separation_config)
+        from points2sound.train.separation import (
+            MixtureSampler,
+            SeparationTask,
+            build_separation,
+            collate_mixtures,
+            separation_config,
+        )
 
         system = build_separation(separation_config(params))
-        sampler = MixtureSampler(params, SceneSources.from_dataset(root, "train", hrir, require_renders=False),
-                                 stage_seed(params, "separation_mixtures"), augment=True)
+        sampler = MixtureSampler(
+            params,
+            SceneSources.from_dataset(root, "train", hrir, require_renders=False),
+            stage_seed(params, "separation_mixtures"),
+            augment=True,
+        )
         task, collate = SeparationTask(system, []), collate_mixtures
         batch_size = micro = int(params["pretrain_audio"]["batch_size"])
         target_of = lambda b: b.target  # noqa: E731
@@ -125,8 +134,7 @@ def _worker(args: argparse.Namespace) -> dict[str, Any]:
             km_s[0] += time.perf_counter() - t
 
     sparse_coords.CoordinateManager.kernel_map = timed_kernel_map
-    parts = dict(data=0.0, vision_forward=0.0, kernel_maps=0.0, audio_forward_loss=0.0, backward=0.0,
-                 optimizer=0.0)
+    parts = dict(data=0.0, vision_forward=0.0, kernel_maps=0.0, audio_forward_loss=0.0, backward=0.0, optimizer=0.0)
     voxels = []
     for _ in range(n_parts):
         t0 = time.perf_counter()
@@ -156,11 +164,18 @@ def _worker(args: argparse.Namespace) -> dict[str, Any]:
         parts["optimizer"] += time.perf_counter() - t0
     sparse_coords.CoordinateManager.kernel_map = original
     return {
-        "variant": args.variant, "iterations": n_timed, "batch_size": batch_size, "wall_s": wall,
-        "iterations_per_s": n_timed / wall, "iterations_per_cpu_s": n_timed / cpu, "data_s_per_it": data_s / n_timed, "model_s_per_it": model_s / n_timed,
+        "variant": args.variant,
+        "iterations": n_timed,
+        "batch_size": batch_size,
+        "wall_s": wall,
+        "iterations_per_s": n_timed / wall,
+        "iterations_per_cpu_s": n_timed / cpu,
+        "data_s_per_it": data_s / n_timed,
+        "model_s_per_it": model_s / n_timed,
         "parts_s_per_it": {k: v / max(n_parts, 1) for k, v in parts.items()},
         "mean_voxels_per_scene": float(np.mean(voxels)) if voxels else None,
-        "weights_sha256": digest.hexdigest(), "torch_threads": torch.get_num_threads(),
+        "weights_sha256": digest.hexdigest(),
+        "torch_threads": torch.get_num_threads(),
     }
 
 
@@ -175,17 +190,39 @@ def _git(*args: str, cwd: Path = ROOT) -> str:
 
 def _load() -> dict[str, Any]:
     one, five, fifteen = os.getloadavg()
-    return {"loadavg_1_5_15": [round(one, 2), round(five, 2), round(fifteen, 2)], "cpus": os.cpu_count(),
-            "uptime": subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()}
+    return {
+        "loadavg_1_5_15": [round(one, 2), round(five, 2), round(fifteen, 2)],
+        "cpus": os.cpu_count(),
+        "uptime": subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip(),
+    }
 
 
 def _run_worker(src: Path, variant: str, args: argparse.Namespace) -> dict[str, Any]:
     env = dict(os.environ, PYTHONPATH=str(src), OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
     params = args.params or src.parent / "params.yaml"  # each version's own file: its schema may differ
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", "--variant", variant, "--params",
-           str(params), "--profile", args.profile, "--data", str(args.data), "--threads", str(args.threads),
-           "--iterations", str(args.iterations), "--warmup", str(args.warmup), "--warm-scenes", str(args.warm_scenes),
-           "--parts-iterations", str(args.parts_iterations)]
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--worker",
+        "--variant",
+        variant,
+        "--params",
+        str(params),
+        "--profile",
+        args.profile,
+        "--data",
+        str(args.data),
+        "--threads",
+        str(args.threads),
+        "--iterations",
+        str(args.iterations),
+        "--warmup",
+        str(args.warmup),
+        "--warm-scenes",
+        str(args.warm_scenes),
+        "--parts-iterations",
+        str(args.parts_iterations),
+    ]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=str(src.parent))
     if proc.returncode:
         raise SystemExit(f"worker {variant} ({src}) failed:\n{proc.stderr[-3000:]}")
@@ -195,10 +232,18 @@ def _run_worker(src: Path, variant: str, args: argparse.Namespace) -> dict[str, 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--baseline-rev", default="main", help="git revision to compare with (checked out in a worktree)")
-    ap.add_argument("--variants", nargs="+", default=list(DEFAULT_VARIANTS),
-                    help="variants of params.yaml, or 'separation' for the separation pre-training step")
-    ap.add_argument("--params", type=Path, default=None,
-                    help="parameter file for both versions (default: each version's own params.yaml)")
+    ap.add_argument(
+        "--variants",
+        nargs="+",
+        default=list(DEFAULT_VARIANTS),
+        help="variants of params.yaml, or 'separation' for the separation pre-training step",
+    )
+    ap.add_argument(
+        "--params",
+        type=Path,
+        default=None,
+        help="parameter file for both versions (default: each version's own params.yaml)",
+    )
     ap.add_argument("--profile", default="demo")
     ap.add_argument("--data", type=Path, default=ROOT / "data" / "demo", help="the profile's dataset root")
     ap.add_argument("--iterations", type=int, default=30, help="timed iterations per worker")
@@ -233,40 +278,62 @@ def main() -> None:
             sources = {"baseline": tree / "src", "current": ROOT / "src"}
             for r in range(args.rounds):
                 for v in args.variants:
-                    order = ("baseline", "current") if (r + args.variants.index(v)) % 2 == 0 else ("current", "baseline")
+                    order = (
+                        ("baseline", "current") if (r + args.variants.index(v)) % 2 == 0 else ("current", "baseline")
+                    )
                     for version in order:
                         res = _run_worker(sources[version], v, args)
                         res["round"], res["loadavg_1"] = r, round(os.getloadavg()[0], 2)
                         results[v][version].append(res)
-                        print(f"round {r} {v:11s} {version:8s} {res['iterations_per_s']:.3f} it/s "
-                              f"({res['iterations_per_cpu_s']:.3f} per CPU s) "
-                              f"(data {res['data_s_per_it']*1e3:.0f} ms, model {res['model_s_per_it']*1e3:.0f} ms; "
-                              f"load {res['loadavg_1']})", flush=True)
+                        print(
+                            f"round {r} {v:11s} {version:8s} {res['iterations_per_s']:.3f} it/s "
+                            f"({res['iterations_per_cpu_s']:.3f} per CPU s) "
+                            f"(data {res['data_s_per_it'] * 1e3:.0f} ms, model {res['model_s_per_it'] * 1e3:.0f} ms; "
+                            f"load {res['loadavg_1']})",
+                            flush=True,
+                        )
         finally:
             _git("worktree", "remove", "--force", str(tree))
     summary = {}
     for v, by in results.items():
         rate = {k: statistics.median(x["iterations_per_s"] for x in runs) for k, runs in by.items()}
         cpu_rate = {k: statistics.median(x["iterations_per_cpu_s"] for x in runs) for k, runs in by.items()}
-        parts = {k: {p: statistics.median(x["parts_s_per_it"][p] for x in runs) for p in runs[0]["parts_s_per_it"]}
-                 for k, runs in by.items()}
-        summary[v] = {"iterations_per_s": rate, "speedup": rate["current"] / rate["baseline"],
-                      "iterations_per_cpu_s": cpu_rate, "cpu_speedup": cpu_rate["current"] / cpu_rate["baseline"],
-                      "data_s_per_it": {k: statistics.median(x["data_s_per_it"] for x in runs) for k, runs in by.items()},
-                      "model_s_per_it": {k: statistics.median(x["model_s_per_it"] for x in runs) for k, runs in by.items()},
-                      "parts_s_per_it": parts,
-                      "bit_identical_weights": len({x["weights_sha256"] for runs in by.values() for x in runs}) == 1}
-    report = {"what": "training iterations per second, demo profile, two code versions alternating in one run",
-              "baseline": {"rev": args.baseline_rev, "commit": baseline_commit}, "current": current,
-              "settings": {k: getattr(args, k) for k in ("profile", "iterations", "warmup", "warm_scenes",
-                                                           "parts_iterations", "rounds", "threads")},
-              "data": str(args.data), "summary": summary, "runs": results,
-              "load_before": load_before, "load_after": _load(), "machine": machine_facts()}
+        parts = {
+            k: {p: statistics.median(x["parts_s_per_it"][p] for x in runs) for p in runs[0]["parts_s_per_it"]}
+            for k, runs in by.items()
+        }
+        summary[v] = {
+            "iterations_per_s": rate,
+            "speedup": rate["current"] / rate["baseline"],
+            "iterations_per_cpu_s": cpu_rate,
+            "cpu_speedup": cpu_rate["current"] / cpu_rate["baseline"],
+            "data_s_per_it": {k: statistics.median(x["data_s_per_it"] for x in runs) for k, runs in by.items()},
+            "model_s_per_it": {k: statistics.median(x["model_s_per_it"] for x in runs) for k, runs in by.items()},
+            "parts_s_per_it": parts,
+            "bit_identical_weights": len({x["weights_sha256"] for runs in by.values() for x in runs}) == 1,
+        }
+    report = {
+        "what": "training iterations per second, demo profile, two code versions alternating in one run",
+        "baseline": {"rev": args.baseline_rev, "commit": baseline_commit},
+        "current": current,
+        "settings": {
+            k: getattr(args, k)
+            for k in ("profile", "iterations", "warmup", "warm_scenes", "parts_iterations", "rounds", "threads")
+        },
+        "data": str(args.data),
+        "summary": summary,
+        "runs": results,
+        "load_before": load_before,
+        "load_after": _load(),
+        "machine": machine_facts(),
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     write_text(args.out, json.dumps(report, indent=2, default=str) + "\n")
     for v, s in summary.items():
-        print(f"{v:11s} baseline {s['iterations_per_s']['baseline']:.3f} it/s  current {s['iterations_per_s']['current']:.3f}"
-              f" it/s  x{s['speedup']:.2f} (per CPU second x{s['cpu_speedup']:.2f})  bit-identical weights: {s['bit_identical_weights']}")
+        print(
+            f"{v:11s} baseline {s['iterations_per_s']['baseline']:.3f} it/s  current {s['iterations_per_s']['current']:.3f}"
+            f" it/s  x{s['speedup']:.2f} (per CPU second x{s['cpu_speedup']:.2f})  bit-identical weights: {s['bit_identical_weights']}"
+        )
     print(f"wrote {args.out}")
 
 

@@ -62,9 +62,21 @@ def main() -> None:
     train = make_sampler(params, SceneSources.from_dataset(data, "train", hrir), cfg, 1, False, None)
     val = make_sampler(params, SceneSources.from_dataset(data, "val", hrir), cfg, 2, False, 48)
     d = params["model"]["demucs"]
-    net = ConditionedDemucs(1, 1, d["channels"], d["depth"], d["kernel_size"], d["stride"], d["growth"], d["context"],
-                            d["lstm_layers"], cond_dim=len(azimuths), rescale=d.get("rescale"),
-                            normalize=d.get("normalize", False), init_std=d.get("init_std"))
+    net = ConditionedDemucs(
+        1,
+        1,
+        d["channels"],
+        d["depth"],
+        d["kernel_size"],
+        d["stride"],
+        d["growth"],
+        d["context"],
+        d["lstm_layers"],
+        cond_dim=len(azimuths),
+        rescale=d.get("rescale"),
+        normalize=d.get("normalize", False),
+        init_std=d.get("init_std"),
+    )
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
     vm, vb, vh = batch(val, range(48), azimuths)
     copy = float(F.l1_loss((vm * 0.5).expand(-1, 2, -1), vb))
@@ -81,8 +93,15 @@ def main() -> None:
                 l1 = float(F.l1_loss(recover_from_difference(vm, net(vm, vh)), vb))
                 shuffled = float(F.l1_loss(recover_from_difference(vm, net(vm, vh[torch.randperm(len(vh))])), vb))
                 net.train()
-            history.append({"iteration": it, "val_l1": l1, "val_l1_wrong_condition": shuffled,
-                            "val_l1_mono_copy": copy, "seconds": time.perf_counter() - t0})
+            history.append(
+                {
+                    "iteration": it,
+                    "val_l1": l1,
+                    "val_l1_wrong_condition": shuffled,
+                    "val_l1_mono_copy": copy,
+                    "seconds": time.perf_counter() - t0,
+                }
+            )
             print(history[-1], flush=True)
     result = {"profile": params["profile"], "batch": args.batch, "lr": args.lr, "history": history}
     if args.out:

@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def features(vision: nn.Module, items: list) -> torch.Tensor:
     out = []
     for j in range(0, len(items), 32):
-        coords, feats, _, _ = collate_placed(items[j:j + 32])
+        coords, feats, _, _ = collate_placed(items[j : j + 32])
         out.append(vision(vision.collate(coords, feats)))
     return torch.cat(out)
 
@@ -86,10 +86,19 @@ def main() -> None:
     sc = params["scenes"]
 
     def placed(split: str, s: int) -> PlacedScenes:
-        return PlacedScenes(SceneSources.from_dataset(data, split, hrir, require_renders=False), labels, seed=s,
-                            voxel_size=sc["voxel_size_m"], features=config["features"], max_sources=1,
-                            distance_range=tuple(sc["distance_range_m"]), fps=params["dataset"]["fps"],
-                            listener_height_m=sc["listener_height_m"], augment=None, n_sources=1)
+        return PlacedScenes(
+            SceneSources.from_dataset(data, split, hrir, require_renders=False),
+            labels,
+            seed=s,
+            voxel_size=sc["voxel_size_m"],
+            features=config["features"],
+            max_sources=1,
+            distance_range=tuple(sc["distance_range_m"]),
+            fps=params["dataset"]["fps"],
+            listener_height_m=sc["listener_height_m"],
+            augment=None,
+            n_sources=1,
+        )
 
     fit_set = placed("train", seed)
     val_set = placed("val", seed + 1)
@@ -111,26 +120,50 @@ def main() -> None:
             continue
         scene = load_materialized_scene(scenes_dir / f"{spec.scene_id}.npz")
         with torch.no_grad():
-            test_h.append(system.vision(system.vision.collate([scene["coords"]], [scene[f"feats_{config['features']}"]])))
+            test_h.append(
+                system.vision(system.vision.collate([scene["coords"]], [scene[f"feats_{config['features']}"]]))
+            )
         az = spec.sources[0].azimuth_deg
         test_y.append(azimuths.index(az))
         if az % 180:
             est = binauralize_scene(system, scene, config, torch.device("cpu"))
-            ild.append({"scene_id": spec.scene_id, "azimuth_deg": az, "ild_db_true": ild_db(scene["binaural"]),
-                        "ild_db_predicted": ild_db(est)})
+            ild.append(
+                {
+                    "scene_id": spec.scene_id,
+                    "azimuth_deg": az,
+                    "ild_db_true": ild_db(scene["binaural"]),
+                    "ild_db_predicted": ild_db(est),
+                }
+            )
     test_acc = accuracy(torch.cat(test_h), torch.tensor(test_y)) if test_h else float("nan")
     signs = [np.sign(r["ild_db_true"]) == np.sign(r["ild_db_predicted"]) for r in ild]
     out = {
-        "model": str(args.model), "variant": config["variant"], "chance": 1.0 / len(azimuths),
-        "probe": {"fit_scenes": len(fit_items), "train_accuracy": accuracy(h_fit, y_fit),
-                  "val_scenes": len(val_items), "val_accuracy": accuracy(h_val, y_val),
-                  "test_scenes": len(test_y), "test_accuracy": test_acc},
-        "ild_sign": {"lateral_test_scenes": len(ild), "matching": int(sum(signs)),
-                     "share": float(np.mean(signs)) if signs else float("nan"), "scenes": ild},
+        "model": str(args.model),
+        "variant": config["variant"],
+        "chance": 1.0 / len(azimuths),
+        "probe": {
+            "fit_scenes": len(fit_items),
+            "train_accuracy": accuracy(h_fit, y_fit),
+            "val_scenes": len(val_items),
+            "val_accuracy": accuracy(h_val, y_val),
+            "test_scenes": len(test_y),
+            "test_accuracy": test_acc,
+        },
+        "ild_sign": {
+            "lateral_test_scenes": len(ild),
+            "matching": int(sum(signs)),
+            "share": float(np.mean(signs)) if signs else float("nan"),
+            "scenes": ild,
+        },
     }
     text = json.dumps(out, indent=2) + "\n"
-    print(json.dumps({k: out[k] for k in ("variant", "probe")} | {"ild_sign_share": out["ild_sign"]["share"],
-                                                                  "lateral": len(ild)}, indent=1))
+    print(
+        json.dumps(
+            {k: out[k] for k in ("variant", "probe")}
+            | {"ild_sign_share": out["ild_sign"]["share"], "lateral": len(ild)},
+            indent=1,
+        )
+    )
     if args.out:
         write_text(args.out, text)
 

@@ -48,15 +48,25 @@ def tiny_data(tmp_path_factory) -> Path:
     params["profile"] = "tiny"
     (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     d, hrir = "data/tiny", params["hrir"]["name"]
-    steps = [["embed-audio", "--out", f"{d}/audio"], ["embed-frames", "--out", f"{d}/frames"],
-             ["embed-shapes", "--out", f"{d}/shapes"], ["split", "--dataset", d],
-             ["make-hrir", "--out", f"{d}/ir/{hrir}.sofa"],
-             ["render-split", "--dataset", d, "--ir", f"{d}/ir/{hrir}.sofa", "--out", f"{d}/binaural/{hrir}"],
-             ["scenes", "--dataset", d, "--ir-set", hrir, "--out", f"{d}/scenes/test_{hrir}"]]
+    steps = [
+        ["embed-audio", "--out", f"{d}/audio"],
+        ["embed-frames", "--out", f"{d}/frames"],
+        ["embed-shapes", "--out", f"{d}/shapes"],
+        ["split", "--dataset", d],
+        ["make-hrir", "--out", f"{d}/ir/{hrir}.sofa"],
+        ["render-split", "--dataset", d, "--ir", f"{d}/ir/{hrir}.sofa", "--out", f"{d}/binaural/{hrir}"],
+        ["scenes", "--dataset", d, "--ir-set", hrir, "--out", f"{d}/scenes/test_{hrir}"],
+    ]
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     for args in steps:
-        proc = subprocess.run([sys.executable, "-m", "points2sound", args[0], "--params", "params.yaml", *args[1:]],
-                              cwd=work, env=env, capture_output=True, text=True, timeout=600)
+        proc = subprocess.run(
+            [sys.executable, "-m", "points2sound", args[0], "--params", "params.yaml", *args[1:]],
+            cwd=work,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert proc.returncode == 0, f"{args[0]} failed:\n{proc.stderr[-3000:]}"
     return work
 
@@ -68,3 +78,11 @@ def _seeded_global_rngs():
     np.random.seed(0)
     torch.manual_seed(0)
 
+
+@pytest.fixture
+def server():
+    """A loopback HTTP server (tests/test_download_server.py) serving the files a test adds to it."""
+    from test_download_server import LoopbackServer
+
+    with LoopbackServer() as srv:
+        yield srv

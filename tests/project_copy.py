@@ -15,8 +15,15 @@ ROOT = Path(__file__).resolve().parents[1]
 PROJECT_FILES = ("Snakefile", "dvc.yaml", "params.yaml", "workflow", "src")
 BIN = Path(sys.executable).parent
 # the venv's tools first, fixed hash seed, a git identity for the scratch repositories
-TOOL_ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "PYTHONHASHSEED": "0",
-            "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+TOOL_ENV = {
+    **os.environ,
+    "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+    "PYTHONHASHSEED": "0",
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@t",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@t",
+}
 DVC = str(BIN / "dvc")
 
 

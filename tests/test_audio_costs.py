@@ -9,7 +9,13 @@ import torch
 from points2sound.cli import main
 from points2sound.config import load_params
 from points2sound.models.cost import (
-    COST_COLUMNS, DEMUCS_FULL, DEMUCS_ONE, MONO2BINAURAL, audio_network_costs, audio_networks, count_macs,
+    COST_COLUMNS,
+    DEMUCS_FULL,
+    DEMUCS_ONE,
+    MONO2BINAURAL,
+    audio_network_costs,
+    audio_networks,
+    count_macs,
     forward_cost,
 )
 from points2sound.models.demucs import ConditionedDemucs
@@ -22,19 +28,32 @@ def tiny():
 
 def test_macs_of_a_one_level_demucs_match_a_hand_count():
     c, k, s, ctx, d, out = 4, 8, 4, 3, 2, 1
-    net = ConditionedDemucs(in_channels=1, out_channels=out, channels=c, depth=1, kernel_size=k, stride=s,
-                            context=ctx, lstm_layers=0, cond_dim=d, condition_output=True)
+    net = ConditionedDemucs(
+        in_channels=1,
+        out_channels=out,
+        channels=c,
+        depth=1,
+        kernel_size=k,
+        stride=s,
+        context=ctx,
+        lstm_layers=0,
+        cond_dim=d,
+        condition_output=True,
+    )
     samples = 1000
-    v = net.valid_length(samples)          # the input is zero-padded to this length
-    l1 = (v - k) // s + 1                  # encoder conv output frames
-    l2 = l1 - ctx + 1                      # decoder context conv output frames
-    hand = (l1 * c * k * 1                 # encoder Conv1d(1, c, k, s): k products per output value
-            + l1 * 2 * c * c               # encoder 1x1 Conv1d(c, 2c)
-            + c * d + 2 * c * d            # encoder V projections of h (batch 1)
-            + l2 * 2 * c * c * ctx         # decoder Conv1d(c, 2c, context)
-            + 2 * c * d                    # decoder V_1
-            + c * l2 * out * k             # ConvTranspose1d(c, out, k, s): each input value to out * k outputs
-            + out * d)                     # decoder V_2 (condition_output)
+    v = net.valid_length(samples)  # the input is zero-padded to this length
+    l1 = (v - k) // s + 1  # encoder conv output frames
+    l2 = l1 - ctx + 1  # decoder context conv output frames
+    hand = (
+        l1 * c * k * 1  # encoder Conv1d(1, c, k, s): k products per output value
+        + l1 * 2 * c * c  # encoder 1x1 Conv1d(c, 2c)
+        + c * d
+        + 2 * c * d  # encoder V projections of h (batch 1)
+        + l2 * 2 * c * c * ctx  # decoder Conv1d(c, 2c, context)
+        + 2 * c * d  # decoder V_1
+        + c * l2 * out * k  # ConvTranspose1d(c, out, k, s): each input value to out * k outputs
+        + out * d
+    )  # decoder V_2 (condition_output)
     assert count_macs(net, (torch.zeros(1, 1, samples), torch.zeros(1, d))) == hand
     # one layer alone, by the textbook formula: outputs x in_channels x kernel
     conv = torch.nn.Conv1d(3, 5, 7, 2)
@@ -55,7 +74,8 @@ def test_parameters_are_the_sum_of_numel_and_meta_counts_equal_cpu(tiny):
     demucs = tiny["model"]["demucs"]
     assert meta["parameters"][0] - meta["parameters"][1] == demucs["channels"] * demucs["kernel_size"] + 1
     assert meta["cond_dim"].tolist() == [tiny["model"]["vision"]["out_channels"]] * 2 + [
-        tiny["model"]["mono2binaural"]["cond_dim"]]
+        tiny["model"]["mono2binaural"]["cond_dim"]
+    ]
     _, macs = forward_cost(nets[0].net, nets[0].cond_dim, sr)
     assert meta["gmacs_per_s"][0] == pytest.approx(macs / 1e9)
     assert meta["gmacs_per_s_test"][0] == meta["gmacs_per_s"][0]

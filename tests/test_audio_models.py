@@ -52,14 +52,16 @@ def fits(length: int, k: int, s: int, c: int, depth: int, target: int) -> bool:
 
 @settings(max_examples=50, deadline=None)
 @given(
-    k=st.integers(2, 8), s=st.integers(1, 4), c=st.integers(1, 4), depth=st.integers(1, 3),
+    k=st.integers(2, 8),
+    s=st.integers(1, 4),
+    c=st.integers(1, 4),
+    depth=st.integers(1, 3),
     target=st.integers(1, 600),
 )
 @example(k=2, s=1, c=3, depth=2, target=1)  # decoder shrinks: the bottleneck alone is not enough
 def test_valid_length_is_smallest_fitting_length(k, s, c, depth, target):
     s = min(s, k)
-    net = ConditionedDemucs(channels=2, depth=depth, kernel_size=k, stride=s, context=c,
-                            lstm_layers=0, cond_dim=1)
+    net = ConditionedDemucs(channels=2, depth=depth, kernel_size=k, stride=s, context=c, lstm_layers=0, cond_dim=1)
     valid = net.valid_length(target)
     assert valid >= target
     assert fits(valid, k, s, c, depth, target)
@@ -111,8 +113,9 @@ def test_output_is_aligned_with_input():
     # one level, kernel == stride == 4, context 3: encoder frame f covers input block f;
     # the context conv mixes frames f-1..f+1, so an impulse must change exactly the
     # output blocks before, at and after its own block if padding and trimming align
-    net = ConditionedDemucs(channels=16, depth=1, kernel_size=4, stride=4, context=3,
-                            lstm_layers=0, cond_dim=2, rescale=None, init_std=None).eval()
+    net = ConditionedDemucs(
+        channels=16, depth=1, kernel_size=4, stride=4, context=3, lstm_layers=0, cond_dim=2, rescale=None, init_std=None
+    ).eval()
     assert net.valid_length(64) == 72  # 4 samples of zero padding at each end
     x, h = torch.zeros(1, 1, 64), torch.zeros(1, 2)
     with torch.no_grad():

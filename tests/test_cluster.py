@@ -21,10 +21,10 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from points2sound.config import load_params
 from project_copy import copy_project as _copy_project
-import torch
 
 pytestmark = pytest.mark.cluster
 
@@ -33,8 +33,15 @@ BIN = Path(sys.executable).parent
 ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "PYTHONHASHSEED": "0"}
 PROFILE = ROOT / "workflow" / "profiles" / "slurm"
 # the executor's options for a cluster without accounting, and quick status checks for short jobs
-SLURM_ARGS = ["--slurm-status-command", "squeue", "--slurm-no-account",
-              "--slurm-init-seconds-before-status-checks", "2", "--seconds-between-status-checks", "2"]
+SLURM_ARGS = [
+    "--slurm-status-command",
+    "squeue",
+    "--slurm-no-account",
+    "--slurm-init-seconds-before-status-checks",
+    "2",
+    "--seconds-between-status-checks",
+    "2",
+]
 
 
 # the data half, the pre-training and one variant
@@ -62,8 +69,11 @@ def _run(cmd: list[str], cwd: Path, timeout: int = 1800) -> subprocess.Completed
 
 
 def _digest_tree(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file() and not p.name.startswith(".")}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and not p.name.startswith(".")
+    }
 
 
 @pytest.fixture(scope="module")
@@ -78,8 +88,10 @@ def slurm_run(tmp_path_factory):
 @pytest.fixture(scope="module")
 def local_run(tmp_path_factory):
     work = _copy_project(tmp_path_factory.mktemp("local"))
-    proc = _run([str(BIN / "snakemake"), "--profile", str(ROOT / "workflow" / "profiles" / "local"),
-                 "--cores", "2", *TARGETS], work)
+    proc = _run(
+        [str(BIN / "snakemake"), "--profile", str(ROOT / "workflow" / "profiles" / "local"), "--cores", "2", *TARGETS],
+        work,
+    )
     assert proc.returncode == 0, f"local snakemake failed:\n{(proc.stdout + proc.stderr)[-5000:]}"
     return work
 
@@ -149,9 +161,23 @@ def test_rerun_on_slurm_has_nothing_to_do(slurm_run):
 def test_a_broken_submission_fails(tmp_path):
     """An unknown partition: sbatch refuses the job and the run fails, naming SLURM's reason."""
     work = _copy_project(tmp_path / "p")
-    proc = _run([str(BIN / "snakemake"), "--profile", str(PROFILE), *SLURM_ARGS,
-                 "--default-resources", "slurm_partition=no_such_partition", "mem_mb=1000", "runtime=5",
-                 "cpus_per_task=1", "--", "data/tiny/ir/sphere_1m.sofa"], work, timeout=300)
+    proc = _run(
+        [
+            str(BIN / "snakemake"),
+            "--profile",
+            str(PROFILE),
+            *SLURM_ARGS,
+            "--default-resources",
+            "slurm_partition=no_such_partition",
+            "mem_mb=1000",
+            "runtime=5",
+            "cpus_per_task=1",
+            "--",
+            "data/tiny/ir/sphere_1m.sofa",
+        ],
+        work,
+        timeout=300,
+    )
     assert proc.returncode != 0
     out = proc.stdout + proc.stderr
     assert "partition" in out.lower(), out[-3000:]

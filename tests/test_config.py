@@ -13,8 +13,17 @@ from pathlib import Path
 import pytest
 import yaml
 
-from points2sound.config import (_schema, deep_merge, engine_overrides, freeze_run_params, load_params,
-                                 override_sections, resolve, stage_seed, with_overrides)
+from points2sound.config import (
+    _schema,
+    deep_merge,
+    engine_overrides,
+    freeze_run_params,
+    load_params,
+    override_sections,
+    resolve,
+    stage_seed,
+    with_overrides,
+)
 from points2sound.errors import InputFileError, ParameterError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -104,12 +113,18 @@ def test_stage_seeds_are_stable_and_distinct():
         (lambda r: r.update(seeed=1), "seeed", "seed"),
         (lambda r: r["variants"]["p2s_rgb"].update(los="full"), "variants.p2s_rgb.los", "loss"),
         (lambda r: r["rooms"]["sets"]["calypso_sim"].update(rt60=0.2), "rooms.sets.calypso_sim.rt60", "rt60_s"),
-        (lambda r: r["sources"]["music_solos"]["lists"][0].update(sha265="0"), "sources.music_solos.lists.0.sha265",
-         "sha256"),
+        (
+            lambda r: r["sources"]["music_solos"]["lists"][0].update(sha265="0"),
+            "sources.music_solos.lists.0.sha265",
+            "sha256",
+        ),
         # a profile's misspelt key fails even when another profile is selected
         (lambda r: r["profiles"]["tiny"]["train"].update(iteratons=4), "profiles.tiny.train.iteratons", "iterations"),
-        (lambda r: r["profiles"]["paper"].update(model={"demucs": {"chanels": 4}}), "profiles.paper.model.demucs.chanels",
-         "channels"),
+        (
+            lambda r: r["profiles"]["paper"].update(model={"demucs": {"chanels": 4}}),
+            "profiles.paper.model.demucs.chanels",
+            "channels",
+        ),
         (lambda r: r["profiles"]["paper"].update(traing={}), "profiles.paper.traing", "train"),
         (lambda r: r["overrides"]["train"].update(iteratons=4), "overrides.train.iteratons", "iterations"),
     ],
@@ -138,6 +153,7 @@ def test_misspelt_key_in_a_file_and_in_an_override_argument(tmp_path):
 
 def test_every_object_of_the_schema_is_closed():
     """additionalProperties: false wherever an object has fixed properties, so check_keys sees every misspelling."""
+
     def walk(node, path):
         if isinstance(node, dict):
             if "properties" in node:
@@ -147,6 +163,7 @@ def test_every_object_of_the_schema_is_closed():
         elif isinstance(node, list):
             for i, sub in enumerate(node):
                 walk(sub, f"{path}.{i}")
+
     walk(_schema(), "schema")
 
 
@@ -182,15 +199,25 @@ def test_overrides_win_over_the_profile():
 
 def test_engine_overrides_types_strings_by_the_base():
     r = raw()
-    config = deep_merge(r, {"profile": "tiny", "seed": 5,
-                            "train": {"lr": "0.001", "iterations": "9", "device": "cpu"},
-                            "render": {"azimuths_deg": ["0", "90", "180"]},
-                            "model": {"demucs": {"init_std": "null"}},
-                            "overrides": {"pretrain": {"lr": "0.5"}}})
+    config = deep_merge(
+        r,
+        {
+            "profile": "tiny",
+            "seed": 5,
+            "train": {"lr": "0.001", "iterations": "9", "device": "cpu"},
+            "render": {"azimuths_deg": ["0", "90", "180"]},
+            "model": {"demucs": {"init_std": "null"}},
+            "overrides": {"pretrain": {"lr": "0.5"}},
+        },
+    )
     ov = engine_overrides(config, r)
-    assert ov == {"seed": 5, "train": {"lr": 0.001, "iterations": 9, "device": "cpu"},
-                  "render": {"azimuths_deg": [0, 90, 180]}, "model": {"demucs": {"init_std": None}},
-                  "pretrain": {"lr": 0.5}}
+    assert ov == {
+        "seed": 5,
+        "train": {"lr": 0.001, "iterations": 9, "device": "cpu"},
+        "render": {"azimuths_deg": [0, 90, 180]},
+        "model": {"demucs": {"init_std": None}},
+        "pretrain": {"lr": 0.5},
+    }
     p = resolve(r, config["profile"], ov)
     assert (p["train"]["iterations"], p["train"]["lr"], p["profile"]) == (9, 0.001, "tiny")
     assert engine_overrides(r, r) == {}
@@ -239,7 +266,7 @@ def test_engine_overrides_on_a_real_snakemake_config(tmp_path):
     shutil.copy(ROOT / "params.yaml", tmp_path / "params.yaml")
     (tmp_path / "Snakefile").write_text(SNAKEFILE)
     # tiny sets train.iterations (4): the --config value wins; a nested float arrives as a string
-    args = ["profile=tiny", 'train={"lr": 0.001, "iterations": 6}', "overrides={\"seed\": 5}"]
+    args = ["profile=tiny", 'train={"lr": 0.001, "iterations": 6}', 'overrides={"seed": 5}']
     out = _result(_snakemake(tmp_path, *args))
     assert out["overrides"] == {"seed": 5, "train": {"lr": 0.001, "iterations": 6}}
     assert (out["train"]["lr"], out["train"]["iterations"], out["seed"]) == (0.001, 6, 5)

@@ -23,11 +23,16 @@ import pytest
 import torch
 import yaml
 
+from points2sound.errors import ParameterError
 from points2sound.train.data import BatchPlan
 
 ROOT = Path(__file__).resolve().parents[1]
-ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-       "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1"}
+ENV = {
+    **os.environ,
+    "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    "PYTHONHASHSEED": "0",
+    "OMP_NUM_THREADS": "1",
+}
 VARIANT = "p2s_rgb"
 STEPS = 4  # optimizer steps; validation (and a checkpoint) every 2
 
@@ -45,32 +50,77 @@ def work(tmp_path_factory) -> Path:
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["profile"] = "tiny"
     params["profiles"]["tiny"]["train"].update(
-        batch_size=4, micro_batch_size=2, iterations=STEPS, val_every=2, log_every=1,
-        pretrained_vision=False, device="cpu", workers=0)
+        batch_size=4,
+        micro_batch_size=2,
+        iterations=STEPS,
+        val_every=2,
+        log_every=1,
+        pretrained_vision=False,
+        device="cpu",
+        workers=0,
+    )
     (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     cli = [sys.executable, "-m", "points2sound"]
     d = "data/tiny"
     hrir = f"{d}/ir/{params['hrir']['name']}.sofa"
-    for args in (["embed-audio", "--out", f"{d}/audio"], ["embed-frames", "--out", f"{d}/frames"],
-                 ["split", "--dataset", d], ["make-hrir", "--out", hrir],
-                 ["render-split", "--dataset", d, "--ir", hrir, "--out", f"{d}/binaural/{params['hrir']['name']}",
-                  "--splits", "train,val,test"]):
+    for args in (
+        ["embed-audio", "--out", f"{d}/audio"],
+        ["embed-frames", "--out", f"{d}/frames"],
+        ["split", "--dataset", d],
+        ["make-hrir", "--out", hrir],
+        [
+            "render-split",
+            "--dataset",
+            d,
+            "--ir",
+            hrir,
+            "--out",
+            f"{d}/binaural/{params['hrir']['name']}",
+            "--splits",
+            "train,val,test",
+        ],
+    ):
         _run(cli + args[:1] + ["--params", "params.yaml"] + args[1:], work)
     return work
 
 
 def _train(work: Path, name: str, processes: int, stop_after: int | None = None) -> subprocess.CompletedProcess:
     """One training call; `processes` > 1 launches it with torchrun (gloo on CPU)."""
-    args = ["train", "--params", "params.yaml", "--variant", VARIANT, "--dataset", "data/tiny",
-            "--out", f"{name}/model", "--live", f"{name}/live", "--checkpoints", f"{name}/checkpoints", "--threads", "1", "--log-file", f"logs/{name}.log"]  # torchrun refuses --log
+    args = [
+        "train",
+        "--params",
+        "params.yaml",
+        "--variant",
+        VARIANT,
+        "--dataset",
+        "data/tiny",
+        "--out",
+        f"{name}/model",
+        "--live",
+        f"{name}/live",
+        "--checkpoints",
+        f"{name}/checkpoints",
+        "--threads",
+        "1",
+        "--log-file",
+        f"logs/{name}.log",
+    ]  # torchrun refuses --log
     if stop_after is not None:
         args += ["--stop-after", str(stop_after)]
     if processes == 1:
         cmd = [sys.executable, "-m", "points2sound", *args]
         ok = (3,) if stop_after is not None else (0,)
     else:
-        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={processes}",
-               "-m", "points2sound", *args]
+        cmd = [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            f"--nproc-per-node={processes}",
+            "-m",
+            "points2sound",
+            *args,
+        ]
         # rank 0 exits 3 after a resumable stop; torchrun then reports a failed child (exit 1)
         ok = (1, 3) if stop_after is not None else (0,)
     return _run(cmd, work, ok=ok)
@@ -120,7 +170,7 @@ def test_batch_plan_shards_the_global_batch():
             flat = sorted(i for s in shards for i in s)
             assert flat == sorted(i for mb in one.indices(it) for i in mb)
             assert len(set(flat)) == 40
-    with pytest.raises(Exception):
+    with pytest.raises(ParameterError):
         BatchPlan(40, 12, 2)
 
 
@@ -136,9 +186,12 @@ def test_two_gloo_processes_equal_one_process(one_process, two_processes):
             assert torch.allclose(sa[k][name], sb[k][name], rtol=1e-4, atol=1e-9), f"Adam {name} of param {k}"
 
 
-@pytest.mark.xfail(strict=True, reason="BatchNorm running statistics depend on the process count: with DDP each "
-                   "rank updates them from its own micro-batches and the ranks average them after each step; one "
-                   "process updates them from every micro-batch in turn. See docs/cluster.md.")
+@pytest.mark.xfail(
+    strict=True,
+    reason="BatchNorm running statistics depend on the process count: with DDP each "
+    "rank updates them from its own micro-batches and the ranks average them after each step; one "
+    "process updates them from every micro-batch in turn. See docs/cluster.md.",
+)
 def test_batchnorm_statistics_equal_one_process(one_process, two_processes):
     a, b = one_process["model"], two_processes["model"]
     for key in a:
@@ -171,6 +224,8 @@ def test_only_rank0_writes(work, two_processes):
     assert record["world_size"] == 2
     assert "world_size" not in json.loads((work / "two" / "live" / "metrics.json").read_text())
     assert sorted(p.name for p in (work / "two").iterdir()) == ["checkpoints", "live", "model"]
-    assert sorted(p.name for p in (work / "two" / "checkpoints").iterdir() if not p.name.startswith(".")) == \
-        ["best.pt", "last.pt"]
+    assert sorted(p.name for p in (work / "two" / "checkpoints").iterdir() if not p.name.startswith(".")) == [
+        "best.pt",
+        "last.pt",
+    ]
     shutil.rmtree(work / "two" / "model")  # keep the tmp folder small

@@ -8,10 +8,9 @@ import urllib.error
 
 import pytest
 
-from points2sound.data.download import (ChecksumError, DownloadError, RemoteFile, download, fetch,
-                                        verify_file)
+from points2sound.data.download import ChecksumError, DownloadError, RemoteFile, download, fetch, verify_file
 from points2sound.data.extract import UnsafeArchiveError, iter_members, safe_extract
-from test_download_server import down_url, server, sha256, zip_bytes  # noqa: F401 (fixture)
+from test_download_server import down_url, sha256, zip_bytes
 
 BODY = bytes(range(256)) * 400  # 100 kB
 

@@ -18,36 +18,63 @@ from points2sound.data.manifest import read_manifest
 from points2sound.data.sources import fetch_source
 from points2sound.data.status import format_status, status_table
 from points2sound.errors import InputFileError
-from test_download_server import (ROOT, LoopbackServer, clouds_zip, down_url, hrir_sofa_bytes, modelnet_zip,
-                                  sha256, twoears_brir_bytes, wav_bytes, zenodo_record_json)
+from test_download_server import (
+    ROOT,
+    LoopbackServer,
+    clouds_zip,
+    down_url,
+    hrir_sofa_bytes,
+    modelnet_zip,
+    sha256,
+    twoears_brir_bytes,
+    wav_bytes,
+    zenodo_record_json,
+)
 
 INSTRUMENTS = ["cello", "doublebass", "guitar", "saxophone", "violin"]
-MUSIC_IDS = {"cello": ["c1", "c2", "c3"], "acoustic_guitar": ["g1", "g2", "g3", "g4"], "saxophone": ["s1", "s2"],
-             "violin": ["v1", "v2", "v3"]}
+MUSIC_IDS = {
+    "cello": ["c1", "c2", "c3"],
+    "acoustic_guitar": ["g1", "g2", "g3", "g4"],
+    "saxophone": ["s1", "s2"],
+    "violin": ["v1", "v2", "v3"],
+}
 SOLOS_IDS = {"Cello": ["c3", "c4"], "DoubleBass": ["d1", "d2", "d3"], "Saxophone": ["s3", "GONE-s4"], "Violin": ["v4"]}
 GONE = {"GONE-s4", "c2"}
 
 
 def _params(base: str, api: str, lists: dict[str, bytes], overrides: dict | None = None) -> dict:
     sources = {
-        "cache_dir": "unused", "zenodo_api": api, "retries": 2, "backoff_s": 0.0, "timeout_s": 5,
+        "cache_dir": "unused",
+        "zenodo_api": api,
+        "retries": 2,
+        "backoff_s": 0.0,
+        "timeout_s": 5,
         "music_solos": {
             "lists": [{"name": n, "url": f"{base}/lists/{n}.json", "sha256": sha256(b)} for n, b in lists.items()],
             "video_url": base + "/media/{id}.wav",
-            "recordings_per_instrument": 4, "recording_s": 1.0, "min_recording_s": 0.5, "max_segments_per_video": 2,
+            "recordings_per_instrument": 4,
+            "recording_s": 1.0,
+            "min_recording_s": 0.5,
+            "max_segments_per_video": 2,
         },
         "points2sound_clouds": {"zenodo_record": 4812952, "axes": "check"},
         "modelnet40": {"url": f"{base}/ModelNet40.zip", "points_per_shape": 64},
         "kemar": {"file": "QU_KEMAR_anechoic_1m.sofa", "urls": [down_url(), f"{base}/kemar/QU_KEMAR_anechoic_1m.sofa"]},
-        "rooms": {"calypso": {"file": "calypso.sofa", "urls": [f"{base}/rooms/calypso.sofa"]},
-                  "spirit": {"file": "QU_KEMAR_spirit.sofa", "urls": [f"{base}/rooms/QU_KEMAR_spirit.sofa"]}},
+        "rooms": {
+            "calypso": {"file": "calypso.sofa", "urls": [f"{base}/rooms/calypso.sofa"]},
+            "spirit": {"file": "QU_KEMAR_spirit.sofa", "urls": [f"{base}/rooms/QU_KEMAR_spirit.sofa"]},
+        },
     }
     over = {
         "dataset": {"name": "real", "source": "real"},
         "hrir": {"name": "QU_KEMAR_anechoic_1m", "source": "sofa"},
         "shapes": {"name": "modelnet40"},
-        "rooms": {"sets": {"calypso": {"source": "measured", "preset": "calypso", "rt60_s": 0.17},
-                           "spirit": {"source": "measured", "preset": "spirit", "rt60_s": 0.5}}},
+        "rooms": {
+            "sets": {
+                "calypso": {"source": "measured", "preset": "calypso", "rt60_s": 0.17},
+                "spirit": {"source": "measured", "preset": "spirit", "rt60_s": 0.5},
+            }
+        },
         "sources": sources,
         **(overrides or {}),
     }
@@ -59,8 +86,10 @@ def site(tmp_path_factory):
     """A loopback server holding every source's files, and params pointing at it."""
     tmp = tmp_path_factory.mktemp("site")
     with LoopbackServer() as srv:
-        lists = {"MUSIC_solo": json.dumps({"version": 1.0, "videos": MUSIC_IDS}, indent=4).encode(),
-                 "Solos": json.dumps(SOLOS_IDS).encode()}
+        lists = {
+            "MUSIC_solo": json.dumps({"version": 1.0, "videos": MUSIC_IDS}, indent=4).encode(),
+            "Solos": json.dumps(SOLOS_IDS).encode(),
+        }
         for name, body in lists.items():
             srv.add(f"/lists/{name}.json", body, "application/json")
         for table in (MUSIC_IDS, SOLOS_IDS):
@@ -71,10 +100,14 @@ def site(tmp_path_factory):
                         srv.add(f"/media/{vid}.wav", wav_bytes(seconds, freq=200 + 40 * i, seed=i), "audio/wav")
         clouds = clouds_zip()
         srv.add("/api/records/4812952/files/musicians.zip/content", clouds, "application/zip")
-        srv.add("/api/records/4812952", zenodo_record_json(srv.base, 4812952, {"musicians.zip": clouds}), "application/json")
+        srv.add(
+            "/api/records/4812952", zenodo_record_json(srv.base, 4812952, {"musicians.zip": clouds}), "application/json"
+        )
         srv.add("/ModelNet40.zip", modelnet_zip(), "application/zip")
         srv.add("/kemar/QU_KEMAR_anechoic_1m.sofa", hrir_sofa_bytes(tmp))
-        srv.add("/rooms/calypso.sofa", twoears_brir_bytes(tmp, "c.sofa", emitters_deg=(0.0, 30.0, -30.0, 110.0, -110.0)))
+        srv.add(
+            "/rooms/calypso.sofa", twoears_brir_bytes(tmp, "c.sofa", emitters_deg=(0.0, 30.0, -30.0, 110.0, -110.0))
+        )
         srv.add("/rooms/QU_KEMAR_spirit.sofa", twoears_brir_bytes(tmp, "s.sofa"))
         params = _params(srv.base, srv.base + "/api/records", lists)
         yield srv, params
@@ -86,8 +119,10 @@ def fetched(site, tmp_path_factory):
     srv, params = site
     work = tmp_path_factory.mktemp("fetched")
     root, cache = work / "data" / "real", work / "downloads"
-    manifests = {name: fetch_source(params, name, root, cache)
-                 for name in ("kemar", "rooms", "points2sound_clouds", "modelnet40", "music_solos")}
+    manifests = {
+        name: fetch_source(params, name, root, cache)
+        for name in ("kemar", "rooms", "points2sound_clouds", "modelnet40", "music_solos")
+    }
     return params, root, cache, manifests
 
 
@@ -109,7 +144,9 @@ def test_room_brirs_pick_the_front_speaker_and_the_head_rotations(fetched):
         irset = read_ir_set(root / "ir" / f"{room}.sofa")
         assert irset.kind == "brir"
         # head turned by r: the front source appears at -r
-        assert sorted(np.round(irset.azimuths_deg).astype(int) % 360) == sorted((-r) % 360 for r in params["rooms"]["head_rotations_deg"])
+        assert sorted(np.round(irset.azimuths_deg).astype(int) % 360) == sorted(
+            (-r) % 360 for r in params["rooms"]["head_rotations_deg"]
+        )
         info = m["rooms"]["sets"][room]
         assert abs(info["emitter_azimuth_deg"]) < 1e-6 and info["head_rotations_deg"] == [-90, -45, 0, 45, 90]
         # the front loudspeaker's IR (its marker sits at tap 3 + index) and the right head rotation's gain
@@ -169,7 +206,7 @@ def test_fetch_is_deterministic(site, fetched, tmp_path):
 
 
 def test_status_reports_verified_sources(fetched):
-    """"verified" only where a pinned or published checksum was checked; unpinned downloads are "present"
+    """ "verified" only where a pinned or published checksum was checked; unpinned downloads are "present"
     with their sha256 compared against the one their fetch recorded in the manifest."""
     params, root, cache, _ = fetched
     rows = {r.source: r for r in status_table(params, root, cache)}
@@ -187,8 +224,13 @@ def test_shared_stages_run_on_the_fetched_data(fetched):
 
     params, root, _, _ = fetched
     stages.split(params, root)
-    stages.render(params, root, root / "ir" / "QU_KEMAR_anechoic_1m.sofa", root / "binaural" / "QU_KEMAR_anechoic_1m",
-                  ["train", "val", "test"])
+    stages.render(
+        params,
+        root,
+        root / "ir" / "QU_KEMAR_anechoic_1m.sofa",
+        root / "binaural" / "QU_KEMAR_anechoic_1m",
+        ["train", "val", "test"],
+    )
     stages.render(params, root, root / "ir" / "calypso.sofa", root / "binaural" / "calypso", ["test"])
     stages.scenes(params, root, "QU_KEMAR_anechoic_1m", root / "scenes" / "test_QU_KEMAR_anechoic_1m")
     stages.scenes(params, root, "calypso", root / "scenes" / "test_calypso")
@@ -197,6 +239,7 @@ def test_shared_stages_run_on_the_fetched_data(fetched):
     if hasattr(stages, "pretrain"):  # the training half, where present: a few iterations on the fetched shapes
         try:
             import inspect
+
             sig = inspect.signature(stages.pretrain)
         except (TypeError, ValueError):
             return
@@ -211,8 +254,17 @@ def test_shared_stages_run_on_the_fetched_data(fetched):
             out = root.parent / "models"
             variant = next(iter(params["variants"]))
             pretrained = out / "pretrain" / "model.pt"
-            stages.train(params, variant, root, pretrained if pretrained.is_file() else None, out / variant, out / f"{variant}_live",
-                         out / f"ckpt_{variant}", 1, None)
+            stages.train(
+                params,
+                variant,
+                root,
+                pretrained if pretrained.is_file() else None,
+                out / variant,
+                out / f"{variant}_live",
+                out / f"ckpt_{variant}",
+                1,
+                None,
+            )
             assert (out / variant / "model.pt").is_file()
 
 
@@ -294,26 +346,68 @@ def test_cli_offline_message_and_status(site, tmp_path):
     raw["sources"]["retries"] = 0
     pfile = tmp_path / "params.yaml"
     pfile.write_text(yaml.safe_dump(raw))
-    cmd = [sys.executable, "-m", "points2sound", "data", "fetch", "kemar", "--params", str(pfile),
-           "--dataset", str(tmp_path / "data"), "--cache", str(tmp_path / "dl")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "points2sound",
+        "data",
+        "fetch",
+        "kemar",
+        "--params",
+        str(pfile),
+        "--dataset",
+        str(tmp_path / "data"),
+        "--cache",
+        str(tmp_path / "dl"),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2, proc.stderr
     assert "could not download QU_KEMAR_anechoic_1m.sofa" in proc.stderr and "place it at" in proc.stderr
     assert "Traceback" not in proc.stderr
-    proc = subprocess.run([sys.executable, "-m", "points2sound", "data", "status", "--params", str(pfile),
-                           "--dataset", str(tmp_path / "data"), "--cache", str(tmp_path / "dl")],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "points2sound",
+            "data",
+            "status",
+            "--params",
+            str(pfile),
+            "--dataset",
+            str(tmp_path / "data"),
+            "--cache",
+            str(tmp_path / "dl"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0 and "kemar" in proc.stdout and "missing" in proc.stdout
 
 
 def test_paper_profile_dry_run_lists_the_fetch_rules(tmp_path):
     snakemake = Path(sys.executable).parent / "snakemake"
-    proc = subprocess.run([str(snakemake), "-n", "--quiet", "rules", "--config", "profile=paper"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [str(snakemake), "-n", "--quiet", "rules", "--config", "profile=paper"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-3000:]
-    for rule in ("fetch_music_solos", "fetch_points2sound_clouds", "fetch_modelnet40", "fetch_kemar", "fetch_room",
-                 "split", "render_hrir", "render_room", "test_scenes_hrir", "test_scenes_room"):
+    for rule in (
+        "fetch_music_solos",
+        "fetch_points2sound_clouds",
+        "fetch_modelnet40",
+        "fetch_kemar",
+        "fetch_room",
+        "split",
+        "render_hrir",
+        "render_room",
+        "test_scenes_hrir",
+        "test_scenes_room",
+    ):
         assert rule in out, rule
     for rule in ("embed_audio", "embed_frames", "embed_shapes", "make_hrir"):
         assert rule not in out.split("Job stats")[-1], rule

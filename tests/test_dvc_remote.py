@@ -13,6 +13,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
+
 from project_copy import DVC, PROJECT_FILES, copy_project, run_tool
 
 # the whole tiny pipeline under DVC (about 5 min on 2 cores with training): run with -m slow
@@ -23,8 +24,11 @@ _run = run_tool  # the shared git/dvc runner (project_copy.py)
 
 
 def _digest_tree(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,11 @@ import trimesh
 from scipy.spatial import cKDTree
 
 from points2sound.data.embedded_performers import (
-    INSTRUMENTS, build_performer_mesh, generate_performers, performer_cloud, performer_params,
+    INSTRUMENTS,
+    build_performer_mesh,
+    generate_performers,
+    performer_cloud,
+    performer_params,
 )
 from points2sound.data.embedded_shapes import SHAPE_CLASSES, generate_shapes, shape_cloud
 from points2sound.errors import ParameterError
@@ -89,8 +93,17 @@ def test_resolution_scale_divides_point_count_by_its_square() -> None:
     assert abs(full / quarter - 16.0) < 1.5
 
 
-@pytest.mark.parametrize("kwargs", [dict(fov_deg=(0.0, 65.0)), dict(width_px=4), dict(oversample=0.5),
-                                    dict(depth_noise_m=-0.001), dict(camera_distance_m=0.0), dict(resolution_scale=0.0)])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(fov_deg=(0.0, 65.0)),
+        dict(width_px=4),
+        dict(oversample=0.5),
+        dict(depth_noise_m=-0.001),
+        dict(camera_distance_m=0.0),
+        dict(resolution_scale=0.0),
+    ],
+)
 def test_camera_rejects_bad_parameters(kwargs: dict) -> None:
     with pytest.raises(ParameterError):
         camera_sample(_board(0.5, 0.5, 0.0), np.random.default_rng(0), **kwargs)
@@ -122,8 +135,10 @@ def test_generation_is_deterministic(tmp_path) -> None:
     rel = "violin/violin_p00/00001.ply"
     assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes()  # independent of order
     assert set(a.seed) == set(b.seed) and c.seed[0] not in set(a.seed)
-    assert not np.array_equal(read_ply(tmp_path / "a" / "violin/violin_p00/00000.ply").xyz,
-                              read_ply(tmp_path / "c" / "violin/violin_p00/00000.ply").xyz)
+    assert not np.array_equal(
+        read_ply(tmp_path / "a" / "violin/violin_p00/00000.ply").xyz,
+        read_ply(tmp_path / "c" / "violin/violin_p00/00000.ply").xyz,
+    )
 
 
 @pytest.mark.parametrize("instrument", INSTRUMENTS)
@@ -213,6 +228,7 @@ def test_motion_is_small_and_smooth() -> None:
 
 def test_nearest_centroid_separates_instruments() -> None:
     """Simple shape descriptors of the clouds identify the instrument better than chance."""
+
     def features(cloud):
         xyz = cloud.xyz
         return np.r_[np.ptp(xyz, axis=0), np.quantile(xyz[:, 1], [0.25, 0.5, 0.75]), xyz[:, 0].mean(), np.log(len(xyz))]
@@ -233,9 +249,17 @@ def test_nearest_centroid_separates_instruments() -> None:
     assert correct / len(X) > 0.5  # chance is 0.2
 
 
-@pytest.mark.parametrize("kwargs", [dict(instruments=["trumpet"]), dict(instruments=[]),
-                                    dict(performers_per_instrument=0), dict(frames_per_performer=0),
-                                    dict(fps=0.0), dict(camera={"widht_px": 100})])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(instruments=["trumpet"]),
+        dict(instruments=[]),
+        dict(performers_per_instrument=0),
+        dict(frames_per_performer=0),
+        dict(fps=0.0),
+        dict(camera={"widht_px": 100}),
+    ],
+)
 def test_performers_reject_bad_parameters(tmp_path, kwargs: dict) -> None:
     args = dict(instruments=["violin"], performers_per_instrument=1, frames_per_performer=1, seed=0, camera=COARSE)
     args.update(kwargs)
@@ -272,9 +296,17 @@ def test_shapes_are_deterministic_and_varied() -> None:
     assert bed[2] > bed[0] > bed[1]  # long, wide, low
 
 
-@pytest.mark.parametrize("kwargs", [dict(n_classes=1), dict(n_classes=len(SHAPE_CLASSES) + 1),
-                                    dict(shapes_per_class=1), dict(points_per_shape=8),
-                                    dict(test_fraction=0.0), dict(test_fraction=1.0)])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(n_classes=1),
+        dict(n_classes=len(SHAPE_CLASSES) + 1),
+        dict(shapes_per_class=1),
+        dict(points_per_shape=8),
+        dict(test_fraction=0.0),
+        dict(test_fraction=1.0),
+    ],
+)
 def test_shapes_reject_bad_parameters(tmp_path, kwargs: dict) -> None:
     args = dict(n_classes=3, shapes_per_class=4, points_per_shape=64, seed=0)
     args.update(kwargs)

@@ -50,8 +50,11 @@ def case(*ids: str):
 
 def snapshot(root: Path) -> dict[str, str]:
     """Every file under `root` (hidden ones too) with its sha256: compared before and after a refusal."""
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def refused(capsys, argv, path, phrase: str, root: Path | None = None) -> str:
@@ -99,9 +102,18 @@ def kit(tmp_path_factory, tiny_params):
     coords, feats_rgb = voxelize(cloud.xyz, scene_features(cloud, "rgb"), 0.02)
     _, feats_xyz = voxelize(cloud.xyz, scene_features(cloud, "xyz"), 0.02)
     spec = SceneSpec("scene_00000", t, sr, (SourceSpec("cello", "r0", 0, "p0", 0, 45, 2.0),))
-    np.savez(work / "scene.npz", mono_true_mono=binaural.mean(0), mono_left=binaural[0], mono_sum_lr=binaural.sum(0),
-             binaural=binaural, coords=coords, feats_rgb=feats_rgb, feats_xyz=feats_xyz,
-             spec=np.array(spec.to_json()), voxel_size=np.float64(0.02))
+    np.savez(
+        work / "scene.npz",
+        mono_true_mono=binaural.mean(0),
+        mono_left=binaural[0],
+        mono_sum_lr=binaural.sum(0),
+        binaural=binaural,
+        coords=coords,
+        feats_rgb=feats_rgb,
+        feats_xyz=feats_xyz,
+        spec=np.array(spec.to_json()),
+        voxel_size=np.float64(0.02),
+    )
     sf.write(work / "mono.wav", binaural.sum(0), sr, subtype="FLOAT")
     write_ply(work / "performer.ply", performer)
     az = np.arange(0.0, 360.0, 5.0)
@@ -135,15 +147,35 @@ def _truncated_wav(path: Path, sr: int, frames: int = 8000, keep: int = 3990) ->
 
 @case("A1", "A2", "A3", "A4")
 def test_output_equal_to_an_input_is_refused_before_any_work(w, capsys):
-    refused(capsys, [*_binauralize(w, w / "mono.wav", "--scene", w / "scene.npz"), "--out", w / "mono.wav"],
-            w / "mono.wav", "the output is also the audio input", w)
-    refused(capsys, ["render", "--stem", w / "mono.wav", 45, "--ir", w / "set.sofa", "--out", w / "set.sofa"],
-            w / "set.sofa", "the output is also the --ir input", w)
+    refused(
+        capsys,
+        [*_binauralize(w, w / "mono.wav", "--scene", w / "scene.npz"), "--out", w / "mono.wav"],
+        w / "mono.wav",
+        "the output is also the audio input",
+        w,
+    )
+    refused(
+        capsys,
+        ["render", "--stem", w / "mono.wav", 45, "--ir", w / "set.sofa", "--out", w / "set.sofa"],
+        w / "set.sofa",
+        "the output is also the --ir input",
+        w,
+    )
     os.link(w / "mono.wav", w / "hardlink.wav")  # another name of the same file
-    refused(capsys, ["render", "--stem", w / "mono.wav", 45, "--ir", w / "set.sofa", "--out", w / "hardlink.wav"],
-            w / "hardlink.wav", "the output is also the --stem input", w)
-    refused(capsys, [*_binauralize(w, w / "mono.wav", "--scene", w / "scene.npz"), "--out", w / "model.pt"],
-            w / "model.pt", "the output is also the --checkpoint input", w)
+    refused(
+        capsys,
+        ["render", "--stem", w / "mono.wav", 45, "--ir", w / "set.sofa", "--out", w / "hardlink.wav"],
+        w / "hardlink.wav",
+        "the output is also the --stem input",
+        w,
+    )
+    refused(
+        capsys,
+        [*_binauralize(w, w / "mono.wav", "--scene", w / "scene.npz"), "--out", w / "model.pt"],
+        w / "model.pt",
+        "the output is also the --checkpoint input",
+        w,
+    )
 
 
 # ------------------------------------------------------------------ B: downloads
@@ -166,8 +198,17 @@ def site(tmp_path):
 
 
 def _fetch(root: Path, source: str) -> list:
-    return ["data", "fetch", source, "--params", root / "params.yaml", "--dataset", root / "data",
-            "--cache", root / "dl"]
+    return [
+        "data",
+        "fetch",
+        source,
+        "--params",
+        root / "params.yaml",
+        "--dataset",
+        root / "data",
+        "--cache",
+        root / "dl",
+    ]
 
 
 @case("B1", "B2", "B5", "B6")
@@ -184,12 +225,22 @@ def test_unpinned_download_is_checked_before_it_gets_its_final_name(site, capsys
     archive = modelnet_zip()
     srv.add("/ModelNet40.zip", archive[: len(archive) // 2])
     srv.no_length.add("/ModelNet40.zip")
-    refused(capsys, _fetch(root, "modelnet40"), root / "dl" / "modelnet40" / "ModelNet40.zip",
-            "is not a usable .zip file", root)
+    refused(
+        capsys,
+        _fetch(root, "modelnet40"),
+        root / "dl" / "modelnet40" / "ModelNet40.zip",
+        "is not a usable .zip file",
+        root,
+    )
     srv.add("/calypso.sofa", good)  # an anechoic HRIR set where a room's BRIRs (head -90..90 deg) belong
     room = yaml.safe_load((root / "params.yaml").read_text())["sources"]["rooms"]["calypso"]["file"]
-    refused(capsys, [*_fetch(root, "rooms"), "--room", "calypso"], root / "dl" / "rooms" / room,
-            "no measurement with the head turned -90 deg", root)
+    refused(
+        capsys,
+        [*_fetch(root, "rooms"), "--room", "calypso"],
+        root / "dl" / "rooms" / room,
+        "no measurement with the head turned -90 deg",
+        root,
+    )
     assert not (root / "data").exists() and not [p for p in (root / "dl").rglob("*") if p.is_file()]
 
 
@@ -249,7 +300,9 @@ def _dataset(root: Path, params: dict, n_rec: int = 4, n_perf: int = 3) -> Path:
         for k in range(n_rec):
             write_wav(root / "audio" / inst / f"{inst}_{k:02d}.wav", np.full(8000, 0.01, np.float32), sr)
         for p in range(n_perf):
-            write_ply(root / "frames" / inst / f"{inst}_p{p}" / "00000.ply", PointCloud(np.zeros((3, 3)), np.zeros((3, 3))))
+            write_ply(
+                root / "frames" / inst / f"{inst}_p{p}" / "00000.ply", PointCloud(np.zeros((3, 3)), np.zeros((3, 3)))
+            )
     return root
 
 
@@ -261,7 +314,9 @@ def test_split_names_a_truncated_or_replaced_recording(tmp_path, tiny_params, ca
     _truncated_wav(victim, tiny_params["audio"]["sample_rate"])
     refused(capsys, ["split", "--dataset", data, *TINY], victim, "is truncated", tmp_path)
     sf.write(victim, np.full(8000, 0.01, np.float32), tiny_params["audio"]["sample_rate"], subtype="PCM_16")
-    refused(capsys, ["split", "--dataset", data, *TINY], victim, "is PCM_16 while the other recordings are FLOAT", tmp_path)
+    refused(
+        capsys, ["split", "--dataset", data, *TINY], victim, "is PCM_16 while the other recordings are FLOAT", tmp_path
+    )
 
 
 @case("C4", "L1")
@@ -275,8 +330,18 @@ def test_render_split_names_a_truncated_or_deleted_recording(tmp_path, tiny_para
 
     victim = data / pd.read_csv(data / "splits" / "test_audio.csv")["path"][0]
     _truncated_wav(victim, tiny_params["audio"]["sample_rate"])
-    argv = ["render-split", "--dataset", data, "--ir", tmp_path / "set.sofa", "--out", data / "binaural" / "set",
-            "--splits", "test", *TINY]
+    argv = [
+        "render-split",
+        "--dataset",
+        data,
+        "--ir",
+        tmp_path / "set.sofa",
+        "--out",
+        data / "binaural" / "set",
+        "--splits",
+        "test",
+        *TINY,
+    ]
     refused(capsys, argv, victim, "is truncated", tmp_path)
     victim.unlink()  # a recording deleted after the split stage indexed it
     refused(capsys, argv, victim, "audio file not found", tmp_path)
@@ -291,21 +356,78 @@ def test_a_directory_is_named_as_a_directory(w, capsys):
     folder = w / "folder"
     folder.mkdir()
     out = w / "out.wav"
-    refused(capsys, [*_binauralize(w, folder, "--scene", w / "scene.npz"), "--out", out],
-            folder, "is a directory, expected an audio file", w)
-    refused(capsys, [*_binauralize(w, w / "mono.wav", "--cloud", folder), "--out", out],
-            folder, "is a directory, expected a point cloud file", w)
-    refused(capsys, ["binauralize", w / "mono.wav", "--checkpoint", folder, "--scene", w / "scene.npz", "--no-progress",
-                     *TINY, "--out", out], folder, "is a directory, expected a checkpoint", w)
-    refused(capsys, [*_binauralize(w, w / "mono.wav", "--scene", folder), "--out", out],
-            folder, "is a directory, expected a scene file", w)
-    refused(capsys, ["render", "--stem", w / "mono.wav", 45, "--ir", folder, "--out", out],
-            folder, "is a directory, expected a SOFA file", w)
-    refused(capsys, ["render", "--stem", folder, 45, "--ir", w / "set.sofa", "--out", out],
-            folder, "is a directory, expected an audio file", w)
+    refused(
+        capsys,
+        [*_binauralize(w, folder, "--scene", w / "scene.npz"), "--out", out],
+        folder,
+        "is a directory, expected an audio file",
+        w,
+    )
+    refused(
+        capsys,
+        [*_binauralize(w, w / "mono.wav", "--cloud", folder), "--out", out],
+        folder,
+        "is a directory, expected a point cloud file",
+        w,
+    )
+    refused(
+        capsys,
+        [
+            "binauralize",
+            w / "mono.wav",
+            "--checkpoint",
+            folder,
+            "--scene",
+            w / "scene.npz",
+            "--no-progress",
+            *TINY,
+            "--out",
+            out,
+        ],
+        folder,
+        "is a directory, expected a checkpoint",
+        w,
+    )
+    refused(
+        capsys,
+        [*_binauralize(w, w / "mono.wav", "--scene", folder), "--out", out],
+        folder,
+        "is a directory, expected a scene file",
+        w,
+    )
+    refused(
+        capsys,
+        ["render", "--stem", w / "mono.wav", 45, "--ir", folder, "--out", out],
+        folder,
+        "is a directory, expected a SOFA file",
+        w,
+    )
+    refused(
+        capsys,
+        ["render", "--stem", folder, 45, "--ir", w / "set.sofa", "--out", out],
+        folder,
+        "is a directory, expected an audio file",
+        w,
+    )
     capsys.readouterr()  # --verbose (and a --log file) also get the traceback
-    assert main(["render", "--stem", str(folder), "45", "--ir", str(w / "set.sofa"), "--out", str(out), "-v",
-                 "--log", str(w / "log" / "render.log")]) == 2
+    assert (
+        main(
+            [
+                "render",
+                "--stem",
+                str(folder),
+                "45",
+                "--ir",
+                str(w / "set.sofa"),
+                "--out",
+                str(out),
+                "-v",
+                "--log",
+                str(w / "log" / "render.log"),
+            ]
+        )
+        == 2
+    )
     assert "Traceback" in capsys.readouterr().err and "Traceback" in (w / "log" / "render.log").read_text()
 
 
@@ -321,8 +443,13 @@ def test_cloud_without_colours_is_refused_for_the_rgb_model(w, capsys):
     vertex["x"], vertex["y"], vertex["z"] = xyz.T
     grey = w / "grey.ply"
     PlyData([PlyElement.describe(vertex, "vertex")]).write(str(grey))
-    refused(capsys, [*_binauralize(w, w / "mono.wav", "--source", grey, 45, 2.0), "--out", w / "out.wav"],
-            grey, "PLY vertices have no colours", w)
+    refused(
+        capsys,
+        [*_binauralize(w, w / "mono.wav", "--source", grey, 45, 2.0), "--out", w / "out.wav"],
+        grey,
+        "PLY vertices have no colours",
+        w,
+    )
     # a drawing does not need colours: show-scene takes the same cloud
     assert main(["show-scene", "--source", str(grey), "45", "2", "--out", str(w / "scene.png"), *TINY]) == 0
 
@@ -340,11 +467,21 @@ def test_absurd_coordinates_name_the_file_and_the_value_without_warnings(w, caps
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         refused(capsys, [*_binauralize(w, w / "mono.wav", "--cloud", huge), "--out", out], huge, "1e+30", w)
-        line = refused(capsys, [*_binauralize(w, w / "mono.wav", "--source", outlier, 45, 2), "--out", out],
-                       outlier, "point 17 lies at (0, 1e+09, 0) m", w)
+        line = refused(
+            capsys,
+            [*_binauralize(w, w / "mono.wav", "--source", outlier, 45, 2), "--out", out],
+            outlier,
+            "point 17 lies at (0, 1e+09, 0) m",
+            w,
+        )
         assert "beyond 1000 m" in line
-        refused(capsys, [*_binauralize(w, w / "mono.wav", "--source", w / "performer.ply", 45, 1e9), "--out", out],
-                w / "performer.ply", "at most 1000 m, got 1e+09", w)
+        refused(
+            capsys,
+            [*_binauralize(w, w / "mono.wav", "--source", w / "performer.ply", 45, 1e9), "--out", out],
+            w / "performer.ply",
+            "at most 1000 m, got 1e+09",
+            w,
+        )
     assert not [c for c in caught if issubclass(c.category, RuntimeWarning)], [str(c.message) for c in caught]
 
 
@@ -359,11 +496,45 @@ def test_checkpoint_whose_weights_do_not_match_its_config(w, kit, tiny_params, c
     bad = w / "bad.pt"
     save_model(bad, build_from_config(other), config, {"note": "weights of another network"})
     phrase = "weights do not match the checkpoint's own configuration:"
-    line = refused(capsys, ["binauralize", w / "mono.wav", "--checkpoint", bad, "--scene", w / "scene.npz",
-                            "--no-progress", *TINY, "--out", w / "out.wav"], bad, phrase, w)
+    line = refused(
+        capsys,
+        [
+            "binauralize",
+            w / "mono.wav",
+            "--checkpoint",
+            bad,
+            "--scene",
+            w / "scene.npz",
+            "--no-progress",
+            *TINY,
+            "--out",
+            w / "out.wav",
+        ],
+        bad,
+        phrase,
+        w,
+    )
     assert "has shape" in line
-    refused(capsys, ["evaluate", "--variant", "p2s_rgb", "--model", bad, "--scenes-root", w, "--ir-sets",
-                     tiny_params["hrir"]["name"], "--out-dir", w / "scores", *TINY], bad, phrase, w)
+    refused(
+        capsys,
+        [
+            "evaluate",
+            "--variant",
+            "p2s_rgb",
+            "--model",
+            bad,
+            "--scenes-root",
+            w,
+            "--ir-sets",
+            tiny_params["hrir"]["name"],
+            "--out-dir",
+            w / "scores",
+            *TINY,
+        ],
+        bad,
+        phrase,
+        w,
+    )
 
 
 class _Payload:
@@ -386,11 +557,34 @@ def test_pickle_payloads_are_refused_as_not_plain_tensor_files(w, capsys):
     evil_pickle = w / "pickle.npz"
     evil_pickle.write_bytes(pickle.dumps(_Payload(marker), protocol=4))
     phrase = "not a plain-tensor file"
-    refused(capsys, ["binauralize", w / "mono.wav", "--checkpoint", evil_pt, "--scene", w / "scene.npz",
-                     "--no-progress", *TINY, "--out", w / "out.wav"], evil_pt, phrase, w)
-    refused(capsys, [*_binauralize(w, w / "mono.wav", "--scene", evil_npz), "--out", w / "out.wav"], evil_npz, phrase, w)
-    refused(capsys, [*_binauralize(w, w / "mono.wav", "--scene", evil_pickle), "--out", w / "out.wav"],
-            evil_pickle, phrase, w)
+    refused(
+        capsys,
+        [
+            "binauralize",
+            w / "mono.wav",
+            "--checkpoint",
+            evil_pt,
+            "--scene",
+            w / "scene.npz",
+            "--no-progress",
+            *TINY,
+            "--out",
+            w / "out.wav",
+        ],
+        evil_pt,
+        phrase,
+        w,
+    )
+    refused(
+        capsys, [*_binauralize(w, w / "mono.wav", "--scene", evil_npz), "--out", w / "out.wav"], evil_npz, phrase, w
+    )
+    refused(
+        capsys,
+        [*_binauralize(w, w / "mono.wav", "--scene", evil_pickle), "--out", w / "out.wav"],
+        evil_pickle,
+        phrase,
+        w,
+    )
     assert not marker.exists()
 
 
@@ -408,10 +602,17 @@ def test_no_space_left_is_named_with_the_output_path(w, kit, tiny_params, capsys
         m.setattr(sf.SoundFile, "write", _enospc)
         refused(capsys, render, w / "out.wav", "no space left on device", w)
     with monkeypatch.context() as m:  # libsndfile wraps it ("System error."): the folder's free space tells
-        m.setattr(sf.SoundFile, "write", lambda *a, **k: (_ for _ in ()).throw(sf.LibsndfileError(2, "Error writing: ")))
+        m.setattr(
+            sf.SoundFile, "write", lambda *a, **k: (_ for _ in ()).throw(sf.LibsndfileError(2, "Error writing: "))
+        )
         m.setattr(atomic, "_free_bytes", lambda directory: 0)
-        line = refused(capsys, [*_binauralize(w, w / "mono.wav", "--scene", w / "scene.npz"), "--out", w / "out.wav"],
-                       w / "out.wav", "no space left on device", w)
+        line = refused(
+            capsys,
+            [*_binauralize(w, w / "mono.wav", "--scene", w / "scene.npz"), "--out", w / "out.wav"],
+            w / "out.wav",
+            "no space left on device",
+            w,
+        )
         assert "System error" in line
     from points2sound.data.splits import make_splits
 
@@ -419,8 +620,24 @@ def test_no_space_left_is_named_with_the_output_path(w, kit, tiny_params, capsys
     make_splits(data, list(tiny_params["instruments"]), tiny_params["audio"]["sample_rate"], tiny_params["splits"], 0)
     with monkeypatch.context() as m:  # a stage writing a whole folder: the folder is named
         m.setattr(sf.SoundFile, "write", _enospc)
-        refused(capsys, ["render-split", "--dataset", data, "--ir", w / "set.sofa", "--out", data / "binaural" / "set",
-                         "--splits", "test", *TINY], data / "binaural" / "set", "no space left on device", w)
+        refused(
+            capsys,
+            [
+                "render-split",
+                "--dataset",
+                data,
+                "--ir",
+                w / "set.sofa",
+                "--out",
+                data / "binaural" / "set",
+                "--splits",
+                "test",
+                *TINY,
+            ],
+            data / "binaural" / "set",
+            "no space left on device",
+            w,
+        )
 
 
 @case("I6")
@@ -497,18 +714,27 @@ def test_real_full_tmpfs(w, kit, tmp_path):
         "render": ["render", "--stem", w / "mono.wav", 45, "--ir", w / "set.sofa"],
         "binauralize": _binauralize(w, w / "mono.wav", "--scene", w / "scene.npz"),
     }
-    save = ("import sys, torch; from points2sound.train.checkpoint import "
-            "save_checkpoint; from points2sound.errors import Points2SoundError\n"
-            "try: save_checkpoint(sys.argv[1], \"binauralizer\", {}, model={\"w\": torch.zeros(200000)})\n"
-            "except Points2SoundError as exc: print(\"x ERROR points2sound:\", exc, file=sys.stderr); sys.exit(2)")
+    save = (
+        "import sys, torch; from points2sound.train.checkpoint import "
+        "save_checkpoint; from points2sound.errors import Points2SoundError\n"
+        'try: save_checkpoint(sys.argv[1], "binauralizer", {}, model={"w": torch.zeros(200000)})\n'
+        'except Points2SoundError as exc: print("x ERROR points2sound:", exc, file=sys.stderr); sys.exit(2)'
+    )
     commands["torch.save"] = ["-c", save]  # the training stages' writer: torch wraps ENOSPC in its own error
     for name, argv in commands.items():
         out = mnt / ("out.pt" if name == "torch.save" else "out.wav")
-        cli = " ".join(f"'{a}'" for a in [sys.executable, *(argv if name == "torch.save" else
-                                                             ["-m", "points2sound", *argv, "--out"]), out])
+        cli = " ".join(
+            f"'{a}'"
+            for a in [sys.executable, *(argv if name == "torch.save" else ["-m", "points2sound", *argv, "--out"]), out]
+        )
         script = f"mount -t tmpfs -o size=64k p2s {mnt} && {cli}; rc=$?; echo; echo LEFT: $(ls -A {mnt}); exit $rc"
-        proc = subprocess.run([*prefix, "sh", "-c", script], capture_output=True, text=True, timeout=300,
-                              env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+        proc = subprocess.run(
+            [*prefix, "sh", "-c", script],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        )
         errors = [ln for ln in proc.stderr.splitlines() if " ERROR " in ln]
         print("REFUSED", *errors, file=sys.__stderr__)
         assert proc.returncode == 2, (name, proc.stderr)
@@ -523,9 +749,13 @@ def test_real_full_tmpfs(w, kit, tmp_path):
 @case("J1")
 def test_killed_stage_leaves_temporaries_the_next_run_removes(tmp_path, capsys):
     out = tmp_path / "data" / "tiny" / "audio"
-    proc = subprocess.Popen([sys.executable, "-m", "points2sound", "embed-audio", *TINY, "--out", str(out)],
-                            cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "points2sound", "embed-audio", *TINY, "--out", str(out)],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
     deadline = time.monotonic() + 120
     leftovers: list[Path] = []
     while time.monotonic() < deadline and proc.poll() is None:

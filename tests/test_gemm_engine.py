@@ -21,8 +21,19 @@ VISION = {"planes": [8, 8, 16, 16], "layers": [1, 1, 1, 1], "out_channels": 4}
 
 
 def _demucs(**kw) -> dict:
-    return {"channels": 8, "depth": 3, "kernel_size": 8, "stride": 4, "growth": 2.0, "context": 3,
-            "lstm_layers": 1, "rescale": 0.1, "condition_output": False, "init_std": None, **kw}
+    return {
+        "channels": 8,
+        "depth": 3,
+        "kernel_size": 8,
+        "stride": 4,
+        "growth": 2.0,
+        "context": 3,
+        "lstm_layers": 1,
+        "rescale": 0.1,
+        "condition_output": False,
+        "init_std": None,
+        **kw,
+    }
 
 
 def _rel(a: torch.Tensor | np.ndarray, b: torch.Tensor | np.ndarray) -> float:
@@ -40,12 +51,15 @@ def _inputs(batch: int, samples: int, seed: int = 0) -> tuple[torch.Tensor, torc
     return torch.randn(batch, 1, samples, generator=g), torch.randn(batch, 4, generator=g)
 
 
-@pytest.mark.parametrize("kw", [
-    {"lstm_layers": 1},
-    {"lstm_layers": 2, "out_channels": 1, "condition_output": False},
-    {"lstm_layers": 0, "kernel_size": 5, "stride": 2, "normalize": True},
-    {"lstm_layers": 1, "kernel_size": 7, "stride": 3, "context": 5, "growth": 1.5},
-])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"lstm_layers": 1},
+        {"lstm_layers": 2, "out_channels": 1, "condition_output": False},
+        {"lstm_layers": 0, "kernel_size": 5, "stride": 2, "normalize": True},
+        {"lstm_layers": 1, "kernel_size": 7, "stride": 3, "context": 5, "growth": 1.5},
+    ],
+)
 @pytest.mark.parametrize("batch", [1, 3])
 def test_fp32_engine_is_the_module(kw, batch):
     """Same function as ConditionedDemucs.forward (odd kernels, k not a multiple of the stride,
@@ -121,17 +135,24 @@ def test_binauralizer_gemm_engine_matches_module_paths():
     runner = Binauralizer(system, cfg, InferenceOptions(engine="gemm"))
     got = runner(mono, runner.visual_feature(coords, feats))
     np.testing.assert_allclose(got, expected.numpy(), atol=2e-6 * float(expected.abs().max()), rtol=0)
-    fast = Binauralizer(system, cfg, InferenceOptions(engine="auto", precision="int8", lstm_window_s=1.0,
-                                                       chunk_s=1.5, overlap_s=0.5, int8_min_inner=1))
+    fast = Binauralizer(
+        system,
+        cfg,
+        InferenceOptions(
+            engine="auto", precision="int8", lstm_window_s=1.0, chunk_s=1.5, overlap_s=0.5, int8_min_inner=1
+        ),
+    )
     assert isinstance(fast.audio, GemmDemucs) and fast.engine == "gemm"
     assert _rel(fast(mono, fast.visual_feature(coords, feats)), expected.numpy()) < 3e-2
 
 
 def test_engine_refuses_what_it_cannot_run():
     cfg = {"sample_rate": 8000}
-    m2b = Mono2BinauralNet({**VISION, "out_channels": 8}, {"channels": [8, 16, 16], "cond_dim": 8, "clip_s": 0.25,
-                                                               "hop_s": 0.05},
-                           sample_rate=8000)
+    m2b = Mono2BinauralNet(
+        {**VISION, "out_channels": 8},
+        {"channels": [8, 16, 16], "cond_dim": 8, "clip_s": 0.25, "hop_s": 0.05},
+        sample_rate=8000,
+    )
     with pytest.raises(ParameterError, match="engine"):
         Binauralizer(m2b, cfg, InferenceOptions(engine="gemm"))
     auto = Binauralizer(m2b, cfg, InferenceOptions(engine="auto"))

@@ -15,7 +15,13 @@ from scipy import stats
 
 from points2sound.errors import ParameterError
 from points2sound.geometry.augment import (
-    AugmentParams, augment_performer, color_noise, hsv_offset, shear, shift_value_saturation, translate_stature,
+    AugmentParams,
+    augment_performer,
+    color_noise,
+    hsv_offset,
+    shear,
+    shift_value_saturation,
+    translate_stature,
 )
 from points2sound.geometry.pointcloud import PointCloud
 from points2sound.geometry.transforms import place_performer, rotate_scene, rotation_y
@@ -123,8 +129,9 @@ def test_stature_shift_is_normal_along_y_only():
         shifts.append(delta[0, 1])
     assert np.std(shifts) == pytest.approx(0.2, rel=0.05)
     assert abs(np.mean(shifts)) < 4 * 0.2 / math.sqrt(3000)
-    assert np.std([translate_stature(cloud, rng, 0.15).xyz[0, 1] - cloud.xyz[0, 1] for _ in range(3000)]) == \
-        pytest.approx(0.15, rel=0.05)
+    assert np.std(
+        [translate_stature(cloud, rng, 0.15).xyz[0, 1] - cloud.xyz[0, 1] for _ in range(3000)]
+    ) == pytest.approx(0.15, rel=0.05)
 
 
 def test_colour_noise_std_per_point_and_channel():
@@ -199,13 +206,14 @@ def _reference_voxelize(xyz: np.ndarray, feats: np.ndarray, v: float, reduce: st
         groups[tuple(math.floor(float(c) / v) for c in p)].append(f)
     keys = sorted(groups)
     pick = (lambda fs: np.mean(fs, axis=0)) if reduce == "mean" else (lambda fs: fs[0])
-    return np.array(keys, dtype=np.int64).reshape(-1, 3), np.array([pick(groups[k]) for k in keys]).reshape(len(keys), -1)
+    return np.array(keys, dtype=np.int64).reshape(-1, 3), np.array([pick(groups[k]) for k in keys]).reshape(
+        len(keys), -1
+    )
 
 
 @settings(max_examples=60, deadline=None)
 @given(
-    xyz=arrays(np.float32, st.tuples(st.integers(1, 60), st.just(3)),
-               elements=st.floats(-0.5, 0.5, width=32)),
+    xyz=arrays(np.float32, st.tuples(st.integers(1, 60), st.just(3)), elements=st.floats(-0.5, 0.5, width=32)),
     voxel=st.sampled_from([0.02, 0.05, 0.1, 0.3]),
     reduce=st.sampled_from(["mean", "first"]),
     seed=st.integers(0, 1000),

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from project_copy import ROOT, copy_project
 
 from points2sound.codedeps import expand
 from points2sound.config import read_params_file, resolve
 from points2sound.dvc_yaml import render
+from project_copy import ROOT, copy_project
 
 BIN = Path(sys.executable).parent
 ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
@@ -39,11 +39,11 @@ def _snakemake_plan(project: Path, *config: str) -> dict[str, dict]:
         if head:
             current = jobs.setdefault(head.group(1), {"inputs": set(), "outputs": set(), "command": None})
         elif current is not None and line.startswith("    input: "):
-            current["inputs"] = set(line[len("    input: "):].split(", "))
+            current["inputs"] = set(line[len("    input: ") :].split(", "))
         elif current is not None and line.startswith("    output: "):
-            current["outputs"] = set(line[len("    output: "):].split(", "))
+            current["outputs"] = set(line[len("    output: ") :].split(", "))
         elif current is not None and line.startswith("Shell command: "):
-            current["command"] = LAUNCHER.sub("", line[len("Shell command: "):])
+            current["command"] = LAUNCHER.sub("", line[len("Shell command: ") :])
             current = None
     return {k: v for k, v in jobs.items() if k not in TARGETS | SNAKEMAKE_ONLY}
 
@@ -58,9 +58,11 @@ def _dvc_stages(project: Path) -> dict[str, dict]:
     with Repo(str(project)) as repo:
         for stage in repo.index.stages:
             deps = [d.def_path for d in stage.deps if not isinstance(d, ParamsDependency)]
-            out[stage.name] = {"command": stage.cmd.removeprefix("points2sound "),
-                                     "inputs": set(expand(deps, project)),
-                                     "outputs": {o.def_path for o in stage.outs}}
+            out[stage.name] = {
+                "command": stage.cmd.removeprefix("points2sound "),
+                "inputs": set(expand(deps, project)),
+                "outputs": {o.def_path for o in stage.outs},
+            }
     return out
 
 
@@ -95,9 +97,13 @@ def test_a_stale_dvc_yaml_does_not_run_under_dvc(tmp_path):
     project = copy_project(tmp_path / "p", "tiny")
     params = project / "params.yaml"
     params.write_text(params.read_text().replace("profile: tiny", "profile: demo", 1))  # switched by hand
-    proc = subprocess.run([sys.executable, "-m", "points2sound", "make-hrir", "--profile", "tiny", "--out", "x.sofa"],
-                          cwd=project, env={**ENV, "DVC_STAGE": "make_hrir", "DVC_ROOT": str(project)},
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "points2sound", "make-hrir", "--profile", "tiny", "--out", "x.sofa"],
+        cwd=project,
+        env={**ENV, "DVC_STAGE": "make_hrir", "DVC_ROOT": str(project)},
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2
     assert "dvc.yaml" in proc.stderr and "points2sound dvc-yaml" in proc.stderr
     assert not (project / "x.sofa").exists()
@@ -105,12 +111,22 @@ def test_a_stale_dvc_yaml_does_not_run_under_dvc(tmp_path):
 
 def test_dvc_yaml_command_switches_profile(tmp_path):
     project = copy_project(tmp_path / "p", "tiny")
-    subprocess.run([sys.executable, "-m", "points2sound", "dvc-yaml", "--profile", "demo"], cwd=project, env=ENV,
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "points2sound", "dvc-yaml", "--profile", "demo"],
+        cwd=project,
+        env=ENV,
+        check=True,
+        capture_output=True,
+    )
     assert yaml.safe_load((project / "params.yaml").read_text())["profile"] == "demo"
     assert "--profile demo" in (project / "dvc.yaml").read_text()
-    check = subprocess.run([sys.executable, "-m", "points2sound", "dvc-yaml", "--check"], cwd=project, env=ENV,
-                           capture_output=True, text=True)
+    check = subprocess.run(
+        [sys.executable, "-m", "points2sound", "dvc-yaml", "--check"],
+        cwd=project,
+        env=ENV,
+        capture_output=True,
+        text=True,
+    )
     assert check.returncode == 0, check.stderr
 
 
@@ -120,8 +136,12 @@ def test_every_stage_depends_on_the_code_it_runs():
 
     stages = {s.name: s for s in stage_graph(resolve(read_params_file(ROOT / "params.yaml"), "tiny"), ROOT)}
     train = set(expand(list(stages["train_p2s_rgb"].code), ROOT))
-    for path in ("src/points2sound/train/loop.py", "src/points2sound/models/demucs.py",
-                 "src/points2sound/data/scenes.py", "src/points2sound/cli.py"):
+    for path in (
+        "src/points2sound/train/loop.py",
+        "src/points2sound/models/demucs.py",
+        "src/points2sound/data/scenes.py",
+        "src/points2sound/cli.py",
+    ):
         assert path in train
     assert "src/points2sound/render/room.py" not in set(expand(list(stages["embed_audio"].code), ROOT))
     assert "src/points2sound/render/room.py" in set(expand(list(stages["make_brir_calypso_sim"].code), ROOT))

@@ -25,8 +25,18 @@ VISION = {"planes": [8, 8, 16, 16], "layers": [1, 1, 1, 1], "out_channels": 4}
 
 
 def demucs(lstm: int) -> dict:
-    return {"channels": 8, "depth": 3, "kernel_size": 8, "stride": 4, "growth": 2.0, "context": 3,
-            "lstm_layers": lstm, "rescale": 0.1, "condition_output": False, "init_std": 0.02}
+    return {
+        "channels": 8,
+        "depth": 3,
+        "kernel_size": 8,
+        "stride": 4,
+        "growth": 2.0,
+        "context": 3,
+        "lstm_layers": lstm,
+        "rescale": 0.1,
+        "condition_output": False,
+        "init_std": 0.02,
+    }
 
 
 def _performer(rng: np.random.Generator, n: int = 3000) -> PointCloud:
@@ -47,7 +57,9 @@ def test_chunks_equal_whole_clip_without_lstm(loss, chunk_s, overlap_s, batch):
     mono = np.random.default_rng(0).standard_normal(8000 * 5 + 123).astype(np.float32) * 0.1
     h = torch.randn(1, 4, generator=torch.Generator().manual_seed(0))
     whole = Binauralizer(system, {"sample_rate": 8000})(mono, h)
-    runner = Binauralizer(system, {"sample_rate": 8000}, InferenceOptions(chunk_s=chunk_s, overlap_s=overlap_s, batch=batch))
+    runner = Binauralizer(
+        system, {"sample_rate": 8000}, InferenceOptions(chunk_s=chunk_s, overlap_s=overlap_s, batch=batch)
+    )
     assert len(runner.plan(mono.size).starts) > 2
     chunked = runner(mono, h)
     assert chunked.shape == whole.shape == (2, mono.size)
@@ -66,8 +78,9 @@ def test_residual_model_gives_the_evaluation_output(chunk_s, normalize):
     feats = rng.random((len(coords), 3)).astype(np.float32)
     mono = rng.standard_normal(8000 * 3 + 77).astype(np.float32) * 0.1
     with torch.no_grad():
-        expected = system.binauralize(torch.from_numpy(mono)[None, None],
-                                      system.vision.collate([coords], [feats]))[0].numpy()
+        expected = system.binauralize(torch.from_numpy(mono)[None, None], system.vision.collate([coords], [feats]))[
+            0
+        ].numpy()
     runner = Binauralizer(system, {"sample_rate": 8000}, InferenceOptions(chunk_s=chunk_s, overlap_s=0.3))
     got = runner(mono, runner.visual_feature(coords, feats))
     # windows: the clip's first and last few samples differ by ~1e-4 of the peak (zero padding aligned
@@ -141,20 +154,43 @@ def model_and_scene(tmp_path_factory, tiny_params):
     cloud = PointCloud.concatenate([place_performer(c, az, d, 1.2) for c, az, d in placed])
     coords, feats_rgb = voxelize(cloud.xyz, scene_features(cloud, "rgb"), 0.02)
     _, feats_xyz = voxelize(cloud.xyz, scene_features(cloud, "xyz"), 0.02)
-    spec = SceneSpec("scene_00000", t, sr, (SourceSpec("cello", "r0", 0, "p0", 0, 45, 2.0),
-                                            SourceSpec("violin", "r1", 0, "p1", 0, 270, 1.5)))
+    spec = SceneSpec(
+        "scene_00000",
+        t,
+        sr,
+        (SourceSpec("cello", "r0", 0, "p0", 0, 45, 2.0), SourceSpec("violin", "r1", 0, "p1", 0, 270, 1.5)),
+    )
     npz = work / "scene_00000.npz"
-    np.savez(npz, mono_true_mono=binaural.mean(0), mono_left=binaural[0], mono_sum_lr=binaural.sum(0),
-             binaural=binaural, coords=coords, feats_rgb=feats_rgb, feats_xyz=feats_xyz,
-             spec=np.array(spec.to_json()), voxel_size=np.float64(0.02))
+    np.savez(
+        npz,
+        mono_true_mono=binaural.mean(0),
+        mono_left=binaural[0],
+        mono_sum_lr=binaural.sum(0),
+        binaural=binaural,
+        coords=coords,
+        feats_rgb=feats_rgb,
+        feats_xyz=feats_xyz,
+        spec=np.array(spec.to_json()),
+        voxel_size=np.float64(0.02),
+    )
     wav = work / "mono.wav"
     sf.write(wav, binaural.sum(0), sr, subtype="FLOAT")
     sources = []
     for i, (c, az, d) in enumerate(placed):
         write_ply(work / f"p{i}.ply", c)
         sources.append((work / f"p{i}.ply", az, d))
-    return {"work": work, "model": work / "model.pt", "npz": npz, "wav": wav, "sr": sr, "system": system,
-            "config": config, "sources": sources, "coords": coords, "feats": feats_rgb}
+    return {
+        "work": work,
+        "model": work / "model.pt",
+        "npz": npz,
+        "wav": wav,
+        "sr": sr,
+        "system": system,
+        "config": config,
+        "sources": sources,
+        "coords": coords,
+        "feats": feats_rgb,
+    }
 
 
 def _run(*args) -> int:
@@ -175,8 +211,24 @@ def _eval_stage_output(m) -> np.ndarray:
 def test_binauralize_scene_equals_evaluation(model_and_scene, tmp_path):
     m = model_and_scene
     out = tmp_path / "out.wav"
-    assert _run("binauralize", m["wav"], "--scene", m["npz"], "--checkpoint", m["model"], "--out", out,
-                "--no-progress", "--params", ROOT / "params.yaml", "--profile", "tiny") == 0
+    assert (
+        _run(
+            "binauralize",
+            m["wav"],
+            "--scene",
+            m["npz"],
+            "--checkpoint",
+            m["model"],
+            "--out",
+            out,
+            "--no-progress",
+            "--params",
+            ROOT / "params.yaml",
+            "--profile",
+            "tiny",
+        )
+        == 0
+    )
     y, sr = sf.read(out, dtype="float32", always_2d=True)
     assert sr == m["sr"]
     np.testing.assert_array_equal(y.T, _eval_stage_output(m))
@@ -188,8 +240,25 @@ def test_binauralize_fast_paths_stay_close_to_evaluation(model_and_scene, tmp_pa
     stays within its tolerance of it."""
     m = model_and_scene
     out = tmp_path / "out.wav"
-    assert _run("binauralize", m["wav"], "--scene", m["npz"], "--checkpoint", m["model"], "--out", out, *flags,
-                "--no-progress", "--params", ROOT / "params.yaml", "--profile", "tiny") == 0
+    assert (
+        _run(
+            "binauralize",
+            m["wav"],
+            "--scene",
+            m["npz"],
+            "--checkpoint",
+            m["model"],
+            "--out",
+            out,
+            *flags,
+            "--no-progress",
+            "--params",
+            ROOT / "params.yaml",
+            "--profile",
+            "tiny",
+        )
+        == 0
+    )
     y, _ = sf.read(out, dtype="float32", always_2d=True)
     ref = _eval_stage_output(m)
     rel = np.sqrt(np.mean((y.T - ref) ** 2) / np.mean(ref**2))
@@ -205,8 +274,23 @@ def test_binauralize_from_performer_clouds(model_and_scene, tmp_path):
     np.testing.assert_allclose(scene.feats, m["feats"], atol=1 / 255)
     out = tmp_path / "out.wav"
     args = [x for p, az, d in m["sources"] for x in ("--source", p, az, d)]
-    assert _run("binauralize", m["wav"], *args, "--checkpoint", m["model"], "--out", out, "--no-progress",
-                "--profile", "tiny", "--params", ROOT / "params.yaml") == 0
+    assert (
+        _run(
+            "binauralize",
+            m["wav"],
+            *args,
+            "--checkpoint",
+            m["model"],
+            "--out",
+            out,
+            "--no-progress",
+            "--profile",
+            "tiny",
+            "--params",
+            ROOT / "params.yaml",
+        )
+        == 0
+    )
     y, _ = sf.read(out, dtype="float32", always_2d=True)
     ref = _eval_stage_output(m)
     assert np.sqrt(np.mean((y.T - ref) ** 2) / np.mean(ref**2)) < 1e-2
@@ -218,9 +302,30 @@ def test_binauralize_stereo_other_rate_and_chunks(model_and_scene, tmp_path):
     wav = tmp_path / "stereo.wav"
     sf.write(wav, (rng.standard_normal((22050 * 4, 2)) * 0.05).astype(np.float32), 22050, subtype="FLOAT")
     out = tmp_path / "out.wav"
-    assert _run("binauralize", wav, "--scene", m["npz"], "--checkpoint", m["model"], "--out", out, "--no-progress",
-                "--chunk-s", "1.0", "--overlap-s", "0.25", "--yaw", "30", "--profile", "tiny",
-                "--params", ROOT / "params.yaml") == 0
+    assert (
+        _run(
+            "binauralize",
+            wav,
+            "--scene",
+            m["npz"],
+            "--checkpoint",
+            m["model"],
+            "--out",
+            out,
+            "--no-progress",
+            "--chunk-s",
+            "1.0",
+            "--overlap-s",
+            "0.25",
+            "--yaw",
+            "30",
+            "--profile",
+            "tiny",
+            "--params",
+            ROOT / "params.yaml",
+        )
+        == 0
+    )
     info = sf.info(out)
     assert (info.samplerate, info.channels, info.frames) == (22050, 2, 22050 * 4)
 
@@ -290,8 +395,10 @@ def test_render_stems_through_sofa(tmp_path):
     sf.write(tmp_path / "a.wav", a, sr, subtype="FLOAT")
     sf.write(tmp_path / "b.wav", b, sr, subtype="FLOAT")
     out = tmp_path / "r.wav"
-    assert _run("render", "--stem", tmp_path / "a.wav", 90, "--stem", tmp_path / "b.wav", 316, "--ir", sofa,
-                "--out", out) == 0
+    assert (
+        _run("render", "--stem", tmp_path / "a.wav", 90, "--stem", tmp_path / "b.wav", 316, "--ir", sofa, "--out", out)
+        == 0
+    )
     y, _ = sf.read(out, dtype="float32", always_2d=True)
     expect = np.zeros((2, sr), np.float32)
     for sig, i in ((a, 2), (b, 7)):
@@ -306,8 +413,14 @@ def test_show_scene_writes_an_image(model_and_scene, tmp_path):
     m = model_and_scene
     out = tmp_path / "scene.png"
     args = [x for p, az, d in m["sources"] for x in ("--source", p, az, d)]
-    assert _run("show-scene", *args, "--yaw", "20", "--out", out, "--profile", "tiny", "--params", ROOT / "params.yaml") == 0
+    assert (
+        _run("show-scene", *args, "--yaw", "20", "--out", out, "--profile", "tiny", "--params", ROOT / "params.yaml")
+        == 0
+    )
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     out2 = tmp_path / "scene2.png"
-    assert _run("show-scene", "--scene", m["npz"], "--out", out2, "--profile", "tiny", "--params", ROOT / "params.yaml") == 0
+    assert (
+        _run("show-scene", "--scene", m["npz"], "--out", out2, "--profile", "tiny", "--params", ROOT / "params.yaml")
+        == 0
+    )
     assert out2.stat().st_size > 10000

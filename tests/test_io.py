@@ -79,8 +79,10 @@ def _fake_dataset(root, instruments, n_rec=8, n_perf=6, sr=8000):
             write_wav(root / "audio" / inst / f"{inst}_{k:02d}.wav", np.zeros(800, np.float32), sr)
         for p in range(n_perf):
             for f in range(2):
-                write_ply(root / "frames" / inst / f"{inst}_p{p:02d}" / f"{f:05d}.ply",
-                          PointCloud(np.zeros((3, 3)), np.zeros((3, 3))))
+                write_ply(
+                    root / "frames" / inst / f"{inst}_p{p:02d}" / f"{f:05d}.ply",
+                    PointCloud(np.zeros((3, 3)), np.zeros((3, 3))),
+                )
 
 
 def test_splits_are_disjoint_complete_and_seeded(tmp_path):

@@ -12,8 +12,7 @@ from hypothesis.extra.numpy import arrays
 
 from points2sound.errors import ParameterError
 from points2sound.evaluate import binaural_scores, envelope_distance, stft_distance, stft_params
-from points2sound.evaluate.metrics import (ILD_BANDS_HZ, PAPER_METRICS, SCORE_KEYS, gcc_phat_itd, ild_db,
-                                           normalize_peak)
+from points2sound.evaluate.metrics import ILD_BANDS_HZ, PAPER_METRICS, SCORE_KEYS, gcc_phat_itd, ild_db, normalize_peak
 
 FS = 44100
 
@@ -26,6 +25,7 @@ def _noise(seed: int, n: int = 8000) -> np.ndarray:
 # Independent references: frame with numpy, FFT with numpy.fft
 # ---------------------------------------------------------------------------
 
+
 def _hann_periodic(n: int) -> np.ndarray:
     return 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n) / n)
 
@@ -34,9 +34,9 @@ def _np_stft_code(x: np.ndarray, win: int, hop: int, n_fft: int) -> np.ndarray:
     """librosa-0.8-style STFT of one channel: reflect pad, centred window padded to n_fft."""
     window = np.zeros(n_fft)
     left = (n_fft - win) // 2
-    window[left:left + win] = _hann_periodic(win)
+    window[left : left + win] = _hann_periodic(win)
     padded = np.pad(x, n_fft // 2, mode="reflect")
-    frames = np.stack([padded[k * hop:k * hop + n_fft] for k in range(len(x) // hop + 1)])
+    frames = np.stack([padded[k * hop : k * hop + n_fft] for k in range(len(x) // hop + 1)])
     return np.fft.rfft(frames * window, axis=1)
 
 
@@ -44,7 +44,7 @@ def _np_stft_paper(x: np.ndarray, win: int, hop: int) -> np.ndarray:
     """Frames of one window length centred on k * hop, zeros outside the signal."""
     half = win // 2
     padded = np.concatenate([np.zeros(half), x, np.zeros(win)])
-    frames = np.stack([padded[k * hop:k * hop + win] for k in range(len(x) // hop + 1)])
+    frames = np.stack([padded[k * hop : k * hop + win] for k in range(len(x) // hop + 1)])
     return np.fft.rfft(frames * _hann_periodic(win), axis=1)
 
 
@@ -66,13 +66,16 @@ def _ref_code_stft_distance(pred: np.ndarray, true: np.ndarray, fs: int = FS) ->
 
 def _ref_paper_stft_distance(pred: np.ndarray, true: np.ndarray, fs: int = FS) -> float:
     win, hop, _ = stft_params(fs, "paper")
-    return sum(float(np.linalg.norm(_np_stft_paper(_peak(pred)[ch], win, hop)
-                                    - _np_stft_paper(_peak(true)[ch], win, hop))) for ch in range(2))
+    return sum(
+        float(np.linalg.norm(_np_stft_paper(_peak(pred)[ch], win, hop) - _np_stft_paper(_peak(true)[ch], win, hop)))
+        for ch in range(2)
+    )
 
 
 # ---------------------------------------------------------------------------
 # STFT sizes
 # ---------------------------------------------------------------------------
+
 
 def test_stft_sizes_are_the_reference_codes_at_44k1_and_scale_with_duration():
     assert stft_params(44100, "code") == (1014, 441, 1024)
@@ -97,6 +100,7 @@ def test_paper_stft_distance_matches_numpy_framing(fs):
 # ---------------------------------------------------------------------------
 # Exact cases
 # ---------------------------------------------------------------------------
+
 
 def test_identical_signals_score_zero():
     x = _noise(5)
@@ -130,11 +134,11 @@ def test_attenuated_channel(gain):
     pred = np.stack([mono, gain * mono])  # same peak as true, so normalization leaves both alike
     xn = mono / np.max(np.abs(mono))
     env = np.abs(np.fft.ifft(np.fft.fft(xn) * np.r_[1, 2 * np.ones(2999), 1, np.zeros(2999)]))
-    assert envelope_distance(pred, true) == pytest.approx((1 - gain) * np.sqrt(np.mean(env ** 2)), rel=1e-10)
+    assert envelope_distance(pred, true) == pytest.approx((1 - gain) * np.sqrt(np.mean(env**2)), rel=1e-10)
     assert envelope_distance(pred, true, "paper") == pytest.approx((1 - gain) * np.linalg.norm(env), rel=1e-10)
     win, hop, n_fft = stft_params(FS, "code")
     spec = _np_stft_code(xn, win, hop, n_fft)
-    one_channel = np.mean(spec.real ** 2 + spec.imag ** 2) / 2
+    one_channel = np.mean(spec.real**2 + spec.imag**2) / 2
     assert stft_distance(pred, true, FS) == pytest.approx((1 - gain) ** 2 * one_channel, rel=1e-10)
     spec_p = _np_stft_paper(xn, *stft_params(FS, "paper")[:2])
     assert stft_distance(pred, true, FS, "paper") == pytest.approx((1 - gain) * np.linalg.norm(spec_p), rel=1e-10)
@@ -146,7 +150,7 @@ def test_orthogonal_sinusoids_envelopes():
     t = np.arange(n)
     c, s = np.cos(2 * np.pi * 64 * t / n), np.sin(2 * np.pi * 64 * t / n)
     true = np.stack([c, 0.5 * c])  # normalized envelopes 1 and 0.5
-    pred = np.stack([s, s])        # normalized envelopes 1 and 1
+    pred = np.stack([s, s])  # normalized envelopes 1 and 1
     assert envelope_distance(pred, true) == pytest.approx(0.5, abs=1e-9)
     assert envelope_distance(pred, true, "paper") == pytest.approx(0.5 * math.sqrt(n), rel=1e-9)
 
@@ -187,6 +191,7 @@ def test_all_zero_signals_are_left_unnormalized():
 # ---------------------------------------------------------------------------
 # Validation
 # ---------------------------------------------------------------------------
+
 
 def test_rejects_bad_inputs_naming_the_argument():
     x = _noise(10, 2000)
@@ -250,6 +255,7 @@ def test_binaural_scores_equal_the_single_metric_functions():
 # ---------------------------------------------------------------------------
 # The field's wider metric set, against direct loops and known delays / gains
 # ---------------------------------------------------------------------------
+
 
 def _code_specs(x: np.ndarray, fs: int) -> list[np.ndarray]:
     win, hop, n_fft = stft_params(fs, "code")
@@ -354,7 +360,7 @@ def test_band_ild_of_tones_with_a_known_gain_per_band():
     scores = binaural_scores(pred, np.stack([left, right]), fs)
     for band, g in gains_db.items():
         assert scores[f"ild_err_db_{band}"] == pytest.approx(abs(g), abs=0.05), band
-    e_l, e_r = np.sum(left ** 2), np.sum(right ** 2)
+    e_l, e_r = np.sum(left**2), np.sum(right**2)
     assert scores["ild_err_db"] == pytest.approx(abs(10 * math.log10(e_l / e_r)), abs=1e-6)
 
 

@@ -153,8 +153,13 @@ def test_sphere_rejects_bad_parameters():
 
 
 @settings(max_examples=25, deadline=None)
-@given(k=st.integers(1, 4), n=st.integers(1, 300), t=st.integers(1, 2000), block=st.sampled_from([None, 1, 7, 256]),
-       seed=st.integers(0, 2**31 - 1))
+@given(
+    k=st.integers(1, 4),
+    n=st.integers(1, 300),
+    t=st.integers(1, 2000),
+    block=st.sampled_from([None, 1, 7, 256]),
+    seed=st.integers(0, 2**31 - 1),
+)
 def test_render_binaural_equals_fftconvolve(k, n, t, block, seed):
     rng = np.random.default_rng(seed)
     mono = rng.standard_normal(t)
@@ -214,8 +219,9 @@ def test_brir_sofa_reads_back_relative_azimuths(tmp_path):
     irs = rng.standard_normal((5, 2, 64))
     for kwargs in ({}, {"room_dims_m": (5.2, 4.5, 3.55), "listener_pos_m": (1.6, 2.0, 1.2)}):
         path = tmp_path / f"room{len(kwargs)}.sofa"
-        write_brir_sofa(path, irs, 44100, [-90, -45, 0, 45, 90], 0.0, 2.0, name="room", room_description="test room",
-                        **kwargs)
+        write_brir_sofa(
+            path, irs, 44100, [-90, -45, 0, 45, 90], 0.0, 2.0, name="room", room_description="test room", **kwargs
+        )
         s = sofar.read_sofa(str(path))
         assert s.GLOBAL_SOFAConventions == "SingleRoomSRIR"
         got = read_ir_set(path)
@@ -287,14 +293,25 @@ def test_bad_sofa_files_are_rejected_naming_the_file(tmp_path):
         read_ir_set(headphone)
 
     tf = tmp_path / "tf.sofa"
-    _valid_hrir(tf, convention="SimpleFreeFieldHRTF", Data_Real=np.ones((1, 2, 5)), Data_Imag=np.zeros((1, 2, 5)),
-                N=np.arange(5.0))
+    _valid_hrir(
+        tf,
+        convention="SimpleFreeFieldHRTF",
+        Data_Real=np.ones((1, 2, 5)),
+        Data_Imag=np.zeros((1, 2, 5)),
+        N=np.arange(5.0),
+    )
     with pytest.raises(InputFileError, match="tf.sofa.*DataType is 'TF'"):
         read_ir_set(tf)
 
     three = tmp_path / "three.sofa"
-    _valid_hrir(three, convention="GeneralFIR", Data_IR=np.ones((2, 3, 8)), SourcePosition=np.array([[0, 0, 1.0]] * 2),
-                ReceiverPosition=np.zeros((3, 3)), Data_Delay=np.zeros((1, 3)))
+    _valid_hrir(
+        three,
+        convention="GeneralFIR",
+        Data_IR=np.ones((2, 3, 8)),
+        SourcePosition=np.array([[0, 0, 1.0]] * 2),
+        ReceiverPosition=np.zeros((3, 3)),
+        Data_Delay=np.zeros((1, 3)),
+    )
     with pytest.raises(InputFileError, match="three.sofa.*3 receivers"):
         read_ir_set(three)
 
@@ -368,15 +385,16 @@ def test_brir_direct_sound_is_the_hrir_at_the_relative_azimuth(coarse_hrirs):
     fs = coarse_hrirs.sample_rate
     dims = ROOM_PRESETS["calypso"]["dims_m"]
     listener = np.array([1.6, 2.0, 1.2])
-    irs, rotations = simulate_brirs(coarse_hrirs, dims, 0.17, source_distance_m=2.0,
-                                    head_rotations_deg=(-90, -45, 0, 45, 90), listener_pos=listener)
+    irs, rotations = simulate_brirs(
+        coarse_hrirs, dims, 0.17, source_distance_m=2.0, head_rotations_deg=(-90, -45, 0, 45, 90), listener_pos=listener
+    )
     np.testing.assert_array_equal(rotations, [-90, -45, 0, 45, 90])
     # first reflection: the floor (height 1.2 m), path sqrt(2^2 + 2.4^2)
     first = int(round((np.hypot(2.0, 2 * 1.2) - 2.0) / C * fs))
     d0 = int(round((2.0 - 1.0) / C * fs))  # HRIRs at 1 m, source at 2 m
     for m, rel in enumerate([90, 45, 0, 315, 270]):
         expected = 0.5 * coarse_hrirs.ir(rel)[:, :first]  # 1/r: 1 m -> 2 m
-        np.testing.assert_allclose(irs[m, :, d0:d0 + first], expected, atol=1e-5)
+        np.testing.assert_allclose(irs[m, :, d0 : d0 + first], expected, atol=1e-5)
     left, right = irs[0, :, : d0 + first]  # rotation -90: source on the left
     assert xcorr_itd(left, right, fs) > 0
     left, right = irs[4, :, : d0 + first]  # rotation +90: source on the right
@@ -405,7 +423,8 @@ def test_render_recordings_writes_every_azimuth(tmp_path):
     irset = IRSet("sphere", az, sphere_hrirs(az, 32000, taps=256), 32000)  # other rate: resampled first
     out = render_recordings(wavs, tmp_path / "bin", irset, [0, 45, 270], fs)
     assert {p.relative_to(tmp_path / "bin").as_posix() for p in out} == {
-        f"{i}/{r}_{a}.wav" for i, r in (("cello", "cello_03"), ("violin", "violin_01")) for a in (0, 45, 270)}
+        f"{i}/{r}_{a}.wav" for i, r in (("cello", "cello_03"), ("violin", "violin_01")) for a in (0, 45, 270)
+    }
     mono, _ = read_wav(wavs[0], expected_sr=fs, channels=1)
     ref = scipy.signal.fftconvolve(mono[0][None], resample_ir_set(irset, fs).ir(270), axes=-1)[:, : fs // 2]
     got, sr = read_wav(tmp_path / "bin" / "cello" / "cello_03_270.wav")

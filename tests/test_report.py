@@ -45,16 +45,29 @@ def _rows(ir_set: str, entry: tuple, base: float, rng: np.random.Generator, per_
     for n in (1, 2, 3):
         for k in range(per_n):
             az = AZIMUTHS[n][k % 2]
-            rows.append(dict(
-                scene_id=f"scene_{n}{k:04d}", ir_set=ir_set, method=method, variant=variant,
-                mono_input=mono_input, features=features, loss=loss, n_sources=n,
-                instruments=";".join(["cello", "violin", "guitar"][:n]), azimuths_deg=";".join(map(str, az)),
-                same_side=same_side(az),
-                d_env=base * 0.1 * (1 + 0.2 * n) + rng.uniform(0, 0.01),
-                d_stft=base * (1 + 0.2 * n) + rng.uniform(0, 0.1),
-                d_env_paper=rng.uniform(1, 2), d_stft_paper=rng.uniform(10, 20),
-                **{m: (10.0 - base if m == "snr_db" else base * (1 + 0.1 * n)) + rng.uniform(0, 0.05)
-                   for m in FIELD_METRICS}))
+            rows.append(
+                dict(
+                    scene_id=f"scene_{n}{k:04d}",
+                    ir_set=ir_set,
+                    method=method,
+                    variant=variant,
+                    mono_input=mono_input,
+                    features=features,
+                    loss=loss,
+                    n_sources=n,
+                    instruments=";".join(["cello", "violin", "guitar"][:n]),
+                    azimuths_deg=";".join(map(str, az)),
+                    same_side=same_side(az),
+                    d_env=base * 0.1 * (1 + 0.2 * n) + rng.uniform(0, 0.01),
+                    d_stft=base * (1 + 0.2 * n) + rng.uniform(0, 0.1),
+                    d_env_paper=rng.uniform(1, 2),
+                    d_stft_paper=rng.uniform(10, 20),
+                    **{
+                        m: (10.0 - base if m == "snr_db" else base * (1 + 0.1 * n)) + rng.uniform(0, 0.05)
+                        for m in FIELD_METRICS
+                    },
+                )
+            )
     return rows
 
 
@@ -80,7 +93,7 @@ def score_files(tmp_path):
 
 
 def _mean(df, ir_set, method, variant, mono_input, metric, n=None):
-    m = ((df.ir_set == ir_set) & (df.method == method) & (df.variant == variant) & (df.mono_input == mono_input))
+    m = (df.ir_set == ir_set) & (df.method == method) & (df.variant == variant) & (df.mono_input == mono_input)
     if n is not None:
         m &= df.n_sources == n
     return float(np.mean(df.loc[m, metric].to_numpy()))
@@ -89,6 +102,7 @@ def _mean(df, ir_set, method, variant, mono_input, metric, n=None):
 # ---------------------------------------------------------------------------
 # Score files
 # ---------------------------------------------------------------------------
+
 
 def test_scores_round_trip_with_types(score_files):
     df = read_scores(score_files)
@@ -100,15 +114,18 @@ def test_scores_round_trip_with_types(score_files):
     assert df["source_file"].map(lambda p: p.endswith(".csv")).all()
 
 
-@pytest.mark.parametrize("mutate, message", [
-    (lambda d: d.drop(columns=["d_stft"]), "missing score columns"),
-    (lambda d: d.assign(method="mono2mono"), "'method'"),
-    (lambda d: d.assign(same_side="maybe"), "'same_side'"),
-    (lambda d: d.assign(d_env="nan"), "'d_env'"),
-    (lambda d: d.assign(d_stft=-1.0), "'d_stft'"),
-    (lambda d: d.assign(n_sources=1.5), "'n_sources'"),
-    (lambda d: d.assign(scene_id="scene_same"), "scored twice"),
-])
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda d: d.drop(columns=["d_stft"]), "missing score columns"),
+        (lambda d: d.assign(method="mono2mono"), "'method'"),
+        (lambda d: d.assign(same_side="maybe"), "'same_side'"),
+        (lambda d: d.assign(d_env="nan"), "'d_env'"),
+        (lambda d: d.assign(d_stft=-1.0), "'d_stft'"),
+        (lambda d: d.assign(n_sources=1.5), "'n_sources'"),
+        (lambda d: d.assign(scene_id="scene_same"), "scored twice"),
+    ],
+)
 def test_read_scores_names_the_bad_file(tmp_path, mutate, message):
     good = synthetic_scores().query("ir_set == @ANECHOIC and variant == 'p2s_rgb' and method == 'points2sound'")
     path = tmp_path / "bad.csv"
@@ -124,12 +141,17 @@ def test_read_scores_rejects_a_missing_file(tmp_path):
 
 def test_summarize_per_n_and_overall():
     df = synthetic_scores()
-    df = df.drop(df.index[(df.ir_set == ANECHOIC) & (df.method == "points2sound") & (df.variant == "p2s_rgb")
-                           & (df.n_sources == 3)][:4])  # unequal counts for one entry
+    df = df.drop(
+        df.index[
+            (df.ir_set == ANECHOIC) & (df.method == "points2sound") & (df.variant == "p2s_rgb") & (df.n_sources == 3)
+        ][:4]
+    )  # unequal counts for one entry
     s = summarize(df, ["d_env", "d_stft"])
     row = s[(s.ir_set == ANECHOIC) & (s.method == "points2sound") & (s.variant == "p2s_rgb")].iloc[0]
     for n in (1, 2, 3):
-        assert row[f"d_stft_n{n}"] == pytest.approx(_mean(df, ANECHOIC, "points2sound", "p2s_rgb", "sum_lr", "d_stft", n))
+        assert row[f"d_stft_n{n}"] == pytest.approx(
+            _mean(df, ANECHOIC, "points2sound", "p2s_rgb", "sum_lr", "d_stft", n)
+        )
     sel = df[(df.ir_set == ANECHOIC) & (df.method == "points2sound") & (df.variant == "p2s_rgb")]
     assert row["d_stft_all"] == pytest.approx(sel["d_stft"].sum() / len(sel))
     assert (row["count_n1"], row["count_n3"], row["count_all"]) == (6, 2, 14)
@@ -156,12 +178,13 @@ def test_paper_overall_means_are_the_means_of_the_per_n_values():
 # Tables
 # ---------------------------------------------------------------------------
 
+
 def test_table1_cells_are_the_entry_means_beside_the_paper(score_files):
     df = read_scores(score_files)
     t = table1(df, "demo", ANECHOIC)
     assert len(t.index) == 11 and "profile demo" in t.caption
     col = {c: j for j, c in enumerate(t.columns)}
-    for i, (group, label) in enumerate(t.index):
+    for i in range(len(t.index)):
         paper = load_paper_numbers()["table1"]["rows"][i]
         key = (paper["method"], paper["variant"], paper["mono_input"])
         for n in (1, 2, 3):
@@ -188,8 +211,9 @@ def test_missing_variant_shows_na_and_files_are_written(score_files, tmp_path):
     diff = csv[csv["method"] == "Points2Sound (L_diff)"].iloc[0]
     assert diff["d_env_n1_ours"] == "n/a" and float(diff["d_env_n1_paper"]) == 0.015 and diff["scenes"] == 0
     rgb = csv[(csv["method"] == "Points2Sound (L_full)") & (csv["mono input"] == "s_L + s_R")].iloc[0]
-    assert float(rgb["d_stft_all_ours"]) == pytest.approx(_mean(df, ANECHOIC, "points2sound", "p2s_rgb", "sum_lr",
-                                                                "d_stft"), rel=1e-5)
+    assert float(rgb["d_stft_all_ours"]) == pytest.approx(
+        _mean(df, ANECHOIC, "points2sound", "p2s_rgb", "sum_lr", "d_stft"), rel=1e-5
+    )
     assert rgb["score_files"] == "points2sound-p2s_rgb-sphere_1m.csv"
     tex = paths[2].read_text()
     assert "\\begin{tabular}" in tex and "L\\_diff" in tex and "profile demo" in tex
@@ -207,7 +231,8 @@ def test_same_side_and_rooms_tables(score_files):
     assert [r[1] for r in rooms.index] == [ANECHOIC, *ROOMS]
     col = {c: j for j, c in enumerate(rooms.columns)}
     assert rooms.ours[1, col[("d_stft", "n1")]] == pytest.approx(
-        _mean(df, "calypso_sim", "points2sound", "p2s_rgb", "sum_lr", "d_stft", 1))
+        _mean(df, "calypso_sim", "points2sound", "p2s_rgb", "sum_lr", "d_stft", 1)
+    )
     assert rooms.paper[1, col[("d_stft", "n1")]] == 1.081 and rooms.paper[1, col[("d_stft", "n3")]] == 2.180
     assert math.isnan(rooms.paper[1, col[("d_stft", "n2")]]) and rooms.paper[2, col[("d_stft", "n1")]] == 4.491
     assert rooms.paper[0, col[("d_env", "all")]] == 0.067
@@ -224,6 +249,7 @@ def test_tables_survive_an_empty_run():
 # ---------------------------------------------------------------------------
 # Figures
 # ---------------------------------------------------------------------------
+
 
 def test_figures_are_valid_and_reproducible(score_files, tmp_path):
     df = read_scores(score_files)
@@ -247,6 +273,7 @@ def test_figure_without_scores_still_draws(tmp_path):
 # ---------------------------------------------------------------------------
 # Claims and the page
 # ---------------------------------------------------------------------------
+
 
 def _verdicts(df) -> dict[str, dict[str, str]]:
     return {c.statement: c.verdicts for c in check_claims(df, ANECHOIC)}
@@ -296,14 +323,30 @@ def test_write_report(score_files, tmp_path):
     wav = out / "examples" / "scene_10000_p2s_rgb.wav"
     wav.parent.mkdir(parents=True)
     wav.write_bytes(b"RIFF")
-    run_info = dict(profile="demo", data_source="embedded", git_commit="0123abc", params_hash="feedbeef",
-                    anechoic=ANECHOIC, rooms=ROOMS)
+    run_info = dict(
+        profile="demo",
+        data_source="embedded",
+        git_commit="0123abc",
+        params_hash="feedbeef",
+        anechoic=ANECHOIC,
+        rooms=ROOMS,
+    )
     page = write_report(out, df, run_info, tables, figs, {"N = 2, p2s_rgb": wav})
     text = page.read_text()
     assert page == out / "README.md"
-    for needle in ("profile `demo`", "0123abc", "feedbeef", "embedded", "](figures/figure4.png)",
-                   "](examples/scene_10000_p2s_rgb.wav)", "## Honest comparison", "test_<ir_set>/scenes.csv",
-                   "<scene_id>.npz", "points2sound-p2s_rgb-sphere_1m.csv", "](tables/table1.tex)"):
+    for needle in (
+        "profile `demo`",
+        "0123abc",
+        "feedbeef",
+        "embedded",
+        "](figures/figure4.png)",
+        "](examples/scene_10000_p2s_rgb.wav)",
+        "## Honest comparison",
+        "test_<ir_set>/scenes.csv",
+        "<scene_id>.npz",
+        "points2sound-p2s_rgb-sphere_1m.csv",
+        "](tables/table1.tex)",
+    ):
         assert needle in text, needle
     for name in ("table1", "table2", "table_same_side", "table_rooms"):
         assert all((out / "tables" / f"{name}.{ext}").is_file() for ext in ("csv", "md", "tex"))
@@ -317,6 +360,7 @@ def test_write_report(score_files, tmp_path):
 # ---------------------------------------------------------------------------
 # Uncertainty: standard errors, ratios to Mono-Mono, bootstrap intervals, explanations
 # ---------------------------------------------------------------------------
+
 
 def test_cells_carry_standard_errors_and_ratios_to_mono_mono(score_files):
     from points2sound.report.stats import standard_error
@@ -379,7 +423,7 @@ def test_bootstrap_is_seeded_paired_and_covers_the_true_difference():
     boot = Bootstrap(1000, 0.95, seed=1)
     paired = bootstrap_difference(a, b, "x", True, boot, "k")
     assert paired.verdict == HOLDS and paired.low < 0.1 < paired.high and paired.n_better == 200
-    assert bootstrap_difference(a, b, "x", True, boot, "k") == paired          # the same draws
+    assert bootstrap_difference(a, b, "x", True, boot, "k") == paired  # the same draws
     assert bootstrap_difference(a, b, "x", True, Bootstrap(1000, 0.95, 2), "k").low != paired.low
     unpaired = bootstrap_difference(a, b, "x", False, boot, "k")
     assert unpaired.verdict == UNRESOLVED and unpaired.high - unpaired.low > 5 * (paired.high - paired.low)

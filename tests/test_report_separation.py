@@ -10,8 +10,15 @@ from points2sound.errors import InputFileError
 from points2sound.evaluate.metrics import FIELD_METRICS
 from points2sound.evaluate.scores import COLUMNS, write_scores
 from points2sound.report.separation import (
-    HELPED, MIXED, NOT_HELPED, co_movement, load_separation_inputs, pretraining_comparison, pretraining_verdict,
-    separation_section, separation_vs_binaural,
+    HELPED,
+    MIXED,
+    NOT_HELPED,
+    co_movement,
+    load_separation_inputs,
+    pretraining_comparison,
+    pretraining_verdict,
+    separation_section,
+    separation_vs_binaural,
 )
 
 ANECHOIC, ROOM = "sphere_1m", "calypso_sim"
@@ -22,8 +29,19 @@ def mono_scores(sdr: dict[int, list[float]] = MONO_SDR) -> pd.DataFrame:
     rows = []
     for n, values in sdr.items():
         for i, v in enumerate(values):
-            rows.append(dict(scene_id=f"sep_n{n}_{i // n:04d}", n_sources=n, source_index=i % n, instrument="cello",
-                             azimuth_deg=45 * (i % n), distance_m=2.0, sdr=v, sir=v + 10, sar=v + 1))
+            rows.append(
+                dict(
+                    scene_id=f"sep_n{n}_{i // n:04d}",
+                    n_sources=n,
+                    source_index=i % n,
+                    instrument="cello",
+                    azimuth_deg=45 * (i % n),
+                    distance_m=2.0,
+                    sdr=v,
+                    sir=v + 10,
+                    sar=v + 1,
+                )
+            )
     return pd.DataFrame(rows)
 
 
@@ -33,8 +51,9 @@ def per_ear_scores() -> pd.DataFrame:
     return pd.concat([left, right], ignore_index=True)
 
 
-def binaural_scores(delta_env=0.0, delta_stft=0.0, ir_sets=(ANECHOIC, ROOM), variants=("p2s_rgb", "p2s_audiopt"),
-                    per_n: int = 4) -> pd.DataFrame:
+def binaural_scores(
+    delta_env=0.0, delta_stft=0.0, ir_sets=(ANECHOIC, ROOM), variants=("p2s_rgb", "p2s_audiopt"), per_n: int = 4
+) -> pd.DataFrame:
     """p2s_rgb errors grow with N; p2s_audiopt = p2s_rgb + delta (a number, or a function of (ir_set, n))."""
     rows = []
     for ir_set in ir_sets:
@@ -44,21 +63,46 @@ def binaural_scores(delta_env=0.0, delta_stft=0.0, ir_sets=(ANECHOIC, ROOM), var
                 for variant in variants:
                     de, ds = (0.0, 0.0) if variant == "p2s_rgb" else (delta_env, delta_stft)
                     de, ds = (de(ir_set, n) if callable(de) else de), (ds(ir_set, n) if callable(ds) else ds)
-                    rows.append(dict(scene_id=f"scene_{n}{k:03d}", ir_set=ir_set, method="points2sound",
-                                     variant=variant, mono_input="sum_lr", features="rgb", loss="full", n_sources=n,
-                                     instruments="cello", azimuths_deg="0", same_side=False, d_env=env + de,
-                                     d_stft=stft + ds, d_env_paper=1.0, d_stft_paper=1.0,
-                                     **dict.fromkeys(FIELD_METRICS, 1.0)))
+                    rows.append(
+                        dict(
+                            scene_id=f"scene_{n}{k:03d}",
+                            ir_set=ir_set,
+                            method="points2sound",
+                            variant=variant,
+                            mono_input="sum_lr",
+                            features="rgb",
+                            loss="full",
+                            n_sources=n,
+                            instruments="cello",
+                            azimuths_deg="0",
+                            same_side=False,
+                            d_env=env + de,
+                            d_stft=stft + ds,
+                            d_env_paper=1.0,
+                            d_stft_paper=1.0,
+                            **dict.fromkeys(FIELD_METRICS, 1.0),
+                        )
+                    )
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
 
 def costs_frame() -> pd.DataFrame:
-    return pd.DataFrame({
-        "profile": ["demo"] * 3, "sample_rate": [16000] * 3,
-        "network": ["Points2Sound Demucs, L_full (2 channels out)",
-                    "Points2Sound Demucs, L_diff and separation (1 channel out)", "Mono2Binaural U-Net"],
-        "parameters": [600, 590, 200], "gmacs_per_s": [0.5, 0.4, 0.1], "gmacs_per_s_test": [0.5, 0.4, 2.0],
-        "cond_dim": [16, 16, 128], "note": ["", "", ""]})
+    return pd.DataFrame(
+        {
+            "profile": ["demo"] * 3,
+            "sample_rate": [16000] * 3,
+            "network": [
+                "Points2Sound Demucs, L_full (2 channels out)",
+                "Points2Sound Demucs, L_diff and separation (1 channel out)",
+                "Mono2Binaural U-Net",
+            ],
+            "parameters": [600, 590, 200],
+            "gmacs_per_s": [0.5, 0.4, 0.1],
+            "gmacs_per_s_test": [0.5, 0.4, 2.0],
+            "cond_dim": [16, 16, 128],
+            "note": ["", "", ""],
+        }
+    )
 
 
 @pytest.fixture()
@@ -75,8 +119,9 @@ def _section(tmp_path, scores, separation=None, costs=True, per_ear_variants=("p
     if costs:
         costs_path = tmp_path / "audio_costs.csv"
         costs_frame().to_csv(costs_path, index=False)
-    lines = separation_section(tmp_path / "out", scores, separation, costs_path, "demo", ANECHOIC,
-                               [ANECHOIC, ROOM], per_ear_variants)
+    lines = separation_section(
+        tmp_path / "out", scores, separation, costs_path, "demo", ANECHOIC, [ANECHOIC, ROOM], per_ear_variants
+    )
     return "\n".join(lines)
 
 
@@ -92,7 +137,11 @@ def test_full_section_tables_and_numbers(tmp_path, separation_dir):
     # (b) per ear: the right ear is 2 dB lower
     ear = pd.read_csv(tmp_path / "out" / "tables" / "separation_per_ear.csv")
     assert ear[["variant", "n_sources", "ear"]].values.tolist() == [
-        ["p2s_rgb", 2, "left"], ["p2s_rgb", 2, "right"], ["p2s_rgb", 3, "left"], ["p2s_rgb", 3, "right"]]
+        ["p2s_rgb", 2, "left"],
+        ["p2s_rgb", 2, "right"],
+        ["p2s_rgb", 3, "left"],
+        ["p2s_rgb", 3, "right"],
+    ]
     assert ear["sdr_mean"].tolist() == [7.0, 5.0, 3.5, 1.5]
     # (c) 2 IR sets x 3 N, lowered everywhere, by 0.1 in d_STFT
     cmp = pd.read_csv(tmp_path / "out" / "tables" / "audiopt_vs_rgb.csv")
@@ -110,14 +159,17 @@ def test_full_section_tables_and_numbers(tmp_path, separation_dir):
     assert "\\toprule" in (tmp_path / "out" / "tables" / "audio_costs.tex").read_text()
 
 
-@pytest.mark.parametrize("delta_env, delta_stft, verdict", [
-    (-0.01, -0.1, HELPED),
-    (0.01, 0.1, NOT_HELPED),
-    (0.0, 0.0, NOT_HELPED),                      # identical numbers: nothing lowered
-    (-0.01, 0.1, MIXED),                         # one metric each way
-    # d_STFT lowered in 4 of 6 cells by 0.1 but raised by 0.5 in 2: the average goes up -> split -> mixed
-    (-0.01, lambda ir, n: 0.5 if n == 3 else -0.1, MIXED),
-])
+@pytest.mark.parametrize(
+    "delta_env, delta_stft, verdict",
+    [
+        (-0.01, -0.1, HELPED),
+        (0.01, 0.1, NOT_HELPED),
+        (0.0, 0.0, NOT_HELPED),  # identical numbers: nothing lowered
+        (-0.01, 0.1, MIXED),  # one metric each way
+        # d_STFT lowered in 4 of 6 cells by 0.1 but raised by 0.5 in 2: the average goes up -> split -> mixed
+        (-0.01, lambda ir, n: 0.5 if n == 3 else -0.1, MIXED),
+    ],
+)
 def test_verdict_follows_the_numbers(delta_env, delta_stft, verdict):
     comparison = pretraining_comparison(binaural_scores(delta_env, delta_stft), [ANECHOIC, ROOM])
     got, sentences = pretraining_verdict(comparison)
@@ -130,8 +182,10 @@ def test_verdict_sentence_counts_cells_and_average():
     comparison = pretraining_comparison(binaural_scores(0.0, delta), [ANECHOIC, ROOM])
     assert comparison["ir_set"].tolist() == [ANECHOIC] * 3 + [ROOM] * 3
     verdict, sentences = pretraining_verdict(comparison)
-    assert ("lowered mean d_STFT in 3 of 6 (N, IR set) cells; on average over the cells it lowered it by 0.1 "
-            in sentences[1])
+    assert (
+        "lowered mean d_STFT in 3 of 6 (N, IR set) cells; on average over the cells it lowered it by 0.1 "
+        in sentences[1]
+    )
     assert verdict == MIXED  # half the cells is not more than half; d_ENV unchanged counts as not better
 
 
@@ -141,8 +195,10 @@ def test_co_movement_direction_and_too_few_n():
     assert together["n_sources"].tolist() == [1, 2, 3]  # N = 1 has binaural errors only
     assert pd.isna(together.loc[0, "sdr_mean"])
     sentence = co_movement(together)
-    assert ("From N = 2 to N = 3, the separation network's mean SDR went from 7.00 to 3.50 dB, p2s_rgb's mean "
-            "anechoic d_ENV from 0.215 to 0.315") in sentence
+    assert (
+        "From N = 2 to N = 3, the separation network's mean SDR went from 7.00 to 3.50 dB, p2s_rgb's mean "
+        "anechoic d_ENV from 0.215 to 0.315"
+    ) in sentence
     assert sentence.count("they move together") == 2 and "not evidence" in sentence
     rising = separation_vs_binaural(mono_scores({2: [1.0, 1.0], 3: [9.0, 9.0, 9.0]}), binaural_scores(), ANECHOIC)
     assert co_movement(rising).count("move in opposite directions") == 2
@@ -152,8 +208,13 @@ def test_co_movement_direction_and_too_few_n():
 
 def test_missing_files_are_named_not_fatal(tmp_path):
     scores = binaural_scores(variants=("p2s_rgb",))  # a profile without the new variant
-    text = _section(tmp_path, scores, [tmp_path / "results" / "separation"], costs=False,
-                    per_ear_variants=("p2s_rgb", "p2s_audiopt"))
+    text = _section(
+        tmp_path,
+        scores,
+        [tmp_path / "results" / "separation"],
+        costs=False,
+        per_ear_variants=("p2s_rgb", "p2s_audiopt"),
+    )
     assert f"`{tmp_path / 'results' / 'separation'}` (not found)" in text
     assert "per-ear scores of `p2s_audiopt` (`p2s_audiopt_per_ear.csv`)" in text
     assert "Not available: the separation network's scores (`mono.csv`) were not found." in text
@@ -196,12 +257,28 @@ def test_report_command_adds_the_section(tmp_path):
     costs = tmp_path / "audio_costs.csv"
     costs_frame().to_csv(costs, index=False)
     out = tmp_path / "report"
-    assert main(["report", "--profile", "tiny", "--scores", str(scores_dir), "--separation-scores", str(sep),
-                 "--costs", str(costs), "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "report",
+                "--profile",
+                "tiny",
+                "--scores",
+                str(scores_dir),
+                "--separation-scores",
+                str(sep),
+                "--costs",
+                str(costs),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     text = (out / "README.md").read_text()
     assert "## Audio pre-training by separation" in text and "## Tracing a number back" in text
     assert text.index("## Honest comparison") < text.index("## Audio pre-training") < text.index("## Tracing")
-    assert "- per-ear scores of `p2s_rgb` (`p2s_rgb_per_ear.csv`)" in text   # params expect it; not given
+    assert "- per-ear scores of `p2s_rgb` (`p2s_rgb_per_ear.csv`)" in text  # params expect it; not given
     assert f"Verdict: {NOT_HELPED}." in text
     assert "lowered mean d_STFT in 0 of 9 (N, IR set) cells" in text
     assert "separation/mono.csv" not in text.split("## Tracing")[1]  # not read as binaural scores

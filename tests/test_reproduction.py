@@ -17,7 +17,8 @@ def _run(root: Path, name: str, d_env: float, model_bytes: bytes, machine: dict)
     out = root / name
     (out / "tables").mkdir(parents=True)
     pd.DataFrame({"method": ["Mono-Mono", "Points2Sound"], "d_env": [0.195, d_env], "scenes": [90, 90]}).to_csv(
-        out / "tables" / "table1.csv", index=False)
+        out / "tables" / "table1.csv", index=False
+    )
     data, model = root / name / "data", root / name / "models" / "demo"
     data.mkdir()
     (data / "audio.wav").write_bytes(b"audio")
@@ -25,8 +26,10 @@ def _run(root: Path, name: str, d_env: float, model_bytes: bytes, machine: dict)
     (model / "model.pt").write_bytes(model_bytes)
     rec = record([data, model], out / "tables", machine, "abc1234", "demo")
     # artifact paths as the pipeline names them (relative to the project)
-    rec["artifacts"] = {"data/demo/audio": rec["artifacts"][data.as_posix()],
-                        "models/demo/p2s_rgb": rec["artifacts"][model.as_posix()]}
+    rec["artifacts"] = {
+        "data/demo/audio": rec["artifacts"][data.as_posix()],
+        "models/demo/p2s_rgb": rec["artifacts"][model.as_posix()],
+    }
     (out / "reproduction.json").write_text(json.dumps(rec))
     return out
 

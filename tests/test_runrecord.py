@@ -40,8 +40,17 @@ def test_record_path_sits_beside_the_log():
 
 def test_a_command_with_log_writes_its_record(repo_root, tmp_path, restore_logging):
     log_file = tmp_path / "logs" / "params.log"
-    argv = ["params", "--params", str(repo_root / "params.yaml"), "--profile", "tiny", "--key", "seed",
-            "--log", str(log_file)]
+    argv = [
+        "params",
+        "--params",
+        str(repo_root / "params.yaml"),
+        "--profile",
+        "tiny",
+        "--key",
+        "seed",
+        "--log",
+        str(log_file),
+    ]
     assert cli.main(argv) == 0
     rec = json.loads(record_path(log_file).read_text())
     assert rec["command"] == "params" and rec["argv"] == argv and rec["profile"] == "tiny"
@@ -52,8 +61,9 @@ def test_a_command_with_log_writes_its_record(repo_root, tmp_path, restore_loggi
     m = rec["machine"]
     assert m["cpu_count"] == os.cpu_count() and m["versions"]["python"] == platform.python_version()
     assert {"cpu_model", "cpu_flags", "torch_threads", "thread_env", "platform"} <= set(m)
-    assert sorted(p.name for p in log_file.parent.iterdir()) == ["params.log", "params.run.json"], \
+    assert sorted(p.name for p in log_file.parent.iterdir()) == ["params.log", "params.run.json"], (
         "written atomically: no temporary file left"
+    )
 
 
 def test_a_failed_command_leaves_no_record(repo_root, tmp_path, restore_logging):
@@ -82,8 +92,10 @@ def test_stage_facts_go_into_the_record(tmp_path):
 
 def test_cpu_facts_read_model_and_flags(tmp_path):
     info = tmp_path / "cpuinfo"
-    info.write_text("processor\t: 0\nmodel name\t: Example CPU @ 2.0GHz\nflags\t\t: fpu sse4_2 avx avx2 fma "
-                    "avx512f avx512_vnni amx_tile amx_bf16\n\nprocessor\t: 1\nmodel name\t: Example CPU @ 2.0GHz\n")
+    info.write_text(
+        "processor\t: 0\nmodel name\t: Example CPU @ 2.0GHz\nflags\t\t: fpu sse4_2 avx avx2 fma "
+        "avx512f avx512_vnni amx_tile amx_bf16\n\nprocessor\t: 1\nmodel name\t: Example CPU @ 2.0GHz\n"
+    )
     facts = cpu_facts(info)
     assert facts["cpu_model"] == "Example CPU @ 2.0GHz"
     assert facts["cpu_flags"] == ["sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_vnni", "amx_tile", "amx_bf16"]

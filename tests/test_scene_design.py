@@ -26,8 +26,12 @@ def _check(tuples, n, count, azimuths):
 
 
 @settings(max_examples=60, deadline=None)
-@given(azimuths=st.sampled_from([HRIR, ROOM, (0, 90, 180, 270), (0, 60, 120, 180, 240, 300)]),
-       n=st.integers(1, 3), blocks=st.integers(0, 6), seed=st.integers(0, 2**31 - 1))
+@given(
+    azimuths=st.sampled_from([HRIR, ROOM, (0, 90, 180, 270), (0, 60, 120, 180, 240, 300)]),
+    n=st.integers(1, 3),
+    blocks=st.integers(0, 6),
+    seed=st.integers(0, 2**31 - 1),
+)
 def test_every_azimuth_equally_often_for_any_count_that_is_a_multiple(azimuths, n, blocks, seed):
     count = blocks * required_multiple(n, len(azimuths))
     tuples = balanced_azimuths(n, count, azimuths, np.random.default_rng(seed), 0.0)
@@ -35,8 +39,12 @@ def test_every_azimuth_equally_often_for_any_count_that_is_a_multiple(azimuths, 
 
 
 @settings(max_examples=60, deadline=None)
-@given(azimuths=st.sampled_from([HRIR, ROOM]), blocks=st.integers(1, 8), share=st.floats(0, 0.5),
-       seed=st.integers(0, 2**31 - 1))
+@given(
+    azimuths=st.sampled_from([HRIR, ROOM]),
+    blocks=st.integers(1, 8),
+    share=st.floats(0, 0.5),
+    seed=st.integers(0, 2**31 - 1),
+)
 def test_same_side_share_at_n2_is_exact_and_balance_holds(azimuths, blocks, share, seed):
     count = blocks * 2 * required_multiple(2, len(azimuths))
     tuples = balanced_azimuths(2, count, azimuths, np.random.default_rng(seed), share)

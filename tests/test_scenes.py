@@ -11,13 +11,21 @@ import pytest
 import soundfile as sf
 from scipy import stats
 
+from points2sound.data.scenes import (
+    SceneSampler,
+    SceneSources,
+    build_scene,
+    load_materialized_scene,
+    make_scene_specs,
+    materialize_scenes,
+    read_scene_specs,
+    same_side,
+    sample_scene_spec,
+    scene_cloud,
+)
 from points2sound.errors import InputFileError, ParameterError
 from points2sound.geometry.augment import AugmentParams
 from points2sound.geometry.pointcloud import PointCloud, read_ply, write_ply
-from points2sound.data.scenes import (
-    SceneSampler, SceneSources, build_scene, load_materialized_scene, make_scene_specs, materialize_scenes,
-    read_scene_specs, same_side, sample_scene_spec, scene_cloud,
-)
 
 SR = 8000
 N_SAMPLES = 8000  # 1 s recordings
@@ -48,16 +56,24 @@ def make_dataset(root: Path, split: str = "test", ir_set: str = "hrir", frames: 
                 out = root / "binaural" / ir_set / inst / f"{name}_{az}.wav"
                 out.parent.mkdir(parents=True, exist_ok=True)
                 sf.write(out, _render(mono, az), SR, subtype="FLOAT")
-            audio_rows.append(dict(recording=name, instrument=inst, path=f"audio/{inst}/{name}.wav",
-                                   duration_s=len(mono) / SR, sample_rate=SR))
+            audio_rows.append(
+                dict(
+                    recording=name,
+                    instrument=inst,
+                    path=f"audio/{inst}/{name}.wav",
+                    duration_s=len(mono) / SR,
+                    sample_rate=SR,
+                )
+            )
         for k in range(2):
             folder = root / "frames" / inst / f"p{k}"
             for f in range(frames):
                 n = 300
                 xyz = rng.uniform([-0.3, 0.0, -0.2], [0.3, 1.7, 0.2], (n, 3))
                 write_ply(folder / f"{f:05d}.ply", PointCloud(xyz, rng.uniform(size=(n, 3))))
-            perf_rows.append(dict(performer=f"p{k}", instrument=inst, n_frames=frames,
-                                  frames_dir=f"frames/{inst}/p{k}"))
+            perf_rows.append(
+                dict(performer=f"p{k}", instrument=inst, n_frames=frames, frames_dir=f"frames/{inst}/p{k}")
+            )
     (root / "splits").mkdir(parents=True, exist_ok=True)
     pd.DataFrame(audio_rows).to_csv(root / "splits" / f"{split}_audio.csv", index=False)
     pd.DataFrame(perf_rows).to_csv(root / "splits" / f"{split}_performers.csv", index=False)
@@ -84,8 +100,9 @@ def _spec(sources, seed=0, **kw):
 
 def test_number_of_sources_is_uniform(sources):
     rng = np.random.default_rng(0)
-    counts = np.bincount([sample_scene_spec(rng, sources, segment_samples=2000).n_sources for _ in range(1500)],
-                         minlength=4)
+    counts = np.bincount(
+        [sample_scene_spec(rng, sources, segment_samples=2000).n_sources for _ in range(1500)], minlength=4
+    )
     assert counts[0] == 0
     assert stats.chisquare(counts[1:]).pvalue > 1e-3
 
@@ -124,7 +141,9 @@ def test_spec_rejects_impossible_requests(sources):
     with pytest.raises(ParameterError, match="at least 9000 samples"):
         _spec(sources, segment_samples=9000, n_sources=1)  # longer than every recording
     # only the 8800-sample recordings are long enough: they are the only ones drawn
-    assert {s.recording[-4:] for seed in range(20) for s in _spec(sources, seed, segment_samples=8500).sources} == {"rec1"}
+    assert {s.recording[-4:] for seed in range(20) for s in _spec(sources, seed, segment_samples=8500).sources} == {
+        "rec1"
+    }
     with pytest.raises(ParameterError, match="sample_rate"):
         _spec(sources, sample_rate=16000)
 
@@ -153,9 +172,9 @@ def _expected_audio(dataset: Path, spec, t: int):
     mono = np.zeros(t)
     for s in spec.sources:
         render, _ = sf.read(dataset / "binaural" / "hrir" / s.instrument / f"{s.recording}_{s.azimuth_deg}.wav")
-        target += render[s.start:s.start + t].T
+        target += render[s.start : s.start + t].T
         m, _ = sf.read(dataset / "audio" / s.instrument / f"{s.recording}.wav")
-        mono += m[s.start:s.start + t]
+        mono += m[s.start : s.start + t]
     return target / spec.n_sources, mono / spec.n_sources
 
 
@@ -178,14 +197,20 @@ def test_scene_cloud_places_each_performer(sources, dataset):
     start = 0
     for s in spec.sources:
         frame = read_ply(dataset / "frames" / s.instrument / s.performer / f"{s.frame:05d}.ply")
-        part = cloud.xyz[start:start + len(frame)].astype(float)
+        part = cloud.xyz[start : start + len(frame)].astype(float)
         t = math.radians(s.azimuth_deg + 180)
         x, y, z = frame.xyz.astype(float).T
         a = math.radians(s.azimuth_deg)
-        expected = np.stack([x * math.cos(t) + z * math.sin(t) + s.distance_m * math.sin(a), y - 1.3,
-                             -x * math.sin(t) + z * math.cos(t) + s.distance_m * math.cos(a)], axis=1)
+        expected = np.stack(
+            [
+                x * math.cos(t) + z * math.sin(t) + s.distance_m * math.sin(a),
+                y - 1.3,
+                -x * math.sin(t) + z * math.cos(t) + s.distance_m * math.cos(a),
+            ],
+            axis=1,
+        )
         np.testing.assert_allclose(part, expected, atol=1e-5)
-        np.testing.assert_allclose(cloud.rgb[start:start + len(frame)], frame.rgb)
+        np.testing.assert_allclose(cloud.rgb[start : start + len(frame)], frame.rgb)
         start += len(frame)
     assert start == len(cloud)
 
@@ -308,8 +333,9 @@ def test_full_wav_cache_reads_segments_and_keeps_its_files(dataset):
     for round_ in range(2):
         for k, path in enumerate(paths):
             start = 100 * k + 7 * round_
-            np.testing.assert_array_equal(cached.cache.audio(path, start, start + 500, 2, SR),
-                                          plain.cache.audio(path, start, start + 500, 2, SR))
+            np.testing.assert_array_equal(
+                cached.cache.audio(path, start, start + 500, 2, SR), plain.cache.audio(path, start, start + 500, 2, SR)
+            )
     assert len(cache._wav) == 2 and cache._wav.nbytes <= cache._wav.max_bytes
     assert cache.hits == 2  # the two files cached in the first round are the ones kept
 
@@ -333,5 +359,6 @@ def test_balanced_test_set(sources):
     with pytest.raises(ParameterError, match="design"):
         make_scene_specs(sources, 24, seed=5, segment_samples=2000, design="latin")
     # the random design is unchanged by the new options
-    assert make_scene_specs(sources, 30, seed=5, segment_samples=2000, fps=FPS) == \
-        make_scene_specs(sources, 30, seed=5, segment_samples=2000, fps=FPS, design="random", same_side_share=0.9)
+    assert make_scene_specs(sources, 30, seed=5, segment_samples=2000, fps=FPS) == make_scene_specs(
+        sources, 30, seed=5, segment_samples=2000, fps=FPS, design="random", same_side_share=0.9
+    )

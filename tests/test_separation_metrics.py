@@ -11,7 +11,7 @@ import pytest
 from points2sound.errors import ParameterError
 from points2sound.evaluate.separation_metrics import bss_eval, per_n_summary
 
-T = 24_000        # 3 s at 8 kHz
+T = 24_000  # 3 s at 8 kHz
 FILTER_TAPS = 512  # bss_eval's distortion filter length (mir_eval's default)
 
 
@@ -67,30 +67,43 @@ def test_one_source_gives_infinite_sir():
     assert scores["sdr"][0] == pytest.approx(20.0, abs=0.2)  # the additive noise is an artifact here
 
 
-@pytest.mark.parametrize("refs, est, message", [
-    (np.ones(10), np.ones(10), "2-D"),
-    (np.ones((2, 10)), np.ones((3, 10)), "differs"),
-    (np.ones((0, 10)), np.ones((0, 10)), "at least one source"),
-    (np.array([[1.0, np.nan], [1.0, 2.0]]), np.ones((2, 2)), "NaN"),
-    (np.ones((2, 10)), np.array([[1.0] * 10, [0.0] * 10]), r"source\(s\) \[1\] are all zeros"),
-    (np.zeros((2, 10)), np.ones((2, 10)), "references"),
-])
+@pytest.mark.parametrize(
+    "refs, est, message",
+    [
+        (np.ones(10), np.ones(10), "2-D"),
+        (np.ones((2, 10)), np.ones((3, 10)), "differs"),
+        (np.ones((0, 10)), np.ones((0, 10)), "at least one source"),
+        (np.array([[1.0, np.nan], [1.0, 2.0]]), np.ones((2, 2)), "NaN"),
+        (np.ones((2, 10)), np.array([[1.0] * 10, [0.0] * 10]), r"source\(s\) \[1\] are all zeros"),
+        (np.zeros((2, 10)), np.ones((2, 10)), "references"),
+    ],
+)
 def test_bad_inputs_are_named(refs, est, message):
     with pytest.raises(ParameterError, match=message):
         bss_eval(refs, est)
 
 
 def test_per_n_summary_means_medians_counts():
-    df = pd.DataFrame({
-        "n_sources": [2, 2, 2, 3, 3],
-        "ear": ["left", "left", "right", "left", "left"],
-        "sdr": [1.0, 2.0, 6.0, -1.0, 3.0],
-        "sir": [10.0, 20.0, 30.0, 5.0, 7.0],
-        "sar": [0.0, 0.0, 3.0, 1.0, 1.0],
-    })
+    df = pd.DataFrame(
+        {
+            "n_sources": [2, 2, 2, 3, 3],
+            "ear": ["left", "left", "right", "left", "left"],
+            "sdr": [1.0, 2.0, 6.0, -1.0, 3.0],
+            "sir": [10.0, 20.0, 30.0, 5.0, 7.0],
+            "sar": [0.0, 0.0, 3.0, 1.0, 1.0],
+        }
+    )
     out = per_n_summary(df)
-    assert list(out.columns) == ["n_sources", "sdr_mean", "sdr_median", "sir_mean", "sir_median",
-                                 "sar_mean", "sar_median", "count"]
+    assert list(out.columns) == [
+        "n_sources",
+        "sdr_mean",
+        "sdr_median",
+        "sir_mean",
+        "sir_median",
+        "sar_mean",
+        "sar_median",
+        "count",
+    ]
     assert out["n_sources"].tolist() == [2, 3]
     assert out["sdr_mean"].tolist() == [3.0, 1.0]
     assert out["sdr_median"].tolist() == [2.0, 1.0]

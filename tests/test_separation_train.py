@@ -21,8 +21,17 @@ from points2sound.train.variant import load_system
 
 HRIR = "sphere_1m"
 VISION = {"planes": [8, 8, 16, 16], "layers": [2, 2, 2, 2], "out_channels": 5}
-DEMUCS = {"channels": 4, "depth": 2, "kernel_size": 8, "stride": 4, "growth": 2.0, "context": 3, "lstm_layers": 1,
-          "normalize": False, "init_std": None}
+DEMUCS = {
+    "channels": 4,
+    "depth": 2,
+    "kernel_size": 8,
+    "stride": 4,
+    "growth": 2.0,
+    "context": 3,
+    "lstm_layers": 1,
+    "normalize": False,
+    "init_std": None,
+}
 
 
 @pytest.fixture(scope="module")
@@ -100,13 +109,13 @@ def test_separation_stages_end_to_end(params, tiny_data, pretrained, tmp_path):
     models = tmp_path / "models"
     for variant, init in (("p2s_rgb", pretrained), ("p2s_audiopt", sep / "model/model.pt")):
         out = tmp_path / variant
-        stages.train(params, variant, data, init, models / variant, out / "live", out / "ckpt", threads=1,
-                     stop_after=None)
+        stages.train(
+            params, variant, data, init, models / variant, out / "live", out / "ckpt", threads=1, stop_after=None
+        )
     system, saved = load_system(models / "p2s_audiopt/model.pt")
     assert saved["config"]["init"] == "separation"
     with pytest.raises(ParameterError, match="init"):  # a vision checkpoint is not a separation checkpoint
-        stages.train(params, "p2s_audiopt", data, None, tmp_path / "x", tmp_path / "xlive", tmp_path / "xck",
-                     threads=1)
+        stages.train(params, "p2s_audiopt", data, None, tmp_path / "x", tmp_path / "xlive", tmp_path / "xck", threads=1)
 
     scores = tmp_path / "scores"
     stages.evaluate_separation(params, data, sep / "model/model.pt", models, None, scores, threads=1)

@@ -13,8 +13,16 @@ import torch
 import torch.nn.functional as F
 
 from points2sound.errors import ParameterError
-from points2sound.sparse import (SparseAvgPool, SparseConv3d, SparseTensor, avg_pool, conv3d, global_max_pool,
-                                 kernel_offsets, sparse_collate)
+from points2sound.sparse import (
+    SparseAvgPool,
+    SparseConv3d,
+    SparseTensor,
+    avg_pool,
+    conv3d,
+    global_max_pool,
+    kernel_offsets,
+    sparse_collate,
+)
 
 DT = torch.float64
 
@@ -66,7 +74,7 @@ def compare_conv(k: int, stride: int, tensor_stride: int, seed: int) -> None:
     coords = torch.as_tensor(sites)
     feats = torch.as_tensor(rng.standard_normal((len(sites), c_in)), dtype=DT).requires_grad_()
     x = SparseTensor(feats, coords, tensor_stride=tensor_stride)
-    kernel = torch.as_tensor(rng.standard_normal((k ** 3, c_in, c_out)), dtype=DT).requires_grad_()
+    kernel = torch.as_tensor(rng.standard_normal((k**3, c_in, c_out)), dtype=DT).requires_grad_()
     out = conv3d(x, kernel, k, stride)
 
     unit_out = tensor_stride * stride
@@ -87,7 +95,9 @@ def compare_conv(k: int, stride: int, tensor_stride: int, seed: int) -> None:
     (out.F * upstream).sum().backward()
     mask = densify(out.C, upstream, origin, unit_out, dense_out.shape[-1], batch)
     (dense_out * mask).sum().backward()
-    torch.testing.assert_close(feats.grad, read_sites(dense_in.grad, coords, origin, tensor_stride), rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(
+        feats.grad, read_sites(dense_in.grad, coords, origin, tensor_stride), rtol=1e-10, atol=1e-10
+    )
     torch.testing.assert_close(kernel.grad, kernel_d.grad, rtol=1e-10, atol=1e-10)
 
 
@@ -112,7 +122,7 @@ def test_kernel_offsets_follow_minkowski_order() -> None:
     """Transcription of ME's kernel_region::coordinate_at: x fastest, odd centred, even from 0, times stride."""
     for k, ts in [(1, 1), (2, 1), (2, 4), (3, 1), (3, 8), (5, 2)]:
         expected = []
-        for index in range(k ** 3):
+        for index in range(k**3):
             offset = []
             for _axis in range(3):
                 cur = index % k
@@ -287,7 +297,14 @@ def test_dense_and_searched_kernel_maps_are_equal(monkeypatch, seed: int) -> Non
     for threshold in (0, 2**62):
         monkeypatch.setattr(coords_mod, "_DENSE_MIN_QUERIES", threshold)
         manager = coords_mod.CoordinateManager(torch.as_tensor(sites), base, int(sites[:, 0].max()) + 1)
-        tables.append([manager.kernel_map(base * s_in, base * s_in * s, k, d)
-                       for s_in in (1, 2) for s in (1, 2, 3) for k in (1, 2, 3, 5) for d in (1, 2)])
+        tables.append(
+            [
+                manager.kernel_map(base * s_in, base * s_in * s, k, d)
+                for s_in in (1, 2)
+                for s in (1, 2, 3)
+                for k in (1, 2, 3, 5)
+                for d in (1, 2)
+            ]
+        )
     for dense, searched in zip(*tables):
         assert torch.equal(dense, searched)

@@ -21,10 +21,10 @@ import yaml
 
 from points2sound import stages
 from points2sound.config import load_params
+from points2sound.data.scenes import load_materialized_scene, read_scene_specs
 from points2sound.errors import InputFileError, ParameterError
 from points2sound.evaluate.metrics import binaural_scores
 from points2sound.evaluate.run import binauralize_scene
-from points2sound.data.scenes import load_materialized_scene, read_scene_specs
 from points2sound.train.checkpoint import load_checkpoint, save_checkpoint
 from points2sound.train.data import BatchPlan
 from points2sound.train.variant import load_system, system_config
@@ -79,8 +79,17 @@ def pretrained(tiny_data, params, tmp_path_factory) -> Path:
 
 
 def _train(params, tiny_data, pretrained, out: Path, variant: str = "p2s_rgb", stop_after=None) -> Path:
-    stages.train(params, variant, tiny_data / "data/tiny", pretrained / "model/model.pt", out / "model",
-                 out / "live", out / "ckpt", threads=1, stop_after=stop_after)
+    stages.train(
+        params,
+        variant,
+        tiny_data / "data/tiny",
+        pretrained / "model/model.pt",
+        out / "model",
+        out / "live",
+        out / "ckpt",
+        threads=1,
+        stop_after=stop_after,
+    )
     return out / "model/model.pt"
 
 
@@ -148,11 +157,20 @@ def test_dvclive_writes_only_its_files(tmp_path, monkeypatch):
         live.log({"iteration": 4, "train_loss": 0.375})
         live.finish({"best_val_loss": 0.25, "variant": "v"}, 4)
     assert logger_for("fit_a") is None
-    assert json.loads((tmp_path / "live/metrics.json").read_text()) == {"best_val_loss": 0.25, "variant": "v", "step": 4}
+    assert json.loads((tmp_path / "live/metrics.json").read_text()) == {
+        "best_val_loss": 0.25,
+        "variant": "v",
+        "step": 4,
+    }
     assert (tmp_path / "live/plots/metrics/train_loss.tsv").read_text() == "step\ttrain_loss\n2\t0.5\n4\t0.375\n"
-    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if ".git" not in p.parts) == \
-        ["live", "live/metrics.json", "live/plots", "live/plots/metrics", "live/plots/metrics/train_loss.tsv",
-         "live/plots/metrics/val_loss.tsv"]
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if ".git" not in p.parts) == [
+        "live",
+        "live/metrics.json",
+        "live/plots",
+        "live/plots/metrics",
+        "live/plots/metrics/train_loss.tsv",
+        "live/plots/metrics/val_loss.tsv",
+    ]
 
 
 def test_resumed_pretraining_gives_the_same_bytes(params, tiny_data, pretrained, tmp_path):
@@ -165,20 +183,40 @@ def test_resumed_pretraining_gives_the_same_bytes(params, tiny_data, pretrained,
 
 def _cli(*args: str | Path, ok: int = 0) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run([sys.executable, "-m", "points2sound", *map(str, args)], env=env, capture_output=True,
-                          text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "points2sound", *map(str, args)], env=env, capture_output=True, text=True, timeout=600
+    )
     assert proc.returncode == ok, f"{args[0]} -> {proc.returncode}:\n{proc.stderr[-3000:]}"
     return proc
 
 
 def test_cli_resume_in_another_process_gives_the_same_bytes_and_a_run_record(
-        params_file, tiny_data, pretrained, uninterrupted, tmp_path):
+    params_file, tiny_data, pretrained, uninterrupted, tmp_path
+):
     """Stopped by one process, resumed by another (as a rerun of the rule would): the artifacts are the
     uninterrupted run's bytes, and the timing and machine facts are in the run record beside the log."""
     out, log_file = tmp_path / "run", tmp_path / "logs/train_p2s_rgb.log"
-    args = ["train", "--params", params_file, "--variant", "p2s_rgb", "--dataset", tiny_data / "data/tiny",
-            "--pretrained", pretrained / "model/model.pt", "--out", out / "model", "--live", out / "live",
-            "--checkpoints", out / "ckpt", "--threads", "1", "--log", log_file]
+    args = [
+        "train",
+        "--params",
+        params_file,
+        "--variant",
+        "p2s_rgb",
+        "--dataset",
+        tiny_data / "data/tiny",
+        "--pretrained",
+        pretrained / "model/model.pt",
+        "--out",
+        out / "model",
+        "--live",
+        out / "live",
+        "--checkpoints",
+        out / "ckpt",
+        "--threads",
+        "1",
+        "--log",
+        log_file,
+    ]
     record = tmp_path / "logs/train_p2s_rgb.run.json"
     _cli(*args, "--stop-after", "3", ok=3)
     assert log_file.is_file() and not record.exists(), "a stopped run is not a successful command: no record"
@@ -323,8 +361,15 @@ def test_checkpoint_writes_are_atomic(tmp_path):
 
 def test_scene_pretext_after_shape_classification(tiny_data, params, tmp_path):
     p = {**params, "pretrain": {**params["pretrain"], "scene_iterations": 2, "val_every": 2, "scene_val_scenes": 4}}
-    stages.pretrain(p, tiny_data / "data/tiny/shapes", tmp_path / "model", tmp_path / "live", tmp_path / "ckpt",
-                    threads=1, dataset_root=tiny_data / "data/tiny")
+    stages.pretrain(
+        p,
+        tiny_data / "data/tiny/shapes",
+        tmp_path / "model",
+        tmp_path / "live",
+        tmp_path / "ckpt",
+        threads=1,
+        dataset_root=tiny_data / "data/tiny",
+    )
     summary = _summary(tmp_path)
     assert 0.0 <= summary["scene_val_azimuth_accuracy"] <= 1.0
     assert 0.0 <= summary["scene_test_azimuth_accuracy"] <= 1.0
@@ -339,8 +384,9 @@ def test_scene_pretext_after_shape_classification(tiny_data, params, tmp_path):
     assert build_vision(params["model"]["vision"], k, 0).load_pretrained(blob["model"]) is True
     assert build_vision(params["model"]["vision"], k + 1, 0).load_pretrained(blob["model"]) is False
     with pytest.raises(ParameterError, match="needs the dataset"):
-        stages.pretrain(p, tiny_data / "data/tiny/shapes", tmp_path / "m2", tmp_path / "live2", tmp_path / "ck2",
-                        threads=1)
+        stages.pretrain(
+            p, tiny_data / "data/tiny/shapes", tmp_path / "m2", tmp_path / "live2", tmp_path / "ck2", threads=1
+        )
 
 
 @pytest.mark.parametrize("target", ["azimuth", "instrument_azimuth"])
@@ -352,8 +398,19 @@ def test_placed_scene_labels_are_where_the_performers_stand(tiny_data, params, t
     azimuths = tuple(params["render"]["azimuths_deg"])
     labels = PlacementLabels(tuple(params["instruments"]), azimuths, target)
     for n in (1, 2, 3):
-        scenes = PlacedScenes(sources, labels, seed=5, voxel_size=0.02, features="xyz", max_sources=3,
-                              distance_range=(1.0, 3.0), fps=15, listener_height_m=1.2, augment=None, n_sources=n)
+        scenes = PlacedScenes(
+            sources,
+            labels,
+            seed=5,
+            voxel_size=0.02,
+            features="xyz",
+            max_sources=3,
+            distance_range=(1.0, 3.0),
+            fps=15,
+            listener_height_m=1.2,
+            augment=None,
+            n_sources=n,
+        )
         for i in range(4):
             item = scenes[i]
             assert item.labels.sum() == n and item.n_sources == n

@@ -7,8 +7,12 @@ import pytest
 import torch
 
 from points2sound.errors import ParameterError
-from points2sound.models.vision import (SparseResNet18, SparseResNetClassifier, count_parameters,
-                                        from_reference_state_dict)
+from points2sound.models.vision import (
+    SparseResNet18,
+    SparseResNetClassifier,
+    count_parameters,
+    from_reference_state_dict,
+)
 from points2sound.sparse import available_backends, sparse_collate
 
 SMALL = dict(planes=(8, 16, 16, 32))

@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+
 from project_copy import copy_project as _copy_project
 from project_copy import set_profile
 
@@ -43,7 +44,7 @@ def _digest_tree(root: Path) -> dict[str, str]:
     return out
 
 
-HRIR = "sphere_tiny"   # overlaid by the copies' tiny profile
+HRIR = "sphere_tiny"  # overlaid by the copies' tiny profile
 ROOM_SPLITS = ["val", "test"]
 
 
@@ -55,10 +56,15 @@ def _project(dest: Path) -> Path:
     text = params.read_text()
     tiny_hrir, tiny_pretrain = "    hrir: {taps: 256}\n", "    pretrain: {batch_size: 4, iterations: 4, val_every: 2}\n"
     assert tiny_hrir in text and tiny_pretrain in text
-    text = text.replace(tiny_hrir, f"    hrir: {{taps: 256, name: {HRIR}}}\n"
-                                   f"    render: {{room_splits: [{', '.join(ROOM_SPLITS)}]}}\n", 1)
+    text = text.replace(
+        tiny_hrir,
+        f"    hrir: {{taps: 256, name: {HRIR}}}\n    render: {{room_splits: [{', '.join(ROOM_SPLITS)}]}}\n",
+        1,
+    )
     # the scene pretext too (the demo runs it): it reads the performers, and only them
-    params.write_text(text.replace(tiny_pretrain, tiny_pretrain.replace("}", ", scene_iterations: 2, scene_val_scenes: 4}"), 1))
+    params.write_text(
+        text.replace(tiny_pretrain, tiny_pretrain.replace("}", ", scene_iterations: 2, scene_val_scenes: 4}"), 1)
+    )
     set_profile(work, "tiny")
     return work
 
@@ -121,8 +127,14 @@ def test_snakemake_rerun_has_nothing_to_do(snakemake_run):
 
 def test_dvc_repro_matches_snakemake_byte_for_byte(snakemake_run, dvc_run):
     # checkpoints and training summaries too: they hold no timing or machine facts (those are in the run record)
-    for tree in ("data/tiny", "results/tiny/scores/p2s_rgb", "results/tiny/separation", "models/tiny/pretrain_vision",
-                 "models/tiny/pretrain_separation", "models/tiny/p2s_rgb"):
+    for tree in (
+        "data/tiny",
+        "results/tiny/scores/p2s_rgb",
+        "results/tiny/separation",
+        "models/tiny/pretrain_vision",
+        "models/tiny/pretrain_separation",
+        "models/tiny/p2s_rgb",
+    ):
         a = _digest_tree(snakemake_run / tree)
         b = _digest_tree(dvc_run / tree)
         assert a.keys() == b.keys(), tree
@@ -130,7 +142,10 @@ def test_dvc_repro_matches_snakemake_byte_for_byte(snakemake_run, dvc_run):
         assert not differing, f"engines disagree on {tree}/{differing[:5]}"
     # the training runs' dvclive folders: summary (metrics.json) and history (plots/metrics/*.tsv)
     for run in ("pretrain_vision", "pretrain_separation", "p2s_rgb"):
-        a, b = _digest_tree(snakemake_run / "results/tiny/train" / run), _digest_tree(dvc_run / "results/tiny/train" / run)
+        a, b = (
+            _digest_tree(snakemake_run / "results/tiny/train" / run),
+            _digest_tree(dvc_run / "results/tiny/train" / run),
+        )
         assert "metrics.json" in a and any(k.endswith(".tsv") for k in a), run
         assert a == b, f"engines disagree on the dvclive folder of {run}"
 
@@ -160,7 +175,10 @@ def test_interrupted_stage_leaves_no_output(tmp_path):
     out = work / "data" / "tiny" / "audio"
     proc = subprocess.Popen(
         [sys.executable, "-m", "points2sound", "embed-audio", "--profile", "tiny", "--out", str(out)],
-        cwd=work, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=work,
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     # wait until the stage is writing (its temporary folder exists), then kill it hard
     deadline = time.time() + 120
@@ -177,8 +195,9 @@ def test_cli_reports_bad_parameters_without_traceback(tmp_path):
     work = _copy_project(tmp_path / "p")
     params = work / "params.yaml"
     params.write_text(params.read_text().replace("voxel_size_m: 0.02", "voxel_size_m: -1", 1))  # the scenes section
-    proc = subprocess.run([sys.executable, "-m", "points2sound", "params"], cwd=work, env=ENV,
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "points2sound", "params"], cwd=work, env=ENV, capture_output=True, text=True
+    )
     assert proc.returncode == 2
     assert "scenes.voxel_size_m" in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -256,7 +275,7 @@ def test_report_compares_with_a_committed_reference(snakemake_run):
     assert _planned(snakemake_run) == {"report", "stage_costs", "all"}
     _run([str(BIN / "snakemake"), "--cores", "2"], snakemake_run)
     page = (results / "README.md").read_text()
-    section = page[page.index("## Reproduction"):]
+    section = page[page.index("## Reproduction") :]
     assert "same CPU kind" in section and "reproduced bit for bit" in section
     record = json.loads((results / "reproduction.json").read_text())
     assert f"**Artifacts**: {len(record['artifacts'])} of {len(record['artifacts'])}" in section
@@ -287,9 +306,8 @@ def _browser_or_skip():
     failure, not a skip. selenium is a test dependency: without it the import fails the test.
     """
     sys.path.insert(0, str(ROOT / "tools"))
-    from report_browser import find_browser
-
     import selenium  # noqa: F401
+    from report_browser import find_browser
 
     browser, driver = find_browser()
     if browser is None or driver is None:
@@ -331,4 +349,6 @@ def test_snakemake_report_opens_in_a_browser_with_figures_tables_and_players(sna
     tables = len(list((results / "tables").glob("*.md")))
     assert summary["table_pages"] == tables + 1  # and the stage-cost table
     spread, colours = _non_blank(shot)
-    assert spread > 10 and colours > 50, f"the screenshot looks blank (grey-level spread {spread:.1f}, {colours} colours)"
+    assert spread > 10 and colours > 50, (
+        f"the screenshot looks blank (grey-level spread {spread:.1f}, {colours} colours)"
+    )

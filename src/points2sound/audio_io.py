@@ -53,8 +53,11 @@ def wav_shortfall(path: str | Path) -> tuple[int, int] | None:
 def _check_complete(path: Path) -> None:
     short = wav_shortfall(path)
     if short is not None:
-        raise InputFileError(path, f"is truncated: its header declares {short[0]} frames, the file holds {short[1]}",
-                             "an interrupted copy or download? restore or regenerate it")
+        raise InputFileError(
+            path,
+            f"is truncated: its header declares {short[0]} frames, the file holds {short[1]}",
+            "an interrupted copy or download? restore or regenerate it",
+        )
 
 
 def read_wav(

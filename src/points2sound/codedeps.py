@@ -8,7 +8,7 @@ and function-level) with `ast`, restricted to this package.
 from __future__ import annotations
 
 import ast
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 PACKAGE = "points2sound"
@@ -44,7 +44,7 @@ def _resolve(node: ast.ImportFrom, module: str, is_package: bool) -> str:
     return ".".join(base + ([node.module] if node.module else []))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _imports(module: str) -> frozenset[str]:
     """Package modules named by the import statements of one module, anywhere in its body."""
     path = _module_file(module)

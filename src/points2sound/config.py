@@ -13,9 +13,10 @@ import functools
 import hashlib
 import json
 import zlib
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import jsonschema
 import yaml
@@ -53,7 +54,9 @@ def read_params_file(path: str | Path) -> dict[str, Any]:
     return raw
 
 
-def resolve(raw: Mapping[str, Any], profile: str | None = None, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def resolve(
+    raw: Mapping[str, Any], profile: str | None = None, overrides: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """Base < profile < user overrides (raw['overrides'], then `overrides`), validated.
 
     The profile is the argument, else raw['profile']. Every key of the file (each
@@ -74,7 +77,9 @@ def resolve(raw: Mapping[str, Any], profile: str | None = None, overrides: Mappi
     return params
 
 
-def load_params(path: str | Path = "params.yaml", profile: str | None = None, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def load_params(
+    path: str | Path = "params.yaml", profile: str | None = None, overrides: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """Read, overlay and validate the parameter file."""
     return resolve(read_params_file(path), profile, overrides)
 
@@ -115,8 +120,9 @@ def _prune(tree: Mapping[str, Any], top: bool = False) -> dict[str, Any]:
     return out
 
 
-def with_overrides(raw: Mapping[str, Any], overrides: Mapping[str, Any] | None = None,
-                   profile: str | None = None) -> dict[str, Any]:
+def with_overrides(
+    raw: Mapping[str, Any], overrides: Mapping[str, Any] | None = None, profile: str | None = None
+) -> dict[str, Any]:
     """The parameter file with the user's overrides folded into its `overrides` section.
 
     One file then reproduces what an engine resolved: `resolve(with_overrides(raw, o, p))`
@@ -129,8 +135,9 @@ def with_overrides(raw: Mapping[str, Any], overrides: Mapping[str, Any] | None =
     return out
 
 
-def engine_overrides(config: Mapping[str, Any], raw: Mapping[str, Any],
-                     given: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def engine_overrides(
+    config: Mapping[str, Any], raw: Mapping[str, Any], given: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """The user-override layer hidden in an engine's merged config, as a nested, typed overlay.
 
     Snakemake's `config` is params.yaml with the --config/--configfile values merged
@@ -157,8 +164,11 @@ def engine_overrides(config: Mapping[str, Any], raw: Mapping[str, Any],
 def _refuse_profile_edits(config: Mapping[str, Any], raw: Mapping[str, Any]) -> None:
     """Profiles are edited in params.yaml: an engine-side edit of one would not say which run it is for."""
     if PROFILES_KEY in config and _diff({PROFILES_KEY: config[PROFILES_KEY]}, {PROFILES_KEY: raw.get(PROFILES_KEY)}):
-        raise ParameterError(PROFILES_KEY, "cannot be changed from the engine's command line; override the keys "
-                                           "themselves (overrides apply after the profile)")
+        raise ParameterError(
+            PROFILES_KEY,
+            "cannot be changed from the engine's command line; override the keys "
+            "themselves (overrides apply after the profile)",
+        )
 
 
 def _engine_layer(values: Mapping[str, Any], base: Mapping[str, Any], only_changed: bool) -> dict[str, Any]:
@@ -200,8 +210,10 @@ def _coerce(value: Any, base: Any, schema: Mapping[str, Any] | None) -> Any:
     """Type an engine's string leaves by the base value at the same path (else by the schema)."""
     schema = _deref(schema or {})
     if isinstance(value, Mapping):
-        return {k: _coerce(v, base.get(k) if isinstance(base, Mapping) else None, _child(schema, str(k)))
-                for k, v in value.items()}
+        return {
+            k: _coerce(v, base.get(k) if isinstance(base, Mapping) else None, _child(schema, str(k)))
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         items = schema.get("items") if isinstance(schema.get("items"), Mapping) else None
         return [_coerce(v, _list_item(base, i), items) for i, v in enumerate(value)]
@@ -252,21 +264,21 @@ def freeze_run_params(raw_with_overrides: Mapping[str, Any], root: str | Path) -
     return path
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _schema() -> dict[str, Any]:
     """The schema of resolved parameters (read once; callers must not modify it)."""
     text = resources.files("points2sound").joinpath("schemas/params.schema.yaml").read_text()
     return yaml.safe_load(text)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def overlay_schema() -> dict[str, Any]:
     """The key structure of a profile or of `overrides`: any section but `profile`, none required."""
     props = {k: v for k, v in _schema()["properties"].items() if k != PROFILE_KEY}
     return {"type": "object", "additionalProperties": False, "properties": props}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def raw_schema() -> dict[str, Any]:
     """The key structure of params.yaml itself: the parameters plus `profiles` and `overrides`."""
     props = dict(_schema()["properties"])
@@ -346,17 +358,24 @@ def validate(params: Mapping[str, Any]) -> None:
     if not 0 < lo <= hi:
         raise ParameterError("scenes.distance_range_m", f"need 0 < min <= max, got [{lo}, {hi}]")
     if params["scenes"]["max_sources"] > len(params["instruments"]):
-        raise ParameterError("scenes.max_sources", "cannot exceed the number of instruments (sources are distinct instruments)")
+        raise ParameterError(
+            "scenes.max_sources", "cannot exceed the number of instruments (sources are distinct instruments)"
+        )
     if params["scenes"]["max_sources"] > len(params["render"]["azimuths_deg"]):
         raise ParameterError("scenes.max_sources", "cannot exceed the number of azimuths (azimuths are distinct)")
     train = params["train"]
     if train["batch_size"] % train["micro_batch_size"]:
-        raise ParameterError("train.micro_batch_size", f"must divide train.batch_size ({train['batch_size']}), "
-                                                       f"got {train['micro_batch_size']}")
+        raise ParameterError(
+            "train.micro_batch_size",
+            f"must divide train.batch_size ({train['batch_size']}), got {train['micro_batch_size']}",
+        )
     audio = params["pretrain_audio"]
     if not 2 <= audio["min_sources"] <= audio["max_sources"] <= len(params["instruments"]):
-        raise ParameterError("pretrain_audio.min_sources", "need 2 <= min_sources <= max_sources <= number of "
-                             f"instruments, got {audio['min_sources']}, {audio['max_sources']}")
+        raise ParameterError(
+            "pretrain_audio.min_sources",
+            "need 2 <= min_sources <= max_sources <= number of "
+            f"instruments, got {audio['min_sources']}, {audio['max_sources']}",
+        )
     unknown = sorted(set(audio["per_ear_variants"]) - set(params["variants"]))
     if unknown:
         raise ParameterError("pretrain_audio.per_ear_variants", f"unknown variants {unknown}")
@@ -365,10 +384,14 @@ def validate(params: Mapping[str, Any]) -> None:
             raise ParameterError(f"variants.{name}.init", "'separation' initializes a Demucs: needs points2sound")
         allowed = {"points2sound": ("full", "diff"), "mono2binaural": ("mse",)}[v["model"]]
         if v["loss"] not in allowed:
-            raise ParameterError(f"variants.{name}.loss", f"a {v['model']} model trains with {allowed}, got {v['loss']!r}")
+            raise ParameterError(
+                f"variants.{name}.loss", f"a {v['model']} model trains with {allowed}, got {v['loss']!r}"
+            )
         if v["loss"] in ("diff", "mse") and v["mono_input"] != "sum_lr":
-            raise ParameterError(f"variants.{name}.mono_input",
-                                 f"loss {v['loss']!r} recovers L and R from s_m = L + R (Eq. 12/13): needs 'sum_lr'")
+            raise ParameterError(
+                f"variants.{name}.mono_input",
+                f"loss {v['loss']!r} recovers L and R from s_m = L + R (Eq. 12/13): needs 'sum_lr'",
+            )
 
 
 def section_digest(params: Mapping[str, Any], *keys: str) -> str:

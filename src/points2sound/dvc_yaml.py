@@ -12,8 +12,9 @@ that the file is current (`check_current`), so a stale dvc.yaml cannot run.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 
@@ -56,8 +57,11 @@ def param_declarations(raw: Mapping[str, Any], profile: str, keys: tuple[str, ..
 
 
 def _stage_entry(stage: Stage, raw: Mapping[str, Any], profile: str) -> dict[str, Any]:
-    entry: dict[str, Any] = {"cmd": f"points2sound {stage.command}", "deps": [*stage.dep_paths(), *stage.code],
-                             "params": param_declarations(raw, profile, stage.param_keys())}
+    entry: dict[str, Any] = {
+        "cmd": f"points2sound {stage.command}",
+        "deps": [*stage.dep_paths(), *stage.code],
+        "params": param_declarations(raw, profile, stage.param_keys()),
+    }
     outs, metrics, plots = [], [], []
     for out in stage.outs.values():
         item: Any = out.path if out.cache else {out.path: {"cache": False}}
@@ -101,8 +105,11 @@ def check_current(params_path: Path, root: Path) -> None:
     raw = read_params_file(params_path)
     expected = render(raw, resolve(raw), root)
     if not dvc_file.is_file() or dvc_file.read_text() != expected:
-        raise InputFileError(dvc_file, f"is not the stage graph of params.yaml (profile {raw.get('profile')!r}): "
-                                       "run `points2sound dvc-yaml` and rerun")
+        raise InputFileError(
+            dvc_file,
+            f"is not the stage graph of params.yaml (profile {raw.get('profile')!r}): "
+            "run `points2sound dvc-yaml` and rerun",
+        )
 
 
 def under_dvc() -> bool:

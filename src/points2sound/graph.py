@@ -11,9 +11,10 @@ one entry here plus its command.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .codedeps import code_paths
 from .errors import ParameterError
@@ -53,20 +54,20 @@ class Out:
     cache: bool = True
     metric: bool = False
     plot: Mapping[str, str] | None = None
-    report: Report | None = None      # shown by `snakemake --report` (workflow/report/)
+    report: Report | None = None  # shown by `snakemake --report` (workflow/report/)
 
 
 @dataclass(frozen=True)
 class Stage:
-    name: str                         # Snakemake rule name == DVC stage name
-    topic: str                        # which workflow/rules/<topic>.smk holds its rule
-    args: tuple[str, ...]             # after `points2sound`: subcommand and its arguments
+    name: str  # Snakemake rule name == DVC stage name
+    topic: str  # which workflow/rules/<topic>.smk holds its rule
+    args: tuple[str, ...]  # after `points2sound`: subcommand and its arguments
     deps: Mapping[str, str | tuple[str, ...]]  # named data inputs (files or folders)
-    outs: Mapping[str, Out]           # named outputs
-    params: tuple[str, ...]           # parameter keys it reads (dotted), beyond profile and seed
-    modules: tuple[str, ...]          # entry modules (dotted): what its stages.py function imports
+    outs: Mapping[str, Out]  # named outputs
+    params: tuple[str, ...]  # parameter keys it reads (dotted), beyond profile and seed
+    modules: tuple[str, ...]  # entry modules (dotted): what its stages.py function imports
     log: str
-    kind: str | None = None           # `resources:` kind (train, pretrain) for cluster requests and threads
+    kind: str | None = None  # `resources:` kind (train, pretrain) for cluster requests and threads
     code: tuple[str, ...] = field(default=(), compare=False)  # filled by stage_graph: source paths it runs
 
     @property
@@ -113,8 +114,17 @@ class _Builder:
         self.checkpoints = f"checkpoints/{self.profile}"
         self.stages: list[Stage] = []
 
-    def add(self, name: str, topic: str, args: list[str], deps: dict, outs: dict, params: tuple[str, ...],
-            modules: tuple[str, ...], kind: str | None = None) -> None:
+    def add(
+        self,
+        name: str,
+        topic: str,
+        args: list[str],
+        deps: dict,
+        outs: dict,
+        params: tuple[str, ...],
+        modules: tuple[str, ...],
+        kind: str | None = None,
+    ) -> None:
         log = f"{self.logs}/{name}.log"
         words = 3 if args[0] == "data" else 1  # `data fetch <source>` is one command
         full = [*args[:words], "--profile", self.profile, *args[words:], "--log-file", log]  # torchrun takes --log
@@ -123,15 +133,34 @@ class _Builder:
     # ---- data sources ----
     def embedded(self) -> None:
         D = self.D
-        self.add("embed_audio", "data", ["embed-audio", "--out", f"{D}/audio"], {},
-                 {"audio": Out(f"{D}/audio", True)}, ("instruments", "dataset", "audio", "embedded_audio"),
-                 ("data.embedded_audio",))
-        self.add("embed_frames", "data", ["embed-frames", "--out", f"{D}/frames"], {},
-                 {"frames": Out(f"{D}/frames", True)}, ("instruments", "dataset", "embedded_frames"),
-                 ("data.embedded_performers",))
+        self.add(
+            "embed_audio",
+            "data",
+            ["embed-audio", "--out", f"{D}/audio"],
+            {},
+            {"audio": Out(f"{D}/audio", True)},
+            ("instruments", "dataset", "audio", "embedded_audio"),
+            ("data.embedded_audio",),
+        )
+        self.add(
+            "embed_frames",
+            "data",
+            ["embed-frames", "--out", f"{D}/frames"],
+            {},
+            {"frames": Out(f"{D}/frames", True)},
+            ("instruments", "dataset", "embedded_frames"),
+            ("data.embedded_performers",),
+        )
         if self.P["shapes"]["name"] != "modelnet40":
-            self.add("embed_shapes", "data", ["embed-shapes", "--out", f"{D}/shapes"], {},
-                     {"shapes": Out(f"{D}/shapes", True)}, ("shapes",), ("data.embedded_shapes",))
+            self.add(
+                "embed_shapes",
+                "data",
+                ["embed-shapes", "--out", f"{D}/shapes"],
+                {},
+                {"shapes": Out(f"{D}/shapes", True)},
+                ("shapes",),
+                ("data.embedded_shapes",),
+            )
 
     def downloads(self) -> None:
         """Real sources: each fetch converts one source into the data contract and writes its manifest."""
@@ -141,21 +170,40 @@ class _Builder:
 
         def fetch(name: str, source: str, outs: dict, params: tuple[str, ...], extra: list[str] = ()) -> None:
             outs = {**outs, "manifest": Out(f"{manifests}/{name.removeprefix('fetch_')}.json", cache=False)}
-            self.add(name, "download", ["data", "fetch", source, *extra, "--dataset", D, "--cache", cache,
-                                        "--manifest", outs["manifest"].path], {}, outs,
-                     (f"sources.{source}", "sources.retries", "sources.backoff_s", "sources.timeout_s", *params),
-                     ("data.cli_data", f"data.sources.{SOURCE_MODULES.get(source, source)}"))
+            self.add(
+                name,
+                "download",
+                [
+                    "data",
+                    "fetch",
+                    source,
+                    *extra,
+                    "--dataset",
+                    D,
+                    "--cache",
+                    cache,
+                    "--manifest",
+                    outs["manifest"].path,
+                ],
+                {},
+                outs,
+                (f"sources.{source}", "sources.retries", "sources.backoff_s", "sources.timeout_s", *params),
+                ("data.cli_data", f"data.sources.{SOURCE_MODULES.get(source, source)}"),
+            )
 
         fetch("fetch_music_solos", "music_solos", {"audio": Out(f"{D}/audio", True)}, ("instruments", "audio"))
-        fetch("fetch_points2sound_clouds", "points2sound_clouds", {"frames": Out(f"{D}/frames", True)},
-              ("instruments", "sources.zenodo_api"))
+        fetch(
+            "fetch_points2sound_clouds",
+            "points2sound_clouds",
+            {"frames": Out(f"{D}/frames", True)},
+            ("instruments", "sources.zenodo_api"),
+        )
         if P["shapes"]["name"] == "modelnet40":
             fetch("fetch_modelnet40", "modelnet40", {"shapes": Out(f"{D}/shapes", True)}, ("shapes",))
         if P["hrir"]["source"] == "sofa":
             fetch("fetch_kemar", "kemar", {"sofa": Out(f"{D}/ir/{P['hrir']['name']}.sofa")}, ("hrir", "audio"))
         for room in self.measured_rooms():
-            fetch(f"fetch_rooms_{room}", "rooms", {"sofa": Out(f"{D}/ir/{room}.sofa")}, ("rooms",),
-                  ["--room", room])
+            fetch(f"fetch_rooms_{room}", "rooms", {"sofa": Out(f"{D}/ir/{room}.sofa")}, ("rooms",), ["--room", room])
 
     def measured_rooms(self) -> list[str]:
         return [r for r, c in self.P["rooms"]["sets"].items() if (c or {}).get("source") == "measured"]
@@ -165,69 +213,146 @@ class _Builder:
         D, P = self.D, self.P
         hrir = P["hrir"]["name"]
         rooms = [_check_name(r, "rooms.sets") for r in P["rooms"]["sets"]]
-        self.add("split", "data", ["split", "--dataset", D], {"audio": f"{D}/audio", "frames": f"{D}/frames"},
-                 {"splits": Out(f"{D}/splits", True, report=Report("data", "splits.rst", patterns=("{split}.csv",)))},
-                 ("instruments", "audio", "splits"), ("data.splits",))
+        self.add(
+            "split",
+            "data",
+            ["split", "--dataset", D],
+            {"audio": f"{D}/audio", "frames": f"{D}/frames"},
+            {"splits": Out(f"{D}/splits", True, report=Report("data", "splits.rst", patterns=("{split}.csv",)))},
+            ("instruments", "audio", "splits"),
+            ("data.splits",),
+        )
         if P["hrir"]["source"] == "sphere":
-            self.add("make_hrir", "render", ["make-hrir", "--out", f"{D}/ir/{hrir}.sofa"], {},
-                     {"sofa": Out(f"{D}/ir/{hrir}.sofa")}, ("audio", "hrir"), ("render.sphere_head", "render.sofa_io"))
+            self.add(
+                "make_hrir",
+                "render",
+                ["make-hrir", "--out", f"{D}/ir/{hrir}.sofa"],
+                {},
+                {"sofa": Out(f"{D}/ir/{hrir}.sofa")},
+                ("audio", "hrir"),
+                ("render.sphere_head", "render.sofa_io"),
+            )
         measured = set(self.measured_rooms())
         for room in rooms:
             if room not in measured:
-                self.add(f"make_brir_{room}", "render", ["make-brir", "--room", room, "--hrir", f"{D}/ir/{hrir}.sofa",
-                                                         "--out", f"{D}/ir/{room}.sofa"],
-                         {"hrir": f"{D}/ir/{hrir}.sofa"}, {"sofa": Out(f"{D}/ir/{room}.sofa")}, ("rooms",),
-                         ("render.room", "render.sofa_io"))
-        for stage, irset, splits in [("hrir", hrir, ["train", "val", "test"])] + \
-                [(f"room_{r}", r, list(P["render"]["room_splits"])) for r in rooms]:
+                self.add(
+                    f"make_brir_{room}",
+                    "render",
+                    ["make-brir", "--room", room, "--hrir", f"{D}/ir/{hrir}.sofa", "--out", f"{D}/ir/{room}.sofa"],
+                    {"hrir": f"{D}/ir/{hrir}.sofa"},
+                    {"sofa": Out(f"{D}/ir/{room}.sofa")},
+                    ("rooms",),
+                    ("render.room", "render.sofa_io"),
+                )
+        for stage, irset, splits in [("hrir", hrir, ["train", "val", "test"])] + [
+            (f"room_{r}", r, list(P["render"]["room_splits"])) for r in rooms
+        ]:
             ir = f"{D}/ir/{irset}.sofa"
-            self.add(f"render_{stage}", "render",
-                     ["render-split", "--dataset", D, "--ir", ir, "--out", f"{D}/binaural/{irset}",
-                      "--splits", ",".join(splits)],
-                     {"audio": f"{D}/audio", "splits": f"{D}/splits", "ir": ir},
-                     {"renders": Out(f"{D}/binaural/{irset}", True)}, ("audio", "render"),
-                     ("render.binaural", "render.sofa_io"))
-            self.add(f"test_scenes_{stage}", "scenes",
-                     ["scenes", "--dataset", D, "--ir-set", irset, "--out", f"{D}/scenes/test_{irset}"],
-                     {"audio": f"{D}/audio", "renders": f"{D}/binaural/{irset}", "splits": f"{D}/splits",
-                      "frames": f"{D}/frames", "ir": ir},
-                     {"scenes": Out(f"{D}/scenes/test_{irset}", True)}, ("audio", "dataset", "scenes", "render"),
-                     ("data.scenes", "render.sofa_io"))
+            self.add(
+                f"render_{stage}",
+                "render",
+                [
+                    "render-split",
+                    "--dataset",
+                    D,
+                    "--ir",
+                    ir,
+                    "--out",
+                    f"{D}/binaural/{irset}",
+                    "--splits",
+                    ",".join(splits),
+                ],
+                {"audio": f"{D}/audio", "splits": f"{D}/splits", "ir": ir},
+                {"renders": Out(f"{D}/binaural/{irset}", True)},
+                ("audio", "render"),
+                ("render.binaural", "render.sofa_io"),
+            )
+            self.add(
+                f"test_scenes_{stage}",
+                "scenes",
+                ["scenes", "--dataset", D, "--ir-set", irset, "--out", f"{D}/scenes/test_{irset}"],
+                {
+                    "audio": f"{D}/audio",
+                    "renders": f"{D}/binaural/{irset}",
+                    "splits": f"{D}/splits",
+                    "frames": f"{D}/frames",
+                    "ir": ir,
+                },
+                {"scenes": Out(f"{D}/scenes/test_{irset}", True)},
+                ("audio", "dataset", "scenes", "render"),
+                ("data.scenes", "render.sofa_io"),
+            )
 
     # ---- models ----
-    def _training(self, name: str, command: list[str], deps: dict, params: tuple[str, ...],
-                  modules: tuple[str, ...], kind: str) -> None:
+    def _training(
+        self, name: str, command: list[str], deps: dict, params: tuple[str, ...], modules: tuple[str, ...], kind: str
+    ) -> None:
         # the run's dvclive folder (train/live.py): its summary is a metric, its per-metric TSVs the plots
         live = f"{self.results}/train/{name}"
-        args = [*command, "--out", f"{self.models}/{name}", "--live", live, "--checkpoints", f"{self.checkpoints}/{name}"]
-        outs = {"model": Out(f"{self.models}/{name}", True),
-                "metrics": Out(f"{live}/metrics.json", cache=False, metric=True,
-                               report=Report("training", "training_summary.rst", subcategory=name)),
-                "plots": Out(f"{live}/plots/metrics", True, cache=False, plot={"x": "step"})}
-        self.add(name if name.startswith("pretrain") else f"train_{name}", "train", args, deps, outs, params,
-                 modules, kind)
+        args = [
+            *command,
+            "--out",
+            f"{self.models}/{name}",
+            "--live",
+            live,
+            "--checkpoints",
+            f"{self.checkpoints}/{name}",
+        ]
+        outs = {
+            "model": Out(f"{self.models}/{name}", True),
+            "metrics": Out(
+                f"{live}/metrics.json",
+                cache=False,
+                metric=True,
+                report=Report("training", "training_summary.rst", subcategory=name),
+            ),
+            "plots": Out(f"{live}/plots/metrics", True, cache=False, plot={"x": "step"}),
+        }
+        self.add(
+            name if name.startswith("pretrain") else f"train_{name}", "train", args, deps, outs, params, modules, kind
+        )
 
     def models_half(self) -> None:
         D, P, M = self.D, self.P, self.models
         hrir = P["hrir"]["name"]
-        self._training("pretrain_vision", ["pretrain", "--shapes", f"{D}/shapes", "--dataset", D],
-                       {"shapes": f"{D}/shapes", "splits": f"{D}/splits", "frames": f"{D}/frames"},
-                       ("model", "pretrain", "shapes", "scenes", "train.device"), ("train.pretrain", "train.runtime"),
-                       "pretrain")
-        self._training("pretrain_separation",
-                       ["pretrain-separation", "--dataset", D, "--pretrained", f"{M}/pretrain_vision/model.pt"],
-                       {"audio": f"{D}/audio", "splits": f"{D}/splits", "frames": f"{D}/frames",
-                        "pretrained": f"{M}/pretrain_vision"},
-                       ("model", "pretrain_audio", "scenes", "render", "audio", "train.pretrained_vision",
-                        "train.device"), ("train.separation", "train.runtime"), "pretrain")
+        self._training(
+            "pretrain_vision",
+            ["pretrain", "--shapes", f"{D}/shapes", "--dataset", D],
+            {"shapes": f"{D}/shapes", "splits": f"{D}/splits", "frames": f"{D}/frames"},
+            ("model", "pretrain", "shapes", "scenes", "train.device"),
+            ("train.pretrain", "train.runtime"),
+            "pretrain",
+        )
+        self._training(
+            "pretrain_separation",
+            ["pretrain-separation", "--dataset", D, "--pretrained", f"{M}/pretrain_vision/model.pt"],
+            {
+                "audio": f"{D}/audio",
+                "splits": f"{D}/splits",
+                "frames": f"{D}/frames",
+                "pretrained": f"{M}/pretrain_vision",
+            },
+            ("model", "pretrain_audio", "scenes", "render", "audio", "train.pretrained_vision", "train.device"),
+            ("train.separation", "train.runtime"),
+            "pretrain",
+        )
         for variant, spec in P["variants"].items():
             _check_name(variant, "variants")
             init = f"{M}/pretrain_{spec['init']}"
-            self._training(variant, ["train", "--variant", variant, "--dataset", D, "--pretrained", f"{init}/model.pt"],
-                           {"audio": f"{D}/audio", "renders": f"{D}/binaural/{hrir}", "splits": f"{D}/splits",
-                            "frames": f"{D}/frames", "pretrained": init},
-                           ("model", "train", "scenes", "render", "audio", "hrir", f"variants.{variant}"),
-                           ("train.variant", "train.runtime"), "train")
+            self._training(
+                variant,
+                ["train", "--variant", variant, "--dataset", D, "--pretrained", f"{init}/model.pt"],
+                {
+                    "audio": f"{D}/audio",
+                    "renders": f"{D}/binaural/{hrir}",
+                    "splits": f"{D}/splits",
+                    "frames": f"{D}/frames",
+                    "pretrained": init,
+                },
+                ("model", "train", "scenes", "render", "audio", "hrir", f"variants.{variant}"),
+                ("train.variant", "train.runtime"),
+                "train",
+            )
 
     # ---- evaluation and report ----
     def ir_sets(self) -> list[str]:
@@ -238,8 +363,9 @@ class _Builder:
 
     @staticmethod
     def scores_report(entry: str, irset: str) -> Report:
-        return Report("scores", "scene_scores.rst", subcategory="per-scene scores",
-                      labels={"entry": entry, "IR set": irset})
+        return Report(
+            "scores", "scene_scores.rst", subcategory="per-scene scores", labels={"entry": entry, "IR set": irset}
+        )
 
     @staticmethod
     def separation_report(what: str) -> Report:
@@ -251,73 +377,196 @@ class _Builder:
         for irset in self.ir_sets():
             scenes = f"{D}/scenes/test_{irset}"
             for variant in P["variants"]:
-                self.add(f"evaluate_{variant}_{irset}", "evaluate",
-                         ["evaluate", "--variant", variant, "--model", f"{M}/{variant}/model.pt",
-                          "--scenes-root", f"{D}/scenes", "--ir-sets", irset, "--out-dir", f"{R}/scores/{variant}"],
-                         {"model": f"{M}/{variant}", "scenes": scenes},
-                         {"scores": Out(self.score_path(variant, irset), cache=False,
-                                        report=self.scores_report(variant, irset))},
-                         ("audio", "model", "scenes.features", "scenes.mono_input", "train.device",
-                          f"variants.{variant}"), ("evaluate.run", "train.runtime", "train.variant"))
-            self.add(f"evaluate_mono_mono_{irset}", "evaluate",
-                     ["evaluate", "--scenes-root", f"{D}/scenes", "--ir-sets", irset, "--out-dir", f"{R}/scores/mono_mono"],
-                     {"scenes": scenes}, {"scores": Out(self.score_path("mono_mono", irset), cache=False,
-                                                        report=self.scores_report("mono_mono", irset))},
-                     ("audio",), ("evaluate.run", "train.runtime", "train.variant"))
+                self.add(
+                    f"evaluate_{variant}_{irset}",
+                    "evaluate",
+                    [
+                        "evaluate",
+                        "--variant",
+                        variant,
+                        "--model",
+                        f"{M}/{variant}/model.pt",
+                        "--scenes-root",
+                        f"{D}/scenes",
+                        "--ir-sets",
+                        irset,
+                        "--out-dir",
+                        f"{R}/scores/{variant}",
+                    ],
+                    {"model": f"{M}/{variant}", "scenes": scenes},
+                    {
+                        "scores": Out(
+                            self.score_path(variant, irset), cache=False, report=self.scores_report(variant, irset)
+                        )
+                    },
+                    ("audio", "model", "scenes.features", "scenes.mono_input", "train.device", f"variants.{variant}"),
+                    ("evaluate.run", "train.runtime", "train.variant"),
+                )
+            self.add(
+                f"evaluate_mono_mono_{irset}",
+                "evaluate",
+                ["evaluate", "--scenes-root", f"{D}/scenes", "--ir-sets", irset, "--out-dir", f"{R}/scores/mono_mono"],
+                {"scenes": scenes},
+                {
+                    "scores": Out(
+                        self.score_path("mono_mono", irset), cache=False, report=self.scores_report("mono_mono", irset)
+                    )
+                },
+                ("audio",),
+                ("evaluate.run", "train.runtime", "train.variant"),
+            )
         per_ear = list(P["pretrain_audio"]["per_ear_variants"])
-        self.add("evaluate_separation", "evaluate",
-                 ["evaluate-separation", "--dataset", D, "--model", f"{M}/pretrain_separation/model.pt",
-                  "--models-dir", M, "--binaural", *per_ear, "--out-dir", f"{R}/separation"],
-                 {"model": f"{M}/pretrain_separation", "audio": f"{D}/audio", "renders": f"{D}/binaural/{hrir}",
-                  "splits": f"{D}/splits", "frames": f"{D}/frames",
-                  "binaural": tuple(f"{M}/{v}" for v in per_ear)},
-                 {"mono": Out(f"{R}/separation/mono.csv", cache=False, report=self.separation_report("mono")),
-                  **{f"per_ear_{v}": Out(f"{R}/separation/{v}_per_ear.csv", cache=False,
-                                         report=self.separation_report(f"{v} per ear")) for v in per_ear}},
-                 ("audio", "model", "pretrain_audio", "scenes", "render", "train.device",
-                  *(f"variants.{v}" for v in per_ear)), ("evaluate.separation", "train.runtime", "train.variant"))
-        self.add("audio_costs", "evaluate", ["audio-costs", "--out", f"{R}/audio_costs.csv"], {},
-                 {"costs": Out(f"{R}/audio_costs.csv", cache=False, report=Report("benchmarks", "audio_costs.rst"))},
-                 ("model", "audio"), ("models.cost",))
+        self.add(
+            "evaluate_separation",
+            "evaluate",
+            [
+                "evaluate-separation",
+                "--dataset",
+                D,
+                "--model",
+                f"{M}/pretrain_separation/model.pt",
+                "--models-dir",
+                M,
+                "--binaural",
+                *per_ear,
+                "--out-dir",
+                f"{R}/separation",
+            ],
+            {
+                "model": f"{M}/pretrain_separation",
+                "audio": f"{D}/audio",
+                "renders": f"{D}/binaural/{hrir}",
+                "splits": f"{D}/splits",
+                "frames": f"{D}/frames",
+                "binaural": tuple(f"{M}/{v}" for v in per_ear),
+            },
+            {
+                "mono": Out(f"{R}/separation/mono.csv", cache=False, report=self.separation_report("mono")),
+                **{
+                    f"per_ear_{v}": Out(
+                        f"{R}/separation/{v}_per_ear.csv", cache=False, report=self.separation_report(f"{v} per ear")
+                    )
+                    for v in per_ear
+                },
+            },
+            (
+                "audio",
+                "model",
+                "pretrain_audio",
+                "scenes",
+                "render",
+                "train.device",
+                *(f"variants.{v}" for v in per_ear),
+            ),
+            ("evaluate.separation", "train.runtime", "train.variant"),
+        )
+        self.add(
+            "audio_costs",
+            "evaluate",
+            ["audio-costs", "--out", f"{R}/audio_costs.csv"],
+            {},
+            {"costs": Out(f"{R}/audio_costs.csv", cache=False, report=Report("benchmarks", "audio_costs.rst"))},
+            ("model", "audio"),
+            ("models.cost",),
+        )
         headline = "p2s_rgb" if "p2s_rgb" in P["variants"] else next(iter(P["variants"]))
-        self.add("listening_examples", "evaluate",
-                 ["examples", "--model", f"{M}/{headline}/model.pt", "--scenes", f"{D}/scenes/test_{hrir}",
-                  "--out", f"{R}/examples", "--pictures", f"{R}/scene_pictures"],
-                 {"model": f"{M}/{headline}", "scenes": f"{D}/scenes/test_{hrir}"},
-                 {"examples": Out(f"{R}/examples", True,
-                                  report=Report("listening", "listening_example.rst", patterns=("{example}.html",))),
-                  "pictures": Out(f"{R}/scene_pictures", True,
-                                  report=Report("data", "scene_picture.rst", subcategory="listening-example scenes",
-                                                patterns=("{example}.png",)))},
-                 ("audio", "train.device"), ("evaluate.run", "evaluate.listening", "train.runtime"))
+        self.add(
+            "listening_examples",
+            "evaluate",
+            [
+                "examples",
+                "--model",
+                f"{M}/{headline}/model.pt",
+                "--scenes",
+                f"{D}/scenes/test_{hrir}",
+                "--out",
+                f"{R}/examples",
+                "--pictures",
+                f"{R}/scene_pictures",
+            ],
+            {"model": f"{M}/{headline}", "scenes": f"{D}/scenes/test_{hrir}"},
+            {
+                "examples": Out(
+                    f"{R}/examples",
+                    True,
+                    report=Report("listening", "listening_example.rst", patterns=("{example}.html",)),
+                ),
+                "pictures": Out(
+                    f"{R}/scene_pictures",
+                    True,
+                    report=Report(
+                        "data", "scene_picture.rst", subcategory="listening-example scenes", patterns=("{example}.png",)
+                    ),
+                ),
+            },
+            ("audio", "train.device"),
+            ("evaluate.run", "evaluate.listening", "train.runtime"),
+        )
 
     def report(self, reference: str | None) -> None:
         R = self.results
         scores = tuple(self.score_path(e, i) for e in [*self.P["variants"], "mono_mono"] for i in self.ir_sets())
         separation = tuple(o.path for s in self.stages if s.name == "evaluate_separation" for o in s.outs.values())
         # every artifact upstream of the report: the reproduction section compares their hashes
-        artifacts = tuple(sorted({o.path for s in self.stages for o in s.outs.values()
-                                  if o.path.startswith(("data/", "models/"))}))
-        args = ["report", "--scores", *scores, "--examples", f"{R}/examples", "--separation-scores", *separation,
-                "--costs", f"{R}/audio_costs.csv", "--artifacts", *artifacts]
-        deps: dict[str, Any] = {"scores": scores, "examples": f"{R}/examples", "separation": separation,
-                                "costs": f"{R}/audio_costs.csv", "artifacts": artifacts}
+        artifacts = tuple(
+            sorted({o.path for s in self.stages for o in s.outs.values() if o.path.startswith(("data/", "models/"))})
+        )
+        args = [
+            "report",
+            "--scores",
+            *scores,
+            "--examples",
+            f"{R}/examples",
+            "--separation-scores",
+            *separation,
+            "--costs",
+            f"{R}/audio_costs.csv",
+            "--artifacts",
+            *artifacts,
+        ]
+        deps: dict[str, Any] = {
+            "scores": scores,
+            "examples": f"{R}/examples",
+            "separation": separation,
+            "costs": f"{R}/audio_costs.csv",
+            "artifacts": artifacts,
+        }
         if reference is not None:
             args += ["--reference", reference]
             deps["reference"] = reference
         page = Report("scores", "report_page.rst", subcategory="results page")
-        self.add("report", "report", [*args, "--out", R], deps,
-                 {"page": Out(f"{R}/README.md", cache=False, report=page),
-                  "metrics": Out(f"{R}/metrics.json", cache=False, metric=True, report=page),
-                  "reproduction": Out(f"{R}/reproduction.json", cache=False, report=page),
-                  "tables": Out(f"{R}/tables", True, cache=False,
-                                report=Report("scores", "tables.rst", subcategory="tables", patterns=("{table}.html",))),
-                  "figures": Out(f"{R}/figures", True, cache=False,
-                                 report=Report("scores", "figures.rst", subcategory="figures",
-                                               patterns=("{figure}.png",)))},
-                 ("audio", "hrir", "rooms", "scenes", "dataset", "pretrain_audio", "variants", "reproduce", "report"),
-                 ("report.page", "report.tables", "report.figures", "report.separation", "report.reproduction",
-                  "report.html"))
+        self.add(
+            "report",
+            "report",
+            [*args, "--out", R],
+            deps,
+            {
+                "page": Out(f"{R}/README.md", cache=False, report=page),
+                "metrics": Out(f"{R}/metrics.json", cache=False, metric=True, report=page),
+                "reproduction": Out(f"{R}/reproduction.json", cache=False, report=page),
+                "tables": Out(
+                    f"{R}/tables",
+                    True,
+                    cache=False,
+                    report=Report("scores", "tables.rst", subcategory="tables", patterns=("{table}.html",)),
+                ),
+                "figures": Out(
+                    f"{R}/figures",
+                    True,
+                    cache=False,
+                    report=Report("scores", "figures.rst", subcategory="figures", patterns=("{figure}.png",)),
+                ),
+            },
+            ("audio", "hrir", "rooms", "scenes", "dataset", "pretrain_audio", "variants", "reproduce", "report"),
+            (
+                "report.page",
+                "report.tables",
+                "report.figures",
+                "report.separation",
+                "report.reproduction",
+                "report.html",
+            ),
+        )
 
 
 def reference_dir(params: Mapping[str, Any], root: Path) -> str | None:

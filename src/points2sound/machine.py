@@ -16,10 +16,35 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-CPU_FLAGS_OF_NOTE = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx_vnni", "avx512f", "avx512dq", "avx512bw",
-                     "avx512vl", "avx512_vnni", "avx512_bf16", "avx512_fp16", "amx_tile", "amx_bf16", "amx_int8")
-THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS",
-              "VECLIB_MAXIMUM_THREADS", "MKL_DYNAMIC", "OMP_DYNAMIC", "KMP_AFFINITY", "OMP_PROC_BIND")
+CPU_FLAGS_OF_NOTE = (
+    "sse4_2",
+    "avx",
+    "avx2",
+    "fma",
+    "f16c",
+    "avx_vnni",
+    "avx512f",
+    "avx512dq",
+    "avx512bw",
+    "avx512vl",
+    "avx512_vnni",
+    "avx512_bf16",
+    "avx512_fp16",
+    "amx_tile",
+    "amx_bf16",
+    "amx_int8",
+)
+THREAD_ENV = (
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "MKL_DYNAMIC",
+    "OMP_DYNAMIC",
+    "KMP_AFFINITY",
+    "OMP_PROC_BIND",
+)
 DISTRIBUTIONS = ("torch", "numpy", "scipy", "soundfile", "pandas", "snakemake", "dvc", "points2sound")
 
 
@@ -37,10 +62,12 @@ def cpu_facts(cpuinfo: str | Path = "/proc/cpuinfo") -> dict[str, Any]:
             model = value.strip()
         elif key in ("flags", "Features") and not flags:  # x86, ARM
             flags = set(value.split())
-    return {"cpu_model": model or platform.processor() or platform.machine(),
-            "cpu_flags": [f for f in CPU_FLAGS_OF_NOTE if f in flags],
-            "cpu_count": os.cpu_count(),
-            "cpu_affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None}
+    return {
+        "cpu_model": model or platform.processor() or platform.machine(),
+        "cpu_flags": [f for f in CPU_FLAGS_OF_NOTE if f in flags],
+        "cpu_count": os.cpu_count(),
+        "cpu_affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+    }
 
 
 def versions() -> dict[str, str | None]:
@@ -66,8 +93,10 @@ def torch_facts(import_torch: bool = True) -> dict[str, Any]:
         import torch
     except ImportError:
         return {"torch_threads": None, "torch_interop_threads": None, "torch_cpu_capability": None}
-    out: dict[str, Any] = {"torch_threads": torch.get_num_threads(),
-                           "torch_interop_threads": torch.get_num_interop_threads()}
+    out: dict[str, Any] = {
+        "torch_threads": torch.get_num_threads(),
+        "torch_interop_threads": torch.get_num_interop_threads(),
+    }
     try:
         out["torch_cpu_capability"] = torch.backends.cpu.get_cpu_capability()
     except AttributeError:  # older torch
@@ -80,9 +109,11 @@ def torch_facts(import_torch: bool = True) -> dict[str, Any]:
 
 def git_state(cwd: str | Path | None = None) -> dict[str, Any]:
     """The commit checked out in `cwd` and whether tracked files differ from it (empty: not a git checkout)."""
+
     def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True,
-                              timeout=30).stdout.strip()
+        return subprocess.run(
+            ["git", *args], cwd=cwd, capture_output=True, text=True, check=True, timeout=30
+        ).stdout.strip()
 
     try:
         commit = git("rev-parse", "HEAD")

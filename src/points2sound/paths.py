@@ -8,8 +8,8 @@ is read, so a typo in `--out` can never overwrite the original it was computed f
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from .errors import InputFileError, OutputFileError
 
@@ -44,5 +44,6 @@ def refuse_overwriting_inputs(out: str | Path, inputs: Iterable[tuple[str, str |
     """OutputFileError when `out` is one of the (role, path) inputs: it would be overwritten by its own result."""
     for role, path in inputs:
         if path is not None and same_path(out, path):
-            raise OutputFileError(out, f"the output is also the {role} input; refusing to overwrite it "
-                                       "(choose another --out)")
+            raise OutputFileError(
+                out, f"the output is also the {role} input; refusing to overwrite it (choose another --out)"
+            )

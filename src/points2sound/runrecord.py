@@ -25,10 +25,11 @@ import json
 import os
 import resource
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from .atomic import write_text
 
@@ -75,10 +76,15 @@ class RunRecord:
 
         cpu, rss, rss_children = _usage()
         out: dict[str, Any] = {
-            "command": self.command, "argv": self.argv, "started_utc": self._started_utc,
+            "command": self.command,
+            "argv": self.argv,
+            "started_utc": self._started_utc,
             "finished_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "wall_seconds": time.perf_counter() - self._started_wall, "cpu_seconds": cpu - self._started_cpu,
-            "peak_rss_mb": rss, "peak_rss_children_mb": rss_children, "pid": os.getpid(),
+            "wall_seconds": time.perf_counter() - self._started_wall,
+            "cpu_seconds": cpu - self._started_cpu,
+            "peak_rss_mb": rss,
+            "peak_rss_children_mb": rss_children,
+            "pid": os.getpid(),
             **self.extras,
         }
         if machine:

@@ -7,8 +7,9 @@ call those commands, so each stage is implemented exactly once.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -46,8 +47,13 @@ def embed_audio(params: Params, out_dir: Path) -> pd.DataFrame:
     cfg = params["embedded_audio"]
     with atomic_dir(out_dir) as tmp:
         table = generate_recordings(
-            tmp, list(params["instruments"]), cfg["recordings_per_instrument"], cfg["duration_s"],
-            params["audio"]["sample_rate"], stage_seed(params, "embed_audio"), cfg.get("variation"),
+            tmp,
+            list(params["instruments"]),
+            cfg["recordings_per_instrument"],
+            cfg["duration_s"],
+            params["audio"]["sample_rate"],
+            stage_seed(params, "embed_audio"),
+            cfg.get("variation"),
         )
     log.info("wrote %d recordings to %s", len(table), out_dir)
     return table
@@ -61,8 +67,13 @@ def embed_frames(params: Params, out_dir: Path) -> pd.DataFrame:
     cfg = params["embedded_frames"]
     with atomic_dir(out_dir) as tmp:
         table = generate_performers(
-            tmp, list(params["instruments"]), cfg["performers_per_instrument"], cfg["frames_per_performer"],
-            stage_seed(params, "embed_frames"), camera=cfg["camera"], fps=params["dataset"]["fps"],
+            tmp,
+            list(params["instruments"]),
+            cfg["performers_per_instrument"],
+            cfg["frames_per_performer"],
+            stage_seed(params, "embed_frames"),
+            camera=cfg["camera"],
+            fps=params["dataset"]["fps"],
         )
     log.info("wrote %d performers to %s", len(table), out_dir)
     return table
@@ -75,8 +86,12 @@ def embed_shapes(params: Params, out_dir: Path) -> pd.DataFrame:
     cfg = params["shapes"]
     with atomic_dir(out_dir) as tmp:
         table = generate_shapes(
-            tmp, cfg["classes"], cfg["shapes_per_class"], cfg["points_per_shape"],
-            stage_seed(params, "embed_shapes"), test_fraction=cfg["test_fraction"],
+            tmp,
+            cfg["classes"],
+            cfg["shapes_per_class"],
+            cfg["points_per_shape"],
+            stage_seed(params, "embed_shapes"),
+            test_fraction=cfg["test_fraction"],
         )
     log.info("wrote %d shapes to %s", len(table), out_dir)
     return table
@@ -89,15 +104,27 @@ def make_hrir(params: Params, out_path: Path) -> None:
 
     cfg = params["hrir"]
     if cfg["source"] != "sphere":
-        raise ParameterError("hrir.source", f"is {cfg['source']!r}: only 'sphere' is generated; place a SOFA file at {out_path} instead")
+        raise ParameterError(
+            "hrir.source", f"is {cfg['source']!r}: only 'sphere' is generated; place a SOFA file at {out_path} instead"
+        )
     step = float(cfg["azimuth_step_deg"])
     azimuths = np.arange(0.0, 360.0, step)
     irs = sphere_hrirs(
-        azimuths, params["audio"]["sample_rate"], head_radius_m=cfg["head_radius_m"], ear_angle_deg=cfg["ear_angle_deg"],
-        distance_m=cfg["distance_m"], taps=cfg["taps"], speed_of_sound=cfg["speed_of_sound"],
+        azimuths,
+        params["audio"]["sample_rate"],
+        head_radius_m=cfg["head_radius_m"],
+        ear_angle_deg=cfg["ear_angle_deg"],
+        distance_m=cfg["distance_m"],
+        taps=cfg["taps"],
+        speed_of_sound=cfg["speed_of_sound"],
     )
     write_hrir_sofa(
-        out_path, irs, params["audio"]["sample_rate"], azimuths, cfg["distance_m"], name=cfg["name"],
+        out_path,
+        irs,
+        params["audio"]["sample_rate"],
+        azimuths,
+        cfg["distance_m"],
+        name=cfg["name"],
         comment=f"rigid-sphere head, radius {cfg['head_radius_m']} m, ears at +-{cfg['ear_angle_deg']} deg",
     )
     log.info("wrote %d HRIRs to %s", len(azimuths), out_path)
@@ -113,18 +140,31 @@ def make_brir(params: Params, room: str, hrir_path: Path, out_path: Path) -> Non
         raise ParameterError("rooms.sets", f"no room named {room!r}; known: {sorted(sets)}")
     cfg = sets[room]
     if cfg["preset"] not in ROOM_PRESETS:
-        raise ParameterError(f"rooms.sets.{room}.preset", f"unknown preset {cfg['preset']!r}; known: {sorted(ROOM_PRESETS)}")
+        raise ParameterError(
+            f"rooms.sets.{room}.preset", f"unknown preset {cfg['preset']!r}; known: {sorted(ROOM_PRESETS)}"
+        )
     preset = ROOM_PRESETS[cfg["preset"]]
     hrir = read_ir_set(hrir_path)
     rotations = params["rooms"]["head_rotations_deg"]
     irs, rotations = simulate_brirs(
-        hrir, preset["dims_m"], cfg["rt60_s"], source_distance_m=params["rooms"]["source_distance_m"],
-        head_rotations_deg=rotations, seed=stage_seed(params, f"brir_{room}"),
+        hrir,
+        preset["dims_m"],
+        cfg["rt60_s"],
+        source_distance_m=params["rooms"]["source_distance_m"],
+        head_rotations_deg=rotations,
+        seed=stage_seed(params, f"brir_{room}"),
     )
     write_brir_sofa(
-        out_path, irs, hrir.sample_rate, rotations, 0.0, params["rooms"]["source_distance_m"], name=room,
+        out_path,
+        irs,
+        hrir.sample_rate,
+        rotations,
+        0.0,
+        params["rooms"]["source_distance_m"],
+        name=room,
         room_description=f"simulated shoebox {preset['dims_m']} m, RT60 {cfg['rt60_s']} s ({cfg['preset']})",
-        room_dims_m=preset["dims_m"], listener_pos_m=default_listener(preset["dims_m"], params["rooms"]["source_distance_m"]),
+        room_dims_m=preset["dims_m"],
+        listener_pos_m=default_listener(preset["dims_m"], params["rooms"]["source_distance_m"]),
     )
     log.info("wrote %d BRIRs to %s", len(rotations), out_path)
 
@@ -134,11 +174,24 @@ def split(params: Params, dataset_root: Path) -> None:
     from .data.splits import make_splits
 
     with atomic_dir(dataset_root / "splits") as tmp:
-        make_splits(dataset_root, list(params["instruments"]), params["audio"]["sample_rate"], params["splits"],
-                    stage_seed(params, "split"), out_dir=tmp)
+        make_splits(
+            dataset_root,
+            list(params["instruments"]),
+            params["audio"]["sample_rate"],
+            params["splits"],
+            stage_seed(params, "split"),
+            out_dir=tmp,
+        )
 
 
-def render(params: Params, dataset_root: Path, ir_path: Path, out_dir: Path, splits: list[str], azimuths: list[int] | None = None) -> None:
+def render(
+    params: Params,
+    dataset_root: Path,
+    ir_path: Path,
+    out_dir: Path,
+    splits: list[str],
+    azimuths: list[int] | None = None,
+) -> None:
     """Binaural renders of the recordings of some splits through one IR set (Two!Ears style)."""
     from .render.binaural import render_recordings
     from .render.sofa_io import read_ir_set
@@ -153,7 +206,9 @@ def render(params: Params, dataset_root: Path, ir_path: Path, out_dir: Path, spl
             raise InputFileError(index, "split index not found", "run the split stage first")
         files += [dataset_root / p for p in pd.read_csv(index)["path"]]
     with atomic_dir(out_dir) as tmp:
-        render_recordings(files, tmp, irset, azimuths, params["audio"]["sample_rate"], subtype=params["audio"]["wav_subtype"])
+        render_recordings(
+            files, tmp, irset, azimuths, params["audio"]["sample_rate"], subtype=params["audio"]["wav_subtype"]
+        )
     log.info("rendered %d recordings x %d azimuths through %s", len(files), len(azimuths), ir_path.name)
 
 
@@ -169,14 +224,25 @@ def scenes(params: Params, dataset_root: Path, ir_set: str, out_dir: Path, split
     azimuths = _rendered_azimuths(params, irset)
     sources = SceneSources.from_dataset(dataset_root, split_name, ir_set)
     specs = make_scene_specs(
-        sources, cfg["test"]["count"], stage_seed(params, f"scenes_{split_name}"), max_sources=cfg["max_sources"],
-        azimuths_deg=azimuths, distance_range=tuple(cfg["distance_range_m"]),
-        segment_samples=int(round(cfg["test"]["clip_s"] * sr)), fps=params["dataset"]["fps"], sample_rate=sr,
-        design=cfg["test"]["design"], same_side_share=cfg["test"]["same_side_share_n2"],
+        sources,
+        cfg["test"]["count"],
+        stage_seed(params, f"scenes_{split_name}"),
+        max_sources=cfg["max_sources"],
+        azimuths_deg=azimuths,
+        distance_range=tuple(cfg["distance_range_m"]),
+        segment_samples=int(round(cfg["test"]["clip_s"] * sr)),
+        fps=params["dataset"]["fps"],
+        sample_rate=sr,
+        design=cfg["test"]["design"],
+        same_side_share=cfg["test"]["same_side_share_n2"],
     )
     with atomic_dir(out_dir) as tmp:
         materialize_scenes(
-            specs, sources, tmp, voxel_size=cfg["voxel_size_m"], scale_by_n=cfg["scale_by_n"],
+            specs,
+            sources,
+            tmp,
+            voxel_size=cfg["voxel_size_m"],
+            scale_by_n=cfg["scale_by_n"],
             listener_height_m=cfg["listener_height_m"],
         )
     log.info("materialized %d %s scenes through %s", len(specs), split_name, ir_set)
@@ -195,48 +261,103 @@ def _threads(params: Params, kind: str, given: int | None) -> int:
     return max(1, min(int(params.get("resources", {}).get(kind, {}).get("cpus", 1)), os.cpu_count() or 1))
 
 
-def pretrain(params: Params, shapes_root: Path, out_dir: Path, live_dir: Path, checkpoint_dir: Path,
-             threads: int | None = None, stop_after: int | None = None, dataset_root: Path | None = None) -> None:
+def pretrain(
+    params: Params,
+    shapes_root: Path,
+    out_dir: Path,
+    live_dir: Path,
+    checkpoint_dir: Path,
+    threads: int | None = None,
+    stop_after: int | None = None,
+    dataset_root: Path | None = None,
+) -> None:
     """Pre-train the vision trunk on shape classification; the checkpoint and its test accuracy."""
     from .train.pretrain import KIND, pretrain_vision
 
-    _pretraining_run(params, "pretrain_vision", "fit_" + KIND, threads, out_dir, live_dir,
-                     lambda model_path, device: pretrain_vision(params, shapes_root, checkpoint_dir, model_path,
-                                                                device=device, stop_after=stop_after,
-                                                                dataset_root=dataset_root)[0])
+    _pretraining_run(
+        params,
+        "pretrain_vision",
+        "fit_" + KIND,
+        threads,
+        out_dir,
+        live_dir,
+        lambda model_path, device: pretrain_vision(
+            params,
+            shapes_root,
+            checkpoint_dir,
+            model_path,
+            device=device,
+            stop_after=stop_after,
+            dataset_root=dataset_root,
+        )[0],
+    )
 
 
-def _pretraining_run(params: Params, name: str, kind: str, threads: int | None, out_dir: Path, live_dir: Path,
-                     run: Callable[[Path, Any], Any]) -> None:
+def _pretraining_run(
+    params: Params,
+    name: str,
+    kind: str,
+    threads: int | None,
+    out_dir: Path,
+    live_dir: Path,
+    run: Callable[[Path, Any], Any],
+) -> None:
     """What both pre-training stages share: the runtime, the atomic model folder, the metrics and the summary.
     `run(model_path, device)` trains and writes model_path, returning the loop's FitResult (its fit of `kind`
     logs to `live_dir`, train/live.py)."""
     from .train.live import recording
     from .train.runtime import setup_runtime
 
-    device, _ = setup_runtime(params["train"]["device"], _threads(params, "pretrain", threads), stage_seed(params, name))
+    device, _ = setup_runtime(
+        params["train"]["device"], _threads(params, "pretrain", threads), stage_seed(params, name)
+    )
     with recording(live_dir, kind) as live, atomic_dir(out_dir) as tmp:
         result = run(tmp / "model.pt", device)
         if result.stopped_early:
             raise RunStopped(result.iterations_done)
-    live.finish({"best_iteration": result.best_iteration, "best_val_loss": result.best_val,
-                 "iterations": result.iterations_done, **result.extra}, result.iterations_done)
+    live.finish(
+        {
+            "best_iteration": result.best_iteration,
+            "best_val_loss": result.best_val,
+            "iterations": result.iterations_done,
+            **result.extra,
+        },
+        result.iterations_done,
+    )
     RUN.update(**result.timing(), device=str(device), world_size=1)
 
 
-def train(params: Params, variant: str, dataset_root: Path, pretrained: Path | None, out_dir: Path,
-          live_dir: Path, checkpoint_dir: Path, threads: int | None = None, stop_after: int | None = None) -> None:
+def train(
+    params: Params,
+    variant: str,
+    dataset_root: Path,
+    pretrained: Path | None,
+    out_dir: Path,
+    live_dir: Path,
+    checkpoint_dir: Path,
+    threads: int | None = None,
+    stop_after: int | None = None,
+) -> None:
     """Train one variant of the paper; the best weights, and its metrics (history and summary, dvclive)."""
     from .train.live import recording
     from .train.runtime import setup_runtime
     from .train.variant import save_model, summarize, train_variant
 
-    device, dist = setup_runtime(params["train"]["device"], _threads(params, "train", threads),
-                                 stage_seed(params, f"train_{variant}"))
+    device, dist = setup_runtime(
+        params["train"]["device"], _threads(params, "train", threads), stage_seed(params, f"train_{variant}")
+    )
     try:
         with recording(live_dir, f"train_{variant}") as live:
-            result, config, system, task = train_variant(params, variant, dataset_root, pretrained, checkpoint_dir,
-                                                         device=device, dist=dist, stop_after=stop_after)
+            result, config, system, task = train_variant(
+                params,
+                variant,
+                dataset_root,
+                pretrained,
+                checkpoint_dir,
+                device=device,
+                dist=dist,
+                stop_after=stop_after,
+            )
         if result.stopped_early:  # every rank exits the same way, so torchrun reports it
             raise RunStopped(result.iterations_done)
         if not dist.is_main:
@@ -246,26 +367,53 @@ def train(params: Params, variant: str, dataset_root: Path, pretrained: Path | N
         with atomic_dir(out_dir) as tmp:
             save_model(tmp / "model.pt", system, config, summary)
         live.finish(summary, result.iterations_done)
-        log.info("%s: val L1 %.5f (scene rotated by pi/2: %.5f; mono copied to both ears: %.5f)", variant,
-                 summary["val_l1"], summary["val_l1_rotated"], summary["val_l1_mono_copy"])
+        log.info(
+            "%s: val L1 %.5f (scene rotated by pi/2: %.5f; mono copied to both ears: %.5f)",
+            variant,
+            summary["val_l1"],
+            summary["val_l1_rotated"],
+            summary["val_l1_mono_copy"],
+        )
     finally:
         dist.close()
 
 
-def pretrain_separation(params: Params, dataset_root: Path, pretrained: Path | None, out_dir: Path,
-                        live_dir: Path, checkpoint_dir: Path, threads: int | None = None,
-                        stop_after: int | None = None) -> None:
+def pretrain_separation(
+    params: Params,
+    dataset_root: Path,
+    pretrained: Path | None,
+    out_dir: Path,
+    live_dir: Path,
+    checkpoint_dir: Path,
+    threads: int | None = None,
+    stop_after: int | None = None,
+) -> None:
     """Audio pre-training by visually-conditioned separation; the checkpoint and its validation L1."""
     from .train.separation import SEPARATION_KIND
     from .train.separation import pretrain_separation as run
 
-    _pretraining_run(params, "pretrain_separation", "fit_" + SEPARATION_KIND, threads, out_dir, live_dir,
-                     lambda model_path, device: run(params, dataset_root, pretrained, checkpoint_dir, model_path,
-                                                    device=device, stop_after=stop_after)[0])
+    _pretraining_run(
+        params,
+        "pretrain_separation",
+        "fit_" + SEPARATION_KIND,
+        threads,
+        out_dir,
+        live_dir,
+        lambda model_path, device: run(
+            params, dataset_root, pretrained, checkpoint_dir, model_path, device=device, stop_after=stop_after
+        )[0],
+    )
 
 
-def evaluate_separation(params: Params, dataset_root: Path, separation_model: Path, models_dir: Path,
-                        variants: list[str] | None, out_dir: Path, threads: int | None = None) -> None:
+def evaluate_separation(
+    params: Params,
+    dataset_root: Path,
+    separation_model: Path,
+    models_dir: Path,
+    variants: list[str] | None,
+    out_dir: Path,
+    threads: int | None = None,
+) -> None:
     """bss_eval scores of the separation network, and per ear of binaural variants (<models_dir>/<variant>)."""
     from .evaluate.separation import evaluate_separation as run
     from .train.runtime import setup_runtime
@@ -302,8 +450,15 @@ def _ir_sets(params: Params, names: str) -> list[str]:
     return chosen
 
 
-def evaluate(params: Params, variant: str | None, model_path: Path | None, scenes_root: Path, ir_sets: str,
-             out_dir: Path, threads: int | None = None) -> None:
+def evaluate(
+    params: Params,
+    variant: str | None,
+    model_path: Path | None,
+    scenes_root: Path,
+    ir_sets: str,
+    out_dir: Path,
+    threads: int | None = None,
+) -> None:
     """Per-scene scores of one trained variant (or, with variant None, the Mono-Mono baseline):
     `<out_dir>/<ir_set>.csv` for each IR set's materialized test scenes."""
     from .evaluate.run import score_mono_mono, score_variant
@@ -325,8 +480,9 @@ def evaluate(params: Params, variant: str | None, model_path: Path | None, scene
         log.info("scored %d rows on %s", n, name)
 
 
-def examples(params: Params, model_path: Path, scenes_dir: Path, out_dir: Path,
-             pictures_dir: Path | None = None) -> None:
+def examples(
+    params: Params, model_path: Path, scenes_dir: Path, out_dir: Path, pictures_dir: Path | None = None
+) -> None:
     """Listening examples (mono, prediction, truth) for one test scene per N; with `pictures_dir`, also
     a playable HTML page per example (beside its WAVs) and the picture of its scene there."""
     from .evaluate.listening import write_listening_pages
@@ -343,9 +499,17 @@ def examples(params: Params, model_path: Path, scenes_dir: Path, out_dir: Path,
     log.info("wrote %d listening examples to %s", len(written), out_dir)
 
 
-def report(params: Params, score_files: list[Path], examples_dir: Path | None, out_dir: Path,
-           params_file: Path | None = None, separation_scores: list[Path] | None = None,
-           costs: Path | None = None, artifacts: Sequence[Path] = (), reference: Path | None = None) -> None:
+def report(
+    params: Params,
+    score_files: list[Path],
+    examples_dir: Path | None,
+    out_dir: Path,
+    params_file: Path | None = None,
+    separation_scores: list[Path] | None = None,
+    costs: Path | None = None,
+    artifacts: Sequence[Path] = (),
+    reference: Path | None = None,
+) -> None:
     """Tables, figures and the one-page report, all computed from the per-scene scores.
 
     With `separation_scores` (mono.csv / <variant>_per_ear.csv, or folders of them) or
@@ -366,8 +530,12 @@ def report(params: Params, score_files: list[Path], examples_dir: Path | None, o
     anechoic = params["hrir"]["name"]
     rooms = list(params["rooms"]["sets"])
     # a scores folder may hold separation/ (bss_eval scores, another format): read by the section below
-    files = [f for p in score_files for f in (sorted(p.glob("*/*.csv")) + sorted(p.glob("*.csv")) if p.is_dir() else [p])
-             if not (p.is_dir() and f.parent.name == "separation")]
+    files = [
+        f
+        for p in score_files
+        for f in (sorted(p.glob("*/*.csv")) + sorted(p.glob("*.csv")) if p.is_dir() else [p])
+        if not (p.is_dir() and f.parent.name == "separation")
+    ]
     df = read_scores(files)
     from .machine import machine_facts
     from .report import reproduction
@@ -376,12 +544,17 @@ def report(params: Params, score_files: list[Path], examples_dir: Path | None, o
     commit = reproduction.commit_label(machine)
     keys = [k for k in params if k not in ("profiles",)]
     run_info = {
-        "profile": profile, "data_source": params["dataset"]["source"], "git_commit": commit,
-        "params_hash": section_digest(params, *keys), "anechoic": anechoic, "rooms": rooms,
+        "profile": profile,
+        "data_source": params["dataset"]["source"],
+        "git_commit": commit,
+        "params_hash": section_digest(params, *keys),
+        "anechoic": anechoic,
+        "rooms": rooms,
         "room_rt60_s": {r: params["rooms"]["sets"][r]["rt60_s"] for r in rooms},
         "scenes_dir": f"data/{profile}/scenes",
         "test_scenes": f"{params['scenes']['test']['count']} per IR set, {params['scenes']['test']['clip_s']} s clips",
-        "sample_rate": f"{params['audio']['sample_rate']} Hz", "machine": reproduction.machine_line(machine),
+        "sample_rate": f"{params['audio']['sample_rate']} Hz",
+        "machine": reproduction.machine_line(machine),
         "sample_rate_hz": int(params["audio"]["sample_rate"]),
         "bootstrap": Bootstrap.from_params(params.get("report"), stage_seed(params, "report")),
     }
@@ -390,22 +563,33 @@ def report(params: Params, score_files: list[Path], examples_dir: Path | None, o
     figures_dir = out_dir / "figures"
     figures_dir.mkdir(exist_ok=True)
     figures = {
-        "Figure 4: Points2Sound per N, anechoic and in each room": figure_rooms(df, figures_dir / "figure4_rooms",
-                                                                              profile, anechoic, rooms),
-        "Figure 5: Points2Sound against Mono2Binaural per N": figure_p2s_vs_m2b(df, figures_dir / "figure5_m2b",
-                                                                                 profile, anechoic),
+        "Figure 4: Points2Sound per N, anechoic and in each room": figure_rooms(
+            df, figures_dir / "figure4_rooms", profile, anechoic, rooms
+        ),
+        "Figure 5: Points2Sound against Mono2Binaural per N": figure_p2s_vs_m2b(
+            df, figures_dir / "figure5_m2b", profile, anechoic
+        ),
         "d_ENV against source azimuth at N = 1: Points2Sound, Rotated-Visual and Mono-Mono (s_L + s_R)": {
             "paths": figure_azimuth(df, figures_dir / "figure_azimuth", profile, anechoic),
             "note": "Points: mean over the N = 1 test scenes at that azimuth, bars: their standard error "
-                    "(series offset by a few degrees to stay apart)."},
+            "(series offset by a few degrees to stay apart).",
+        },
     }
     wavs = sorted(examples_dir.glob("*.wav")) if examples_dir is not None and examples_dir.is_dir() else []
     separation = None
     if separation_scores is not None or costs is not None:
         from .report.separation import separation_section
 
-        separation = separation_section(out_dir, df, separation_scores, costs, profile, anechoic, [anechoic, *rooms],
-                                        params.get("pretrain_audio", {}).get("per_ear_variants", ()))
+        separation = separation_section(
+            out_dir,
+            df,
+            separation_scores,
+            costs,
+            profile,
+            anechoic,
+            [anechoic, *rooms],
+            params.get("pretrain_audio", {}).get("per_ear_variants", ()),
+        )
     page = write_report(out_dir, df, run_info, tables, figures, wavs, separation)  # writes the tables too
     run = reproduction.record(list(artifacts), out_dir / "tables", machine, commit, profile)
     closing = reproduction.section(run, out_dir / "tables", reference, params["reproduce"]["rel_tolerance"])

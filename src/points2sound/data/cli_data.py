@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from .sources import SOURCES
 
@@ -54,7 +54,9 @@ def _fetch(args: argparse.Namespace, params: dict) -> None:
     log.info("fetched %s into %s", args.source, root)
 
 
-def add_data_commands(subparsers: argparse._SubParsersAction, common: Callable[[argparse.ArgumentParser], None]) -> None:
+def add_data_commands(
+    subparsers: argparse._SubParsersAction, common: Callable[[argparse.ArgumentParser], None]
+) -> None:
     """Add `data status` and `data fetch <source>` to the CLI's subparsers."""
     desc = "real data sources: show their status or fetch one into the data contract"
     data = subparsers.add_parser("data", help=desc, description=desc)
@@ -64,22 +66,33 @@ def add_data_commands(subparsers: argparse._SubParsersAction, common: Callable[[
         p.add_argument("--dataset", type=Path, default=None, help="data contract root (default: data/<profile>)")
         p.add_argument("--cache", type=Path, default=None, help="downloads folder (default: sources.cache_dir)")
 
-    p = dsub.add_parser("status", help="per source: present, verified, missing or partial (no network)",
-                        description="Per source: present, verified, missing or partial. Looks at the disk only.")
+    p = dsub.add_parser(
+        "status",
+        help="per source: present, verified, missing or partial (no network)",
+        description="Per source: present, verified, missing or partial. Looks at the disk only.",
+    )
     common(p)
     path_opts(p)
     p.add_argument("--all", action="store_true", help="also list sources the profile does not use")
     p.add_argument("--no-verify", action="store_true", help="skip checksum verification of the downloads")
     p.set_defaults(func=_status)
 
-    p = dsub.add_parser("fetch", help="download, verify and convert one source into the data contract",
-                        description="Download (resumable, retried), verify, extract safely and convert one source; "
-                        "files placed by hand in the downloads folder are verified and used.")
+    p = dsub.add_parser(
+        "fetch",
+        help="download, verify and convert one source into the data contract",
+        description="Download (resumable, retried), verify, extract safely and convert one source; "
+        "files placed by hand in the downloads folder are verified and used.",
+    )
     common(p)
     path_opts(p)
     p.add_argument("source", choices=SOURCES)
-    p.add_argument("--manifest", type=Path, default=None, help="manifest path (default: <dataset>/manifests/<source>.json)")
+    p.add_argument(
+        "--manifest", type=Path, default=None, help="manifest path (default: <dataset>/manifests/<source>.json)"
+    )
     p.add_argument("--room", default=None, help="rooms only: fetch one measured room set")
-    p.add_argument("--if-selected", action="store_true",
-                   help="do nothing (exit 0) when the profile does not use this source (DVC runs every stage)")
+    p.add_argument(
+        "--if-selected",
+        action="store_true",
+        help="do nothing (exit 0) when the profile does not use this source (DVC runs every stage)",
+    )
     p.set_defaults(func=_fetch)

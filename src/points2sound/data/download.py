@@ -23,13 +23,13 @@ import http.client
 import json
 import logging
 import os
-import socket
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Callable, Iterable, Mapping, Sequence
+from typing import IO, Any
 
 from ..atomic import NoSpaceError
 from ..errors import InputFileError, Points2SoundError
@@ -52,7 +52,9 @@ class DownloadError(Points2SoundError):
         lines += [f"  {url}: {why}" for url, why in failures]
         lines.append("To fetch it by hand: download it from one of the addresses above on a machine with internet,")
         lines.append(f"place it at {self.dest}" + (f" (expected {checksum})" if checksum else "") + ",")
-        lines.append("and rerun the command (or `points2sound data fetch <source>`): a placed file is verified and used.")
+        lines.append(
+            "and rerun the command (or `points2sound data fetch <source>`): a placed file is verified and used."
+        )
         super().__init__("\n".join(lines))
 
 
@@ -79,7 +81,7 @@ class Checksum:
     hexdigest: str
 
     @classmethod
-    def parse(cls, value: str | None) -> "Checksum | None":
+    def parse(cls, value: str | None) -> Checksum | None:
         if not value:
             return None
         algo, _, digest = str(value).partition(":")
@@ -102,7 +104,9 @@ def file_digest(path: str | Path, algorithm: str = "sha256") -> str:
     return h.hexdigest()
 
 
-def verify_file(path: str | Path, checksum: Checksum | str | None, size: int | None = None, source: str | None = None) -> str:
+def verify_file(
+    path: str | Path, checksum: Checksum | str | None, size: int | None = None, source: str | None = None
+) -> str:
     """Check a file's size and checksum; return its sha256. Raises ChecksumError naming both digests."""
     path = Path(path)
     if isinstance(checksum, str) or checksum is None:
@@ -112,14 +116,20 @@ def verify_file(path: str | Path, checksum: Checksum | str | None, size: int | N
     actual_size = path.stat().st_size
     where = f" (from {source})" if source else ""
     if size is not None and actual_size != int(size):
-        raise ChecksumError(path, f"has {actual_size} bytes, expected {size}{where}",
-                            "the file is truncated or a different version; delete it and fetch it again")
+        raise ChecksumError(
+            path,
+            f"has {actual_size} bytes, expected {size}{where}",
+            "the file is truncated or a different version; delete it and fetch it again",
+        )
     sha = file_digest(path, "sha256")
     if checksum is not None:
         got = sha if checksum.algorithm == "sha256" else file_digest(path, checksum.algorithm)
         if got != checksum.hexdigest:
-            raise ChecksumError(path, f"{checksum.algorithm} is {got}, expected {checksum.hexdigest}{where}",
-                                "the file is corrupt or a different version; delete it and fetch it again")
+            raise ChecksumError(
+                path,
+                f"{checksum.algorithm} is {got}, expected {checksum.hexdigest}{where}",
+                "the file is corrupt or a different version; delete it and fetch it again",
+            )
     return sha
 
 
@@ -140,8 +150,11 @@ def _write(f: IO[bytes], block: bytes, part: Path) -> None:
         f.write(block)
     except OSError as exc:
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise NoSpaceError(part, "no space left on device" if exc.errno == errno.ENOSPC else "disk quota exceeded",
-                               "the partial download is kept: free some space and rerun to resume") from exc
+            raise NoSpaceError(
+                part,
+                "no space left on device" if exc.errno == errno.ENOSPC else "disk quota exceeded",
+                "the partial download is kept: free some space and rerun to resume",
+            ) from exc
         raise
 
 
@@ -159,7 +172,7 @@ def _attempt(url: str, part: Path, timeout: float, progress: Callable[[int, int 
         if exc.code in (408, 425, 429) or exc.code >= 500:
             raise _Retryable(f"HTTP {exc.code} {exc.reason}") from exc
         raise  # 4xx: the address is wrong, no point retrying
-    except (urllib.error.URLError, socket.timeout, ConnectionError, http.client.HTTPException, OSError) as exc:
+    except (TimeoutError, urllib.error.URLError, ConnectionError, http.client.HTTPException, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise _Retryable(f"{type(exc).__name__}: {reason}") from exc
     with resp:
@@ -183,7 +196,7 @@ def _attempt(url: str, part: Path, timeout: float, progress: Callable[[int, int 
                     got += len(block)
                     if progress:
                         progress(got, expected_total)
-        except (socket.timeout, ConnectionError, http.client.HTTPException, OSError) as exc:
+        except (TimeoutError, ConnectionError, http.client.HTTPException, OSError) as exc:
             raise _Retryable(f"connection lost after {got} bytes ({type(exc).__name__}: {exc})") from exc
         if expected_total is not None and got < expected_total:
             raise _Retryable(f"connection closed after {got} of {expected_total} bytes")
@@ -231,12 +244,18 @@ def _check_part(part: Path, dest: Path, check: Check | None, url: str) -> None:
         view.unlink(missing_ok=True)
         cause = exc.__cause__
         if isinstance(cause, UnsafeArchiveError):  # refused before it is ever extracted: keep its kind
-            raise UnsafeArchiveError(dest, f"the file downloaded from {url}: {cause.problem}",
-                                     "nothing was kept; the archive is corrupt or malicious") from None
+            raise UnsafeArchiveError(
+                dest,
+                f"the file downloaded from {url}: {cause.problem}",
+                "nothing was kept; the archive is corrupt or malicious",
+            ) from None
         problem = exc.problem.replace(str(view), str(dest))  # readers quote the name they were given
-        raise FormatError(dest, f"the file downloaded from {url} {problem}",
-                          "nothing was kept; the server sent a truncated or different file: check the address, "
-                          "or place a good copy there by hand") from None
+        raise FormatError(
+            dest,
+            f"the file downloaded from {url} {problem}",
+            "nothing was kept; the server sent a truncated or different file: check the address, "
+            "or place a good copy there by hand",
+        ) from None
     os.replace(view, part)
 
 
@@ -284,15 +303,24 @@ def download(
             sha = verify_file(part, checksum, size if size is not None else server_size, source=url)
         except ChecksumError as exc:
             part.unlink(missing_ok=True)
-            raise ChecksumError(dest, exc.problem, "nothing was kept; the server may hold another version — "
-                                "check the source, or place a verified copy by hand") from None
+            raise ChecksumError(
+                dest,
+                exc.problem,
+                "nothing was kept; the server may hold another version — "
+                "check the source, or place a verified copy by hand",
+            ) from None
         _check_part(part, dest, check, url)
         os.replace(part, dest)
         if checksum is not None:
             log.info("downloaded %s -> %s (verified: %s)", url, dest, checksum)
         else:
-            log.info("downloaded %s -> %s (unpinned: %s, sha256 %s recorded)", url, dest,
-                     "format checked" if check else "no checksum published", sha)
+            log.info(
+                "downloaded %s -> %s (unpinned: %s, sha256 %s recorded)",
+                url,
+                dest,
+                "format checked" if check else "no checksum published",
+                sha,
+            )
         return sha
     raise _GaveUp(last)
 
@@ -323,8 +351,10 @@ def zenodo_record(record: int | str, api: str, timeout_s: float = 60.0) -> dict[
         with _open(url, {"Accept": "application/json"}, timeout_s) as resp:
             return json.loads(resp.read().decode("utf-8"))
     except urllib.error.HTTPError as exc:
-        raise DownloadError(f"Zenodo record {record}", f"<cache>/zenodo-{record}", [(url, f"HTTP {exc.code} {exc.reason}")]) from None
-    except (urllib.error.URLError, socket.timeout, ConnectionError, OSError, ValueError) as exc:
+        raise DownloadError(
+            f"Zenodo record {record}", f"<cache>/zenodo-{record}", [(url, f"HTTP {exc.code} {exc.reason}")]
+        ) from None
+    except (TimeoutError, urllib.error.URLError, ConnectionError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
         raise DownloadError(f"Zenodo record {record}", f"<cache>/zenodo-{record}", [(url, str(reason))]) from None
 
@@ -347,8 +377,16 @@ def zenodo_files(meta: Mapping[str, Any], record: int | str, api: str, pattern: 
         if not url:
             url = f"{api.rstrip('/')}/{record}/files/{key}/content"
         checksum = entry.get("checksum")
-        out.append(RemoteFile(name=key, urls=(url,), checksum=checksum, size=entry.get("size"),
-                              record=f"zenodo:{record}", licence=licence))
+        out.append(
+            RemoteFile(
+                name=key,
+                urls=(url,),
+                checksum=checksum,
+                size=entry.get("size"),
+                record=f"zenodo:{record}",
+                licence=licence,
+            )
+        )
     return out
 
 
@@ -356,7 +394,7 @@ def resolve_mirror(url: str, api: str, timeout_s: float) -> tuple[str, str | Non
     """Turn 'zenodo:<record>/<key glob>' into a download URL with its published checksum."""
     if not url.startswith(ZENODO_SCHEME):
         return url, None, None
-    record, _, pattern = url[len(ZENODO_SCHEME):].partition("/")
+    record, _, pattern = url[len(ZENODO_SCHEME) :].partition("/")
     files = zenodo_files(zenodo_record(record, api, timeout_s), record, api, pattern or "*")
     if len(files) != 1:
         names = ", ".join(f.name for f in files) or "none"
@@ -393,8 +431,17 @@ def fetch(
             continue
         checksum = remote.checksum or published
         try:
-            return download(url, dest, checksum, remote.size or size, retries=retries, backoff_s=backoff_s,
-                            timeout_s=timeout_s, sleep=sleep, check=None if checksum else check)
+            return download(
+                url,
+                dest,
+                checksum,
+                remote.size or size,
+                retries=retries,
+                backoff_s=backoff_s,
+                timeout_s=timeout_s,
+                sleep=sleep,
+                check=None if checksum else check,
+            )
         except urllib.error.HTTPError as exc:
             failures.append((url, f"HTTP {exc.code} {exc.reason}"))
         except _GaveUp as exc:
@@ -424,5 +471,11 @@ def remote_from_params(name: str, cfg: Mapping[str, Any]) -> RemoteFile:
     """A RemoteFile from a `sources:` entry with `url`/`urls`, optional `sha256`/`checksum`, `size`."""
     urls: Iterable[str] = cfg.get("urls") or ([cfg["url"]] if cfg.get("url") else [])
     checksum = cfg.get("checksum") or (f"sha256:{cfg['sha256']}" if cfg.get("sha256") else None)
-    return RemoteFile(name=name, urls=tuple(urls), checksum=checksum, size=cfg.get("size"),
-                      record=cfg.get("doi") or cfg.get("record"), licence=cfg.get("licence"))
+    return RemoteFile(
+        name=name,
+        urls=tuple(urls),
+        checksum=checksum,
+        size=cfg.get("size"),
+        record=cfg.get("doi") or cfg.get("record"),
+        licence=cfg.get("licence"),
+    )

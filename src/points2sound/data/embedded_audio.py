@@ -23,9 +23,10 @@ import math
 import numbers
 import warnings
 import zlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -273,7 +274,7 @@ def monophonic(onset: np.ndarray, duration: np.ndarray, pitch: np.ndarray) -> tu
     return onset, np.minimum(duration, gap), pitch
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _score_lines(path: str) -> tuple[_Line, ...]:
     """Parse a corpus score once per process and keep its parts as lines."""
     from music21 import corpus  # slow import, only when a score is needed
@@ -381,9 +382,7 @@ def _draw_part(instrument: str, n_parts: int, rng: np.random.Generator) -> int:
     return int(rng.integers(0, n_parts - half))
 
 
-def compose(
-    instrument: str, duration_s: float, rng: np.random.Generator, variation: Mapping[str, Any]
-) -> Performance:
+def compose(instrument: str, duration_s: float, rng: np.random.Generator, variation: Mapping[str, Any]) -> Performance:
     """Chain corpus lines, in the instrument's range, until `duration_s` is filled.
 
     The first piece starts at a random note (so recordings enter mid-piece, as
@@ -445,9 +444,7 @@ def soundfont_path() -> Path:
     """TimGM6mb.sf2 inside the installed pretty_midi package."""
     spec = importlib.util.find_spec("pretty_midi")
     if spec is None or spec.origin is None:
-        raise InputFileError(
-            "pretty_midi/TimGM6mb.sf2", "pretty_midi is not installed", hint="pip install pretty_midi"
-        )
+        raise InputFileError("pretty_midi/TimGM6mb.sf2", "pretty_midi is not installed", hint="pip install pretty_midi")
     path = Path(spec.origin).parent / "TimGM6mb.sf2"
     if not path.is_file():
         raise InputFileError(path, "General MIDI SoundFont not found", hint="reinstall pretty_midi")

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import colorsys
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -64,18 +65,18 @@ def _frame(z_dir: Vec, x_hint: Vec) -> np.ndarray:
     return np.column_stack([ex, np.cross(ez, ex), ez])
 
 
-@lru_cache(maxsize=None)
+@cache
 def _unit_sphere() -> trimesh.Trimesh:
     return trimesh.creation.icosphere(subdivisions=2)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _unit_cylinder() -> trimesh.Trimesh:
     # radius 1 along z, from z = 0 to z = 1
     return trimesh.creation.cylinder(radius=1.0, segment=[[0, 0, 0], [0, 0, 1]], sections=14)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _unit_box() -> trimesh.Trimesh:
     return trimesh.creation.box(extents=(1.0, 1.0, 1.0))
 
@@ -100,8 +101,13 @@ class MeshParts:
         self._faces.append(np.asarray(faces, np.int64))
         self._cols.append(np.tile(np.asarray(rgb, float), (len(faces), 1)))
 
-    def add_mesh(self, mesh: trimesh.Trimesh, rgb: tuple[float, float, float], rotation: np.ndarray | None = None,
-                 offset: Vec | None = None) -> None:
+    def add_mesh(
+        self,
+        mesh: trimesh.Trimesh,
+        rgb: tuple[float, float, float],
+        rotation: np.ndarray | None = None,
+        offset: Vec | None = None,
+    ) -> None:
         v = mesh.vertices if rotation is None else mesh.vertices @ np.asarray(rotation).T
         self.add(v + (0.0 if offset is None else np.asarray(offset)), mesh.faces, rgb)
 
@@ -116,8 +122,15 @@ class MeshParts:
     def sphere(self, centre: Vec, radius: float, rgb: tuple) -> None:
         self.ellipsoid(centre, (radius, radius, radius), rgb)
 
-    def tube(self, p0: Vec, p1: Vec, r0: float | tuple[float, float], r1: float | tuple[float, float] | None,
-             rgb: tuple, x_hint: Vec = (1.0, 0.0, 0.0)) -> None:
+    def tube(
+        self,
+        p0: Vec,
+        p1: Vec,
+        r0: float | tuple[float, float],
+        r1: float | tuple[float, float] | None,
+        rgb: tuple,
+        x_hint: Vec = (1.0, 0.0, 0.0),
+    ) -> None:
         """Closed (elliptic) frustum from p0 to p1; radii are (rx, ry) pairs or scalars."""
         p0, p1 = np.asarray(p0, float), np.asarray(p1, float)
         axis = p1 - p0
@@ -144,7 +157,7 @@ class MeshParts:
             v = v @ np.asarray(rotation).T
         self.add(v + np.asarray(centre, float), b.faces, rgb)
 
-    def extend(self, other: "MeshParts", rotation: np.ndarray, offset: Vec) -> None:
+    def extend(self, other: MeshParts, rotation: np.ndarray, offset: Vec) -> None:
         """Add another collection, rigidly moved (local -> world)."""
         rotation, offset = np.asarray(rotation, float), np.asarray(offset, float)
         self._verts.extend(v @ rotation.T + offset for v in other._verts)
@@ -180,12 +193,36 @@ def _ik(root: Vec, target: Vec, l1: float, l2: float, pole: Vec) -> tuple[Vec, V
 
 
 # --------------------------------------------------------------------------- parameters
-SKIN = np.array([[0.96, 0.80, 0.69], [0.91, 0.72, 0.58], [0.80, 0.59, 0.43], [0.66, 0.46, 0.32],
-                 [0.50, 0.34, 0.23], [0.36, 0.24, 0.16]])
-HAIR = np.array([[0.07, 0.06, 0.05], [0.22, 0.14, 0.08], [0.42, 0.28, 0.15], [0.82, 0.68, 0.44],
-                 [0.62, 0.62, 0.62], [0.52, 0.24, 0.10]])
-TROUSERS = np.array([[0.08, 0.08, 0.10], [0.12, 0.16, 0.32], [0.35, 0.35, 0.37], [0.70, 0.62, 0.48],
-                     [0.20, 0.22, 0.18], [0.25, 0.30, 0.55]])
+SKIN = np.array(
+    [
+        [0.96, 0.80, 0.69],
+        [0.91, 0.72, 0.58],
+        [0.80, 0.59, 0.43],
+        [0.66, 0.46, 0.32],
+        [0.50, 0.34, 0.23],
+        [0.36, 0.24, 0.16],
+    ]
+)
+HAIR = np.array(
+    [
+        [0.07, 0.06, 0.05],
+        [0.22, 0.14, 0.08],
+        [0.42, 0.28, 0.15],
+        [0.82, 0.68, 0.44],
+        [0.62, 0.62, 0.62],
+        [0.52, 0.24, 0.10],
+    ]
+)
+TROUSERS = np.array(
+    [
+        [0.08, 0.08, 0.10],
+        [0.12, 0.16, 0.32],
+        [0.35, 0.35, 0.37],
+        [0.70, 0.62, 0.48],
+        [0.20, 0.22, 0.18],
+        [0.25, 0.30, 0.55],
+    ]
+)
 
 
 def _jitter(rng: np.random.Generator, rgb: np.ndarray, amount: float = 0.04) -> tuple[float, float, float]:
@@ -252,50 +289,95 @@ def performer_params(instrument: str, rng: np.random.Generator) -> PerformerPara
         return (float(u(*amp)), float(u(*hz)), float(u(0, 2 * np.pi)))
 
     motion = dict(
-        lean=wave((0.8, 2.5), (0.15, 0.45)), side=wave((0.5, 2.0), (0.12, 0.4)), twist=wave((0.5, 2.5), (0.1, 0.35)),
-        head=wave((1.5, 4.0), (0.2, 0.5)), breath=wave((0.015, 0.03), (0.2, 0.33)),
-        hand=wave((0.6, 1.0), (0.25, 0.6)), fret=wave((0.2, 0.45), (0.15, 0.4)), rock=wave((0.5, 1.5), (0.15, 0.4)),
+        lean=wave((0.8, 2.5), (0.15, 0.45)),
+        side=wave((0.5, 2.0), (0.12, 0.4)),
+        twist=wave((0.5, 2.5), (0.1, 0.35)),
+        head=wave((1.5, 4.0), (0.2, 0.5)),
+        breath=wave((0.015, 0.03), (0.2, 0.33)),
+        hand=wave((0.6, 1.0), (0.25, 0.6)),
+        fret=wave((0.2, 0.45), (0.15, 0.4)),
+        rock=wave((0.5, 1.5), (0.15, 0.4)),
     )
     inst: dict[str, Any] = dict(scale=float(u(0.97, 1.03)))
     wood = np.array([u(0.42, 0.62), u(0.18, 0.30), u(0.06, 0.13)])
     inst["wood"] = tuple(float(c) for c in wood)
     inst["wood_dark"] = tuple(float(c) for c in wood * 0.6)
     if instrument == "cello":
-        inst.update(endpin=float(u(0.22, 0.30)), tilt=float(u(18, 28)), side=float(u(8, 14)), yaw=float(u(-12, 12)),
-                    z=float(u(0.5, 0.6)), bow_mid=0.28, bow_amp=float(u(0.12, 0.17)))
+        inst.update(
+            endpin=float(u(0.22, 0.30)),
+            tilt=float(u(18, 28)),
+            side=float(u(8, 14)),
+            yaw=float(u(-12, 12)),
+            z=float(u(0.5, 0.6)),
+            bow_mid=0.28,
+            bow_amp=float(u(0.12, 0.17)),
+        )
     elif instrument == "doublebass":
-        inst.update(endpin=float(u(0.10, 0.18)), tilt=float(u(10, 18)), side=float(u(0, 3)), yaw=float(u(-25, -5)),
-                    x=float(u(0.10, 0.18)), z=float(u(0.30, 0.38)), arco=bool(u() < 0.6),
-                    bow_mid=0.27, bow_amp=float(u(0.10, 0.15)))
+        inst.update(
+            endpin=float(u(0.10, 0.18)),
+            tilt=float(u(10, 18)),
+            side=float(u(0, 3)),
+            yaw=float(u(-25, -5)),
+            x=float(u(0.10, 0.18)),
+            z=float(u(0.30, 0.38)),
+            arco=bool(u() < 0.6),
+            bow_mid=0.27,
+            bow_amp=float(u(0.10, 0.15)),
+        )
     elif instrument == "guitar":
-        inst.update(elevation=float(u(15, 35)), forward=float(u(5, 22)), x=float(u(-0.17, -0.08)),
-                    top=tuple(float(c) for c in (np.array([u(0.78, 0.9), u(0.58, 0.68), u(0.33, 0.42)])
-                                                 if u() < 0.7 else wood)))
+        inst.update(
+            elevation=float(u(15, 35)),
+            forward=float(u(5, 22)),
+            x=float(u(-0.17, -0.08)),
+            top=tuple(
+                float(c) for c in (np.array([u(0.78, 0.9), u(0.58, 0.68), u(0.33, 0.42)]) if u() < 0.7 else wood)
+            ),
+        )
     elif instrument == "saxophone":
         tenor = bool(u() < 0.5)
-        inst.update(tenor=tenor, scale=float(u(0.97, 1.03)) * (1.0 if tenor else 0.8),
-                    side=float(u(15, 28) if tenor else u(5, 15)), forward=float(u(15, 30)), yaw=float(u(-20, 10)),
-                    brass=(float(u(0.80, 0.92)), float(u(0.62, 0.74)), float(u(0.18, 0.30))))
+        inst.update(
+            tenor=tenor,
+            scale=float(u(0.97, 1.03)) * (1.0 if tenor else 0.8),
+            side=float(u(15, 28) if tenor else u(5, 15)),
+            forward=float(u(15, 30)),
+            yaw=float(u(-20, 10)),
+            brass=(float(u(0.80, 0.92)), float(u(0.62, 0.74)), float(u(0.18, 0.30))),
+        )
     else:  # violin
-        inst.update(heading=float(u(35, 50)), elevation=float(u(0, 12)), roll=float(u(15, 30)),
-                    bow_mid=0.3, bow_amp=float(u(0.14, 0.2)))
+        inst.update(
+            heading=float(u(35, 50)),
+            elevation=float(u(0, 12)),
+            roll=float(u(15, 30)),
+            bow_mid=0.3,
+            bow_amp=float(u(0.14, 0.2)),
+        )
     return PerformerParams(
-        instrument=instrument, height=height, build=build,
+        instrument=instrument,
+        height=height,
+        build=build,
         shoulder=float(0.129 * height * u(0.93, 1.07) * (0.8 + 0.2 * build)),
-        hip=float(0.052 * height * u(0.9, 1.15) * build), head_scale=float(u(0.94, 1.06)),
-        skin=_jitter(rng, SKIN[rng.integers(len(SKIN))], 0.03), hair=_jitter(rng, HAIR[rng.integers(len(HAIR))], 0.03),
-        hair_style=str(rng.choice(["short", "short", "long", "bun", "bald"])), shirt=shirt,
+        hip=float(0.052 * height * u(0.9, 1.15) * build),
+        head_scale=float(u(0.94, 1.06)),
+        skin=_jitter(rng, SKIN[rng.integers(len(SKIN))], 0.03),
+        hair=_jitter(rng, HAIR[rng.integers(len(HAIR))], 0.03),
+        hair_style=str(rng.choice(["short", "short", "long", "bun", "bald"])),
+        shirt=shirt,
         trousers=_jitter(rng, TROUSERS[rng.integers(len(TROUSERS))], 0.03),
         shoes=_jitter(rng, np.array([0.08, 0.06, 0.05]) if u() < 0.7 else np.array([0.35, 0.2, 0.1]), 0.02),
-        long_sleeves=bool(u() < 0.6), seated=seated, seat_style=str(rng.choice(["stool", "chair"])),
+        long_sleeves=bool(u() < 0.6),
+        seated=seated,
+        seat_style=str(rng.choice(["stool", "chair"])),
         seat_colour=_jitter(rng, np.array([0.1, 0.1, 0.1]) if u() < 0.5 else np.array([0.35, 0.22, 0.12]), 0.03),
         lean_deg=float(u(2, 9) if seated else u(-2, 5)) + (6.0 if instrument == "doublebass" else 0.0),
-        side_deg=float(u(-3, 3)), twist_deg=float(u(-6, 6)),
+        side_deg=float(u(-3, 3)),
+        twist_deg=float(u(-6, 6)),
         head_turn_deg=float(u(15, 30) if instrument == "violin" else u(-12, 12)),
         head_tilt_deg=float(u(8, 18) if instrument == "violin" else u(-5, 5)),
         head_nod_deg=float(u(6, 14) if instrument in ("violin", "cello", "guitar") else u(-4, 6)),
         knee_spread_deg=float(u(22, 32) if instrument == "cello" else u(6, 16)),
-        elbow_out=float(u(0.3, 0.8)), motion=motion, inst=inst,
+        elbow_out=float(u(0.3, 0.8)),
+        motion=motion,
+        inst=inst,
     )
 
 
@@ -305,16 +387,30 @@ def _osc(p: PerformerParams, name: str, t: float) -> float:
 
 
 # --------------------------------------------------------------------------- instruments (local frames)
-def _violin_family(parts: MeshParts, length: float, lower: float, upper: float, waist: float, depth: float,
-                   arch: float, neck: float, y0: float, wood: tuple, dark: tuple) -> dict[str, Vec]:
+def _violin_family(
+    parts: MeshParts,
+    length: float,
+    lower: float,
+    upper: float,
+    waist: float,
+    depth: float,
+    arch: float,
+    neck: float,
+    y0: float,
+    wood: tuple,
+    dark: tuple,
+) -> dict[str, Vec]:
     """Body, neck, fingerboard, bridge, tailpiece and scroll; local y along the neck, z out of the top plate.
 
     Returns anchor points (local) used to place hands and the bow.
     """
     black = (0.07, 0.06, 0.05)
     d2 = depth / 2
-    for cy, rx, ry in ((y0 + 0.29 * length, lower / 2, 0.29 * length), (y0 + 0.53 * length, waist / 2, 0.16 * length),
-                       (y0 + 0.76 * length, upper / 2, 0.24 * length)):
+    for cy, rx, ry in (
+        (y0 + 0.29 * length, lower / 2, 0.29 * length),
+        (y0 + 0.53 * length, waist / 2, 0.16 * length),
+        (y0 + 0.76 * length, upper / 2, 0.24 * length),
+    ):
         parts.tube((0, cy, -d2), (0, cy, d2), (rx, ry), None, wood)
         for side in (-1, 1):  # arched plates, the back a little darker
             parts.ellipsoid((0, cy, side * d2), (rx * 0.92, ry * 0.92, arch), wood if side > 0 else dark)
@@ -331,10 +427,16 @@ def _violin_family(parts: MeshParts, length: float, lower: float, upper: float, 
     parts.box((0, (fb0 + fb1) / 2, top + bridge_h * 0.55), (nw * 1.15, fb1 - fb0, 0.02 * length), black)
     box_len = 0.55 * neck
     parts.box((0, fb1 + box_len / 2, top - 0.01 * length), (nw * 0.9, box_len, 0.1 * length), dark)
-    parts.ellipsoid((0, fb1 + box_len + 0.05 * length, top - 0.01 * length), (nw * 0.55, 0.07 * length, 0.08 * length), dark)
-    return dict(contact=np.array([0.0, y0 + 0.5 * length, top + bridge_h * 0.8]),
-                neck_lo=np.array([0.0, y_neck + 0.15 * neck, top]), neck_hi=np.array([0.0, y_neck + 0.85 * neck, top]),
-                top=np.array([top]), tip=np.array([0.0, fb1 + box_len + 0.12 * length, 0.0]))
+    parts.ellipsoid(
+        (0, fb1 + box_len + 0.05 * length, top - 0.01 * length), (nw * 0.55, 0.07 * length, 0.08 * length), dark
+    )
+    return dict(
+        contact=np.array([0.0, y0 + 0.5 * length, top + bridge_h * 0.8]),
+        neck_lo=np.array([0.0, y_neck + 0.15 * neck, top]),
+        neck_hi=np.array([0.0, y_neck + 0.85 * neck, top]),
+        top=np.array([top]),
+        tip=np.array([0.0, fb1 + box_len + 0.12 * length, 0.0]),
+    )
 
 
 def _bow(parts: MeshParts, frog: Vec, toward: Vec, length: float, k: float) -> None:
@@ -351,13 +453,17 @@ def _build_string_instrument(p: PerformerParams, kind: str) -> tuple[MeshParts, 
     parts = MeshParts()
     if kind == "cello":
         y0 = p.inst["endpin"]
-        a = _violin_family(parts, 0.75 * s, 0.44 * s, 0.345 * s, 0.235 * s, 0.12 * s, 0.02 * s, 0.28 * s, y0, wood, dark)
+        a = _violin_family(
+            parts, 0.75 * s, 0.44 * s, 0.345 * s, 0.235 * s, 0.12 * s, 0.02 * s, 0.28 * s, y0, wood, dark
+        )
     elif kind == "doublebass":
         y0 = p.inst["endpin"]
         a = _violin_family(parts, 1.10 * s, 0.66 * s, 0.52 * s, 0.38 * s, 0.19 * s, 0.025 * s, 0.38 * s, y0, wood, dark)
     else:  # violin: origin at the end button, no endpin
         y0 = 0.0
-        a = _violin_family(parts, 0.355 * s, 0.205 * s, 0.165 * s, 0.11 * s, 0.035 * s, 0.012 * s, 0.13 * s, y0, wood, dark)
+        a = _violin_family(
+            parts, 0.355 * s, 0.205 * s, 0.165 * s, 0.11 * s, 0.035 * s, 0.012 * s, 0.13 * s, y0, wood, dark
+        )
         parts.ellipsoid((0.05 * s, 0.05 * s, a["top"][0]), (0.045 * s, 0.04 * s, 0.012 * s), (0.07, 0.06, 0.05))
     if y0 > 0:  # endpin to the floor
         parts.tube((0, 0, 0), (0, y0 + 0.01, 0), 0.006, 0.012, (0.55, 0.55, 0.58))
@@ -369,8 +475,11 @@ def _build_guitar(p: PerformerParams) -> tuple[MeshParts, dict[str, Vec]]:
     s, dark, top_col = p.inst["scale"], p.inst["wood_dark"], p.inst["top"]
     length, depth = 0.49 * s, 0.10 * s
     parts = MeshParts()
-    for cy, rx, ry in ((0.3 * length, 0.185 * s, 0.3 * length), (0.55 * length, 0.125 * s, 0.15 * length),
-                       (0.77 * length, 0.14 * s, 0.23 * length)):
+    for cy, rx, ry in (
+        (0.3 * length, 0.185 * s, 0.3 * length),
+        (0.55 * length, 0.125 * s, 0.15 * length),
+        (0.77 * length, 0.14 * s, 0.23 * length),
+    ):
         parts.tube((0, cy, -depth / 2), (0, cy, depth / 2 - 0.004), (rx, ry), None, dark)
         parts.tube((0, cy, depth / 2 - 0.004), (0, cy, depth / 2), (rx, ry), None, top_col)
     black = (0.05, 0.04, 0.04)
@@ -379,12 +488,23 @@ def _build_guitar(p: PerformerParams) -> tuple[MeshParts, dict[str, Vec]]:
     neck = 0.45 * s
     y1 = length + neck
     parts.box((0, length + neck / 2, depth / 2 - 0.02 * s), (0.052 * s, neck + 0.02, 0.04 * s), dark)
-    parts.box((0, 0.85 * length + (y1 - 0.85 * length) / 2, depth / 2 + 0.004), (0.056 * s, y1 - 0.85 * length, 0.008 * s), black)
+    parts.box(
+        (0, 0.85 * length + (y1 - 0.85 * length) / 2, depth / 2 + 0.004),
+        (0.056 * s, y1 - 0.85 * length, 0.008 * s),
+        black,
+    )
     head = _rot("x", -12)
-    parts.box(np.array([0, y1, depth / 2 - 0.02 * s]) + head @ [0, 0.095 * s, 0], (0.085 * s, 0.19 * s, 0.02 * s), dark, head)
-    return parts, dict(strum=np.array([0.0, 0.5 * length, depth / 2 + 0.035]), centre=np.array([0.0, 0.5 * length, 0.0]),
-                       neck_lo=np.array([0.0, length + 0.4 * neck, 0.0]), neck_hi=np.array([0.0, length + 0.95 * neck, 0.0]),
-                       half_depth=np.array([depth / 2]), width=np.array([0.185 * s]))
+    parts.box(
+        np.array([0, y1, depth / 2 - 0.02 * s]) + head @ [0, 0.095 * s, 0], (0.085 * s, 0.19 * s, 0.02 * s), dark, head
+    )
+    return parts, dict(
+        strum=np.array([0.0, 0.5 * length, depth / 2 + 0.035]),
+        centre=np.array([0.0, 0.5 * length, 0.0]),
+        neck_lo=np.array([0.0, length + 0.4 * neck, 0.0]),
+        neck_hi=np.array([0.0, length + 0.95 * neck, 0.0]),
+        half_depth=np.array([depth / 2]),
+        width=np.array([0.185 * s]),
+    )
 
 
 def _build_saxophone(p: PerformerParams) -> tuple[MeshParts, dict[str, Vec]]:
@@ -404,18 +524,23 @@ def _build_saxophone(p: PerformerParams) -> tuple[MeshParts, dict[str, Vec]]:
     parts.tube(b1, b2, 0.055 * s, 0.078 * s, brass)
     parts.tube(b2 - bell_dir * 0.002, b2 + bell_dir * 0.001, 0.07 * s, None, tuple(0.45 * c for c in brass))
     pearl = (0.93, 0.9, 0.84)
-    for i, y in enumerate(np.linspace(0.3, 0.82, 6) * lb):  # finger buttons on the front
+    for y in np.linspace(0.3, 0.82, 6) * lb:  # finger buttons on the front
         r = 0.045 * s + (0.015 * s - 0.045 * s) * y / lb
         parts.sphere((0.0, y, r + 0.006), 0.009 * s, pearl)
         parts.tube((0, y, 0), (0, y, r + 0.004), 0.004 * s, None, brass)
-    neck = [np.array([0.0, lb, 0.0]), np.array([0.0, lb + 0.08 * s, -0.02 * s]),
-            np.array([0.0, lb + 0.13 * s, -0.08 * s]), np.array([0.0, lb + 0.145 * s, -0.15 * s])]
+    neck = [
+        np.array([0.0, lb, 0.0]),
+        np.array([0.0, lb + 0.08 * s, -0.02 * s]),
+        np.array([0.0, lb + 0.13 * s, -0.08 * s]),
+        np.array([0.0, lb + 0.145 * s, -0.15 * s]),
+    ]
     for q0, q1 in zip(neck[:-1], neck[1:]):
         parts.limb(q0, q1, 0.014 * s, 0.011 * s, brass)
     tip = np.array([0.0, lb + 0.155 * s, -0.23 * s])
     parts.tube(neck[-1], tip, 0.012 * s, 0.008 * s, (0.05, 0.05, 0.05))
-    return parts, dict(mouth=tip, left=np.array([0.03 * s, 0.74 * lb, -0.035 * s]),
-                       right=np.array([0.035 * s, 0.36 * lb, -0.045 * s]))
+    return parts, dict(
+        mouth=tip, left=np.array([0.03 * s, 0.74 * lb, -0.035 * s]), right=np.array([0.035 * s, 0.36 * lb, -0.045 * s])
+    )
 
 
 def _build_seat(parts: MeshParts, p: PerformerParams, seat_y: float, z: float) -> None:
@@ -440,18 +565,30 @@ def _head(parts: MeshParts, p: PerformerParams, neck_base: Vec, r_head: np.ndarr
     hs = k * p.head_scale
     centre = neck_base + r_head @ np.array([0.0, 0.155 * hs, 0.012 * hs])
     radii = np.array([0.075, 0.105, 0.092]) * hs
-    parts.tube(neck_base - r_head @ [0, 0.02 * k, 0], centre - r_head @ [0, 0.06 * hs, 0.01 * hs], 0.052 * k, 0.048 * k, p.skin)
+    parts.tube(
+        neck_base - r_head @ [0, 0.02 * k, 0], centre - r_head @ [0, 0.06 * hs, 0.01 * hs], 0.052 * k, 0.048 * k, p.skin
+    )
     parts.ellipsoid(centre, radii, p.skin, r_head)
     darker = tuple(0.85 * c for c in p.skin)
-    parts.ellipsoid(centre + r_head @ (np.array([0.0, -0.012, 0.088]) * hs), np.array([0.014, 0.024, 0.022]) * hs, darker, r_head)
+    parts.ellipsoid(
+        centre + r_head @ (np.array([0.0, -0.012, 0.088]) * hs), np.array([0.014, 0.024, 0.022]) * hs, darker, r_head
+    )
     for sx in (-1, 1):
         parts.sphere(centre + r_head @ (np.array([0.03 * sx, 0.022, 0.078]) * hs), 0.011 * hs, (0.1, 0.08, 0.07))
-        parts.ellipsoid(centre + r_head @ (np.array([0.074 * sx, 0.0, 0.0]) * hs), np.array([0.01, 0.03, 0.02]) * hs, darker, r_head)
+        parts.ellipsoid(
+            centre + r_head @ (np.array([0.074 * sx, 0.0, 0.0]) * hs), np.array([0.01, 0.03, 0.02]) * hs, darker, r_head
+        )
     if p.hair_style != "bald":  # a cap over the top, and the back and sides down to the nape
-        parts.ellipsoid(centre + r_head @ (np.array([0.0, 0.035, -0.02]) * hs), np.array([0.081, 0.079, 0.093]) * hs, p.hair, r_head)
-        parts.ellipsoid(centre + r_head @ (np.array([0.0, -0.01, -0.03]) * hs), np.array([0.079, 0.097, 0.075]) * hs, p.hair, r_head)
+        parts.ellipsoid(
+            centre + r_head @ (np.array([0.0, 0.035, -0.02]) * hs), np.array([0.081, 0.079, 0.093]) * hs, p.hair, r_head
+        )
+        parts.ellipsoid(
+            centre + r_head @ (np.array([0.0, -0.01, -0.03]) * hs), np.array([0.079, 0.097, 0.075]) * hs, p.hair, r_head
+        )
     if p.hair_style == "long":
-        parts.ellipsoid(centre + r_head @ (np.array([0.0, -0.09, -0.06]) * hs), np.array([0.085, 0.16, 0.05]) * hs, p.hair, r_head)
+        parts.ellipsoid(
+            centre + r_head @ (np.array([0.0, -0.09, -0.06]) * hs), np.array([0.085, 0.16, 0.05]) * hs, p.hair, r_head
+        )
     elif p.hair_style == "bun":
         parts.sphere(centre + r_head @ (np.array([0.0, 0.07, -0.09]) * hs), 0.045 * hs, p.hair)
     return centre
@@ -478,7 +615,9 @@ def _leg(parts: MeshParts, p: PerformerParams, hip: Vec, knee: Vec, ankle: Vec, 
     parts.box(toe, np.array([0.095, 0.07, 0.26]) * k, p.shoes)
 
 
-def build_performer_mesh(instrument: str, rng_or_params: np.random.Generator | PerformerParams, t: float = 0.0) -> trimesh.Trimesh:
+def build_performer_mesh(
+    instrument: str, rng_or_params: np.random.Generator | PerformerParams, t: float = 0.0
+) -> trimesh.Trimesh:
     """The performer with instrument at time t (seconds), as one mesh with face colours.
 
     Pass a Generator to draw a new performer, or the PerformerParams of an
@@ -522,15 +661,28 @@ def build_performer_mesh(instrument: str, rng_or_params: np.random.Generator | P
     up = lambda v: pelvis + r_up @ np.asarray(v, float)  # noqa: E731 - local torso frame -> world
     torso_len = 0.288 * H
     breath = 1.0 + _osc(p, "breath", t)
-    parts.tube(up([0, 0.04 * k, 0]), up([0, torso_len + 0.01 * k, 0]), (p.hip + 0.07 * b, 0.105 * b),
-               (p.shoulder * 0.85, 0.1 * b * breath), p.shirt, r_up @ [1.0, 0, 0])
-    parts.ellipsoid(up([0, torso_len - 0.11 * k, 0.015 * k]), (p.shoulder * 0.92, 0.15 * k, 0.115 * b * breath), p.shirt, r_up)
+    parts.tube(
+        up([0, 0.04 * k, 0]),
+        up([0, torso_len + 0.01 * k, 0]),
+        (p.hip + 0.07 * b, 0.105 * b),
+        (p.shoulder * 0.85, 0.1 * b * breath),
+        p.shirt,
+        r_up @ [1.0, 0, 0],
+    )
+    parts.ellipsoid(
+        up([0, torso_len - 0.11 * k, 0.015 * k]), (p.shoulder * 0.92, 0.15 * k, 0.115 * b * breath), p.shirt, r_up
+    )
     shoulders = {s: up([s * p.shoulder, torso_len - 0.02 * k, -0.005]) for s in (-1, 1)}
     for s_pt in shoulders.values():
         parts.sphere(s_pt, 0.055 * b, p.shirt)
     neck_base = up([0, torso_len + 0.04 * k, 0])
     head_wave = _osc(p, "head", t)
-    r_head = r_up @ _rot("y", p.head_turn_deg + 0.5 * head_wave) @ _rot("x", p.head_nod_deg + head_wave) @ _rot("z", -p.head_tilt_deg)
+    r_head = (
+        r_up
+        @ _rot("y", p.head_turn_deg + 0.5 * head_wave)
+        @ _rot("x", p.head_nod_deg + head_wave)
+        @ _rot("z", -p.head_tilt_deg)
+    )
     head = _head(parts, p, neck_base, r_head, k)
 
     # ---- instrument and hands
@@ -572,8 +724,14 @@ def build_performer_mesh(instrument: str, rng_or_params: np.random.Generator | P
         base = up([0.06 * k, torso_len + 0.03 * k, 0.07 * k]) - n * 0.02
         parts.extend(local, r_i, base)
         world = lambda v: base + r_i @ np.asarray(v, float)  # noqa: E731
-        _arm(parts, p, shoulders[1], world(a["neck_lo"] + fret * (a["neck_hi"] - a["neck_lo"]) * 0.5 + [0, 0, -0.03]),
-             np.array([-0.3, -1.0, 0.0]), k)
+        _arm(
+            parts,
+            p,
+            shoulders[1],
+            world(a["neck_lo"] + fret * (a["neck_hi"] - a["neck_lo"]) * 0.5 + [0, 0, -0.03]),
+            np.array([-0.3, -1.0, 0.0]),
+            k,
+        )
         bow_dir = r_i[:, 0] if r_i[0, 0] < 0 else -r_i[:, 0]
         bow_dir = _unit(bow_dir + 0.15 * n)
         frog = world(a["contact"]) + bow_dir * (inst["bow_mid"] + inst["bow_amp"] * hand_wave)
@@ -585,8 +743,13 @@ def build_performer_mesh(instrument: str, rng_or_params: np.random.Generator | P
         f0 = np.array([np.cos(el), np.sin(el), 0.0])
         r_i = _rot("y", -fw) @ np.column_stack([np.cross(f0, [0.0, 0.0, 1.0]), f0, [0.0, 0.0, 1.0]])
         lap_top = pelvis[1] + 0.07 * b
-        centre = np.array([inst["x"], lap_top + a["width"][0] * np.cos(el) * 0.9,
-                           pelvis[2] + 0.1 * b + a["half_depth"][0] + 0.06 + 0.3 * np.sin(np.radians(lean))])
+        centre = np.array(
+            [
+                inst["x"],
+                lap_top + a["width"][0] * np.cos(el) * 0.9,
+                pelvis[2] + 0.1 * b + a["half_depth"][0] + 0.06 + 0.3 * np.sin(np.radians(lean)),
+            ]
+        )
         origin = centre - r_i @ a["centre"]
         parts.extend(local, r_i, origin)
         world = lambda v: origin + r_i @ np.asarray(v, float)  # noqa: E731
@@ -612,9 +775,15 @@ def _performer_seed(seed: int, instrument: str, index: int) -> int:
     return int(np.random.SeedSequence([seed, zlib.crc32(instrument.encode()), index]).generate_state(1)[0])
 
 
-def generate_performers(out_dir: Path, instruments: list[str], performers_per_instrument: int,
-                        frames_per_performer: int, seed: int, camera: Mapping[str, Any] | None = None,
-                        fps: float = 15.0) -> pd.DataFrame:
+def generate_performers(
+    out_dir: Path,
+    instruments: list[str],
+    performers_per_instrument: int,
+    frames_per_performer: int,
+    seed: int,
+    camera: Mapping[str, Any] | None = None,
+    fps: float = 15.0,
+) -> pd.DataFrame:
     """Write out_dir/<instrument>/<performer>/<frame:05d>.ply and out_dir/manifest.csv.
 
     `camera` takes the params.yaml camera keys (distance_m, height_m, width_px,
@@ -651,16 +820,28 @@ def generate_performers(out_dir: Path, instruments: list[str], performers_per_in
                 raise ParameterError("camera", f"performer {name} frame {frame} is outside the camera's view")
             write_ply(out_dir / inst / name / f"{frame:05d}.ply", cloud)
             counts.append(len(cloud))
-        rows.append(dict(performer=name, instrument=inst, frames=int(frames_per_performer),
-                         points_mean=float(np.mean(counts)), height_m=round(params.height, 4), seed=pseed))
+        rows.append(
+            dict(
+                performer=name,
+                instrument=inst,
+                frames=int(frames_per_performer),
+                points_mean=float(np.mean(counts)),
+                height_m=round(params.height, 4),
+                seed=pseed,
+            )
+        )
     table = pd.DataFrame(rows, columns=["performer", "instrument", "frames", "points_mean", "height_m", "seed"])
     with atomic_path(out_dir / "manifest.csv") as tmp:
         table.to_csv(tmp, index=False)
     return table
 
 
-def performer_cloud(instrument: str, params: PerformerParams, t: float, rng: np.random.Generator,
-                    camera: Mapping[str, Any] | None = None) -> PointCloud:
+def performer_cloud(
+    instrument: str,
+    params: PerformerParams,
+    t: float,
+    rng: np.random.Generator,
+    camera: Mapping[str, Any] | None = None,
+) -> PointCloud:
     """One frame of one performer as the camera sees it (no file written)."""
     return camera_sample(build_performer_mesh(instrument, params, t), rng, **camera_kwargs(camera))
-

@@ -14,8 +14,8 @@ read_ply assumes for colourless files).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -41,7 +41,9 @@ def _legs(parts: MeshParts, rng: np.random.Generator, w: float, d: float, h: flo
             foot = top * [1 + splay / max(w, 1e-3), 0, 1 + splay / max(d, 1e-3)]
             if square:
                 axis = top - foot
-                parts.box((top + foot) / 2, (2 * r, 2 * r, np.linalg.norm(axis)), GREY, _frame(axis, np.array([1.0, 0, 0])))
+                parts.box(
+                    (top + foot) / 2, (2 * r, 2 * r, np.linalg.norm(axis)), GREY, _frame(axis, np.array([1.0, 0, 0]))
+                )
             else:
                 parts.tube(foot, top, r, r * rng.uniform(0.7, 1.0), GREY)
 
@@ -120,9 +122,18 @@ def _bottle(parts: MeshParts, rng: np.random.Generator) -> None:
     r, h = rng.uniform(0.03, 0.06), rng.uniform(0.15, 0.3)
     neck_r, neck_h = r * rng.uniform(0.25, 0.45), rng.uniform(0.04, 0.1)
     shoulder = rng.uniform(0.02, 0.06)
-    profile = np.array([[0, 0], [r, 0], [r, h], [neck_r, h + shoulder], [neck_r, h + shoulder + neck_h],
-                        [neck_r * 1.15, h + shoulder + neck_h], [neck_r * 1.15, h + shoulder + neck_h + 0.015],
-                        [0, h + shoulder + neck_h + 0.015]])
+    profile = np.array(
+        [
+            [0, 0],
+            [r, 0],
+            [r, h],
+            [neck_r, h + shoulder],
+            [neck_r, h + shoulder + neck_h],
+            [neck_r * 1.15, h + shoulder + neck_h],
+            [neck_r * 1.15, h + shoulder + neck_h + 0.015],
+            [0, h + shoulder + neck_h + 0.015],
+        ]
+    )
     _revolved(parts, profile)
 
 
@@ -198,7 +209,7 @@ def _bed(parts: MeshParts, rng: np.random.Generator) -> None:
     parts.box((0, head_h / 2 + 0.1, -length / 2), (w, head_h + 0.2, 0.05), GREY)
     if rng.uniform() < 0.5:
         parts.box((0, h / 2 + 0.15, length / 2), (w, h + 0.3, 0.05), GREY)
-    for sx in ([0] if w < 1.2 else [-w / 4, w / 4]):
+    for sx in [0] if w < 1.2 else [-w / 4, w / 4]:
         parts.ellipsoid((sx, h + 0.25, -length / 2 + 0.25), (0.3, 0.07, 0.18), GREY)
 
 
@@ -256,7 +267,13 @@ def _stairs(parts: MeshParts, rng: np.random.Generator) -> None:
         parts.box((0, rise * (i + 0.5), run * (i + 0.5)), (w, rise, run * (n - i)), GREY)
     if rng.uniform() < 0.5:  # railing
         for i in range(0, n, 2):
-            parts.tube((w / 2, rise * (i + 1), run * (i + 0.5)), (w / 2, rise * (i + 1) + 0.9, run * (i + 0.5)), 0.015, None, GREY)
+            parts.tube(
+                (w / 2, rise * (i + 1), run * (i + 0.5)),
+                (w / 2, rise * (i + 1) + 0.9, run * (i + 0.5)),
+                0.015,
+                None,
+                GREY,
+            )
 
 
 def _tent(parts: MeshParts, rng: np.random.Generator) -> None:
@@ -296,10 +313,26 @@ def _airplane(parts: MeshParts, rng: np.random.Generator) -> None:
 
 # Class names from ModelNet40; the first ones are the most distinct, for small n_classes.
 SHAPE_BUILDERS: dict[str, Callable[[MeshParts, np.random.Generator], None]] = {
-    "chair": _chair, "table": _table, "lamp": _lamp, "bottle": _bottle, "bookshelf": _bookshelf,
-    "guitar": _guitar, "sofa": _sofa, "bed": _bed, "monitor": _monitor, "cone": _cone,
-    "cup": _cup, "stool": _stool, "bench": _bench, "vase": _vase, "door": _door,
-    "stairs": _stairs, "tent": _tent, "bowl": _bowl, "desk": _desk, "airplane": _airplane,
+    "chair": _chair,
+    "table": _table,
+    "lamp": _lamp,
+    "bottle": _bottle,
+    "bookshelf": _bookshelf,
+    "guitar": _guitar,
+    "sofa": _sofa,
+    "bed": _bed,
+    "monitor": _monitor,
+    "cone": _cone,
+    "cup": _cup,
+    "stool": _stool,
+    "bench": _bench,
+    "vase": _vase,
+    "door": _door,
+    "stairs": _stairs,
+    "tent": _tent,
+    "bowl": _bowl,
+    "desk": _desk,
+    "airplane": _airplane,
 }
 SHAPE_CLASSES: tuple[str, ...] = tuple(SHAPE_BUILDERS)
 
@@ -324,8 +357,9 @@ def shape_cloud(shape_class: str, points: int, rng: np.random.Generator) -> Poin
     return PointCloud(xyz, np.full((len(xyz), 3), 0.5))
 
 
-def generate_shapes(out_dir: Path, n_classes: int, shapes_per_class: int, points_per_shape: int, seed: int,
-                    test_fraction: float = 0.2) -> pd.DataFrame:
+def generate_shapes(
+    out_dir: Path, n_classes: int, shapes_per_class: int, points_per_shape: int, seed: int, test_fraction: float = 0.2
+) -> pd.DataFrame:
     """Write out_dir/<class>/<shape>.ply and out_dir/splits/{train,test}.csv (columns shape, class, path).
 
     Uses the first n_classes of SHAPE_CLASSES. Each shape has its own seed
@@ -343,7 +377,10 @@ def generate_shapes(out_dir: Path, n_classes: int, shapes_per_class: int, points
         raise ParameterError("shapes.points_per_shape", f"must be >= 16, got {points_per_shape}")
     if not 0.0 < float(test_fraction) < 1.0:
         raise ParameterError("shapes.test_fraction", f"must be in (0, 1), got {test_fraction}")
-    n, n_test = int(shapes_per_class), int(np.clip(round(float(test_fraction) * int(shapes_per_class)), 1, int(shapes_per_class) - 1))
+    n, n_test = (
+        int(shapes_per_class),
+        int(np.clip(round(float(test_fraction) * int(shapes_per_class)), 1, int(shapes_per_class) - 1)),
+    )
     rows = []
     classes = SHAPE_CLASSES[: int(n_classes)]
     for ci, cls in enumerate(tqdm(classes, desc="shapes", unit="class", disable=None)):

@@ -17,8 +17,9 @@ import shutil
 import stat
 import tarfile
 import zipfile
+from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
-from typing import IO, Callable, Iterator
+from typing import IO
 
 from ..atomic import atomic_dir
 from ..errors import InputFileError
@@ -34,12 +35,18 @@ def _check_name(archive: Path, name: str) -> str:
     """The member's normalized relative POSIX path, or UnsafeArchiveError."""
     raw = name.replace("\\", "/")
     if raw.startswith("/") or (len(raw) > 1 and raw[1] == ":") or raw.startswith("//"):
-        raise UnsafeArchiveError(archive, f"member {name!r} has an absolute path; refusing to extract",
-                                 "the archive is corrupt or malicious; delete it")
+        raise UnsafeArchiveError(
+            archive,
+            f"member {name!r} has an absolute path; refusing to extract",
+            "the archive is corrupt or malicious; delete it",
+        )
     parts = PurePosixPath(raw).parts
     if ".." in parts:
-        raise UnsafeArchiveError(archive, f"member {name!r} climbs out of the target folder ('..'); refusing to extract",
-                                 "the archive is corrupt or malicious; delete it")
+        raise UnsafeArchiveError(
+            archive,
+            f"member {name!r} climbs out of the target folder ('..'); refusing to extract",
+            "the archive is corrupt or malicious; delete it",
+        )
     clean = posixpath.normpath(raw)
     if clean in (".", ""):
         return ""
@@ -50,8 +57,11 @@ def _check_link(archive: Path, name: str, target: str) -> None:
     base = posixpath.dirname(_check_name(archive, name))
     joined = posixpath.normpath(posixpath.join(base, target.replace("\\", "/")))
     if target.startswith("/") or joined == ".." or joined.startswith("../"):
-        raise UnsafeArchiveError(archive, f"member {name!r} links outside the target folder (to {target!r}); refusing to extract",
-                                 "the archive is corrupt or malicious; delete it")
+        raise UnsafeArchiveError(
+            archive,
+            f"member {name!r} links outside the target folder (to {target!r}); refusing to extract",
+            "the archive is corrupt or malicious; delete it",
+        )
 
 
 def archive_kind(path: Path) -> str:
@@ -131,7 +141,7 @@ def safe_extract(archive: str | Path, dest: str | Path, pattern: str | None = No
     with atomic_dir(dest) as tmp:
         root = tmp.resolve()
         for name, opener in iter_members(archive, pattern):
-            target = (tmp / name)
+            target = tmp / name
             if not target.resolve().is_relative_to(root):  # belt and braces after the name checks
                 raise UnsafeArchiveError(archive, f"member {name!r} resolves outside the target folder")
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -10,8 +10,9 @@ sorted and nothing time-dependent is written, so equal inputs give equal bytes.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from ..atomic import write_text
 from ..errors import InputFileError

@@ -21,8 +21,8 @@ azimuths are its own list: a room's (270, 315, 0, 45, 90) is balanced over those
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from itertools import combinations
-from typing import Sequence
 
 import numpy as np
 
@@ -83,10 +83,12 @@ def _cross_pairs(rng: np.random.Generator, count: int, remaining: dict[int, int]
     sums = {p: sum(remaining[a] for a in members) for p, members in parts.items()}
     if max(sums.values(), default=0) * 2 > total:
         worst = max(sums, key=sums.get)
-        raise ParameterError("scenes.test.same_side_share_n2",
-                             f"leaves {sums[worst]} of the {total} source slots of the N = 2 scenes that are not "
-                             f"same-side at {worst.replace('medial', '')} {'deg' if worst.startswith('medial') else 'side'}"
-                             ", more than the rest can pair with across the head; choose another share")
+        raise ParameterError(
+            "scenes.test.same_side_share_n2",
+            f"leaves {sums[worst]} of the {total} source slots of the N = 2 scenes that are not "
+            f"same-side at {worst.replace('medial', '')} {'deg' if worst.startswith('medial') else 'side'}"
+            ", more than the rest can pair with across the head; choose another share",
+        )
     out = []
     for _ in range(count):
         p1 = _pick(rng, [p for p in parts if sums[p] > 0], sums)
@@ -106,8 +108,10 @@ def _same_side_pairs(rng: np.random.Generator, count: int, azimuths: Sequence[in
     sides = {s: [p for p in combinations([a for a in azimuths if side_of(a) == s], 2)] for s in ("left", "right")}
     usable = [s for s in ("left", "right") if sides[s]]
     if count and not usable:
-        raise ParameterError("scenes.test.same_side_share_n2",
-                             f"azimuths {list(azimuths)} have no two on one side: no same-side N = 2 scene is possible")
+        raise ParameterError(
+            "scenes.test.same_side_share_n2",
+            f"azimuths {list(azimuths)} have no two on one side: no same-side N = 2 scene is possible",
+        )
     first = usable[int(rng.integers(len(usable)))] if len(usable) > 1 else usable[0] if usable else None
     shares = {s: 0 for s in usable}
     for k in range(count):  # alternate sides, starting on a drawn one
@@ -120,8 +124,9 @@ def _same_side_pairs(rng: np.random.Generator, count: int, azimuths: Sequence[in
     return out
 
 
-def balanced_azimuths(n_sources: int, count: int, azimuths_deg: Sequence[int], rng: np.random.Generator,
-                      same_side_share: float = 0.0) -> list[tuple[int, ...]]:
+def balanced_azimuths(
+    n_sources: int, count: int, azimuths_deg: Sequence[int], rng: np.random.Generator, same_side_share: float = 0.0
+) -> list[tuple[int, ...]]:
     """The azimuth tuples of `count` N-source scenes, balanced over `azimuths_deg`, in a seeded random order.
 
     Raises ParameterError when N * count is not a multiple of the number of azimuths, when N
@@ -135,9 +140,11 @@ def balanced_azimuths(n_sources: int, count: int, azimuths_deg: Sequence[int], r
         raise ParameterError("n_sources", f"{n} sources need {n} distinct azimuths, got {az}")
     if (n * count) % k:
         m = required_multiple(n, k)
-        raise ParameterError("scenes.test.count",
-                             f"{count} scenes with N = {n} cannot use each of the {k} azimuths {az} equally often: "
-                             f"the balanced design needs a multiple of {m} scenes per N here")
+        raise ParameterError(
+            "scenes.test.count",
+            f"{count} scenes with N = {n} cannot use each of the {k} azimuths {az} equally often: "
+            f"the balanced design needs a multiple of {m} scenes per N here",
+        )
     if not 0.0 <= float(same_side_share) <= 1.0:
         raise ParameterError("scenes.test.same_side_share_n2", f"must lie in [0, 1], got {same_side_share}")
     per_azimuth = n * count // k
@@ -150,9 +157,11 @@ def balanced_azimuths(n_sources: int, count: int, azimuths_deg: Sequence[int], r
                 remaining[a] -= 1
         if min(remaining.values(), default=0) < 0:
             over = [a for a in az if remaining[a] < 0]
-            raise ParameterError("scenes.test.same_side_share_n2",
-                                 f"{n_same} same-side scenes of {count} use azimuths {over} more often than the "
-                                 f"{per_azimuth} times each azimuth appears at N = 2; lower the share")
+            raise ParameterError(
+                "scenes.test.same_side_share_n2",
+                f"{n_same} same-side scenes of {count} use azimuths {over} more often than the "
+                f"{per_azimuth} times each azimuth appears at N = 2; lower the share",
+            )
         tuples: list[tuple[int, ...]] = [*same, *_cross_pairs(rng, count - n_same, remaining)]
     else:
         tuples = _top_n_design(rng, n, count, remaining)

@@ -25,9 +25,10 @@ from __future__ import annotations
 import json
 import math
 from collections import OrderedDict
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Literal, Sequence
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -100,8 +101,9 @@ class SourceCache:
     shared frame in place would fail loudly.
     """
 
-    def __init__(self, wav_bytes: int = 512 << 20, frame_bytes: int = 512 << 20,
-                 max_wav_file_bytes: int = 16 << 20) -> None:
+    def __init__(
+        self, wav_bytes: int = 512 << 20, frame_bytes: int = 512 << 20, max_wav_file_bytes: int = 16 << 20
+    ) -> None:
         self._wav = _ByteLRU(wav_bytes)
         self._frames = _ByteLRU(frame_bytes)
         self.max_wav_file_bytes = int(max_wav_file_bytes)
@@ -116,7 +118,10 @@ class SourceCache:
             self.misses += 1
             info = wav_info(path)  # clear error for a missing or unreadable file
             nbytes = info.frames * info.channels * 4
-            if nbytes > min(self.max_wav_file_bytes, self._wav.max_bytes) or self._wav.nbytes + nbytes > self._wav.max_bytes:
+            if (
+                nbytes > min(self.max_wav_file_bytes, self._wav.max_bytes)
+                or self._wav.nbytes + nbytes > self._wav.max_bytes
+            ):
                 return read_wav(path, expected_sr=sample_rate, channels=channels, frames=(start, stop))[0]
             whole, _ = read_wav(path, expected_sr=sample_rate, channels=channels)
             whole.flags.writeable = False
@@ -209,12 +214,17 @@ class SceneSources:
     def __post_init__(self) -> None:
         self.dataset_root = Path(self.dataset_root)
         where = self.dataset_root / "splits"
-        for table, columns, name in ((self.audio, AUDIO_COLUMNS, "audio"), (self.performers, PERFORMER_COLUMNS, "performers")):
+        for table, columns, name in (
+            (self.audio, AUDIO_COLUMNS, "audio"),
+            (self.performers, PERFORMER_COLUMNS, "performers"),
+        ):
             missing = [c for c in columns if c not in table.columns]
             if missing:
                 raise InputFileError(where / f"{self.split}_{name}.csv", f"split index lacks column(s) {missing}")
             if table.empty:
-                raise InputFileError(where / f"{self.split}_{name}.csv", f"split index lists no {name}", "the split is empty")
+                raise InputFileError(
+                    where / f"{self.split}_{name}.csv", f"split index lists no {name}", "the split is empty"
+                )
         rates = sorted({int(r) for r in self.audio["sample_rate"]})
         if len(rates) != 1:
             raise InputFileError(where / f"{self.split}_audio.csv", f"recordings have mixed sample rates {rates}")
@@ -223,13 +233,17 @@ class SceneSources:
         for row in self.audio.itertuples(index=False):
             n = int(round(float(row.duration_s) * int(row.sample_rate)))
             self._recordings.setdefault(str(row.instrument), []).append(
-                Recording(str(row.instrument), str(row.recording), str(row.path), n))
+                Recording(str(row.instrument), str(row.recording), str(row.path), n)
+            )
         self._performers = {}
         for row in self.performers.itertuples(index=False):
             if int(row.n_frames) < 1:
-                raise InputFileError(where / f"{self.split}_performers.csv", f"performer {row.performer!r} has no frames")
+                raise InputFileError(
+                    where / f"{self.split}_performers.csv", f"performer {row.performer!r} has no frames"
+                )
             self._performers.setdefault(str(row.instrument), []).append(
-                Performer(str(row.instrument), str(row.performer), int(row.n_frames), str(row.frames_dir)))
+                Performer(str(row.instrument), str(row.performer), int(row.n_frames), str(row.frames_dir))
+            )
         for table in (self._recordings, self._performers):
             for items in table.values():
                 items.sort(key=lambda item: item.name)  # draws must not depend on CSV row order
@@ -238,8 +252,14 @@ class SceneSources:
             raise InputFileError(where, f"split {self.split!r} has no instrument with both recordings and performers")
 
     @classmethod
-    def from_dataset(cls, dataset_root: str | Path, split: str, ir_set: str,
-                     cache: SourceCache | None = None, require_renders: bool = True) -> "SceneSources":
+    def from_dataset(
+        cls,
+        dataset_root: str | Path,
+        split: str,
+        ir_set: str,
+        cache: SourceCache | None = None,
+        require_renders: bool = True,
+    ) -> SceneSources:
         """Read splits/<split>_audio.csv and splits/<split>_performers.csv under `dataset_root`.
 
         `require_renders=False` for users of the mono recordings alone (separation pre-training)."""
@@ -339,29 +359,38 @@ class SceneSpec:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "SceneSpec":
-        return cls(str(d["scene_id"]), int(d["segment_samples"]), int(d["sample_rate"]),
-                   tuple(SourceSpec(**s) for s in d["sources"]))
+    def from_dict(cls, d: dict[str, Any]) -> SceneSpec:
+        return cls(
+            str(d["scene_id"]),
+            int(d["segment_samples"]),
+            int(d["sample_rate"]),
+            tuple(SourceSpec(**s) for s in d["sources"]),
+        )
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str) -> "SceneSpec":
+    def from_json(cls, text: str) -> SceneSpec:
         return cls.from_dict(json.loads(text))
 
     def to_row(self) -> dict[str, Any]:
         """One scenes.csv row; list-valued columns joined with ';' (floats at full precision)."""
-        row: dict[str, Any] = dict(scene_id=self.scene_id, n_sources=self.n_sources,
-                                   segment_samples=self.segment_samples, sample_rate=self.sample_rate)
+        row: dict[str, Any] = dict(
+            scene_id=self.scene_id,
+            n_sources=self.n_sources,
+            segment_samples=self.segment_samples,
+            sample_rate=self.sample_rate,
+        )
         for column, (attr, _) in _LIST_COLUMNS.items():
-            row[column] = ";".join(repr(v) if isinstance(v, float) else str(v)
-                                   for v in (getattr(s, attr) for s in self.sources))
+            row[column] = ";".join(
+                repr(v) if isinstance(v, float) else str(v) for v in (getattr(s, attr) for s in self.sources)
+            )
         row["same_side"] = self.same_side
         return row
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> "SceneSpec":
+    def from_row(cls, row: dict[str, Any]) -> SceneSpec:
         values = {attr: [parse(v) for v in str(row[col]).split(";")] for col, (attr, parse) in _LIST_COLUMNS.items()}
         n = int(row["n_sources"])
         if any(len(v) != n for v in values.values()):
@@ -418,16 +447,19 @@ def sample_scene_spec(
     if not 0 < lo <= hi:
         raise ParameterError("distance_range", f"need 0 < min <= max, got ({lo}, {hi})")
     azimuths = _check_azimuths(azimuths_deg)
-    eligible = {inst: [r for r in sources.recordings(inst) if r.n_samples >= segment_samples]
-                for inst in sources.instruments}
+    eligible = {
+        inst: [r for r in sources.recordings(inst) if r.n_samples >= segment_samples] for inst in sources.instruments
+    }
     instruments = [inst for inst in sources.instruments if eligible[inst]]
     n = int(rng.integers(1, max_sources + 1)) if n_sources is None else int(n_sources)
     if n < 1:
         raise ParameterError("n_sources", f"must be >= 1, got {n}")
     if n > len(instruments):
         raise ParameterError(
-            "n_sources", f"{n} sources need {n} distinct instruments, but split {sources.split!r} has only "
-            f"{len(instruments)} with a recording of at least {segment_samples} samples")
+            "n_sources",
+            f"{n} sources need {n} distinct instruments, but split {sources.split!r} has only "
+            f"{len(instruments)} with a recording of at least {segment_samples} samples",
+        )
     if n > len(azimuths):
         raise ParameterError("n_sources", f"{n} sources need {n} distinct azimuths, got {azimuths}")
     chosen = [instruments[i] for i in rng.choice(len(instruments), size=n, replace=False)]
@@ -436,8 +468,9 @@ def sample_scene_spec(
     else:
         chosen_az = [int(a) % 360 for a in fixed_azimuths_deg]
         if len(chosen_az) != n or len(set(chosen_az)) != n or not set(chosen_az) <= set(azimuths):
-            raise ParameterError("fixed_azimuths_deg", f"need {n} distinct azimuths of {azimuths}, got "
-                                                       f"{list(fixed_azimuths_deg)}")
+            raise ParameterError(
+                "fixed_azimuths_deg", f"need {n} distinct azimuths of {azimuths}, got {list(fixed_azimuths_deg)}"
+            )
     specs = []
     for inst, az in zip(chosen, chosen_az):
         distance = float(rng.uniform(lo, hi))
@@ -501,21 +534,34 @@ def make_scene_specs(
         azimuths = _check_azimuths(azimuths_deg)
         per_n = math.lcm(*(required_multiple(n, len(azimuths)) for n in range(1, max_sources + 1)))
         if (count // max_sources) % per_n:
-            raise ParameterError("scenes.test.count", f"{count} scenes ({count // max_sources} per N) cannot use each of "
-                                 f"the {len(azimuths)} azimuths {azimuths} equally often within each N: the balanced "
-                                 f"design needs a multiple of {per_n * max_sources} scenes ({per_n} per N)")
+            raise ParameterError(
+                "scenes.test.count",
+                f"{count} scenes ({count // max_sources} per N) cannot use each of "
+                f"the {len(azimuths)} azimuths {azimuths} equally often within each N: the balanced "
+                f"design needs a multiple of {per_n * max_sources} scenes ({per_n} per N)",
+            )
         for n in range(1, max_sources + 1):
             slots = [i for i, m in enumerate(n_list) if m == n]
-            tuples = balanced_azimuths(n, len(slots), azimuths, np.random.default_rng([seed, 2**32 - 2, n]),
-                                       same_side_share if n == 2 else 0.0)
+            tuples = balanced_azimuths(
+                n, len(slots), azimuths, np.random.default_rng([seed, 2**32 - 2, n]), same_side_share if n == 2 else 0.0
+            )
             for i, t in zip(slots, tuples):
                 fixed[i] = t
     width = max(5, len(str(count - 1)))
     return [
-        sample_scene_spec(np.random.default_rng([seed, i]), sources, n_sources=n, max_sources=max_sources,
-                          azimuths_deg=azimuths_deg, distance_range=distance_range, segment_samples=segment_samples,
-                          fps=fps, sample_rate=sample_rate, scene_id=f"{id_prefix}_{i:0{width}d}",
-                          fixed_azimuths_deg=fixed[i])
+        sample_scene_spec(
+            np.random.default_rng([seed, i]),
+            sources,
+            n_sources=n,
+            max_sources=max_sources,
+            azimuths_deg=azimuths_deg,
+            distance_range=distance_range,
+            segment_samples=segment_samples,
+            fps=fps,
+            sample_rate=sample_rate,
+            scene_id=f"{id_prefix}_{i:0{width}d}",
+            fixed_azimuths_deg=fixed[i],
+        )
         for i, n in enumerate(n_list)
     ]
 
@@ -538,14 +584,17 @@ class Scene:
 
 def _check_spec(spec: SceneSpec, sources: SceneSources) -> None:
     if spec.sample_rate != sources.sample_rate:
-        raise ParameterError("sample_rate", f"scene {spec.scene_id} is at {spec.sample_rate} Hz, "
-                                            f"the split's recordings at {sources.sample_rate} Hz")
+        raise ParameterError(
+            "sample_rate",
+            f"scene {spec.scene_id} is at {spec.sample_rate} Hz, the split's recordings at {sources.sample_rate} Hz",
+        )
     if spec.n_sources < 1:
         raise ParameterError("n_sources", f"scene {spec.scene_id} has no sources")
 
 
-def scene_audio(spec: SceneSpec, sources: SceneSources, *, scale_by_n: bool = True,
-                with_true_mono: bool = True) -> tuple[np.ndarray | None, np.ndarray]:
+def scene_audio(
+    spec: SceneSpec, sources: SceneSources, *, scale_by_n: bool = True, with_true_mono: bool = True
+) -> tuple[np.ndarray | None, np.ndarray]:
     """(true mono mixture (T,) or None, binaural target (2, T)), float32.
 
     The target sums each source's render at its azimuth over the segment (Eq. 2
@@ -560,12 +609,16 @@ def scene_audio(spec: SceneSpec, sources: SceneSources, *, scale_by_n: bool = Tr
     for s in spec.sources:
         path = sources.render_path(s.instrument, s.recording, s.azimuth_deg)
         if not path.is_file():
-            raise InputFileError(path, "binaural render not found",
-                                 f"render split {sources.split!r} through IR set {sources.ir_set!r} at azimuth {s.azimuth_deg}")
+            raise InputFileError(
+                path,
+                "binaural render not found",
+                f"render split {sources.split!r} through IR set {sources.ir_set!r} at azimuth {s.azimuth_deg}",
+            )
         binaural += sources.cache.audio(path, s.start, s.start + t, 2, sources.sample_rate)
         if mono is not None:
-            mono += sources.cache.audio(sources.mono_path(s.instrument, s.recording), s.start, s.start + t, 1,
-                                        sources.sample_rate)[0]
+            mono += sources.cache.audio(
+                sources.mono_path(s.instrument, s.recording), s.start, s.start + t, 1, sources.sample_rate
+            )[0]
     binaural *= gain
     if mono is not None:
         mono = (mono * gain).astype(np.float32)
@@ -585,8 +638,14 @@ def mono_input_signal(kind: MonoInput, binaural: np.ndarray, true_mono: np.ndarr
     raise ParameterError("mono_input", f"must be one of {MONO_INPUTS}, got {kind!r}")
 
 
-def scene_cloud(spec: SceneSpec, sources: SceneSources, *, augment: AugmentParams | None = None,
-                rng: np.random.Generator | None = None, listener_height_m: float = 1.2) -> PointCloud:
+def scene_cloud(
+    spec: SceneSpec,
+    sources: SceneSources,
+    *,
+    augment: AugmentParams | None = None,
+    rng: np.random.Generator | None = None,
+    listener_height_m: float = 1.2,
+) -> PointCloud:
     """The merged scene cloud (listener frame): each performer's frame, augmented
     independently when `augment` is given (in its own frame, in source order,
     from `rng`), turned to face the listener and placed at its azimuth/distance."""
@@ -666,8 +725,16 @@ def materialize_scenes(
         _, feats_xyz = voxelize(cloud.xyz, scene_features(cloud, "xyz"), voxel_size, reduce=reduce)
         arrays = {f"mono_{kind}": mono_input_signal(kind, binaural, true_mono) for kind in MONO_INPUTS}
         with atomic_path(out_dir / f"{spec.scene_id}.npz") as tmp:
-            np.savez(tmp, **arrays, binaural=binaural, coords=coords, feats_rgb=feats_rgb, feats_xyz=feats_xyz,
-                     spec=np.array(spec.to_json()), voxel_size=np.float64(voxel_size))
+            np.savez(
+                tmp,
+                **arrays,
+                binaural=binaural,
+                coords=coords,
+                feats_rgb=feats_rgb,
+                feats_xyz=feats_xyz,
+                spec=np.array(spec.to_json()),
+                voxel_size=np.float64(voxel_size),
+            )
         rows.append(spec.to_row())
     table = pd.DataFrame(rows)
     with atomic_path(out_dir / "scenes.csv") as tmp:
@@ -706,8 +773,11 @@ def load_materialized_scene(path: str | Path) -> dict[str, Any]:
             out: dict[str, Any] = {k: data[k] for k in data.files}
     except ValueError as exc:
         if "Object arrays" in str(exc) or _starts_like_a_pickle(path):  # numpy refuses them (allow_pickle=False)
-            raise InputFileError(path, "not a plain-tensor file: it holds pickled Python objects, which are never "
-                                       "loaded (they could run code)") from exc
+            raise InputFileError(
+                path,
+                "not a plain-tensor file: it holds pickled Python objects, which are never "
+                "loaded (they could run code)",
+            ) from exc
         why = "not an .npz archive" if "pickled data" in str(exc) else str(exc)
         raise InputFileError(path, f"not a readable scene file ({why})") from exc
     except OSError as exc:
@@ -763,17 +833,30 @@ class SceneSampler:
         self.sources = sources
         self.seed = int(seed)
         self.length = length
-        self._spec_kwargs = dict(max_sources=max_sources, azimuths_deg=tuple(_check_azimuths(azimuths_deg)),
-                                 distance_range=distance_range, segment_samples=segment_samples, fps=fps)
-        self._build_kwargs = dict(mono_input=mono_input, features=features, voxel_size=voxel_size,
-                                  scale_by_n=scale_by_n, augment=augment, listener_height_m=listener_height_m,
-                                  reduce=reduce)
+        self._spec_kwargs = dict(
+            max_sources=max_sources,
+            azimuths_deg=tuple(_check_azimuths(azimuths_deg)),
+            distance_range=distance_range,
+            segment_samples=segment_samples,
+            fps=fps,
+        )
+        self._build_kwargs = dict(
+            mono_input=mono_input,
+            features=features,
+            voxel_size=voxel_size,
+            scale_by_n=scale_by_n,
+            augment=augment,
+            listener_height_m=listener_height_m,
+            reduce=reduce,
+        )
 
     def _rng_and_spec(self, i: int) -> tuple[np.random.Generator, SceneSpec]:
         if i < 0 or (self.length is not None and i >= self.length):
             raise IndexError(f"scene index {i} outside 0..{self.length}")
         rng = np.random.default_rng([self.seed, int(i)])
-        spec = sample_scene_spec(rng, self.sources, scene_id=f"{self.sources.split}-{self.seed}-{i}", **self._spec_kwargs)
+        spec = sample_scene_spec(
+            rng, self.sources, scene_id=f"{self.sources.split}-{self.seed}-{i}", **self._spec_kwargs
+        )
         return rng, spec
 
     def spec(self, i: int) -> SceneSpec:

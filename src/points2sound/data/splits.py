@@ -7,8 +7,8 @@ by identity, so no performer appears in two splits.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -56,8 +56,11 @@ def _check_one_subtype(files: Sequence[tuple[Path, str]]) -> None:
         return
     common = max(counts, key=lambda k: counts[k])
     path, subtype = next((p, t) for p, t in files if t != common)
-    raise InputFileError(path, f"is {subtype} while the other recordings are {common}",
-                         "the data stages write one subtype: was it replaced by hand? regenerate or convert it")
+    raise InputFileError(
+        path,
+        f"is {subtype} while the other recordings are {common}",
+        "the data stages write one subtype: was it replaced by hand? regenerate or convert it",
+    )
 
 
 def scan_audio(dataset_root: Path, instruments: Sequence[str], sample_rate: int) -> pd.DataFrame:
@@ -76,8 +79,13 @@ def scan_audio(dataset_root: Path, instruments: Sequence[str], sample_rate: int)
                 raise InputFileError(f, f"has {info.channels} channels, expected mono")
             subtypes.append((f, info.subtype))
             rows.append(
-                dict(recording=f.stem, instrument=inst, path=str(f.relative_to(dataset_root)),
-                     duration_s=info.frames / info.samplerate, sample_rate=info.samplerate)
+                dict(
+                    recording=f.stem,
+                    instrument=inst,
+                    path=str(f.relative_to(dataset_root)),
+                    duration_s=info.frames / info.samplerate,
+                    sample_rate=info.samplerate,
+                )
             )
     _check_one_subtype(subtypes)
     return pd.DataFrame(rows)
@@ -90,7 +98,9 @@ def scan_performers(dataset_root: Path, instruments: Sequence[str]) -> pd.DataFr
         folder = dataset_root / "frames" / inst
         performers = sorted(p for p in folder.glob("*") if p.is_dir()) if folder.is_dir() else []
         if not performers:
-            raise InputFileError(folder, f"no performers for instrument {inst!r}", "generate or fetch the point clouds first")
+            raise InputFileError(
+                folder, f"no performers for instrument {inst!r}", "generate or fetch the point clouds first"
+            )
         for p in performers:
             frames = sorted(p.glob("*.ply"))
             if not frames:
@@ -98,13 +108,22 @@ def scan_performers(dataset_root: Path, instruments: Sequence[str]) -> pd.DataFr
             expected = [f"{i:05d}.ply" for i in range(len(frames))]
             if [f.name for f in frames] != expected:
                 raise InputFileError(p, "frames must be numbered 00000.ply, 00001.ply, ... without gaps")
-            rows.append(dict(performer=p.name, instrument=inst, n_frames=len(frames),
-                             frames_dir=str(p.relative_to(dataset_root))))
+            rows.append(
+                dict(
+                    performer=p.name, instrument=inst, n_frames=len(frames), frames_dir=str(p.relative_to(dataset_root))
+                )
+            )
     return pd.DataFrame(rows)
 
 
-def make_splits(dataset_root: Path, instruments: Sequence[str], sample_rate: int,
-                fractions: Mapping[str, float], seed: int, out_dir: Path | None = None) -> dict[str, pd.DataFrame]:
+def make_splits(
+    dataset_root: Path,
+    instruments: Sequence[str],
+    sample_rate: int,
+    fractions: Mapping[str, float],
+    seed: int,
+    out_dir: Path | None = None,
+) -> dict[str, pd.DataFrame]:
     """Write splits/<split>_audio.csv and splits/<split>_performers.csv.
 
     Recordings and performers are split per instrument so every split holds every

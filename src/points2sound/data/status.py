@@ -9,9 +9,10 @@ data contract with its manifest.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from ..errors import Points2SoundError
 from .download import ChecksumError, RemoteFile, verify_file, zenodo_files
@@ -53,10 +54,15 @@ def _remotes(params: Mapping[str, Any], name: str, cache: Path) -> list[RemoteFi
         if not saved.is_file():
             return None
         cfg = params["sources"][name]
-        return zenodo_files(json.loads(saved.read_text()), cfg["zenodo_record"], fetch_options(params)["zenodo_api"],
-                            cfg.get("files", "*"))
+        return zenodo_files(
+            json.loads(saved.read_text()),
+            cfg["zenodo_record"],
+            fetch_options(params)["zenodo_api"],
+            cfg.get("files", "*"),
+        )
     if name == "rooms":
         from .sources.rooms import measured_sets
+
         if not measured_sets(params):
             return []
     return module(name).remote_files(params)
@@ -67,12 +73,14 @@ def _cache_file(name: str, remote: RemoteFile, cache: Path) -> Path:
         return cache / "lists" / remote.name
     if name == "points2sound_clouds":
         from .sources.points2sound_clouds import _safe_name
+
         return cache / _safe_name(remote.name)
     return cache / remote.name
 
 
-def source_status(params: Mapping[str, Any], name: str, dataset_root: Path, cache_root: Path | None = None,
-                  verify: bool = True) -> SourceStatus:
+def source_status(
+    params: Mapping[str, Any], name: str, dataset_root: Path, cache_root: Path | None = None, verify: bool = True
+) -> SourceStatus:
     selected = name in selected_sources(params)
     st = SourceStatus(name, selected, MISSING)
     if not (params.get("sources") or {}).get(name):
@@ -107,7 +115,9 @@ def source_status(params: Mapping[str, Any], name: str, dataset_root: Path, cach
         st.state = VERIFIED
     elif have_out and all(have_out):
         st.state = PRESENT
-        st.note = st.note or "outputs present without a manifest (placed by hand?): run `points2sound data fetch` to verify"
+        st.note = (
+            st.note or "outputs present without a manifest (placed by hand?): run `points2sound data fetch` to verify"
+        )
     elif any(have_out) or any(s != MISSING for s in dl_states):
         st.state = PARTIAL
     return st
@@ -156,16 +166,23 @@ def _download_state(path: Path, remote: RemoteFile, recorded: str | None, verify
     return f"{UNPINNED} (sha256 matches the manifest)" if sha == recorded else FAILED
 
 
-def status_table(params: Mapping[str, Any], dataset_root: Path, cache_root: Path | None = None, all_sources: bool = False,
-                 verify: bool = True) -> list[SourceStatus]:
+def status_table(
+    params: Mapping[str, Any],
+    dataset_root: Path,
+    cache_root: Path | None = None,
+    all_sources: bool = False,
+    verify: bool = True,
+) -> list[SourceStatus]:
     names = SOURCES if all_sources else (selected_sources(params) or [])
     return [source_status(params, n, dataset_root, cache_root, verify) for n in names]
 
 
 def format_status(rows: list[SourceStatus], profile: str) -> str:
     if not rows:
-        return (f"profile {profile!r} uses no downloaded source (its data are generated offline); "
-                "use --all to see every source, or --profile paper")
+        return (
+            f"profile {profile!r} uses no downloaded source (its data are generated offline); "
+            "use --all to see every source, or --profile paper"
+        )
     lines = [f"data sources of profile {profile!r}:"]
     for r in rows:
         lines.append(f"  {r.source:<20} {r.state:<9}" + ("" if r.selected else " (not used by this profile)"))

@@ -96,7 +96,7 @@ def _stft(x: np.ndarray, sample_rate: int, definition: str) -> np.ndarray:
             raise ParameterError("pred", f"needs more than {n_fft // 2} samples for the 'code' STFT, got {n}")
         window = np.zeros(n_fft)
         left = (n_fft - win) // 2
-        window[left:left + win] = get_window("hann", win, fftbins=True)
+        window[left : left + win] = get_window("hann", win, fftbins=True)
         padding = "even"  # scipy's even extension == numpy's 'reflect' (no repeated edge sample)
     else:
         window = get_window("hann", win, fftbins=True)
@@ -107,7 +107,7 @@ def _stft(x: np.ndarray, sample_rate: int, definition: str) -> np.ndarray:
 
 
 def _stft_reduce(diff: np.ndarray, definition: str) -> float:
-    power = diff.real ** 2 + diff.imag ** 2
+    power = diff.real**2 + diff.imag**2
     if definition == "code":
         per_channel = power.mean(axis=(1, 2)) / 2.0  # mean over stacked real and imag parts
     else:
@@ -130,9 +130,9 @@ def envelope(x: np.ndarray) -> np.ndarray:
 
 def _envelope_reduce(diff: np.ndarray, definition: str) -> float:
     if definition == "code":
-        per_channel = np.sqrt(np.mean(diff ** 2, axis=1))
+        per_channel = np.sqrt(np.mean(diff**2, axis=1))
     else:
-        per_channel = np.sqrt(np.sum(diff ** 2, axis=1))
+        per_channel = np.sqrt(np.sum(diff**2, axis=1))
     return float(per_channel.sum())
 
 
@@ -193,11 +193,18 @@ ILD_FLOOR = 1e-8
 SNR_FLOOR = 1e-12
 ILD_BANDS_HZ = {"500hz": 500.0, "1khz": 1000.0, "2khz": 2000.0, "4khz": 4000.0}
 PAPER_METRICS = ("d_env", "d_stft", "d_env_paper", "d_stft_paper")
-FIELD_METRICS = ("d_mag", "d_phase", "snr_db", "wave_mse", "itd_err_us", "ild_err_db",
-                 *(f"ild_err_db_{b}" for b in ILD_BANDS_HZ))
+FIELD_METRICS = (
+    "d_mag",
+    "d_phase",
+    "snr_db",
+    "wave_mse",
+    "itd_err_us",
+    "ild_err_db",
+    *(f"ild_err_db_{b}" for b in ILD_BANDS_HZ),
+)
 SCORE_KEYS = (*PAPER_METRICS, *FIELD_METRICS)
 HIGHER_IS_BETTER = frozenset({"snr_db"})  # every other score is an error: lower is better
-SIGNED = frozenset({"snr_db"})            # may be negative
+SIGNED = frozenset({"snr_db"})  # may be negative
 
 
 def gcc_phat_itd(x: np.ndarray, sample_rate: int, max_s: float = ITD_MAX_S) -> float:
@@ -223,7 +230,7 @@ def gcc_phat_itd(x: np.ndarray, sample_rate: int, max_s: float = ITD_MAX_S) -> f
     weighted = np.zeros_like(cross)
     weighted[keep] = cross[keep] / mag[keep]
     cc = np.fft.irfft(weighted, nfft)
-    window = np.concatenate([cc[nfft - max_lag:], cc[:max_lag + 1]])  # lags -max_lag .. max_lag
+    window = np.concatenate([cc[nfft - max_lag :], cc[: max_lag + 1]])  # lags -max_lag .. max_lag
     if window.max() <= 1e-9 * float(np.abs(cc).max()):
         return 0.0  # every coherent lag lies outside +-max_s: the window holds rounding noise only
     k = int(np.argmax(window))
@@ -260,7 +267,7 @@ def band_bins(sample_rate: int, n_fft: int) -> dict[str, np.ndarray]:
 
 def band_ild_db(spec: np.ndarray, sample_rate: int, n_fft: int) -> dict[str, float]:
     """ILD per octave band from a (2, bins, frames) STFT: 10 log10 of the band energies L / R."""
-    power = (spec.real ** 2 + spec.imag ** 2).sum(axis=-1)  # (2, bins)
+    power = (spec.real**2 + spec.imag**2).sum(axis=-1)  # (2, bins)
     out = {}
     for name, mask in band_bins(sample_rate, n_fft).items():
         if not mask.any():
@@ -283,8 +290,13 @@ def _wrapped_angle_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.minimum(d, 2 * np.pi - d)
 
 
-def field_scores(pred: np.ndarray, true: np.ndarray, sample_rate: int,
-                 spec_pred: np.ndarray | None = None, spec_true: np.ndarray | None = None) -> dict[str, float]:
+def field_scores(
+    pred: np.ndarray,
+    true: np.ndarray,
+    sample_rate: int,
+    spec_pred: np.ndarray | None = None,
+    spec_true: np.ndarray | None = None,
+) -> dict[str, float]:
     """The wider metric set (module section above) of peak-normalized (2, T) signals.
 
     `spec_pred` / `spec_true`: their "code" STFTs when already computed.
@@ -295,13 +307,13 @@ def field_scores(pred: np.ndarray, true: np.ndarray, sample_rate: int,
     if spec_true is None:
         spec_true = _stft(true, sample_rate, "code")
     err = pred - true
-    e_true, e_err = float(np.sum(true ** 2)), float(np.sum(err ** 2))
-    floor = SNR_FLOOR * (e_true + float(np.sum(pred ** 2))) + 1e-300
+    e_true, e_err = float(np.sum(true**2)), float(np.sum(err**2))
+    floor = SNR_FLOOR * (e_true + float(np.sum(pred**2))) + 1e-300
     scores = {
         "d_mag": float(((np.abs(spec_pred) - np.abs(spec_true)) ** 2).mean(axis=(1, 2)).sum()),
         "d_phase": float(_wrapped_angle_distance(_side_phase(spec_pred), _side_phase(spec_true)).mean()),
         "snr_db": float(10.0 * np.log10((e_true + floor) / (e_err + floor))),
-        "wave_mse": float(np.mean(err ** 2)),
+        "wave_mse": float(np.mean(err**2)),
         "itd_err_us": abs(gcc_phat_itd(pred, sample_rate) - gcc_phat_itd(true, sample_rate)) * 1e6,
         "ild_err_db": abs(ild_db(pred) - ild_db(true)),
     }

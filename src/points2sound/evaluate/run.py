@@ -12,8 +12,9 @@ input to both ears. Scores are per scene, in the CSV format of evaluate.scores.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -34,19 +35,36 @@ def iter_scenes(scenes_dir: Path) -> Iterator[dict[str, Any]]:
     for spec in tqdm(specs, desc=f"scoring {scenes_dir.name}", unit="scene", disable=None):
         scene = load_materialized_scene(scenes_dir / f"{spec.scene_id}.npz")
         if scene["spec"] != spec:
-            raise InputFileError(scenes_dir / f"{spec.scene_id}.npz", "does not match its row in scenes.csv",
-                                 "rerun the scenes stage")
+            raise InputFileError(
+                scenes_dir / f"{spec.scene_id}.npz", "does not match its row in scenes.csv", "rerun the scenes stage"
+            )
         yield scene
 
 
-def _row(scene: Mapping[str, Any], ir_set: str, method: str, variant: str, mono_input: str, features: str,
-         loss: str, estimate: np.ndarray, sample_rate: int) -> dict[str, Any]:
+def _row(
+    scene: Mapping[str, Any],
+    ir_set: str,
+    method: str,
+    variant: str,
+    mono_input: str,
+    features: str,
+    loss: str,
+    estimate: np.ndarray,
+    sample_rate: int,
+) -> dict[str, Any]:
     spec = scene["spec"]
     return {
-        "scene_id": spec.scene_id, "ir_set": ir_set, "method": method, "variant": variant, "mono_input": mono_input,
-        "features": features, "loss": loss, "n_sources": spec.n_sources,
+        "scene_id": spec.scene_id,
+        "ir_set": ir_set,
+        "method": method,
+        "variant": variant,
+        "mono_input": mono_input,
+        "features": features,
+        "loss": loss,
+        "n_sources": spec.n_sources,
         "instruments": ";".join(s.instrument for s in spec.sources),
-        "azimuths_deg": ";".join(str(s.azimuth_deg) for s in spec.sources), "same_side": spec.same_side,
+        "azimuths_deg": ";".join(str(s.azimuth_deg) for s in spec.sources),
+        "same_side": spec.same_side,
         **binaural_scores(estimate, scene["binaural"], sample_rate),
     }
 
@@ -61,15 +79,21 @@ def score_mono_mono(scenes_dir: Path, ir_set: str, sample_rate: int, out_csv: Pa
     rows = []
     for scene in iter_scenes(scenes_dir):
         for kind in MONO_INPUTS:
-            rows.append(_row(scene, ir_set, "mono_mono", "", kind, "", "", mono_mono_estimate(scene["mono"][kind]),
-                             sample_rate))
+            rows.append(
+                _row(scene, ir_set, "mono_mono", "", kind, "", "", mono_mono_estimate(scene["mono"][kind]), sample_rate)
+            )
     write_scores(out_csv, rows)
     return len(rows)
 
 
 @torch.inference_mode()
-def binauralize_scene(system: torch.nn.Module, scene: Mapping[str, Any], config: Mapping[str, Any],
-                      device: torch.device, rotate: bool = False) -> np.ndarray:
+def binauralize_scene(
+    system: torch.nn.Module,
+    scene: Mapping[str, Any],
+    config: Mapping[str, Any],
+    device: torch.device,
+    rotate: bool = False,
+) -> np.ndarray:
     """A trained system's (2, T) estimate for one materialized scene (optionally turned by pi/2)."""
     feats_kind = config["features"]
     coords, feats = scene["coords"], scene[f"feats_{feats_kind}"]
@@ -85,8 +109,14 @@ def rotated_baseline_applies(config: Mapping[str, Any]) -> bool:
     return config["model"] == "points2sound" and config["loss"] == "full" and config["features"] == "rgb"
 
 
-def score_variant(model_path: Path, scenes_dir: Path, ir_set: str, out_csv: Path, device: torch.device,
-                  expected: Mapping[str, Any] | None = None) -> int:
+def score_variant(
+    model_path: Path,
+    scenes_dir: Path,
+    ir_set: str,
+    out_csv: Path,
+    device: torch.device,
+    expected: Mapping[str, Any] | None = None,
+) -> int:
     """A trained variant (and, for L_full rgb-depth models, its Rotated-Visual baseline)."""
     from points2sound.train.variant import load_system
 
@@ -99,12 +129,34 @@ def score_variant(model_path: Path, scenes_dir: Path, ir_set: str, out_csv: Path
     sr = int(config["sample_rate"])
     for scene in iter_scenes(scenes_dir):
         est = binauralize_scene(system, scene, config, device)
-        rows.append(_row(scene, ir_set, method, config["variant"], config["mono_input"], config["features"],
-                         config["loss"], est, sr))
+        rows.append(
+            _row(
+                scene,
+                ir_set,
+                method,
+                config["variant"],
+                config["mono_input"],
+                config["features"],
+                config["loss"],
+                est,
+                sr,
+            )
+        )
         if rotate:
             est = binauralize_scene(system, scene, config, device, rotate=True)
-            rows.append(_row(scene, ir_set, "rotated_visual", config["variant"], config["mono_input"],
-                             config["features"], config["loss"], est, sr))
+            rows.append(
+                _row(
+                    scene,
+                    ir_set,
+                    "rotated_visual",
+                    config["variant"],
+                    config["mono_input"],
+                    config["features"],
+                    config["loss"],
+                    est,
+                    sr,
+                )
+            )
     write_scores(out_csv, rows)
     return len(rows)
 

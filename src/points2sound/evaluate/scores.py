@@ -19,8 +19,8 @@ unequal counts pass ``overall="per_n"`` to get the mean of per-N means.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -30,15 +30,37 @@ from ..errors import InputFileError, ParameterError
 from .metrics import FIELD_METRICS, PAPER_METRICS, SIGNED
 
 PAPER_COLUMNS = (
-    "scene_id", "ir_set", "method", "variant", "mono_input", "features", "loss", "n_sources",
-    "instruments", "azimuths_deg", "same_side", "d_env", "d_stft", "d_env_paper", "d_stft_paper",
+    "scene_id",
+    "ir_set",
+    "method",
+    "variant",
+    "mono_input",
+    "features",
+    "loss",
+    "n_sources",
+    "instruments",
+    "azimuths_deg",
+    "same_side",
+    "d_env",
+    "d_stft",
+    "d_env_paper",
+    "d_stft_paper",
 )
 # the field's wider metric set (evaluate.metrics.FIELD_METRICS); files written before it
 # existed lack these columns: read_scores fills them with NaN (shown as n/a)
 COLUMNS = (*PAPER_COLUMNS, *FIELD_METRICS)
 METRICS = (*PAPER_METRICS, *FIELD_METRICS)
-STRING_COLUMNS = ("scene_id", "ir_set", "method", "variant", "mono_input", "features", "loss",
-                  "instruments", "azimuths_deg")
+STRING_COLUMNS = (
+    "scene_id",
+    "ir_set",
+    "method",
+    "variant",
+    "mono_input",
+    "features",
+    "loss",
+    "instruments",
+    "azimuths_deg",
+)
 METHODS = ("mono_mono", "rotated_visual", "points2sound", "mono2binaural")
 MONO_INPUTS = ("true_mono", "left", "sum_lr")
 FEATURES = ("rgb", "xyz", "")
@@ -152,7 +174,7 @@ def summarize(
     ns = sorted(int(n) for n in df["n_sources"].unique())
     group_cols = list(group_cols)
     rows = []
-    for key, g in (df.groupby(group_cols, sort=True, dropna=False) if len(df) else []):
+    for key, g in df.groupby(group_cols, sort=True, dropna=False) if len(df) else []:
         key = key if isinstance(key, tuple) else (key,)
         rows.append({**dict(zip(group_cols, key)), **entry_means(g, metric_cols, ns, overall)})
     columns = group_cols + [f"{m}_{s}" for m in metric_cols for s in [*(f"n{n}" for n in ns), "all"]]

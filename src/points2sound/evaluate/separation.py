@@ -14,8 +14,9 @@ N in min..max sources, clips of `test_clip_s`). Two kinds of estimates are score
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -48,38 +49,82 @@ def test_mixture_specs(params: Mapping[str, Any], sources: SceneSources) -> list
     specs = []
     for n in range(int(cfg["min_sources"]), int(cfg["max_sources"]) + 1):
         for i in range(int(cfg["test_mixtures_per_n"])):
-            specs.append(sample_scene_spec(
-                np.random.default_rng([seed, n, i]), sources, n_sources=n, max_sources=int(cfg["max_sources"]),
-                azimuths_deg=params["render"]["azimuths_deg"], distance_range=tuple(params["scenes"]["distance_range_m"]),
-                segment_samples=length, fps=params["dataset"]["fps"], scene_id=f"sep_n{n}_{i:04d}"))
+            specs.append(
+                sample_scene_spec(
+                    np.random.default_rng([seed, n, i]),
+                    sources,
+                    n_sources=n,
+                    max_sources=int(cfg["max_sources"]),
+                    azimuths_deg=params["render"]["azimuths_deg"],
+                    distance_range=tuple(params["scenes"]["distance_range_m"]),
+                    segment_samples=length,
+                    fps=params["dataset"]["fps"],
+                    scene_id=f"sep_n{n}_{i:04d}",
+                )
+            )
     return specs
 
 
-def _clouds(model: torch.nn.Module, spec: SceneSpec, sources: SceneSources, features: str, voxel_size: float,
-            height: float, device: torch.device, canonical_m: float | None = None) -> Any:
+def _clouds(
+    model: torch.nn.Module,
+    spec: SceneSpec,
+    sources: SceneSources,
+    features: str,
+    voxel_size: float,
+    height: float,
+    device: torch.device,
+    canonical_m: float | None = None,
+) -> Any:
     """One single-performer cloud per source, as one sparse batch."""
-    pairs = [performer_voxels(spec, j, sources, features, voxel_size, height, canonical_m=canonical_m)
-             for j in range(spec.n_sources)]
+    pairs = [
+        performer_voxels(spec, j, sources, features, voxel_size, height, canonical_m=canonical_m)
+        for j in range(spec.n_sources)
+    ]
     return model.vision.collate([p[0] for p in pairs], [p[1] for p in pairs], device=device)
 
 
 def _rows(spec: SceneSpec, scores: Mapping[str, np.ndarray], **extra: Any) -> list[dict[str, Any]]:
-    return [{"scene_id": spec.scene_id, "n_sources": spec.n_sources, "source_index": j, "instrument": s.instrument,
-             "azimuth_deg": s.azimuth_deg, "distance_m": round(s.distance_m, 4), **extra,
-             "sdr": float(scores["sdr"][j]), "sir": float(scores["sir"][j]), "sar": float(scores["sar"][j])}
-            for j, s in enumerate(spec.sources)]
+    return [
+        {
+            "scene_id": spec.scene_id,
+            "n_sources": spec.n_sources,
+            "source_index": j,
+            "instrument": s.instrument,
+            "azimuth_deg": s.azimuth_deg,
+            "distance_m": round(s.distance_m, 4),
+            **extra,
+            "sdr": float(scores["sdr"][j]),
+            "sir": float(scores["sir"][j]),
+            "sar": float(scores["sar"][j]),
+        }
+        for j, s in enumerate(spec.sources)
+    ]
 
 
 @torch.no_grad()
-def score_separation_net(model: torch.nn.Module, config: Mapping[str, Any], specs: Sequence[SceneSpec],
-                         sources: SceneSources, params: Mapping[str, Any], device: torch.device) -> pd.DataFrame:
+def score_separation_net(
+    model: torch.nn.Module,
+    config: Mapping[str, Any],
+    specs: Sequence[SceneSpec],
+    sources: SceneSources,
+    params: Mapping[str, Any],
+    device: torch.device,
+) -> pd.DataFrame:
     """One row per source of every test mixture: the separation network's mono estimates."""
     rows = []
     for spec in tqdm(specs, desc="separation", unit="mix"):
         refs = source_signals(spec, sources, params["scenes"]["scale_by_n"])
         mix = torch.from_numpy(refs.sum(axis=0)).to(device).expand(spec.n_sources, 1, -1)
-        clouds = _clouds(model, spec, sources, config["features"], config["voxel_size_m"],
-                         params["scenes"]["listener_height_m"], device, canonical_distance(params))
+        clouds = _clouds(
+            model,
+            spec,
+            sources,
+            config["features"],
+            config["voxel_size_m"],
+            params["scenes"]["listener_height_m"],
+            device,
+            canonical_distance(params),
+        )
         est = model(mix, clouds)[:, 0].cpu().double().numpy()
         rows += _rows(spec, bss_eval(refs.astype(np.float64), est))
     return pd.DataFrame(rows)
@@ -89,24 +134,51 @@ def _source_renders(spec: SceneSpec, sources: SceneSources, scale_by_n: bool) ->
     """(N, 2, T): each source's binaural render, scaled like the mixture (their sum is the target)."""
     gain = 1.0 / spec.n_sources if scale_by_n else 1.0
     t = spec.segment_samples
-    return np.stack([sources.cache.audio(sources.render_path(s.instrument, s.recording, s.azimuth_deg), s.start,
-                                         s.start + t, 2, sources.sample_rate) for s in spec.sources]) * gain
+    return (
+        np.stack(
+            [
+                sources.cache.audio(
+                    sources.render_path(s.instrument, s.recording, s.azimuth_deg),
+                    s.start,
+                    s.start + t,
+                    2,
+                    sources.sample_rate,
+                )
+                for s in spec.sources
+            ]
+        )
+        * gain
+    )
 
 
 @torch.no_grad()
-def score_binaural_per_ear(system: torch.nn.Module, config: Mapping[str, Any], specs: Sequence[SceneSpec],
-                           sources: SceneSources, params: Mapping[str, Any], device: torch.device,
-                           desc: str = "per ear") -> pd.DataFrame:
+def score_binaural_per_ear(
+    system: torch.nn.Module,
+    config: Mapping[str, Any],
+    specs: Sequence[SceneSpec],
+    sources: SceneSources,
+    params: Mapping[str, Any],
+    device: torch.device,
+    desc: str = "per ear",
+) -> pd.DataFrame:
     """One row per source and ear: a binaural model conditioned on one performer at a time."""
     scale = params["scenes"]["scale_by_n"]
     rows = []
     for spec in tqdm(specs, desc=desc, unit="mix"):
-        true_mono, binaural = scene_audio(spec, sources, scale_by_n=scale,
-                                          with_true_mono=config["mono_input"] == "true_mono")
+        true_mono, binaural = scene_audio(
+            spec, sources, scale_by_n=scale, with_true_mono=config["mono_input"] == "true_mono"
+        )
         mono = mono_input_signal(config["mono_input"], binaural, true_mono)
         x = torch.from_numpy(np.ascontiguousarray(mono)).to(device).expand(spec.n_sources, 1, -1)
-        clouds = _clouds(system, spec, sources, config["features"], config["voxel_size_m"],
-                         params["scenes"]["listener_height_m"], device)
+        clouds = _clouds(
+            system,
+            spec,
+            sources,
+            config["features"],
+            config["voxel_size_m"],
+            params["scenes"]["listener_height_m"],
+            device,
+        )
         est = system.binauralize(x, clouds).cpu().double().numpy()  # (N, 2, T)
         refs = _source_renders(spec, sources, scale).astype(np.float64)
         for e, ear in enumerate(EARS):
@@ -120,9 +192,15 @@ def write_scores(df: pd.DataFrame, path: Path) -> None:
         df.to_csv(tmp, index=False)
 
 
-def evaluate_separation(params: Mapping[str, Any], dataset_root: Path, separation_model: Path,
-                        binaural_models: Mapping[str, Path], out_dir: Path, device: torch.device,
-                        load_variant: Callable[[str, Path], tuple[torch.nn.Module, Mapping[str, Any]]]) -> list[Path]:
+def evaluate_separation(
+    params: Mapping[str, Any],
+    dataset_root: Path,
+    separation_model: Path,
+    binaural_models: Mapping[str, Path],
+    out_dir: Path,
+    device: torch.device,
+    load_variant: Callable[[str, Path], tuple[torch.nn.Module, Mapping[str, Any]]],
+) -> list[Path]:
     """Score the separation network (`mono.csv`) and each binaural model per ear (`<variant>_per_ear.csv`)."""
     from points2sound.train.separation import load_separation
 

@@ -16,7 +16,7 @@ invent one, so summaries over N = 1 rows give an infinite mean SIR.
 from __future__ import annotations
 
 import warnings
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -66,8 +66,9 @@ def bss_eval(references: np.ndarray, estimates: np.ndarray) -> dict[str, np.ndar
     return {"sdr": np.asarray(sdr, float), "sir": np.asarray(sir, float), "sar": np.asarray(sar, float)}
 
 
-def per_n_summary(df: pd.DataFrame, metrics: Sequence[str] = METRICS,
-                  by: Sequence[str] = ("n_sources",)) -> pd.DataFrame:
+def per_n_summary(
+    df: pd.DataFrame, metrics: Sequence[str] = METRICS, by: Sequence[str] = ("n_sources",)
+) -> pd.DataFrame:
     """Mean and median of each metric per group, plus the group's row count.
 
     Columns: the `by` columns, then `<metric>_mean` and `<metric>_median` per metric,

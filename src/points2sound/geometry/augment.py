@@ -99,7 +99,9 @@ def shift_value_saturation(rgb: np.ndarray, dv: float, ds: float) -> np.ndarray:
     return np.ascontiguousarray(np.clip(out, 0.0, 1.0, out=out).T)
 
 
-def augment_performer(cloud: PointCloud, rng: np.random.Generator, params: AugmentParams = AugmentParams()) -> PointCloud:
+def augment_performer(
+    cloud: PointCloud, rng: np.random.Generator, params: AugmentParams = AugmentParams()
+) -> PointCloud:
     """All augmentations in a fixed order (shear, stature shift, colour noise, HSV offsets).
 
     The fixed order and a single generator make the result a function of the

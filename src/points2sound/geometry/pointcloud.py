@@ -34,7 +34,7 @@ class PointCloud:
         return len(self.xyz)
 
     @staticmethod
-    def concatenate(clouds: list["PointCloud"]) -> "PointCloud":
+    def concatenate(clouds: list[PointCloud]) -> PointCloud:
         """Merge clouds into one scene."""
         if not clouds:
             return PointCloud(np.zeros((0, 3)), np.zeros((0, 3)))
@@ -82,8 +82,11 @@ def read_ply(path: str | Path, require_points: bool = True, require_colours: boo
         if np.issubdtype(v["red"].dtype, np.integer):
             rgb /= 255.0
     elif require_colours:
-        raise InputFileError(path, f"PLY vertices have no colours (red/green/blue; has {list(names)}) but the model "
-                                   "uses rgb features", "give a coloured cloud, or use a depth-only model such as p2s_depth")
+        raise InputFileError(
+            path,
+            f"PLY vertices have no colours (red/green/blue; has {list(names)}) but the model uses rgb features",
+            "give a coloured cloud, or use a depth-only model such as p2s_depth",
+        )
     else:
         rgb = np.full_like(xyz, 0.5)
     return PointCloud(xyz, rgb)

@@ -14,7 +14,8 @@ Camera frame: at (0, height, distance) in paper axes (y up, the performer faces
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import trimesh
@@ -24,8 +25,14 @@ from .pointcloud import PointCloud
 
 # Kinect-like defaults (Azure Kinect NFOV unbinned depth mode, as in the paper).
 CAMERA_DEFAULTS: dict[str, Any] = dict(
-    distance_m=2.0, height_m=1.0, width_px=640, height_px=576, fov_deg=(75.0, 65.0),
-    depth_noise_m=0.003, oversample=6.0, resolution_scale=1.0,
+    distance_m=2.0,
+    height_m=1.0,
+    width_px=640,
+    height_px=576,
+    fov_deg=(75.0, 65.0),
+    depth_noise_m=0.003,
+    oversample=6.0,
+    resolution_scale=1.0,
 )
 NEAR_M = 0.05  # samples closer than this to the camera plane are dropped
 MAX_SAMPLES = 4_000_000  # guards memory when a mesh nearly fills the view at close range
@@ -50,15 +57,26 @@ def camera_kwargs(camera: Mapping[str, Any] | None) -> dict[str, Any]:
             raise ParameterError(f"camera.{key}", f"unknown camera setting; known: {sorted(CAMERA_DEFAULTS)}")
         cfg[key] = value
     return dict(
-        camera_distance_m=float(cfg["distance_m"]), camera_height_m=float(cfg["height_m"]),
-        width_px=int(cfg["width_px"]), height_px=int(cfg["height_px"]),
-        fov_deg=tuple(float(f) for f in cfg["fov_deg"]), oversample=float(cfg["oversample"]),
-        depth_noise_m=float(cfg["depth_noise_m"]), resolution_scale=float(cfg["resolution_scale"]),
+        camera_distance_m=float(cfg["distance_m"]),
+        camera_height_m=float(cfg["height_m"]),
+        width_px=int(cfg["width_px"]),
+        height_px=int(cfg["height_px"]),
+        fov_deg=tuple(float(f) for f in cfg["fov_deg"]),
+        oversample=float(cfg["oversample"]),
+        depth_noise_m=float(cfg["depth_noise_m"]),
+        resolution_scale=float(cfg["resolution_scale"]),
     )
 
 
-def _check(camera_distance_m: float, width_px: int, height_px: int, fov_deg: tuple[float, float],
-           oversample: float, depth_noise_m: float, resolution_scale: float) -> None:
+def _check(
+    camera_distance_m: float,
+    width_px: int,
+    height_px: int,
+    fov_deg: tuple[float, float],
+    oversample: float,
+    depth_noise_m: float,
+    resolution_scale: float,
+) -> None:
     if not camera_distance_m > NEAR_M:
         raise ParameterError("camera.distance_m", f"must exceed {NEAR_M} m, got {camera_distance_m}")
     if width_px < 8 or height_px < 8:

@@ -36,8 +36,11 @@ def voxel_coords(xyz: np.ndarray, voxel_size: float) -> np.ndarray:
         q = np.floor(xyz / voxel_size)
     if q.size and not (np.all(np.isfinite(q)) and q.min() >= _INT32.min and q.max() <= _INT32.max):
         far = int(np.argmax(np.nan_to_num(np.abs(xyz), nan=np.inf).max(axis=1)))
-        raise ParameterError("xyz", f"point {far} at {np.array2string(xyz[far], precision=3)} m is too far from the "
-                                    f"origin for {voxel_size} m voxels (its index overflows int32)")
+        raise ParameterError(
+            "xyz",
+            f"point {far} at {np.array2string(xyz[far], precision=3)} m is too far from the "
+            f"origin for {voxel_size} m voxels (its index overflows int32)",
+        )
     return q.astype(np.int64)
 
 
@@ -95,11 +98,17 @@ def voxelize(
         out = feats[first].astype(np.float32)
     else:
         counts = np.bincount(inverse, minlength=len(ucoords)).astype(np.float64)
-        sums = np.stack(
-            [np.bincount(inverse, weights=feats[:, j].astype(np.float64), minlength=len(ucoords))
-             for j in range(feats.shape[1])],
-            axis=1,
-        ) if feats.shape[1] else np.zeros((len(ucoords), 0))
+        sums = (
+            np.stack(
+                [
+                    np.bincount(inverse, weights=feats[:, j].astype(np.float64), minlength=len(ucoords))
+                    for j in range(feats.shape[1])
+                ],
+                axis=1,
+            )
+            if feats.shape[1]
+            else np.zeros((len(ucoords), 0))
+        )
         out = (sums / counts[:, None]).astype(np.float32)
     return ucoords.astype(np.int32), np.ascontiguousarray(out)
 
@@ -114,7 +123,9 @@ def scene_features(cloud: PointCloud, kind: Literal["rgb", "xyz"]) -> np.ndarray
     raise ParameterError("features", f"must be 'rgb' or 'xyz', got {kind!r}")
 
 
-def rotate_voxels_quarter(coords: np.ndarray, feats: np.ndarray, features: Literal["rgb", "xyz"]) -> tuple[np.ndarray, np.ndarray]:
+def rotate_voxels_quarter(
+    coords: np.ndarray, feats: np.ndarray, features: Literal["rgb", "xyz"]
+) -> tuple[np.ndarray, np.ndarray]:
     """A voxelized scene turned by +pi/2 about the listener's vertical axis (y through the head).
 
     The Rotated-Visual baseline. A quarter turn maps the voxel grid onto itself:

@@ -33,8 +33,9 @@ from __future__ import annotations
 import copy
 import logging
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -138,7 +139,9 @@ class Binauralizer:
         if precision == "int8" and self.device.type != "cpu":
             raise ParameterError("precision", "int8 (dynamic quantization) runs on the CPU only")
         if precision in ("bf16", "fp16") and self.device.type == "cpu":
-            log.warning("%s on this CPU: most CPUs without native %s units run it slower than fp32", precision, precision)
+            log.warning(
+                "%s on this CPU: most CPUs without native %s units run it slower than fp32", precision, precision
+            )
         self.system = system.eval().to(self.device)
         self.kind = getattr(system, "kind", "points2sound")
         self.audio = self.system.audio
@@ -157,15 +160,21 @@ class Binauralizer:
     def _gemm_engine(self) -> GemmDemucs:
         o = self.options
         if self.kind != "points2sound":
-            raise ParameterError("engine", "the gemm engine runs Points2Sound's Demucs; use engine 'module' for Mono2Binaural")
+            raise ParameterError(
+                "engine", "the gemm engine runs Points2Sound's Demucs; use engine 'module' for Mono2Binaural"
+            )
         if o.precision not in ("fp32", "int8"):
             raise ParameterError("precision", f"the gemm engine runs fp32 or int8, not {o.precision}")
         net = self.system.audio
         frame_s = net.stride**net.depth / self.sample_rate  # one bottleneck frame
         window = None if o.lstm_window_s is None else max(1, round(o.lstm_window_s / frame_s))
         overlap = 0 if window is None else min(window - 1, round(o.lstm_overlap_s / frame_s))
-        return GemmDemucs(net, int8_min_inner=o.int8_min_inner if o.precision == "int8" else None,
-                          lstm_window=window, lstm_overlap=overlap)
+        return GemmDemucs(
+            net,
+            int8_min_inner=o.int8_min_inner if o.precision == "int8" else None,
+            lstm_window=window,
+            lstm_overlap=overlap,
+        )
 
     # ----- vision -----------------------------------------------------------------
 
@@ -209,7 +218,7 @@ class Binauralizer:
         overlap = round(o.overlap_s * sr)
         if self.kind == "points2sound":
             net: ConditionedDemucs = self.system.audio  # the geometry; self.audio may be a quantized copy or engine
-            grid = net.stride ** net.depth
+            grid = net.stride**net.depth
             # whole-clip input sample 0 sits at absolute -pad; window inputs must start on that grid
             pad = (net.valid_length(total) - total) // 2
             ctx = (net.valid_length(length) - length) // 2
@@ -246,8 +255,9 @@ class Binauralizer:
                 out[i, 0, lo - a : hi - a] = mono[lo:hi]
         return out, plan.length
 
-    def _chunked(self, mono: np.ndarray, h: torch.Tensor, plan: ChunkPlan,
-                 progress: Callable[[int], None] | None) -> np.ndarray:
+    def _chunked(
+        self, mono: np.ndarray, h: torch.Tensor, plan: ChunkPlan, progress: Callable[[int], None] | None
+    ) -> np.ndarray:
         total = plan.total
         acc = np.zeros((2, total), np.float32)  # the only buffers that grow with the input
         norm = np.zeros(total, np.float32)
@@ -287,7 +297,9 @@ class Timing:
         return self.vision_s + self.audio_s
 
 
-def timed_binauralize(runner: Binauralizer, mono: np.ndarray, coords: np.ndarray, feats: np.ndarray) -> tuple[np.ndarray, Timing]:
+def timed_binauralize(
+    runner: Binauralizer, mono: np.ndarray, coords: np.ndarray, feats: np.ndarray
+) -> tuple[np.ndarray, Timing]:
     """End-to-end binauralization (vision net included) with its wall times."""
     sync = torch.cuda.synchronize if runner.device.type == "cuda" else (lambda: None)
     sync()

@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+from collections.abc import Mapping, Sequence
 from math import gcd
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import scipy.signal
@@ -95,9 +96,16 @@ def binauralize_file(
     from ..train.variant import load_system
     from .binauralize import Binauralizer, InferenceOptions
 
-    refuse_overwriting_inputs(out_path, [("audio", audio_path), ("--checkpoint", checkpoint), ("--scene", scene_npz),
-                                         *(("--cloud", p) for p in cloud_paths),
-                                         *(("--source", s.path) for s in sources)])
+    refuse_overwriting_inputs(
+        out_path,
+        [
+            ("audio", audio_path),
+            ("--checkpoint", checkpoint),
+            ("--scene", scene_npz),
+            *(("--cloud", p) for p in cloud_paths),
+            *(("--source", s.path) for s in sources),
+        ],
+    )
     check_writable(out_path)
     audio, sr_in = read_audio(audio_path)
     system, blob = load_system(checkpoint)
@@ -105,8 +113,15 @@ def binauralize_file(
     feats_kind = features or config["features"]
     if features and features != config["features"]:
         log.warning("the checkpoint was trained on %s features; using %s as asked", config["features"], features)
-    scene = build_scene(cloud_paths=cloud_paths, sources=sources, scene_npz=scene_npz, features=feats_kind,
-                        voxel_size=float(config["voxel_size_m"]), listener_height_m=listener_height_m, yaw_deg=yaw_deg)
+    scene = build_scene(
+        cloud_paths=cloud_paths,
+        sources=sources,
+        scene_npz=scene_npz,
+        features=feats_kind,
+        voxel_size=float(config["voxel_size_m"]),
+        listener_height_m=listener_height_m,
+        yaw_deg=yaw_deg,
+    )
     mono = downmix(audio, config["mono_input"], audio_path)
     if not np.any(mono):
         log.warning("%s is silent: the output will be the model's response to silence", audio_path)
@@ -127,12 +142,29 @@ def binauralize_file(
         y = np.clip(y, -1.0, 1.0)
     write_wav(out_path, y, sr_in, subtype=subtype)
     plan = runner.plan(x.size)
-    info = {"output": str(out_path), "samples": n, "sample_rate": sr_in, "model_rate": sr, "peak": peak,
-            "voxels": int(len(scene.coords)), "chunks": 1 if plan is None else len(plan.starts),
-            "variant": config.get("variant"), "device": str(runner.device), "precision": runner.options.precision,
-            "engine": runner.engine}
-    log.info("wrote %s (%.1f s, %d voxels, %s chunk(s), %s %s engine on %s)", out_path, n / sr_in, info["voxels"],
-             info["chunks"], info["precision"], info["engine"], info["device"])
+    info = {
+        "output": str(out_path),
+        "samples": n,
+        "sample_rate": sr_in,
+        "model_rate": sr,
+        "peak": peak,
+        "voxels": int(len(scene.coords)),
+        "chunks": 1 if plan is None else len(plan.starts),
+        "variant": config.get("variant"),
+        "device": str(runner.device),
+        "precision": runner.options.precision,
+        "engine": runner.engine,
+    }
+    log.info(
+        "wrote %s (%.1f s, %d voxels, %s chunk(s), %s %s engine on %s)",
+        out_path,
+        n / sr_in,
+        info["voxels"],
+        info["chunks"],
+        info["precision"],
+        info["engine"],
+        info["device"],
+    )
     return info
 
 
@@ -141,8 +173,15 @@ def binauralize_file(
 # ---------------------------------------------------------------------------------
 
 
-def render_stems(stems: Sequence[tuple[Path, float]], ir_path: Path, out_path: Path, *, scale_by_n: bool = False,
-                 tolerance_deg: float = 2.5, subtype: str = "FLOAT") -> dict[str, Any]:
+def render_stems(
+    stems: Sequence[tuple[Path, float]],
+    ir_path: Path,
+    out_path: Path,
+    *,
+    scale_by_n: bool = False,
+    tolerance_deg: float = 2.5,
+    subtype: str = "FLOAT",
+) -> dict[str, Any]:
     """Mono stems at azimuths through a SOFA HRIR/BRIR set, summed (Eq. 2): the non-learned baseline.
 
     Every stem is convolved with the set's measurement nearest to its azimuth (within
@@ -179,8 +218,9 @@ def render_stems(stems: Sequence[tuple[Path, float]], ir_path: Path, out_path: P
             ir = irset.ir(az, tol_deg=tolerance_deg)
         except ParameterError as exc:
             measured = np.unique(np.round(irset.azimuths_deg[np.abs(irset.elevations_deg) <= 0.5], 1))
-            raise ParameterError("azimuth", f"{exc}; this set holds {measured.size} horizontal azimuths, "
-                                            f"e.g. {measured[:12].tolist()}") from None
+            raise ParameterError(
+                "azimuth", f"{exc}; this set holds {measured.size} horizontal azimuths, e.g. {measured[:12].tolist()}"
+            ) from None
         if not np.any(sig):
             log.warning("%s is silent", path)
         out[:, : sig.size] += render_binaural(sig, ir[None])[0]
@@ -192,7 +232,9 @@ def render_stems(stems: Sequence[tuple[Path, float]], ir_path: Path, out_path: P
         log.warning("the render peaks at %.2f (above full scale): %s will clip; FLOAT keeps it", peak, subtype)
         out = np.clip(out, -1.0, 1.0)
     write_wav(out_path, out, rate, subtype=subtype)
-    log.info("rendered %d stem(s) through %s (%s) at azimuths %s -> %s", len(signals), irset.name, irset.kind, used, out_path)
+    log.info(
+        "rendered %d stem(s) through %s (%s) at azimuths %s -> %s", len(signals), irset.name, irset.kind, used, out_path
+    )
     return {"output": str(out_path), "azimuths_used": used, "sample_rate": rate, "ir_kind": irset.kind, "peak": peak}
 
 
@@ -201,18 +243,36 @@ def render_stems(stems: Sequence[tuple[Path, float]], ir_path: Path, out_path: P
 # ---------------------------------------------------------------------------------
 
 
-def show_scene_file(out_path: Path, *, cloud_paths: Sequence[Path] = (), sources: Sequence[SourcePlacement] = (),
-                    scene_npz: Path | None = None, yaw_deg: float = 0.0, listener_height_m: float = 1.2,
-                    voxel_size: float = 0.02, azimuths: Sequence[float] = (), title: str | None = None) -> UserScene:
+def show_scene_file(
+    out_path: Path,
+    *,
+    cloud_paths: Sequence[Path] = (),
+    sources: Sequence[SourcePlacement] = (),
+    scene_npz: Path | None = None,
+    yaw_deg: float = 0.0,
+    listener_height_m: float = 1.2,
+    voxel_size: float = 0.02,
+    azimuths: Sequence[float] = (),
+    title: str | None = None,
+) -> UserScene:
     """Top and side views of a scene with the listener's head and the azimuths marked (PNG, PDF or SVG)."""
     from .show import plot_scene
 
-    refuse_overwriting_inputs(out_path, [("--scene", scene_npz), *(("--cloud", p) for p in cloud_paths),
-                                         *(("--source", s.path) for s in sources)])
+    refuse_overwriting_inputs(
+        out_path,
+        [("--scene", scene_npz), *(("--cloud", p) for p in cloud_paths), *(("--source", s.path) for s in sources)],
+    )
     check_writable(out_path)
-    scene = build_scene(cloud_paths=cloud_paths, sources=sources, scene_npz=scene_npz, features="rgb",
-                        voxel_size=voxel_size, listener_height_m=listener_height_m, yaw_deg=yaw_deg,
-                        require_colours=False)  # a drawing: grey points are fine
+    scene = build_scene(
+        cloud_paths=cloud_paths,
+        sources=sources,
+        scene_npz=scene_npz,
+        features="rgb",
+        voxel_size=voxel_size,
+        listener_height_m=listener_height_m,
+        yaw_deg=yaw_deg,
+        require_colours=False,
+    )  # a drawing: grey points are fine
     marks = list(scene.azimuths_deg) + [(a - yaw_deg) % 360.0 for a in azimuths]
     labels = list(scene.labels) + [""] * len(azimuths)
     plot_scene(scene, out_path, marks, labels, yaw_deg=yaw_deg, listener_height_m=listener_height_m, title=title)

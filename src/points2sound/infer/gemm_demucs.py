@@ -173,8 +173,13 @@ class GemmDemucs:
             sequence, exact).
     """
 
-    def __init__(self, net: ConditionedDemucs, int8_min_inner: int | None = None,
-                 lstm_window: int | None = None, lstm_overlap: int = 0):
+    def __init__(
+        self,
+        net: ConditionedDemucs,
+        int8_min_inner: int | None = None,
+        lstm_window: int | None = None,
+        lstm_overlap: int = 0,
+    ):
         if not isinstance(net, ConditionedDemucs):
             raise ParameterError("engine", f"the gemm engine runs a ConditionedDemucs, not {type(net).__name__}")
         if int8_min_inner is not None and int8_min_inner < 1:
@@ -183,8 +188,9 @@ class GemmDemucs:
         q = int8_min_inner
         with torch.no_grad():
             self.encoder = [(_Conv(e.conv, q), _Conv(e.rewrite, q), e.cond1, e.cond2) for e in net.encoder]
-            self.decoder = [(_Conv(d.rewrite, q), _ConvTranspose(d.deconv, q), d.cond1, d.cond2, d.last)
-                            for d in net.decoder]
+            self.decoder = [
+                (_Conv(d.rewrite, q), _ConvTranspose(d.deconv, q), d.cond1, d.cond2, d.last) for d in net.decoder
+            ]
             self.bottleneck = _Bottleneck(net.bottleneck, q is not None, lstm_window, lstm_overlap)
 
     @torch.inference_mode()

@@ -16,9 +16,9 @@ positive = to the left), so every source moves by -yaw_deg relative to the head.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -63,8 +63,11 @@ def check_extent(path: str | Path, xyz: np.ndarray, limit_m: float = SCENE_LIMIT
     i = int(np.argmax(far))
     if far[i] > limit_m:
         where = ", ".join(f"{v:.4g}" for v in np.asarray(xyz[i], dtype=np.float64))
-        raise InputFileError(path, f"point {i} lies at ({where}) m, beyond {limit_m:g} m of the origin",
-                             "clouds are read in metres: is it in millimetres, or does it hold an outlier?")
+        raise InputFileError(
+            path,
+            f"point {i} lies at ({where}) m, beyond {limit_m:g} m of the origin",
+            "clouds are read in metres: is it in millimetres, or does it hold an outlier?",
+        )
 
 
 def read_cloud(path: str | Path, require_colours: bool = False) -> PointCloud:
@@ -108,8 +111,11 @@ def _read_trimesh(path: Path, require_colours: bool) -> PointCloud:
             colours = np.asarray(g.colors)[:, :3] / 255.0
         if colours is None or len(colours) != len(v):
             if require_colours:
-                raise InputFileError(path, "has no vertex colours but the model uses rgb features",
-                                     "give a coloured cloud, or use a depth-only model such as p2s_depth")
+                raise InputFileError(
+                    path,
+                    "has no vertex colours but the model uses rgb features",
+                    "give a coloured cloud, or use a depth-only model such as p2s_depth",
+                )
             colours = np.full((len(v), 3), 0.5)
         rgb.append(colours)
     if not xyz:
@@ -121,18 +127,21 @@ def _read_trimesh(path: Path, require_colours: bool) -> PointCloud:
     return cloud
 
 
-def place_sources(sources: Sequence[SourcePlacement], listener_height_m: float,
-                  require_colours: bool = False) -> PointCloud:
+def place_sources(
+    sources: Sequence[SourcePlacement], listener_height_m: float, require_colours: bool = False
+) -> PointCloud:
     """Each performer cloud turned to face the listener and put at its azimuth and distance, merged."""
     clouds = []
     for s in sources:
         if not math.isfinite(s.azimuth_deg):
             raise ParameterError("azimuth", f"{s.path}: azimuth must be a number of degrees, got {s.azimuth_deg}")
         if not (math.isfinite(s.distance_m) and 0 < s.distance_m <= SCENE_LIMIT_M):
-            raise ParameterError("distance", f"{s.path}: distance must be > 0 m and at most {SCENE_LIMIT_M:g} m, "
-                                             f"got {s.distance_m:g}")
-        clouds.append(place_performer(read_cloud(s.path, require_colours), s.azimuth_deg, s.distance_m,
-                                      listener_height_m))
+            raise ParameterError(
+                "distance", f"{s.path}: distance must be > 0 m and at most {SCENE_LIMIT_M:g} m, got {s.distance_m:g}"
+            )
+        clouds.append(
+            place_performer(read_cloud(s.path, require_colours), s.azimuth_deg, s.distance_m, listener_height_m)
+        )
     return PointCloud.concatenate(clouds)
 
 
@@ -162,8 +171,11 @@ def build_scene(
         require_colours = features == "rgb"
     given = sum([bool(cloud_paths), bool(sources), scene_npz is not None])
     if given != 1:
-        raise ParameterError("scene", "give exactly one of: merged cloud(s) (--cloud), per-source clouds "
-                                      "(--source PATH AZIMUTH DISTANCE), or a materialized scene (--scene)")
+        raise ParameterError(
+            "scene",
+            "give exactly one of: merged cloud(s) (--cloud), per-source clouds "
+            "(--source PATH AZIMUTH DISTANCE), or a materialized scene (--scene)",
+        )
     if not math.isfinite(yaw_deg):
         raise ParameterError("yaw", f"must be a number of degrees, got {yaw_deg}")
     if scene_npz is not None:
@@ -191,7 +203,9 @@ def _scene_from_npz(path: Path, features: str, voxel_size: float, yaw_deg: float
 
     data = load_materialized_scene(path)
     if np.isfinite(data["voxel_size"]) and abs(data["voxel_size"] - voxel_size) > 1e-9:
-        raise ParameterError("voxel_size", f"{path} was voxelized at {data['voxel_size']} m, the model expects {voxel_size} m")
+        raise ParameterError(
+            "voxel_size", f"{path} was voxelized at {data['voxel_size']} m, the model expects {voxel_size} m"
+        )
     if features not in ("rgb", "xyz"):
         raise ParameterError("features", f"must be 'rgb' or 'xyz', got {features!r}")
     coords, feats = data["coords"], data[f"feats_{features}"]

@@ -7,8 +7,8 @@ right, front (+z) to the right, up (+y) up. Points are drawn in their colours.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -18,8 +18,16 @@ from .scene_input import UserScene
 MAX_POINTS = 40000
 
 
-def plot_scene(scene: UserScene, out_path: Path, azimuths_deg: Sequence[float], labels: Sequence[str], *,
-               yaw_deg: float = 0.0, listener_height_m: float = 1.2, title: str | None = None) -> None:
+def plot_scene(
+    scene: UserScene,
+    out_path: Path,
+    azimuths_deg: Sequence[float],
+    labels: Sequence[str],
+    *,
+    yaw_deg: float = 0.0,
+    listener_height_m: float = 1.2,
+    title: str | None = None,
+) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -42,8 +50,13 @@ def plot_scene(scene: UserScene, out_path: Path, azimuths_deg: Sequence[float], 
         a = np.deg2rad(az)
         dx, dz = -np.sin(a), np.cos(a)  # azimuth 90 (left, +x) drawn to the left
         top.plot([0, dx * reach], [0, dz * reach], "--", color="tab:red", lw=0.9)
-        top.annotate(f"{az:.0f}°" + (f" {label}" if label else ""), (dx * reach * 0.92, dz * reach * 0.92),
-                     color="tab:red", fontsize=8, ha="center")
+        top.annotate(
+            f"{az:.0f}°" + (f" {label}" if label else ""),
+            (dx * reach * 0.92, dz * reach * 0.92),
+            color="tab:red",
+            fontsize=8,
+            ha="center",
+        )
     top.set_xlim(-reach, reach)
     top.set_ylim(-reach, reach)
     top.set_aspect("equal")

@@ -50,8 +50,11 @@ def plan_chunks(total: int, length: int, overlap: int, grid: int = 1, origin: in
         raise ParameterError("length", f"need a positive clip and window, got {total}, {length}")
     hop = (length - overlap) // grid * grid
     if hop < grid:
-        raise ParameterError("overlap_s", f"an overlap of {overlap} samples leaves no hop in windows of {length} "
-                                          f"(the hop must be a multiple of {grid} samples)")
+        raise ParameterError(
+            "overlap_s",
+            f"an overlap of {overlap} samples leaves no hop in windows of {length} "
+            f"(the hop must be a multiple of {grid} samples)",
+        )
     first = origin - math.ceil(origin / grid) * grid  # largest origin + k * grid <= 0
     starts = [first]
     while starts[-1] + length < total:

@@ -13,8 +13,9 @@ of audio, as V-SlowFast reports its audio costs.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import pandas as pd
 import torch
@@ -67,6 +68,7 @@ def count_macs(model: nn.Module, example_inputs: tuple | list | torch.Tensor) ->
         def run(module, inputs, output):
             nonlocal total
             total += int(counter(module, inputs, output))
+
         return run
 
     handles = []
@@ -96,8 +98,16 @@ DEMUCS_FULL = "Points2Sound Demucs, L_full (2 channels out)"
 DEMUCS_ONE = "Points2Sound Demucs, L_diff and separation (1 channel out)"
 MONO2BINAURAL = "Mono2Binaural U-Net"
 META_ABOVE_PARAMETERS = 10_000_000  # device="auto": count networks this large on the meta device
-COST_COLUMNS = ("profile", "network", "sample_rate", "parameters", "gmacs_per_s", "gmacs_per_s_test", "cond_dim",
-                "note")
+COST_COLUMNS = (
+    "profile",
+    "network",
+    "sample_rate",
+    "parameters",
+    "gmacs_per_s",
+    "gmacs_per_s_test",
+    "cond_dim",
+    "note",
+)
 
 
 @dataclass
@@ -126,9 +136,15 @@ def audio_networks(model: Mapping[str, Any], sample_rate: int) -> list[AudioNetw
     return [
         AudioNetwork(DEMUCS_FULL, build_demucs(model["demucs"], 2, k, seed=0), k),
         AudioNetwork(DEMUCS_ONE, build_demucs(model["demucs"], 1, k, seed=0), k),
-        AudioNetwork(MONO2BINAURAL, Mono2Binaural(sample_rate, cond_dim=cond, channels=tuple(m2b["channels"]),
-                                                  init_std=m2b.get("init_std", 0.02)),
-                     cond, float(m2b["clip_s"]), float(m2b["hop_s"])),
+        AudioNetwork(
+            MONO2BINAURAL,
+            Mono2Binaural(
+                sample_rate, cond_dim=cond, channels=tuple(m2b["channels"]), init_std=m2b.get("init_std", 0.02)
+            ),
+            cond,
+            float(m2b["clip_s"]),
+            float(m2b["hop_s"]),
+        ),
     ]
 
 
@@ -154,12 +170,23 @@ def _cost_row(network: AudioNetwork, rate: int, seconds: float) -> dict[str, Any
         _, window_macs = forward_cost(network.net, network.cond_dim, max(1, round(network.window_s * rate)))
         per_s_test = window_macs / 1e9 / network.hop_s
         note = f"test: {network.window_s:g} s windows every {network.hop_s:g} s"
-    return {"network": network.label, "sample_rate": rate, "parameters": params, "gmacs_per_s": per_s,
-            "gmacs_per_s_test": per_s_test, "cond_dim": network.cond_dim, "note": note}
+    return {
+        "network": network.label,
+        "sample_rate": rate,
+        "parameters": params,
+        "gmacs_per_s": per_s,
+        "gmacs_per_s_test": per_s_test,
+        "cond_dim": network.cond_dim,
+        "note": note,
+    }
 
 
-def audio_network_costs(model_sections: Mapping[str, Mapping[str, Any]], sample_rate: int | Mapping[str, int],
-                        seconds: float = 1.0, device: str = "auto") -> pd.DataFrame:
+def audio_network_costs(
+    model_sections: Mapping[str, Mapping[str, Any]],
+    sample_rate: int | Mapping[str, int],
+    seconds: float = 1.0,
+    device: str = "auto",
+) -> pd.DataFrame:
     """Parameters and GMACs per second of audio of each audio network of each profile.
 
     `model_sections` maps a profile label to that profile's resolved `model` section;

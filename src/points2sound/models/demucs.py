@@ -172,9 +172,14 @@ class ConditionedDemucs(nn.Module):
     ):
         super().__init__()
         for name, value in [
-            ("in_channels", in_channels), ("out_channels", out_channels), ("channels", channels),
-            ("depth", depth), ("kernel_size", kernel_size), ("stride", stride),
-            ("context", context), ("cond_dim", cond_dim),
+            ("in_channels", in_channels),
+            ("out_channels", out_channels),
+            ("channels", channels),
+            ("depth", depth),
+            ("kernel_size", kernel_size),
+            ("stride", stride),
+            ("context", context),
+            ("cond_dim", cond_dim),
         ]:
             _check_positive(name, value)
         _check_positive("lstm_layers", lstm_layers, minimum=0)
@@ -208,8 +213,16 @@ class ConditionedDemucs(nn.Module):
                 self.encoder.append(_Encoder(c_in, width, kernel_size, stride, cond_dim))
                 c_out = out_channels if i == 0 else c_in
                 decoders.append(
-                    _Decoder(width, c_out, kernel_size, stride, context, cond_dim,
-                             last=(i == 0), condition_output=(i > 0 or condition_output))
+                    _Decoder(
+                        width,
+                        c_out,
+                        kernel_size,
+                        stride,
+                        context,
+                        cond_dim,
+                        last=(i == 0),
+                        condition_output=(i > 0 or condition_output),
+                    )
                 )
                 c_in = width
             # decoder[0] works at the bottleneck, decoder[-1] produces the waveform

@@ -56,8 +56,14 @@ class StftSpec:
 def stft(x: torch.Tensor, spec: StftSpec) -> torch.Tensor:
     """Real/imaginary STFT of (B, T) signals: (B, 2, n_fft // 2 + 1, frames)."""
     z = torch.stft(
-        x, spec.n_fft, spec.hop_length, spec.win_length, window=spec.window(x),
-        center=True, pad_mode="constant", return_complex=True,
+        x,
+        spec.n_fft,
+        spec.hop_length,
+        spec.win_length,
+        window=spec.window(x),
+        center=True,
+        pad_mode="constant",
+        return_complex=True,
     )
     return torch.stack([z.real, z.imag], dim=1)
 
@@ -66,8 +72,13 @@ def istft(X: torch.Tensor, spec: StftSpec, length: int) -> torch.Tensor:
     """Inverse of `stft`: (B, 2, F, frames) -> (B, length)."""
     z = torch.complex(X[:, 0], X[:, 1])
     return torch.istft(
-        z, spec.n_fft, spec.hop_length, spec.win_length, window=spec.window(X),
-        center=True, length=length,
+        z,
+        spec.n_fft,
+        spec.hop_length,
+        spec.win_length,
+        window=spec.window(X),
+        center=True,
+        length=length,
     )
 
 

@@ -17,7 +17,8 @@ checkpoint can rebuild its network from the config it stores.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 from torch import nn
@@ -36,19 +37,34 @@ LOSSES = {"points2sound": ("full", "diff"), "mono2binaural": ("mse",)}
 def build_vision(cfg: Mapping[str, Any], out_channels: int, seed: int) -> SparseResNet18:
     """The sparse ResNet18 of the `model.vision` section with a K-wide head."""
     return SparseResNet18(
-        in_channels=3, out_channels=out_channels, planes=tuple(cfg["planes"]), layers=tuple(cfg["layers"]),
-        stem_kernel=int(cfg.get("stem_kernel", 5)), backend=cfg.get("backend", "torch"), seed=seed,
+        in_channels=3,
+        out_channels=out_channels,
+        planes=tuple(cfg["planes"]),
+        layers=tuple(cfg["layers"]),
+        stem_kernel=int(cfg.get("stem_kernel", 5)),
+        backend=cfg.get("backend", "torch"),
+        seed=seed,
     )
 
 
 def build_demucs(cfg: Mapping[str, Any], out_channels: int, cond_dim: int, seed: int) -> ConditionedDemucs:
     """The conditioned Demucs of the `model.demucs` section, mono in, `out_channels` out."""
     return ConditionedDemucs(
-        in_channels=1, out_channels=out_channels, channels=int(cfg["channels"]), depth=int(cfg["depth"]),
-        kernel_size=int(cfg["kernel_size"]), stride=int(cfg["stride"]), growth=float(cfg["growth"]),
-        context=int(cfg["context"]), lstm_layers=int(cfg["lstm_layers"]), cond_dim=cond_dim,
-        rescale=cfg.get("rescale", 0.1), normalize=bool(cfg.get("normalize", False)),
-        condition_output=bool(cfg.get("condition_output", True)), init_std=cfg.get("init_std", 0.02), seed=seed,
+        in_channels=1,
+        out_channels=out_channels,
+        channels=int(cfg["channels"]),
+        depth=int(cfg["depth"]),
+        kernel_size=int(cfg["kernel_size"]),
+        stride=int(cfg["stride"]),
+        growth=float(cfg["growth"]),
+        context=int(cfg["context"]),
+        lstm_layers=int(cfg["lstm_layers"]),
+        cond_dim=cond_dim,
+        rescale=cfg.get("rescale", 0.1),
+        normalize=bool(cfg.get("normalize", False)),
+        condition_output=bool(cfg.get("condition_output", True)),
+        init_std=cfg.get("init_std", 0.02),
+        seed=seed,
     )
 
 
@@ -66,8 +82,14 @@ class Points2SoundNet(nn.Module):
 
     kind = "points2sound"
 
-    def __init__(self, vision: Mapping[str, Any], demucs: Mapping[str, Any], loss: str = "full", seed: int = 0,
-                 copy_gain: float = 0.5):
+    def __init__(
+        self,
+        vision: Mapping[str, Any],
+        demucs: Mapping[str, Any],
+        loss: str = "full",
+        seed: int = 0,
+        copy_gain: float = 0.5,
+    ):
         super().__init__()
         if loss not in LOSSES[self.kind]:
             raise ParameterError("loss", f"Points2Sound trains with one of {LOSSES[self.kind]}, got {loss!r}")
@@ -124,8 +146,9 @@ class Mono2BinauralNet(nn.Module):
         super().__init__()
         cond = int(m2b["cond_dim"])
         self.vision = build_vision(vision, cond, seed)
-        self.audio = Mono2Binaural(sample_rate, cond_dim=cond, channels=tuple(m2b["channels"]),
-                                   init_std=m2b.get("init_std", 0.02), seed=seed)
+        self.audio = Mono2Binaural(
+            sample_rate, cond_dim=cond, channels=tuple(m2b["channels"]), init_std=m2b.get("init_std", 0.02), seed=seed
+        )
         self.clip_samples = max(1, round(float(m2b["clip_s"]) * sample_rate))
         self.hop_samples = max(1, round(float(m2b["hop_s"]) * sample_rate))
 
@@ -189,16 +212,23 @@ def init_from_separation(system: Points2SoundNet, separation_state: Mapping[str,
     own = system.state_dict()
     missing = sorted(set(own) - set(separation_state))
     if missing:
-        raise ParameterError("separation checkpoint", f"lacks {missing[:5]}{' ...' if len(missing) > 5 else ''}"
-                                                      " (another model size?)")
+        raise ParameterError(
+            "separation checkpoint", f"lacks {missing[:5]}{' ...' if len(missing) > 5 else ''} (another model size?)"
+        )
     widened, state = [], {}
     for name, target in own.items():
         source = separation_state[name]
         if source.shape != target.shape:
-            diff = [d for d in range(source.dim()) if source.shape[d] != target.shape[d]] if source.dim() == target.dim() else []
+            diff = (
+                [d for d in range(source.dim()) if source.shape[d] != target.shape[d]]
+                if source.dim() == target.dim()
+                else []
+            )
             if len(diff) != 1 or source.shape[diff[0]] != 1 or not name.startswith("audio."):
-                raise ParameterError("separation checkpoint", f"{name} has shape {tuple(source.shape)}, the model "
-                                                              f"{tuple(target.shape)} (another model size?)")
+                raise ParameterError(
+                    "separation checkpoint",
+                    f"{name} has shape {tuple(source.shape)}, the model {tuple(target.shape)} (another model size?)",
+                )
             source = source.expand_as(target)
             widened.append(name)
         state[name] = source.clone()
@@ -206,12 +236,14 @@ def init_from_separation(system: Points2SoundNet, separation_state: Mapping[str,
     return widened
 
 
-def build_system(kind: str, model: Mapping[str, Any], loss: str, sample_rate: int, seed: int = 0,
-                 mono_input: str = "sum_lr") -> nn.Module:
+def build_system(
+    kind: str, model: Mapping[str, Any], loss: str, sample_rate: int, seed: int = 0, mono_input: str = "sum_lr"
+) -> nn.Module:
     """The network of a training variant from the `model` section of the parameters."""
     if kind == "points2sound":
-        return Points2SoundNet(model["vision"], model["demucs"], loss=loss, seed=seed,
-                               copy_gain=0.5 if mono_input == "sum_lr" else 1.0)
+        return Points2SoundNet(
+            model["vision"], model["demucs"], loss=loss, seed=seed, copy_gain=0.5 if mono_input == "sum_lr" else 1.0
+        )
     if kind == "mono2binaural":
         if loss != "mse":
             raise ParameterError("loss", f"Mono2Binaural trains with 'mse', got {loss!r}")

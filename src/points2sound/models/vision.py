@@ -18,7 +18,8 @@ reference checkpoint (keys features.N... and fc) converts with `from_reference_s
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -41,8 +42,16 @@ class BasicBlock(nn.Module):
 
     expansion = 1
 
-    def __init__(self, inplanes: int, planes: int, stride: int = 1, dilation: int = 1,
-                 downsample: nn.Module | None = None, bn_momentum: float = 0.1, backend: Backend | None = None):
+    def __init__(
+        self,
+        inplanes: int,
+        planes: int,
+        stride: int = 1,
+        dilation: int = 1,
+        downsample: nn.Module | None = None,
+        bn_momentum: float = 0.1,
+        backend: Backend | None = None,
+    ):
         super().__init__()
         ops = backend or get_backend("torch")
         self.conv1 = ops.conv(inplanes, planes, 3, stride, dilation)
@@ -73,8 +82,16 @@ class SparseResNetBase(nn.Module):
             conv kernels; batch norm weight 1, bias 0).
     """
 
-    def __init__(self, in_channels: int = 3, planes: Sequence[int] = PAPER_PLANES, layers: Sequence[int] = (2, 2, 2, 2),
-                 init_dim: int | None = None, stem_kernel: int = 5, backend: str = "torch", seed: int = 0):
+    def __init__(
+        self,
+        in_channels: int = 3,
+        planes: Sequence[int] = PAPER_PLANES,
+        layers: Sequence[int] = (2, 2, 2, 2),
+        init_dim: int | None = None,
+        stem_kernel: int = 5,
+        backend: str = "torch",
+        seed: int = 0,
+    ):
         super().__init__()
         if len(planes) != 4 or len(layers) != 4 or min(planes) < 1 or min(layers) < 1:
             raise ParameterError("planes", f"need four positive stage widths and block counts, got {planes}, {layers}")
@@ -116,8 +133,13 @@ class SparseResNetBase(nn.Module):
         x = self.pool(self.relu(self.bn1(self.conv1(x))))
         return self.layer4(self.layer3(self.layer2(self.layer1(x))))
 
-    def collate(self, coordinates: Sequence, features: Sequence, dtype: torch.dtype = torch.float32,
-                device: torch.device | str | None = None) -> Any:
+    def collate(
+        self,
+        coordinates: Sequence,
+        features: Sequence,
+        dtype: torch.dtype = torch.float32,
+        device: torch.device | str | None = None,
+    ) -> Any:
         """The backend's input tensor from per-scene voxels (m_i, 3) int and features (m_i, c)."""
         return get_backend(self.backend_name).collate(coordinates, features, dtype, device)
 
@@ -134,10 +156,14 @@ class SparseResNetBase(nn.Module):
         given = backbone_state_dict(state_dict)
         missing = sorted(set(own) - set(given))
         if missing:
-            raise ParameterError("state_dict", f"backbone entries missing: {missing[:5]}{' ...' if len(missing) > 5 else ''}")
+            raise ParameterError(
+                "state_dict", f"backbone entries missing: {missing[:5]}{' ...' if len(missing) > 5 else ''}"
+            )
         wrong = [k for k in own if tuple(own[k].shape) != tuple(given[k].shape)]
         if wrong:
-            raise ParameterError("state_dict", f"backbone shapes differ for {wrong[:5]} (another width or in_channels?)")
+            raise ParameterError(
+                "state_dict", f"backbone shapes differ for {wrong[:5]} (another width or in_channels?)"
+            )
         self.load_state_dict(given, strict=False)
 
 
@@ -154,9 +180,17 @@ class SparseResNet18(SparseResNetBase):
     voxels in the paper) -> h: (B, out_channels), row b for batch index b.
     """
 
-    def __init__(self, in_channels: int = 3, out_channels: int = 16, planes: Sequence[int] = PAPER_PLANES,
-                 layers: Sequence[int] = (2, 2, 2, 2), init_dim: int | None = None, stem_kernel: int = 5,
-                 backend: str = "torch", seed: int = 0):
+    def __init__(
+        self,
+        in_channels: int = 3,
+        out_channels: int = 16,
+        planes: Sequence[int] = PAPER_PLANES,
+        layers: Sequence[int] = (2, 2, 2, 2),
+        init_dim: int | None = None,
+        stem_kernel: int = 5,
+        backend: str = "torch",
+        seed: int = 0,
+    ):
         super().__init__(in_channels, planes, layers, init_dim, stem_kernel, backend, seed)
         ops = get_backend(backend)
         self.out_channels = int(out_channels)
@@ -190,9 +224,17 @@ class SparseResNetClassifier(SparseResNetBase):
     transfers the pre-trained trunk. Shapes: sparse tensor of B shapes -> logits (B, n_classes).
     """
 
-    def __init__(self, in_channels: int = 3, n_classes: int = 40, planes: Sequence[int] = PAPER_PLANES,
-                 layers: Sequence[int] = (2, 2, 2, 2), init_dim: int | None = None, stem_kernel: int = 5,
-                 backend: str = "torch", seed: int = 0):
+    def __init__(
+        self,
+        in_channels: int = 3,
+        n_classes: int = 40,
+        planes: Sequence[int] = PAPER_PLANES,
+        layers: Sequence[int] = (2, 2, 2, 2),
+        init_dim: int | None = None,
+        stem_kernel: int = 5,
+        backend: str = "torch",
+        seed: int = 0,
+    ):
         super().__init__(in_channels, planes, layers, init_dim, stem_kernel, backend, seed)
         ops = get_backend(backend)
         width = self.feature_channels
@@ -247,7 +289,7 @@ def from_reference_state_dict(state_dict: Mapping[str, torch.Tensor]) -> dict[st
     for key, value in state_dict.items():
         key = key.removeprefix("module.")
         if key.startswith("features."):
-            index, rest = key[len("features."):].split(".", 1)
+            index, rest = key[len("features.") :].split(".", 1)
             if index not in _REFERENCE_INDEX:
                 raise ParameterError("state_dict", f"unexpected reference key {key!r}")
             key = f"{_REFERENCE_INDEX[index]}.{rest}"

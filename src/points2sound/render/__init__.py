@@ -10,9 +10,18 @@ from .sofa_io import IRSet, read_ir_set, resample_ir_set, write_brir_sofa, write
 from .sphere_head import sphere_hrirs, sphere_hrirs_directions, sphere_transfer_function
 
 __all__ = [
-    "IRSet", "ROOM_PRESETS", "read_ir_set", "render_binaural", "render_recordings", "resample_ir_set",
-    "simulate_brirs", "sphere_hrirs", "sphere_hrirs_directions", "sphere_transfer_function",
-    "write_brir_sofa", "write_hrir_sofa",
+    "IRSet",
+    "ROOM_PRESETS",
+    "read_ir_set",
+    "render_binaural",
+    "render_recordings",
+    "resample_ir_set",
+    "simulate_brirs",
+    "sphere_hrirs",
+    "sphere_hrirs_directions",
+    "sphere_transfer_function",
+    "write_brir_sofa",
+    "write_hrir_sofa",
 ]
 
 

@@ -55,10 +55,10 @@ def render_binaural(mono: np.ndarray, irs: np.ndarray, block: int | None = None)
     spec = scipy.fft.rfft(irs[:, :, :n_taps].astype(dtype, copy=False), n_fft, axis=-1)  # (K, 2, F)
     x = mono.astype(dtype, copy=False)
     for start in range(0, t_len, block):
-        seg = scipy.fft.rfft(x[start:start + block], n_fft)  # once per block, shared by all filters
+        seg = scipy.fft.rfft(x[start : start + block], n_fft)  # once per block, shared by all filters
         y = scipy.fft.irfft(spec * seg, n_fft, axis=-1)
         stop = min(start + block + n_taps - 1, t_len)
-        out[:, :, start:stop] += y[:, :, :stop - start]
+        out[:, :, start:stop] += y[:, :, : stop - start]
     return out
 
 
@@ -95,8 +95,9 @@ def render_recordings(
         mono, _ = read_wav(wav, expected_sr=sample_rate, channels=1)
         binaural = render_binaural(mono[0], irs)
         if integer_pcm and np.abs(binaural).max(initial=0.0) > 1.0:
-            raise ParameterError("subtype", f"rendering {wav} through {irset.name!r} exceeds full scale; "
-                                 f"{subtype} would clip, use FLOAT")
+            raise ParameterError(
+                "subtype", f"rendering {wav} through {irset.name!r} exceeds full scale; {subtype} would clip, use FLOAT"
+            )
         for a, sig in zip(azs, binaural):
             target = out_dir / wav.parent.name / f"{wav.stem}_{a}.wav"
             write_wav(target, sig, sample_rate, subtype=subtype)

@@ -38,16 +38,23 @@ from .sofa_io import IRSet
 
 ROOM_PRESETS: dict[str, dict] = {
     # 5.2 x 4.5 x 3.55 m = 83 m^3, the studio's published volume
-    "calypso": {"dims_m": (5.2, 4.5, 3.55), "rt60_s": 0.17,
-                "description": "TU Berlin studio Calypso: 83 m^3, RT60 0.17 s at 1 kHz"},
+    "calypso": {
+        "dims_m": (5.2, 4.5, 3.55),
+        "rt60_s": 0.17,
+        "description": "TU Berlin studio Calypso: 83 m^3, RT60 0.17 s at 1 kHz",
+    },
     # a rectangular meeting room of ~96 m^3
-    "spirit": {"dims_m": (6.4, 5.0, 3.0), "rt60_s": 0.5,
-               "description": "TU Berlin meeting room Spirit: rectangular, RT60 0.5 s"},
+    "spirit": {
+        "dims_m": (6.4, 5.0, 3.0),
+        "rt60_s": 0.5,
+        "description": "TU Berlin meeting room Spirit: rectangular, RT60 0.5 s",
+    },
 }
 
 
-def _omni_decay_time(delay: np.ndarray, dist: np.ndarray, orders: np.ndarray, alpha: float, n_len: int,
-                     fs: int, fit_s: float) -> float:
+def _omni_decay_time(
+    delay: np.ndarray, dist: np.ndarray, orders: np.ndarray, alpha: float, n_len: int, fs: int, fit_s: float
+) -> float:
     """60 dB decay time of the omnidirectional room response's energy envelope.
 
     The response is the sampled pressure (images falling in the same sample add up, as
@@ -60,7 +67,7 @@ def _omni_decay_time(delay: np.ndarray, dist: np.ndarray, orders: np.ndarray, al
     width = max(1, int(0.005 * fs))
     start = int(delay.min()) + width  # skip the direct sound
     n_bins = (min(n_len, start + int(fit_s * fs)) - start) // width
-    energy = (pressure[start:start + n_bins * width] ** 2).reshape(n_bins, width).sum(axis=1)
+    energy = (pressure[start : start + n_bins * width] ** 2).reshape(n_bins, width).sum(axis=1)
     ok = energy > 0
     if ok.sum() < 3:
         return 0.0
@@ -69,20 +76,26 @@ def _omni_decay_time(delay: np.ndarray, dist: np.ndarray, orders: np.ndarray, al
     return float(-60.0 / slope) if slope < 0 else np.inf
 
 
-def fit_absorption(delay: np.ndarray, dist: np.ndarray, orders: np.ndarray, rt60_s: float, n_len: int, fs: int) -> float:
+def fit_absorption(
+    delay: np.ndarray, dist: np.ndarray, orders: np.ndarray, rt60_s: float, n_len: int, fs: int
+) -> float:
     """Uniform energy absorption whose omnidirectional room response decays 60 dB in rt60_s.
 
     `delay` (samples), `dist` (m) and `orders` (reflections) describe the image sources.
     The decay is fitted over the first 0.6 x RT60 after the direct sound, the range a
     T30 measurement (-5 to -35 dB) covers.
     """
+
     def decay(alpha: float) -> float:
         return _omni_decay_time(delay, dist, orders, alpha, n_len, fs, 0.6 * rt60_s)
 
     lo, hi = 1e-4, 0.999  # the decay time falls as alpha grows
     if decay(lo) < rt60_s or decay(hi) > rt60_s:
-        raise ParameterError("rt60_s", f"{rt60_s} s cannot be reached with these image sources "
-                             "(room too small or too large, or max_order too low)")
+        raise ParameterError(
+            "rt60_s",
+            f"{rt60_s} s cannot be reached with these image sources "
+            "(room too small or too large, or max_order too low)",
+        )
     for _ in range(30):  # bisection on log(alpha): far below 1 % in RT60
         mid = np.sqrt(lo * hi)
         lo, hi = (mid, hi) if decay(mid) > rt60_s else (lo, mid)
@@ -145,8 +158,11 @@ def simulate_brirs(
     for what, pos in (("listener", listener), ("source", source)):
         if np.any(pos < 0.1) or np.any(pos > dims - 0.1):
             name = "listener_pos" if listener_pos is not None and what == "listener" else "source_distance_m"
-            raise ParameterError(name, f"the {what} at {np.round(pos, 3).tolist()} m (source {source_distance_m} m ahead "
-                                 f"of the listener) is not inside the {dims.tolist()} m room (0.1 m margin)")
+            raise ParameterError(
+                name,
+                f"the {what} at {np.round(pos, 3).tolist()} m (source {source_distance_m} m ahead "
+                f"of the listener) is not inside the {dims.tolist()} m room (0.1 m margin)",
+            )
     fs = hrir.sample_rate
     d_hrir = float(np.median(hrir.distances_m)) if hrir.distances_m is not None else 1.0
     taps = hrir.irs.shape[2]
@@ -154,8 +170,9 @@ def simulate_brirs(
     if max_order is None:  # images up to c x (BRIR length) away, all of them
         _, max_order = pra.inverse_sabine(length_factor * rt60_s, dims.tolist(), c=speed_of_sound)
     # geometry only: the material does not change positions and reflection orders
-    room = pra.ShoeBox(dims.tolist(), fs=fs, materials=pra.Material(0.5), max_order=int(max_order),
-                       air_absorption=False)
+    room = pra.ShoeBox(
+        dims.tolist(), fs=fs, materials=pra.Material(0.5), max_order=int(max_order), air_absorption=False
+    )
     room.add_source(source.tolist())
     room.add_microphone(listener.tolist())
     room.image_source_model()
@@ -178,9 +195,14 @@ def simulate_brirs(
     chunk = 64
     for m, theta in enumerate(np.deg2rad(rotations)):
         # world -> frame of a head turned by theta about z (x front, y left)
-        head = np.stack([images[:, 0] * np.cos(theta) + images[:, 1] * np.sin(theta),
-                         -images[:, 0] * np.sin(theta) + images[:, 1] * np.cos(theta),
-                         images[:, 2]], axis=1)
+        head = np.stack(
+            [
+                images[:, 0] * np.cos(theta) + images[:, 1] * np.sin(theta),
+                -images[:, 0] * np.sin(theta) + images[:, 1] * np.cos(theta),
+                images[:, 2],
+            ],
+            axis=1,
+        )
         idx = hrir.nearest_indices(horizontal_azimuth(head))
         used, inv = np.unique(idx, return_inverse=True)
         order = np.argsort(inv, kind="stable")
@@ -188,12 +210,15 @@ def simulate_brirs(
         acc = np.zeros((2, n_fft // 2 + 1), dtype=np.complex128)
         for c, start in enumerate(range(0, used.size, chunk)):
             # one impulse train per HRIR (gains at delays), then convolve with it in frequency
-            sel = order[bounds[c]:bounds[c + 1]]
+            sel = order[bounds[c] : bounds[c + 1]]
             n_h = min(chunk, used.size - start)
-            trains = np.bincount((inv[sel] - start) * n_len + delay[sel], weights=gain[sel],
-                                 minlength=n_h * n_len).reshape(n_h, n_len)
+            trains = np.bincount(
+                (inv[sel] - start) * n_len + delay[sel], weights=gain[sel], minlength=n_h * n_len
+            ).reshape(n_h, n_len)
             spec_t = scipy.fft.rfft(trains, n_fft, axis=-1)  # (B, F)
-            spec_h = scipy.fft.rfft(hrir.irs[used[start:start + chunk]].astype(np.float64), n_fft, axis=-1)  # (B, 2, F)
+            spec_h = scipy.fft.rfft(
+                hrir.irs[used[start : start + chunk]].astype(np.float64), n_fft, axis=-1
+            )  # (B, 2, F)
             acc += np.einsum("bf,bef->ef", spec_t, spec_h)
         out[m] = scipy.fft.irfft(acc, n_fft, axis=-1)[:, :n_len]
     return out, rotations

@@ -97,8 +97,10 @@ class IRSet:
         dist = abs((azimuth_deg - self.azimuths_deg[i] + 180.0) % 360.0 - 180.0)
         if dist > tol_deg:
             raise ParameterError(
-                "azimuth_deg", f"IR set {self.name!r} has no measurement within {tol_deg} deg of azimuth "
-                f"{azimuth_deg} deg (nearest: {self.azimuths_deg[i]:g} deg)")
+                "azimuth_deg",
+                f"IR set {self.name!r} has no measurement within {tol_deg} deg of azimuth "
+                f"{azimuth_deg} deg (nearest: {self.azimuths_deg[i]:g} deg)",
+            )
         return self.irs[i]
 
 
@@ -203,8 +205,15 @@ def write_brir_sofa(
     sofa.ReceiverPosition_Type = "cartesian"
     sofa.ReceiverPosition_Units = "metre"
     # optional variables whose defaults do not fit two ears / M measurements
-    for var in ("ReceiverDescriptions", "EmitterDescriptions", "ReceiverView", "ReceiverUp", "MeasurementDate",
-                "RoomVolume", "RoomTemperature"):
+    for var in (
+        "ReceiverDescriptions",
+        "EmitterDescriptions",
+        "ReceiverView",
+        "ReceiverUp",
+        "MeasurementDate",
+        "RoomVolume",
+        "RoomTemperature",
+    ):
         if hasattr(sofa, var):
             sofa.delete(var)
     if room_dims_m is not None:
@@ -258,11 +267,14 @@ def _load(path: Path) -> sofar.Sofa:
             try:
                 return sofar.read_sofa_as_netcdf(str(path))
             except Exception as exc:
-                raise InputFileError(path, f"not a readable SOFA/netCDF file ({type(first).__name__}: {first})") from exc
+                raise InputFileError(
+                    path, f"not a readable SOFA/netCDF file ({type(first).__name__}: {first})"
+                ) from exc
 
 
 def _relative_directions(sofa: sofar.Sofa, m: int, path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Azimuth [0, 360), elevation (deg) and distance (m) of the source in the head frame."""
+
     def cart(name: str, default) -> np.ndarray:
         value = _get(sofa, name)
         typed = "ListenerView" if name == "ListenerUp" else name  # ListenerUp shares ListenerView's type
@@ -315,11 +327,16 @@ def read_ir_set(path: str | Path) -> IRSet:
         raise InputFileError(path, "not a SOFA file (a netCDF file without the SOFA conventions attribute)")
     convention = str(_get(sofa, "GLOBAL_SOFAConventions", "?")).strip()
     if convention in _NOT_SPATIAL:
-        raise InputFileError(path, f"convention {convention} holds no source directions; expected HRIRs or BRIRs "
-                             "(e.g. SimpleFreeFieldHRIR, SingleRoomSRIR)")
+        raise InputFileError(
+            path,
+            f"convention {convention} holds no source directions; expected HRIRs or BRIRs "
+            "(e.g. SimpleFreeFieldHRIR, SingleRoomSRIR)",
+        )
     dtype = str(_get(sofa, "GLOBAL_DataType", "")).strip()
     if dtype not in ("FIR", "FIR-E", "FIRE"):
-        raise InputFileError(path, f"DataType is {dtype!r} (convention {convention}); only FIR impulse responses are supported")
+        raise InputFileError(
+            path, f"DataType is {dtype!r} (convention {convention}); only FIR impulse responses are supported"
+        )
     data = _get(sofa, "Data_IR")
     if data is None:
         raise InputFileError(path, "has no Data.IR")
@@ -355,7 +372,7 @@ def read_ir_set(path: str | Path) -> IRSet:
         shifts = np.round(delay).astype(int)
         shifted = np.zeros((m, r, n + shifts.max()))
         for i, j in np.ndindex(m, r):
-            shifted[i, j, shifts[i, j]:shifts[i, j] + n] = data[i, j]
+            shifted[i, j, shifts[i, j] : shifts[i, j] + n] = data[i, j]
         data = shifted
     # ear order: receiver 0 should be the left ear (+y in the listener frame)
     recv = _get(sofa, "ReceiverPosition")
@@ -364,8 +381,13 @@ def read_ir_set(path: str | Path) -> IRSet:
         if recv.ndim == 3:
             recv = recv[:, :, 0]
         if recv.shape == (2, 3):
-            rc = _to_cartesian(recv, _get(sofa, "ReceiverPosition_Type", "cartesian"),
-                               _get(sofa, "ReceiverPosition_Units", "metre"), "ReceiverPosition", path)
+            rc = _to_cartesian(
+                recv,
+                _get(sofa, "ReceiverPosition_Type", "cartesian"),
+                _get(sofa, "ReceiverPosition_Units", "metre"),
+                "ReceiverPosition",
+                path,
+            )
             if rc[0, 1] < rc[1, 1]:
                 data = data[:, ::-1]
     az, el, dist = _relative_directions(sofa, m, path)
@@ -374,8 +396,15 @@ def read_ir_set(path: str | Path) -> IRSet:
         kind = "hrir" if room_type in _FREE_FIELD else "brir"
     else:
         kind = "hrir" if "freefield" in str(convention).lower() else "brir"
-    return IRSet(name=path.stem, azimuths_deg=az, irs=data.astype(np.float32), sample_rate=int(sr[0]),
-                 kind=kind, elevations_deg=el, distances_m=dist)
+    return IRSet(
+        name=path.stem,
+        azimuths_deg=az,
+        irs=data.astype(np.float32),
+        sample_rate=int(sr[0]),
+        kind=kind,
+        elevations_deg=el,
+        distances_m=dist,
+    )
 
 
 def resample_ir_set(irset: IRSet, sample_rate: int) -> IRSet:
@@ -391,6 +420,12 @@ def resample_ir_set(irset: IRSet, sample_rate: int) -> IRSet:
     g = gcd(int(sample_rate), irset.sample_rate)
     up, down = int(sample_rate) // g, irset.sample_rate // g
     irs = scipy.signal.resample_poly(irset.irs.astype(np.float64), up, down, axis=-1) * (down / up)
-    return IRSet(name=irset.name, azimuths_deg=irset.azimuths_deg, irs=irs.astype(np.float32),
-                 sample_rate=int(sample_rate), kind=irset.kind, elevations_deg=irset.elevations_deg,
-                 distances_m=irset.distances_m)
+    return IRSet(
+        name=irset.name,
+        azimuths_deg=irset.azimuths_deg,
+        irs=irs.astype(np.float32),
+        sample_rate=int(sample_rate),
+        kind=irset.kind,
+        elevations_deg=irset.elevations_deg,
+        distances_m=irset.distances_m,
+    )

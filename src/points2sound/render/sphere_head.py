@@ -151,8 +151,11 @@ def sphere_hrirs_directions(
     latest = onset + ((distance_m - head_radius_m) + np.pi * head_radius_m) / speed_of_sound * sample_rate
     fade = taps // 8
     if latest + 1e-3 * sample_rate > taps - fade:
-        raise ParameterError("taps", f"{taps} taps at {sample_rate} Hz cannot hold the {latest / sample_rate * 1e3:.1f} ms "
-                             f"delay of a source at {distance_m} m; use more taps")
+        raise ParameterError(
+            "taps",
+            f"{taps} taps at {sample_rate} Hz cannot hold the {latest / sample_rate * 1e3:.1f} ms "
+            f"delay of a source at {distance_m} m; use more taps",
+        )
     n_fft = scipy.fft.next_fast_len(4 * taps, real=True)
     n_fft += n_fft % 2  # even length: a real Nyquist bin
     freqs = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
@@ -162,7 +165,7 @@ def sphere_hrirs_directions(
     spec[-1] = spec[-1].real
     irs = scipy.fft.irfft(spec, n_fft, axis=0)[:taps].T.reshape(cos.shape[0], 2, taps)
     window = np.ones(taps)
-    window[taps - fade:] = np.hanning(2 * fade)[fade:]
+    window[taps - fade :] = np.hanning(2 * fade)[fade:]
     return (irs * window).astype(np.float32)
 
 
@@ -183,4 +186,6 @@ def sphere_hrirs(
     if not np.all(np.isfinite(az)):
         raise ParameterError("azimuths_deg", "must be finite")
     directions = np.stack([np.cos(az), np.sin(az), np.zeros_like(az)], axis=1)
-    return sphere_hrirs_directions(directions, sample_rate, head_radius_m, ear_angle_deg, distance_m, taps, speed_of_sound)
+    return sphere_hrirs_directions(
+        directions, sample_rate, head_radius_m, ear_angle_deg, distance_m, taps, speed_of_sound
+    )

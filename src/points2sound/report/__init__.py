@@ -11,5 +11,13 @@ from .page import write_report
 from .paper import load_paper_numbers
 from .tables import Table, build_tables
 
-__all__ = ["Table", "build_tables", "check_claims", "figure_azimuth", "figure_p2s_vs_m2b", "figure_rooms",
-           "load_paper_numbers", "write_report"]
+__all__ = [
+    "Table",
+    "build_tables",
+    "check_claims",
+    "figure_azimuth",
+    "figure_p2s_vs_m2b",
+    "figure_rooms",
+    "load_paper_numbers",
+    "write_report",
+]

@@ -17,8 +17,8 @@ over Mono-Mono on its scenes.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
 import pandas as pd
 
@@ -26,8 +26,18 @@ from .paper import load_paper_numbers, paper_entry
 from .stats import FAILS, HOLDS, NA, NAN_DIFF, UNRESOLVED, Bootstrap, Difference, bootstrap_difference
 from .tables import HEADLINE, METRIC_LABELS, room_key, select_entry
 
-__all__ = ["FAILS", "HOLDS", "NA", "UNRESOLVED", "Claim", "Entry", "check_claims", "claims_markdown",
-           "explanations_markdown", "paper_claims"]
+__all__ = [
+    "FAILS",
+    "HOLDS",
+    "NA",
+    "UNRESOLVED",
+    "Claim",
+    "Entry",
+    "check_claims",
+    "claims_markdown",
+    "explanations_markdown",
+    "paper_claims",
+]
 
 
 @dataclass(frozen=True)
@@ -49,17 +59,24 @@ class Entry:
         rows = self.rows(df)
         return float(rows[metric].mean()) if len(rows) else math.nan
 
-    def mono_mono(self) -> "Entry":
+    def mono_mono(self) -> Entry:
         """The Mono-Mono baseline of this entry's mono input, IR set and filters."""
         return Entry(f"Mono-Mono for {self.label}", self.ir_set, "mono_mono", "", self.mono_input, self.filters)
 
-    def pairs_with(self, other: "Entry") -> bool:
+    def pairs_with(self, other: Entry) -> bool:
         """Whether both score the same scenes (then differences are paired by scene id)."""
         return self.ir_set == other.ir_set and self.filters == other.filters
 
 
-def compare(better: Entry, worse: Entry, df: pd.DataFrame, metric: str, boot: Bootstrap,
-            key: str, scenes_of: tuple[Entry, Entry] | None = None) -> Difference:
+def compare(
+    better: Entry,
+    worse: Entry,
+    df: pd.DataFrame,
+    metric: str,
+    boot: Bootstrap,
+    key: str,
+    scenes_of: tuple[Entry, Entry] | None = None,
+) -> Difference:
     """worse - better on `metric`; `scenes_of`: keep only the scene ids those entries have."""
     a, b = better.rows(df), worse.rows(df)
     if not len(a) or not len(b):
@@ -76,17 +93,19 @@ class Claim:
 
     statement: str
     entries: list[Entry]
-    ours: dict[str, list[float]] = field(default_factory=dict)    # metric -> means along the ordering
-    verdicts: dict[str, str] = field(default_factory=dict)        # metric -> holds / does not hold / ...
+    ours: dict[str, list[float]] = field(default_factory=dict)  # metric -> means along the ordering
+    verdicts: dict[str, str] = field(default_factory=dict)  # metric -> holds / does not hold / ...
     pairs: dict[str, list[Difference]] = field(default_factory=dict)  # metric -> one per adjacent pair
 
-    def evaluate(self, df: pd.DataFrame, metrics: Sequence[str], boot: Bootstrap | None = None) -> "Claim":
+    def evaluate(self, df: pd.DataFrame, metrics: Sequence[str], boot: Bootstrap | None = None) -> Claim:
         boot = boot or Bootstrap()
         for m in metrics:
             means = [e.mean(df, m) for e in self.entries]
             self.ours[m] = means
-            self.pairs[m] = [compare(a, b, df, m, boot, f"{self.statement}|{m}|{k}")
-                             for k, (a, b) in enumerate(zip(self.entries, self.entries[1:]))]
+            self.pairs[m] = [
+                compare(a, b, df, m, boot, f"{self.statement}|{m}|{k}")
+                for k, (a, b) in enumerate(zip(self.entries, self.entries[1:]))
+            ]
             verdicts = [d.verdict for d in self.pairs[m]]
             if any(math.isnan(v) for v in means) or NA in verdicts:
                 self.verdicts[m] = NA
@@ -108,22 +127,37 @@ def _paper_means(method: str, variant: str, mono_input: str) -> dict[str, float]
     return {m: float(row[m]["mean"]) for m in ("d_env", "d_stft")} if row else {}
 
 
-def _entry(label: str, ir_set: str, method: str, variant: str, mono_input: str, paper: bool = True,
-           **filters: object) -> Entry:
+def _entry(
+    label: str, ir_set: str, method: str, variant: str, mono_input: str, paper: bool = True, **filters: object
+) -> Entry:
     values = _paper_means(method, variant, mono_input) if paper else {}
     return Entry(label, ir_set, method, variant, mono_input, tuple(sorted(filters.items())), values)
 
 
-def paper_claims(anechoic: str, rooms: Sequence[str] = (), room_rt60_s: Mapping[str, float] | None = None) -> list[Claim]:
+def paper_claims(
+    anechoic: str, rooms: Sequence[str] = (), room_rt60_s: Mapping[str, float] | None = None
+) -> list[Claim]:
     """The orderings the paper reports, as claims on our entries."""
-    inputs = [("true mono", "true_mono", "p2s_truemono"), ("s_L", "left", "p2s_left"), ("s_L + s_R", "sum_lr", "p2s_rgb")]
+    inputs = [
+        ("true mono", "true_mono", "p2s_truemono"),
+        ("s_L", "left", "p2s_left"),
+        ("s_L + s_R", "sum_lr", "p2s_rgb"),
+    ]
     claims = []
     for label, mono_input, variant in inputs:
         p2s = _entry(f"Points2Sound ({label})", anechoic, "points2sound", variant, mono_input)
-        claims.append(Claim(f"Points2Sound beats Mono-Mono, mono input {label}",
-                            [p2s, _entry(f"Mono-Mono ({label})", anechoic, "mono_mono", "", mono_input)]))
-        claims.append(Claim(f"Points2Sound beats Rotated-Visual, mono input {label}",
-                            [p2s, _entry(f"Rotated-Visual ({label})", anechoic, "rotated_visual", variant, mono_input)]))
+        claims.append(
+            Claim(
+                f"Points2Sound beats Mono-Mono, mono input {label}",
+                [p2s, _entry(f"Mono-Mono ({label})", anechoic, "mono_mono", "", mono_input)],
+            )
+        )
+        claims.append(
+            Claim(
+                f"Points2Sound beats Rotated-Visual, mono input {label}",
+                [p2s, _entry(f"Rotated-Visual ({label})", anechoic, "rotated_visual", variant, mono_input)],
+            )
+        )
     p2s_rgb = _entry("Points2Sound rgb-depth", anechoic, **HEADLINE)
     p2s_depth = _entry("Points2Sound depth only", anechoic, "points2sound", "p2s_depth", "sum_lr")
     m2b_rgb = _entry("Mono2Binaural rgb-depth", anechoic, "mono2binaural", "m2b_rgb", "sum_lr")
@@ -131,37 +165,69 @@ def paper_claims(anechoic: str, rooms: Sequence[str] = (), room_rt60_s: Mapping[
     claims += [
         Claim("rgb-depth beats depth only (Points2Sound)", [p2s_rgb, p2s_depth]),
         Claim("rgb-depth beats depth only (Mono2Binaural)", [m2b_rgb, m2b_depth]),
-        Claim("L_full beats L_diff", [p2s_rgb, _entry("Points2Sound L_diff", anechoic, "points2sound", "p2s_diff", "sum_lr")]),
-        Claim("mono inputs ordered s_L + s_R < s_L < true mono (Points2Sound)",
-              [_entry(f"Points2Sound ({label})", anechoic, "points2sound", v, mi) for label, mi, v in reversed(inputs)]),
+        Claim(
+            "L_full beats L_diff",
+            [p2s_rgb, _entry("Points2Sound L_diff", anechoic, "points2sound", "p2s_diff", "sum_lr")],
+        ),
+        Claim(
+            "mono inputs ordered s_L + s_R < s_L < true mono (Points2Sound)",
+            [_entry(f"Points2Sound ({label})", anechoic, "points2sound", v, mi) for label, mi, v in reversed(inputs)],
+        ),
         Claim("Points2Sound beats Mono2Binaural (rgb-depth)", [p2s_rgb, m2b_rgb]),
         Claim("Points2Sound beats Mono2Binaural (depth only)", [p2s_depth, m2b_depth]),
     ]
     text = load_paper_numbers()["text"]["n2_same_side"]
-    claims.append(Claim("N = 2: sources on the same side beat other configurations", [
-        Entry("same side", anechoic, **HEADLINE, filters=(("n_sources", 2), ("same_side", True)),
-              paper=dict(text["same_side"])),
-        Entry("other configurations", anechoic, **HEADLINE, filters=(("n_sources", 2), ("same_side", False)),
-              paper=dict(text["other"])),
-    ]))
+    claims.append(
+        Claim(
+            "N = 2: sources on the same side beat other configurations",
+            [
+                Entry(
+                    "same side",
+                    anechoic,
+                    **HEADLINE,
+                    filters=(("n_sources", 2), ("same_side", True)),
+                    paper=dict(text["same_side"]),
+                ),
+                Entry(
+                    "other configurations",
+                    anechoic,
+                    **HEADLINE,
+                    filters=(("n_sources", 2), ("same_side", False)),
+                    paper=dict(text["other"]),
+                ),
+            ],
+        )
+    )
     for room in rooms:
-        claims.append(Claim(f"anechoic beats room {room} (Points2Sound rgb-depth)",
-                            [p2s_rgb, _entry(f"Points2Sound in {room}", room, **HEADLINE, paper=False)]))
+        claims.append(
+            Claim(
+                f"anechoic beats room {room} (Points2Sound rgb-depth)",
+                [p2s_rgb, _entry(f"Points2Sound in {room}", room, **HEADLINE, paper=False)],
+            )
+        )
     rt60 = dict(room_rt60_s or {})
     if not rt60:
         paper_rt60 = load_paper_numbers()["text"]["room_rt60_s"]
         rt60 = {r: paper_rt60[room_key(r)] for r in rooms if room_key(r) in paper_rt60}
     ordered = sorted((r for r in rooms if r in rt60), key=lambda r: rt60[r])
     if len(ordered) >= 2:
-        claims.append(Claim("drier rooms beat more reverberant ones: " + " < ".join(
-            f"{r} (RT60 {rt60[r]:g} s)" for r in ordered),
-            [_entry(f"Points2Sound in {r}", r, **HEADLINE, paper=False) for r in ordered]))
+        claims.append(
+            Claim(
+                "drier rooms beat more reverberant ones: " + " < ".join(f"{r} (RT60 {rt60[r]:g} s)" for r in ordered),
+                [_entry(f"Points2Sound in {r}", r, **HEADLINE, paper=False) for r in ordered],
+            )
+        )
     return claims
 
 
-def check_claims(df: pd.DataFrame, anechoic: str, rooms: Sequence[str] | None = None,
-                 room_rt60_s: Mapping[str, float] | None = None,
-                 metrics: Sequence[str] = ("d_env", "d_stft"), boot: Bootstrap | None = None) -> list[Claim]:
+def check_claims(
+    df: pd.DataFrame,
+    anechoic: str,
+    rooms: Sequence[str] | None = None,
+    room_rt60_s: Mapping[str, float] | None = None,
+    metrics: Sequence[str] = ("d_env", "d_stft"),
+    boot: Bootstrap | None = None,
+) -> list[Claim]:
     """Evaluate every paper claim on `df` (rooms default to every ir_set but the anechoic one)."""
     if rooms is None:
         rooms = sorted(set(df["ir_set"]) - {anechoic})
@@ -189,10 +255,11 @@ def claims_markdown(claims: Sequence[Claim], df: pd.DataFrame, boot: Bootstrap |
             verdict = c.verdicts[m]
             if verdict == NA:
                 verdict = "n/a (not run: " + ", ".join(c.missing(df)) + ")"
-            intervals = "; ".join(f"{d.interval_text()} ({'paired' if d.paired else 'unpaired'})"
-                                  if not math.isnan(d.diff) else "n/a" for d in c.pairs.get(m, []))
-            cells += [_fmt(c.ours[m]), "–" if all(math.isnan(v) for v in paper) else _fmt(paper), intervals,
-                      verdict]
+            intervals = "; ".join(
+                f"{d.interval_text()} ({'paired' if d.paired else 'unpaired'})" if not math.isnan(d.diff) else "n/a"
+                for d in c.pairs.get(m, [])
+            )
+            cells += [_fmt(c.ours[m]), "–" if all(math.isnan(v) for v in paper) else _fmt(paper), intervals, verdict]
         lines.append("| " + " | ".join(x.replace("|", "\\|") for x in cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -209,53 +276,76 @@ def learned_gain(entry: Entry, df: pd.DataFrame, metric: str) -> tuple[float, in
     return float(1.0 - rows.loc[common].mean() / base.loc[common].mean()), len(common)
 
 
-_BASELINE = {FAILS: "the baseline shows the same reversed ordering",
-             HOLDS: "the baseline shows the paper's ordering",
-             UNRESOLVED: "the baseline does not resolve a difference",
-             NA: "the baseline was not scored on these scenes"}
+_BASELINE = {
+    FAILS: "the baseline shows the same reversed ordering",
+    HOLDS: "the baseline shows the paper's ordering",
+    UNRESOLVED: "the baseline does not resolve a difference",
+    NA: "the baseline was not scored on these scenes",
+}
 
 
 def _pct(v: float) -> str:
     return "n/a" if math.isnan(v) else f"{100 * v:+.1f} %"
 
 
-def explain_pair(statement: str, better: Entry, worse: Entry, model: Difference, df: pd.DataFrame, metric: str,
-                 boot: Bootstrap) -> str:
+def explain_pair(
+    statement: str, better: Entry, worse: Entry, model: Difference, df: pd.DataFrame, metric: str, boot: Bootstrap
+) -> str:
     """One measured explanation of a pair of an ordering that did not hold (Markdown list item)."""
     label = METRIC_LABELS.get(metric, metric)
     mm_b, mm_w = better.mono_mono(), worse.mono_mono()
     same_baseline = (mm_b.ir_set, mm_b.mono_input, mm_b.filters) == (mm_w.ir_set, mm_w.mono_input, mm_w.filters)
-    base = compare(mm_b, mm_w, df, metric, boot, f"{statement}|{metric}|baseline|{better.label}|{worse.label}",
-                   scenes_of=(better, worse))
+    base = compare(
+        mm_b,
+        mm_w,
+        df,
+        metric,
+        boot,
+        f"{statement}|{metric}|baseline|{better.label}|{worse.label}",
+        scenes_of=(better, worse),
+    )
     g_b, n_b = learned_gain(better, df, metric)
     g_w, n_w = learned_gain(worse, df, metric)
-    text = (f"- **{statement}**, {label}: {better.label} {model.better_mean:.4g} against {worse.label} "
-            f"{model.worse_mean:.4g}; difference {model.interval_text()} ({boot.percent}, {model.scenes}): "
-            f"**{model.verdict}**. ")
+    text = (
+        f"- **{statement}**, {label}: {better.label} {model.better_mean:.4g} against {worse.label} "
+        f"{model.worse_mean:.4g}; difference {model.interval_text()} ({boot.percent}, {model.scenes}): "
+        f"**{model.verdict}**. "
+    )
     if same_baseline:
-        text += (f"Both sides have the same Mono-Mono baseline ({mm_b.mono_input}, {mm_b.ir_set}"
-                 f"{', same scenes' if better.pairs_with(worse) else ''}), so the inputs do not differ. ")
+        text += (
+            f"Both sides have the same Mono-Mono baseline ({mm_b.mono_input}, {mm_b.ir_set}"
+            f"{', same scenes' if better.pairs_with(worse) else ''}), so the inputs do not differ. "
+        )
     else:
-        text += (f"Mono-Mono on the same scenes: {base.better_mean:.4g} against {base.worse_mean:.4g}, "
-                 f"difference {base.interval_text()} ({base.scenes}): {_BASELINE[base.verdict]}. ")
-    text += (f"Learned gain over Mono-Mono (1 - ratio of means on the same scenes): {better.label} {_pct(g_b)} "
-             f"({n_b} scenes), {worse.label} {_pct(g_w)} ({n_w} scenes). ")
+        text += (
+            f"Mono-Mono on the same scenes: {base.better_mean:.4g} against {base.worse_mean:.4g}, "
+            f"difference {base.interval_text()} ({base.scenes}): {_BASELINE[base.verdict]}. "
+        )
+    text += (
+        f"Learned gain over Mono-Mono (1 - ratio of means on the same scenes): {better.label} {_pct(g_b)} "
+        f"({n_b} scenes), {worse.label} {_pct(g_w)} ({n_w} scenes). "
+    )
     if model.verdict == FAILS and "mono_mono" in (better.method, worse.method):
         side, gain = (worse, g_w) if better.method == "mono_mono" else (better, g_b)
-        text += (f"{side.label}'s learned gain over Mono-Mono is {_pct(gain)}: its output is further from the "
-                 f"truth than the mono input copied to both ears.")
+        text += (
+            f"{side.label}'s learned gain over Mono-Mono is {_pct(gain)}: its output is further from the "
+            f"truth than the mono input copied to both ears."
+        )
     elif model.verdict == FAILS and base.verdict == FAILS:
         text += "The reversal is already in the inputs of these scenes before any learning"
-        text += (", and the learned gains do not undo it." if not (math.isnan(g_b) or math.isnan(g_w)) else ".")
+        text += ", and the learned gains do not undo it." if not (math.isnan(g_b) or math.isnan(g_w)) else "."
     elif model.verdict == FAILS:
         if not (math.isnan(g_b) or math.isnan(g_w)) and g_b < g_w:
-            text += (f"The baseline does not show it: {worse.label} learned a larger gain over Mono-Mono than "
-                     f"{better.label} ({_pct(g_w)} against {_pct(g_b)}).")
+            text += (
+                f"The baseline does not show it: {worse.label} learned a larger gain over Mono-Mono than "
+                f"{better.label} ({_pct(g_w)} against {_pct(g_b)})."
+            )
         else:
             text += "The baseline does not show it: the reversal comes from what the models output."
     elif model.verdict == UNRESOLVED:
-        text += (f"The interval ({model.high - model.low:.3g} wide) contains zero: these scenes do not resolve "
-                 f"the ordering.")
+        text += (
+            f"The interval ({model.high - model.low:.3g} wide) contains zero: these scenes do not resolve the ordering."
+        )
     return text
 
 

@@ -9,8 +9,8 @@ rerunning on the same scores gives identical bytes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import matplotlib
 import numpy as np
@@ -23,8 +23,10 @@ from .tables import HEADLINE, METRIC_LABELS, PAPER_NS, select_entry
 
 FORMATS = ("png", "pdf")
 _RC = {"svg.hashsalt": "points2sound", "pdf.fonttype": 42, "font.size": 9, "savefig.dpi": 150}
-_METADATA = {"png": {"Software": None}, "pdf": {"CreationDate": None, "ModDate": None, "Producer": None,
-                                                  "Creator": None}}
+_METADATA = {
+    "png": {"Software": None},
+    "pdf": {"CreationDate": None, "ModDate": None, "Producer": None, "Creator": None},
+}
 COLORS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3")
 
 
@@ -50,11 +52,19 @@ def _draw(series: list[tuple[str, pd.DataFrame]], metrics: Sequence[str], title:
                     continue
                 pos = [i + 1 + (k - (len(series) - 1) / 2) * width for i in keep]
                 color = COLORS[k % len(COLORS)]
-                ax.boxplot([data[i] for i in keep], positions=pos, widths=width * 0.85, whis=(0, 100),
-                           showfliers=False, patch_artist=True, manage_ticks=False,
-                           boxprops=dict(facecolor=color, alpha=0.55, edgecolor=color),
-                           medianprops=dict(color="black"), whiskerprops=dict(color=color),
-                           capprops=dict(color=color))
+                ax.boxplot(
+                    [data[i] for i in keep],
+                    positions=pos,
+                    widths=width * 0.85,
+                    whis=(0, 100),
+                    showfliers=False,
+                    patch_artist=True,
+                    manage_ticks=False,
+                    boxprops=dict(facecolor=color, alpha=0.55, edgecolor=color),
+                    medianprops=dict(color="black"),
+                    whiskerprops=dict(color=color),
+                    capprops=dict(color=color),
+                )
                 ax.plot([], [], color=color, linewidth=6, alpha=0.55, label=label)  # legend handle
                 drawn = True
             ax.set_xticks(range(1, len(ns) + 1), [str(n) for n in ns])
@@ -65,8 +75,15 @@ def _draw(series: list[tuple[str, pd.DataFrame]], metrics: Sequence[str], title:
                 ax.legend(fontsize=7, frameon=False)
             else:
                 missing = ", ".join(label for label, _ in series)
-                ax.text(0.5, 0.5, f"n/a: no scores for\n{missing}", ha="center", va="center",
-                        transform=ax.transAxes, fontsize=8)
+                ax.text(
+                    0.5,
+                    0.5,
+                    f"n/a: no scores for\n{missing}",
+                    ha="center",
+                    va="center",
+                    transform=ax.transAxes,
+                    fontsize=8,
+                )
         fig.suptitle(title, fontsize=9)
     return fig
 
@@ -84,8 +101,14 @@ def save_figure(fig: Figure, stem: str | Path, formats: Sequence[str] = FORMATS)
     return paths
 
 
-def figure_rooms(df: pd.DataFrame, stem: str | Path, profile: str, anechoic: str,
-                 rooms: Sequence[str] | None = None, metrics: Sequence[str] = ("d_env", "d_stft")) -> list[Path]:
+def figure_rooms(
+    df: pd.DataFrame,
+    stem: str | Path,
+    profile: str,
+    anechoic: str,
+    rooms: Sequence[str] | None = None,
+    metrics: Sequence[str] = ("d_env", "d_stft"),
+) -> list[Path]:
     """Figure 4: the headline model (p2s_rgb) per N, anechoic and in each room."""
     if rooms is None:
         rooms = sorted(set(df["ir_set"]) - {anechoic})
@@ -95,17 +118,23 @@ def figure_rooms(df: pd.DataFrame, stem: str | Path, profile: str, anechoic: str
     return save_figure(_draw(series, metrics, title), stem)
 
 
-def figure_p2s_vs_m2b(df: pd.DataFrame, stem: str | Path, profile: str, anechoic: str,
-                      metrics: Sequence[str] = ("d_env", "d_stft")) -> list[Path]:
+def figure_p2s_vs_m2b(
+    df: pd.DataFrame, stem: str | Path, profile: str, anechoic: str, metrics: Sequence[str] = ("d_env", "d_stft")
+) -> list[Path]:
     """Figure 5: Points2Sound (p2s_rgb) against Mono2Binaural (m2b_rgb) per N, anechoic."""
-    series = [("Points2Sound", select_entry(df, anechoic, **HEADLINE)),
-              ("Mono2Binaural", select_entry(df, anechoic, "mono2binaural", "m2b_rgb", "sum_lr"))]
+    series = [
+        ("Points2Sound", select_entry(df, anechoic, **HEADLINE)),
+        ("Mono2Binaural", select_entry(df, anechoic, "mono2binaural", "m2b_rgb", "sum_lr")),
+    ]
     title = f"Points2Sound vs Mono2Binaural (rgb-depth, {anechoic}), profile {profile}"
     return save_figure(_draw(series, metrics, title), stem)
 
 
-AZIMUTH_SERIES = (("Points2Sound (p2s_rgb)", "points2sound"), ("Rotated-Visual (p2s_rgb)", "rotated_visual"),
-                  ("Mono-Mono (s_L + s_R)", "mono_mono"))
+AZIMUTH_SERIES = (
+    ("Points2Sound (p2s_rgb)", "points2sound"),
+    ("Rotated-Visual (p2s_rgb)", "rotated_visual"),
+    ("Mono-Mono (s_L + s_R)", "mono_mono"),
+)
 
 
 def azimuth_of_single_source(rows: pd.DataFrame) -> pd.Series:
@@ -113,7 +142,9 @@ def azimuth_of_single_source(rows: pd.DataFrame) -> pd.Series:
     return rows["azimuths_deg"].map(lambda v: float(str(v).split(";")[0]))
 
 
-def figure_azimuth(df: pd.DataFrame, stem: str | Path, profile: str, anechoic: str, metric: str = "d_env") -> list[Path]:
+def figure_azimuth(
+    df: pd.DataFrame, stem: str | Path, profile: str, anechoic: str, metric: str = "d_env"
+) -> list[Path]:
     """Error against source azimuth at N = 1: Points2Sound (p2s_rgb), Rotated-Visual and Mono-Mono
     (s_L + s_R), anechoic; the mean per azimuth with its standard error as a bar."""
     from .stats import standard_error
@@ -125,8 +156,7 @@ def figure_azimuth(df: pd.DataFrame, stem: str | Path, profile: str, anechoic: s
         ax = fig.subplots()
         drawn = False
         for k, (label, method) in enumerate(AZIMUTH_SERIES):
-            rows = select_entry(df, anechoic, method, "" if method == "mono_mono" else variant, mono_input,
-                                n_sources=1)
+            rows = select_entry(df, anechoic, method, "" if method == "mono_mono" else variant, mono_input, n_sources=1)
             if not len(rows):
                 continue
             az = azimuth_of_single_source(rows)
@@ -135,8 +165,17 @@ def figure_azimuth(df: pd.DataFrame, stem: str | Path, profile: str, anechoic: s
             means = np.array([groups.get_group(a).mean() for a in x])
             errors = np.array([standard_error(groups.get_group(a)) for a in x])
             color = COLORS[k % len(COLORS)]
-            ax.errorbar(x + (k - 1) * 3.0, means, yerr=np.nan_to_num(errors), color=color, marker="o",
-                        markersize=3.5, capsize=2, linewidth=1.2, label=label)
+            ax.errorbar(
+                x + (k - 1) * 3.0,
+                means,
+                yerr=np.nan_to_num(errors),
+                color=color,
+                marker="o",
+                markersize=3.5,
+                capsize=2,
+                linewidth=1.2,
+                label=label,
+            )
             drawn = True
         ax.set_xlabel("source azimuth (deg; 0 front, 90 left)")
         ax.set_ylabel(METRIC_LABELS.get(metric, metric))
@@ -145,8 +184,17 @@ def figure_azimuth(df: pd.DataFrame, stem: str | Path, profile: str, anechoic: s
         if drawn:
             ax.legend(fontsize=7, frameon=False)
         else:
-            ax.text(0.5, 0.5, "n/a: no N = 1 scores for these entries", ha="center", va="center",
-                    transform=ax.transAxes, fontsize=8)
-        fig.suptitle(f"{METRIC_LABELS.get(metric, metric)} against source azimuth, N = 1 ({anechoic}), "
-                     f"profile {profile}", fontsize=9)
+            ax.text(
+                0.5,
+                0.5,
+                "n/a: no N = 1 scores for these entries",
+                ha="center",
+                va="center",
+                transform=ax.transAxes,
+                fontsize=8,
+            )
+        fig.suptitle(
+            f"{METRIC_LABELS.get(metric, metric)} against source azimuth, N = 1 ({anechoic}), profile {profile}",
+            fontsize=9,
+        )
     return save_figure(fig, stem)

@@ -8,8 +8,9 @@ how to trace any cell back to the scenes behind it.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -22,8 +23,12 @@ from .tables import Table
 PAPER_SAMPLE_RATE = 44100
 
 RUN_INFO_KEYS = (  # shown first, in this order; any other key of run_info follows
-    ("profile", "profile"), ("data_source", "data source"), ("git_commit", "git commit"),
-    ("params_hash", "params hash"), ("anechoic", "anechoic IR set"), ("rooms", "rooms"),
+    ("profile", "profile"),
+    ("data_source", "data source"),
+    ("git_commit", "git commit"),
+    ("params_hash", "params hash"),
+    ("anechoic", "anechoic IR set"),
+    ("rooms", "rooms"),
     ("machine", "machine (scores computed on)"),
 )
 
@@ -66,24 +71,37 @@ def _rate_note(run_info: Mapping[str, Any]) -> str:
     """Why d_STFT is compared with the paper through ratios (the STFT is unscaled: it grows with the rate)."""
     rate = run_info.get("sample_rate_hz")
     ours = f"{int(rate) / 1000:g} kHz" if rate else "its own sample rate"
-    factor = f" (about {PAPER_SAMPLE_RATE / int(rate):.2f} = 44.1 kHz / {ours})" if rate and int(rate) != PAPER_SAMPLE_RATE else ""
-    return ("**d_STFT depends on the sample rate, d_ENV does not.** The STFT is unscaled (as in the paper's "
-            f"code), so its squared magnitudes grow with the samples per window: this run is at {ours}, the "
-            f"paper at 44.1 kHz, and the same prediction/truth pairs resampled to 44.1 kHz score about 2.7 times "
-            f"higher d_STFT{factor} (and Mag), while d_ENV, Phase, SNR, wave MSE, ITD and ILD do not move. "
-            "Absolute d_STFT values are therefore not comparable with the paper's; the ratio to Mono-Mono on "
-            "the same scenes (×) is, because both sides scale alike: compare those.")
+    factor = (
+        f" (about {PAPER_SAMPLE_RATE / int(rate):.2f} = 44.1 kHz / {ours})"
+        if rate and int(rate) != PAPER_SAMPLE_RATE
+        else ""
+    )
+    return (
+        "**d_STFT depends on the sample rate, d_ENV does not.** The STFT is unscaled (as in the paper's "
+        f"code), so its squared magnitudes grow with the samples per window: this run is at {ours}, the "
+        f"paper at 44.1 kHz, and the same prediction/truth pairs resampled to 44.1 kHz score about 2.7 times "
+        f"higher d_STFT{factor} (and Mag), while d_ENV, Phase, SNR, wave MSE, ITD and ILD do not move. "
+        "Absolute d_STFT values are therefore not comparable with the paper's; the ratio to Mono-Mono on "
+        "the same scenes (×) is, because both sides scale alike: compare those."
+    )
 
 
-def _tables_section(tables: Sequence[Table], out_dir: Path, df: pd.DataFrame,
-                    run_info: Mapping[str, Any] | None = None) -> list[str]:
-    lines = ["## Tables", "",
-             "Lower is better. Per-N cells are means over the scenes with that N; `mean` is the mean over "
-             "all scenes of the entry." + _balance_note(df) + " `± x`: the standard error of that mean over its "
-             "scenes. `×r (×p)`: our mean divided by Mono-Mono's (same mono input, same IR set, same scenes), "
-             "then the paper's ratio for the same cell, comparable across sample rates and datasets. "
-             "`n/a`: that entry was not run (or the score files predate that metric); `–`: the paper "
-             "gives no number.", "", _rate_note(run_info or {}), ""]
+def _tables_section(
+    tables: Sequence[Table], out_dir: Path, df: pd.DataFrame, run_info: Mapping[str, Any] | None = None
+) -> list[str]:
+    lines = [
+        "## Tables",
+        "",
+        "Lower is better. Per-N cells are means over the scenes with that N; `mean` is the mean over "
+        "all scenes of the entry." + _balance_note(df) + " `± x`: the standard error of that mean over its "
+        "scenes. `×r (×p)`: our mean divided by Mono-Mono's (same mono input, same IR set, same scenes), "
+        "then the paper's ratio for the same cell, comparable across sample rates and datasets. "
+        "`n/a`: that entry was not run (or the score files predate that metric); `–`: the paper "
+        "gives no number.",
+        "",
+        _rate_note(run_info or {}),
+        "",
+    ]
     table_dir = out_dir / "tables"
     for table in tables:
         paths = table.write(table_dir)
@@ -127,41 +145,55 @@ def _claims_section(df: pd.DataFrame, run_info: Mapping[str, Any]) -> list[str]:
     claims = check_claims(df, anechoic, rooms, run_info.get("room_rt60_s"), boot=boot)
     verdicts = [v for c in claims for v in c.verdicts.values()]
     n_other = len(verdicts) - verdicts.count(HOLDS) - verdicts.count(FAILS) - verdicts.count(UNRESOLVED)
-    lines = ["## Honest comparison with the paper", "",
-             "Each row is an ordering the paper reports (best first), checked per metric on each adjacent pair "
-             f"of entries: the difference of means (worse - better; positive is the paper's ordering) and its "
-             f"{boot.percent} bootstrap interval ({boot.resamples} resamples of the scene ids, seeded; paired by "
-             "scene where both sides score the same scenes, unpaired otherwise). An ordering **holds** only "
-             "when every interval lies above zero, **does not hold** when one lies below zero, and is **not "
-             "resolved** otherwise. Nothing here is written by hand.", "",
-             f"Of {len(verdicts)} checks, {verdicts.count(HOLDS)} hold, {verdicts.count(FAILS)} do not hold, "
-             f"{verdicts.count(UNRESOLVED)} are not resolved and {n_other} cannot be checked (entries not run).",
-             "", claims_markdown(claims, df, boot)]
+    lines = [
+        "## Honest comparison with the paper",
+        "",
+        "Each row is an ordering the paper reports (best first), checked per metric on each adjacent pair "
+        f"of entries: the difference of means (worse - better; positive is the paper's ordering) and its "
+        f"{boot.percent} bootstrap interval ({boot.resamples} resamples of the scene ids, seeded; paired by "
+        "scene where both sides score the same scenes, unpaired otherwise). An ordering **holds** only "
+        "when every interval lies above zero, **does not hold** when one lies below zero, and is **not "
+        "resolved** otherwise. Nothing here is written by hand.",
+        "",
+        f"Of {len(verdicts)} checks, {verdicts.count(HOLDS)} hold, {verdicts.count(FAILS)} do not hold, "
+        f"{verdicts.count(UNRESOLVED)} are not resolved and {n_other} cannot be checked (entries not run).",
+        "",
+        claims_markdown(claims, df, boot),
+    ]
     items = explanations_markdown(claims, df, boot)
     if items:
-        lines += ["### Why the checks that do not hold fail, measured", "",
-                  "For each pair of an ordering that does not hold or is not resolved: the same comparison for "
-                  "the Mono-Mono baseline (the mono input copied to both ears) on the same scenes, which shows "
-                  "whether the inputs already differ before any learning, and each side's learned gain over "
-                  "Mono-Mono on its own scenes (1 - ratio of means; positive: better than the baseline).", "",
-                  *items, ""]
+        lines += [
+            "### Why the checks that do not hold fail, measured",
+            "",
+            "For each pair of an ordering that does not hold or is not resolved: the same comparison for "
+            "the Mono-Mono baseline (the mono input copied to both ears) on the same scenes, which shows "
+            "whether the inputs already differ before any learning, and each side's learned gain over "
+            "Mono-Mono on its own scenes (1 - ratio of means; positive: better than the baseline).",
+            "",
+            *items,
+            "",
+        ]
     return lines
 
 
 def _trace_section(df: pd.DataFrame, run_info: Mapping[str, Any], out_dir: Path) -> list[str]:
     profile = run_info.get("profile", "<profile>")
     scenes_dir = run_info.get("scenes_dir", f"data/{profile}/scenes")
-    lines = ["## Tracing a number back to its scenes", "",
-             "1. A table cell is the mean of its metric column (`d_env`, `d_stft`, ...) over the rows of the "
-             "per-scene score CSVs named in the table's CSV (column `score_files`) whose `ir_set`, `method`, "
-             "`variant` and `mono_input` match the row; a per-N cell keeps the rows with `n_sources` = N (the "
-             "N = 2 placement table also filters on `same_side`). Its standard error is the standard deviation "
-             "(ddof 1) of those rows over the square root of their number; its ratio to Mono-Mono divides the "
-             "mean by that of the `mono_mono` rows with the same `mono_input` and `ir_set` over the scene ids "
-             "both have (the table CSV's `_se` and `_vs_mono_mono` columns).",
-             f"2. Each score row names its `scene_id` and `ir_set`; the scene's specification (recordings, "
-             f"segments, performers, frames, azimuths, distances) is the row of `{scenes_dir}/test_<ir_set>/scenes.csv` "
-             f"with that `scene_id`, and its arrays are `{scenes_dir}/test_<ir_set>/<scene_id>.npz`.", ""]
+    lines = [
+        "## Tracing a number back to its scenes",
+        "",
+        "1. A table cell is the mean of its metric column (`d_env`, `d_stft`, ...) over the rows of the "
+        "per-scene score CSVs named in the table's CSV (column `score_files`) whose `ir_set`, `method`, "
+        "`variant` and `mono_input` match the row; a per-N cell keeps the rows with `n_sources` = N (the "
+        "N = 2 placement table also filters on `same_side`). Its standard error is the standard deviation "
+        "(ddof 1) of those rows over the square root of their number; its ratio to Mono-Mono divides the "
+        "mean by that of the `mono_mono` rows with the same `mono_input` and `ir_set` over the scene ids "
+        "both have (the table CSV's `_se` and `_vs_mono_mono` columns).",
+        f"2. Each score row names its `scene_id` and `ir_set`; the scene's specification (recordings, "
+        f"segments, performers, frames, azimuths, distances) is the row of `{scenes_dir}/test_<ir_set>/scenes.csv` "
+        f"with that `scene_id`, and its arrays are `{scenes_dir}/test_<ir_set>/<scene_id>.npz`.",
+        "",
+    ]
     if SOURCE_COLUMN in df.columns and len(df):
         lines += ["Per-scene score files read for this report:", ""]
         for path in sorted(set(df[SOURCE_COLUMN])):
@@ -194,12 +226,16 @@ def write_report(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     profile = run_info.get("profile", "unknown")
-    lines = [f"# Points2Sound reproduction: results of profile `{profile}`", "",
-             "Mono music plus a 3D point-cloud scene in, binaural audio out: our numbers beside the paper's "
-             "(Lluís, Chatziioannou & Hofmann, Points2Sound). Distances use the paper's reference-code "
-             "definitions (d_ENV: RMS envelope difference; d_STFT: mean squared STFT difference); the field's "
-             "other metrics (Mag, Phase of L - R, SNR, wave MSE, ITD by GCC-PHAT, ILD broadband and per octave "
-             "band) are defined in `points2sound.evaluate.metrics`.", ""]
+    lines = [
+        f"# Points2Sound reproduction: results of profile `{profile}`",
+        "",
+        "Mono music plus a 3D point-cloud scene in, binaural audio out: our numbers beside the paper's "
+        "(Lluís, Chatziioannou & Hofmann, Points2Sound). Distances use the paper's reference-code "
+        "definitions (d_ENV: RMS envelope difference; d_STFT: mean squared STFT difference); the field's "
+        "other metrics (Mag, Phase of L - R, SNR, wave MSE, ITD by GCC-PHAT, ILD broadband and per octave "
+        "band) are defined in `points2sound.evaluate.metrics`.",
+        "",
+    ]
     lines += _run_section(run_info, scores_df)
     lines += _tables_section(tables, out_dir, scores_df, run_info)
     lines += _figures_section(figures, out_dir)

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -39,11 +40,14 @@ def tree_sha256(path: Path) -> str:
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
-def record(artifacts: Sequence[Path], tables_dir: Path, machine: Mapping[str, Any], commit: str,
-           profile: str) -> dict[str, Any]:
+def record(
+    artifacts: Sequence[Path], tables_dir: Path, machine: Mapping[str, Any], commit: str, profile: str
+) -> dict[str, Any]:
     """The run's facts that a later run is compared against (reproduction.json)."""
     return {
-        "profile": profile, "git_commit": commit, "machine": dict(machine),
+        "profile": profile,
+        "git_commit": commit,
+        "machine": dict(machine),
         "artifacts": {p.as_posix(): tree_sha256(p) for p in artifacts},
         "tables": {p.name: file_sha256(p) for p in sorted(tables_dir.glob("*.csv"))},
     }
@@ -84,8 +88,9 @@ def compare_tables(ours: Path, reference: Path) -> tuple[int, int, list[CellDiff
             continue
         label_cols = [c for c in b.columns if not pd.api.types.is_numeric_dtype(b[c])] or list(b.columns[:1])
         for i in range(len(b)):
-            label = " / ".join(f"{c} {b[c].iloc[i]}" if pd.api.types.is_numeric_dtype(b[c]) else str(b[c].iloc[i])
-                               for c in label_cols)
+            label = " / ".join(
+                f"{c} {b[c].iloc[i]}" if pd.api.types.is_numeric_dtype(b[c]) else str(b[c].iloc[i]) for c in label_cols
+            )
             for col in b.columns:
                 if col in label_cols:
                     continue
@@ -104,30 +109,45 @@ def section(run: Mapping[str, Any], ours_tables: Path, reference_dir: Path | Non
     """The page's last section: this run against the committed reference."""
     lines = ["## Reproduction: this run against the committed reference", ""]
     if reference_dir is None or not (reference_dir / "tables").is_dir():
-        return lines + ["No reference run is committed for this profile (`results/reference/<profile>/`), so "
-                        "there is nothing to compare with.", ""]
+        return lines + [
+            "No reference run is committed for this profile (`results/reference/<profile>/`), so "
+            "there is nothing to compare with.",
+            "",
+        ]
     ref_file = reference_dir / "reproduction.json"
     if ref_file.is_file():
         ref = json.loads(ref_file.read_text())
     else:  # a reference made before runs recorded their machine and hashes: its tables only
         ref = {"git_commit": "unknown (the reference has no reproduction.json)", "machine": {}, "artifacts": {}}
-        lines += ["The reference holds no `reproduction.json` (it was made before runs recorded their machine "
-                  "and artifact hashes): only its tables are compared, and its CPU kind is unknown.", ""]
+        lines += [
+            "The reference holds no `reproduction.json` (it was made before runs recorded their machine "
+            "and artifact hashes): only its tables are compared, and its CPU kind is unknown.",
+            "",
+        ]
     same_kind = bool(ref.get("machine")) and cpu_kind(ref["machine"]) == cpu_kind(run["machine"])
-    lines += [f"- Reference: `{reference_dir.as_posix()}`, made from commit `{ref.get('git_commit')}` on "
-              f"{machine_line(ref.get('machine', {}))}.",
-              f"- This run: commit `{run['git_commit']}` on {machine_line(run['machine'])}.",
-              "- Expectation: " + ("**same CPU kind: every artifact and cell bitwise equal** (the same parameters "
-                                   "give the same bytes)." if same_kind else
-                                   f"**another (or an unrecorded) CPU kind**: data and baselines bitwise (no "
-                                   f"training is involved); "
-                                   f"trained-model cells within a relative {rel_tolerance:g} "
-                                   "(`reproduce.rel_tolerance`)."), ""]
+    lines += [
+        f"- Reference: `{reference_dir.as_posix()}`, made from commit `{ref.get('git_commit')}` on "
+        f"{machine_line(ref.get('machine', {}))}.",
+        f"- This run: commit `{run['git_commit']}` on {machine_line(run['machine'])}.",
+        "- Expectation: "
+        + (
+            "**same CPU kind: every artifact and cell bitwise equal** (the same parameters give the same bytes)."
+            if same_kind
+            else f"**another (or an unrecorded) CPU kind**: data and baselines bitwise (no "
+            f"training is involved); "
+            f"trained-model cells within a relative {rel_tolerance:g} "
+            "(`reproduce.rel_tolerance`)."
+        ),
+        "",
+    ]
     lines += _artifact_lines(run["artifacts"], ref.get("artifacts", {}), same_kind)
     compared, identical, diffs, problems = compare_tables(ours_tables, reference_dir / "tables")
     within = [d for d in diffs if d.rel <= rel_tolerance]
-    lines += [f"**Tables**: {compared} numeric cells compared, {identical} identical, {len(within)} differ within "
-              f"{rel_tolerance:g} (relative), {len(diffs) - len(within)} differ by more.", ""]
+    lines += [
+        f"**Tables**: {compared} numeric cells compared, {identical} identical, {len(within)} differ within "
+        f"{rel_tolerance:g} (relative), {len(diffs) - len(within)} differ by more.",
+        "",
+    ]
     lines += [f"- {p}" for p in problems]
     if diffs:
         lines += ["| table | row | column | this run | reference | relative difference |", "|---|---|---|---|---|---|"]
@@ -151,8 +171,10 @@ def machine_line(machine: Mapping[str, Any]) -> str:
     """One line for a page: what float results depend on."""
     if not machine:
         return "an unrecorded machine"
-    return (f"{cpu_kind(machine)}, torch {machine.get('versions', {}).get('torch')}, "
-            f"{machine.get('torch_threads')} torch thread(s)")
+    return (
+        f"{cpu_kind(machine)}, torch {machine.get('versions', {}).get('torch')}, "
+        f"{machine.get('torch_threads')} torch thread(s)"
+    )
 
 
 def _artifact_lines(ours: Mapping[str, str], ref: Mapping[str, str], same_kind: bool) -> list[str]:
@@ -168,8 +190,14 @@ def _artifact_lines(ours: Mapping[str, str], ref: Mapping[str, str], same_kind: 
     return lines + [""]
 
 
-def _verdict(same_kind: bool, diffs: list[CellDiff], within: list[CellDiff], problems: list[str],
-             ours: Mapping[str, str], ref: Mapping[str, str]) -> str:
+def _verdict(
+    same_kind: bool,
+    diffs: list[CellDiff],
+    within: list[CellDiff],
+    problems: list[str],
+    ours: Mapping[str, str],
+    ref: Mapping[str, str],
+) -> str:
     differ = [p for p in set(ours) & set(ref) if ours[p] != ref[p]]
     if problems:
         return "not comparable (see the problems above)."

@@ -11,9 +11,9 @@ missing, so a profile that did not run the separation stages still gets its repo
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -28,7 +28,7 @@ from .tables import METRIC_LABELS, _md_escape, _tex
 MONO_COLUMNS = ("scene_id", "n_sources", "source_index", "instrument", "azimuth_deg", "sdr", "sir", "sar")
 EARS = ("left", "right")
 COST_REQUIRED = ("profile", "network", "parameters", "gmacs_per_s")
-BASELINE, PRETRAINED = "p2s_rgb", "p2s_audiopt"   # Points2Sound without / with audio pre-training
+BASELINE, PRETRAINED = "p2s_rgb", "p2s_audiopt"  # Points2Sound without / with audio pre-training
 BINAURAL_METRICS = ("d_env", "d_stft")
 HELPED, NOT_HELPED, MIXED = "helped", "did not help", "mixed"
 SEP_LABELS = {"sdr": "SDR", "sir": "SIR", "sar": "SAR"}
@@ -39,15 +39,16 @@ NA = "n/a"
 # A small table: a frame rendered as CSV, Markdown and LaTeX
 # ---------------------------------------------------------------------------
 
+
 @dataclass
 class FrameTable:
     """A data frame with column headers and number formats, written like the report's other tables."""
 
-    name: str                                   # file stem: <name>.csv / .md / .tex
+    name: str  # file stem: <name>.csv / .md / .tex
     caption: str
     frame: pd.DataFrame
-    headers: Mapping[str, str] = field(default_factory=dict)   # column -> printed header
-    formats: Mapping[str, str] = field(default_factory=dict)   # column -> format spec (default .3f for floats)
+    headers: Mapping[str, str] = field(default_factory=dict)  # column -> printed header
+    formats: Mapping[str, str] = field(default_factory=dict)  # column -> format spec (default .3f for floats)
 
     def text(self, column: str, value: object) -> str:
         spec = self.formats.get(column)
@@ -77,16 +78,28 @@ class FrameTable:
 
     def to_markdown(self) -> str:
         numeric = [pd.api.types.is_numeric_dtype(self.frame[c]) for c in self.frame.columns]
-        lines = [f"**{self.caption}**", "", "| " + " | ".join(self._header()) + " |",
-                 "|" + "|".join("---:" if n else "---" for n in numeric) + "|"]
+        lines = [
+            f"**{self.caption}**",
+            "",
+            "| " + " | ".join(self._header()) + " |",
+            "|" + "|".join("---:" if n else "---" for n in numeric) + "|",
+        ]
         lines += ["| " + " | ".join(_md_escape(x) for x in row) + " |" for row in self._rows()]
         return "\n".join(lines) + "\n"
 
     def to_latex(self) -> str:
         align = "".join("r" if pd.api.types.is_numeric_dtype(self.frame[c]) else "l" for c in self.frame.columns)
-        lines = ["\\begin{table}[ht]", "\\centering", "\\small", f"\\caption{{{_tex(self.caption)}}}",
-                 f"\\label{{tab:{self.name}}}", f"\\begin{{tabular}}{{{align}}}", "\\toprule",
-                 " & ".join(_tex(h) for h in self._header()) + " \\\\", "\\midrule"]
+        lines = [
+            "\\begin{table}[ht]",
+            "\\centering",
+            "\\small",
+            f"\\caption{{{_tex(self.caption)}}}",
+            f"\\label{{tab:{self.name}}}",
+            f"\\begin{{tabular}}{{{align}}}",
+            "\\toprule",
+            " & ".join(_tex(h) for h in self._header()) + " \\\\",
+            "\\midrule",
+        ]
         lines += [" & ".join(_tex(x) for x in row) + " \\\\" for row in self._rows()]
         lines += ["\\bottomrule", "\\end{tabular}", "\\end{table}"]
         return "\n".join(lines) + "\n"
@@ -102,6 +115,7 @@ class FrameTable:
 # ---------------------------------------------------------------------------
 # Reading the inputs
 # ---------------------------------------------------------------------------
+
 
 @dataclass
 class SeparationInputs:
@@ -178,8 +192,9 @@ def find_separation_files(paths: Sequence[str | Path]) -> tuple[list[Path], dict
     return monos, per_ear, missing
 
 
-def load_separation_inputs(paths: Sequence[str | Path] | None,
-                           per_ear_variants: Sequence[str] = ()) -> SeparationInputs:
+def load_separation_inputs(
+    paths: Sequence[str | Path] | None, per_ear_variants: Sequence[str] = ()
+) -> SeparationInputs:
     """Read what exists of the separation scores; list what is missing (never raises for absence)."""
     if not paths:
         return SeparationInputs(missing=["no separation scores were given (`--separation-scores`)"])
@@ -223,13 +238,19 @@ _DB_FORMATS = {f"{m}_{s}": ".2f" for m in SEP_METRICS for s in ("mean", "median"
 
 def _sep_headers() -> dict[str, str]:
     return {f"{m}_{s}": f"{SEP_LABELS[m]} {s} (dB)" for m in SEP_METRICS for s in ("mean", "median")} | {
-        "n_sources": "N", "count": "sources scored", "variant": "variant", "ear": "ear"}
+        "n_sources": "N",
+        "count": "sources scored",
+        "variant": "variant",
+        "ear": "ear",
+    }
 
 
 def separation_table(mono: pd.DataFrame, profile: str) -> FrameTable:
     """(a) SDR, SIR and SAR of the separation network, mean and median per N."""
-    caption = (f"Separation by the audio pre-training network (profile {profile}): bss_eval of each source's "
-               f"mono estimate from the mono mixture, conditioned on that performer's cloud; higher is better.")
+    caption = (
+        f"Separation by the audio pre-training network (profile {profile}): bss_eval of each source's "
+        f"mono estimate from the mono mixture, conditioned on that performer's cloud; higher is better."
+    )
     return FrameTable("separation_mono", caption, per_n_summary(mono), _sep_headers(), _DB_FORMATS)
 
 
@@ -238,8 +259,10 @@ def per_ear_table(per_ear: Mapping[str, pd.DataFrame], profile: str) -> FrameTab
     frames = [per_n_summary(df, by=("n_sources", "ear")).assign(variant=v) for v, df in per_ear.items()]
     frame = pd.concat(frames, ignore_index=True)
     frame = frame[["variant", *[c for c in frame.columns if c != "variant"]]]
-    caption = (f"Per-ear separation by binaural models (profile {profile}): the mixture in, one performer's cloud "
-               f"as the scene, each ear of the output scored against that source's binaural render; higher is better.")
+    caption = (
+        f"Per-ear separation by binaural models (profile {profile}): the mixture in, one performer's cloud "
+        f"as the scene, each ear of the output scored against that source's binaural render; higher is better."
+    )
     return FrameTable("separation_per_ear", caption, frame, _sep_headers(), _DB_FORMATS)
 
 
@@ -247,12 +270,14 @@ def per_ear_table(per_ear: Mapping[str, pd.DataFrame], profile: str) -> FrameTab
 # (c) Points2Sound with vs without audio pre-training
 # ---------------------------------------------------------------------------
 
+
 def _variant_rows(df: pd.DataFrame, variant: str) -> pd.DataFrame:
     return df[(df["method"] == "points2sound") & (df["variant"] == variant)]
 
 
-def pretraining_comparison(scores: pd.DataFrame, ir_sets: Sequence[str] | None = None,
-                           baseline: str = BASELINE, pretrained: str = PRETRAINED) -> pd.DataFrame:
+def pretraining_comparison(
+    scores: pd.DataFrame, ir_sets: Sequence[str] | None = None, baseline: str = BASELINE, pretrained: str = PRETRAINED
+) -> pd.DataFrame:
     """Per (IR set, N): mean d_ENV, d_STFT of both variants, their difference and paired scene counts.
 
     Columns: ir_set, n_sources, scenes (paired: scored by both), then per metric
@@ -275,8 +300,9 @@ def pretraining_comparison(scores: pd.DataFrame, ir_sets: Sequence[str] | None =
                 row[f"{m}_diff"] = row[f"{m}_{pretrained}"] - row[f"{m}_{baseline}"]
                 row[f"{m}_lower"] = int((paired[f"{m}_b"] < paired[f"{m}_a"]).sum())
             rows.append(row)
-    columns = ["ir_set", "n_sources", "scenes"] + [f"{m}_{s}" for m in BINAURAL_METRICS
-                                                   for s in (baseline, pretrained, "diff", "lower")]
+    columns = ["ir_set", "n_sources", "scenes"] + [
+        f"{m}_{s}" for m in BINAURAL_METRICS for s in (baseline, pretrained, "diff", "lower")
+    ]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -291,14 +317,17 @@ def _metric_outcome(comparison: pd.DataFrame, metric: str) -> tuple[int, int, fl
     return k, m, mean, "split"
 
 
-VERDICT_RULE = ("Rule: for each of d_ENV and d_STFT, pre-training counts as better when it lowered the mean in more "
-                "than half of the (N, IR set) cells and the difference averaged over the cells is negative, and "
-                "as not better when neither holds; the verdict is *helped* when both metrics are better, *did not "
-                "help* when both are not better, and *mixed* otherwise. No significance test is made.")
+VERDICT_RULE = (
+    "Rule: for each of d_ENV and d_STFT, pre-training counts as better when it lowered the mean in more "
+    "than half of the (N, IR set) cells and the difference averaged over the cells is negative, and "
+    "as not better when neither holds; the verdict is *helped* when both metrics are better, *did not "
+    "help* when both are not better, and *mixed* otherwise. No significance test is made."
+)
 
 
-def pretraining_verdict(comparison: pd.DataFrame, baseline: str = BASELINE,
-                        pretrained: str = PRETRAINED) -> tuple[str, list[str]]:
+def pretraining_verdict(
+    comparison: pd.DataFrame, baseline: str = BASELINE, pretrained: str = PRETRAINED
+) -> tuple[str, list[str]]:
     """The verdict (helped / did not help / mixed, by VERDICT_RULE) and the sentences behind it."""
     outcomes, lines = [], []
     for metric in BINAURAL_METRICS:
@@ -308,25 +337,34 @@ def pretraining_verdict(comparison: pd.DataFrame, baseline: str = BASELINE,
         change = "lowered" if mean < 0 else "raised" if mean > 0 else "left unchanged"
         lower, scenes = int(comparison[f"{metric}_lower"].sum()), int(comparison["scenes"].sum())
         share = f" ({abs(mean) / base:.1%} of {baseline}'s average cell mean {base:.4g})" if base > 0 else ""
-        lines.append(f"Audio pre-training lowered mean {METRIC_LABELS[metric]} in {k} of {m} (N, IR set) cells; "
-                     f"on average over the cells it {change} it by {abs(mean):.4g}{share}. Scene by scene, "
-                     f"{pretrained} had the lower {METRIC_LABELS[metric]} in {lower} of {scenes} paired test scenes.")
+        lines.append(
+            f"Audio pre-training lowered mean {METRIC_LABELS[metric]} in {k} of {m} (N, IR set) cells; "
+            f"on average over the cells it {change} it by {abs(mean):.4g}{share}. Scene by scene, "
+            f"{pretrained} had the lower {METRIC_LABELS[metric]} in {lower} of {scenes} paired test scenes."
+        )
     verdict = HELPED if outcomes == ["better"] * 2 else NOT_HELPED if outcomes == ["not better"] * 2 else MIXED
     return verdict, lines
 
 
-def comparison_table(comparison: pd.DataFrame, profile: str, baseline: str = BASELINE,
-                     pretrained: str = PRETRAINED) -> FrameTable:
+def comparison_table(
+    comparison: pd.DataFrame, profile: str, baseline: str = BASELINE, pretrained: str = PRETRAINED
+) -> FrameTable:
     headers = {"ir_set": "IR set", "n_sources": "N", "scenes": "paired scenes"}
     formats = {}
     for m in BINAURAL_METRICS:
         label = METRIC_LABELS[m]
-        headers |= {f"{m}_{baseline}": f"{label} {baseline}", f"{m}_{pretrained}": f"{label} {pretrained}",
-                    f"{m}_diff": f"{label} difference", f"{m}_lower": f"{label}: {pretrained} lower (scenes)"}
+        headers |= {
+            f"{m}_{baseline}": f"{label} {baseline}",
+            f"{m}_{pretrained}": f"{label} {pretrained}",
+            f"{m}_diff": f"{label} difference",
+            f"{m}_lower": f"{label}: {pretrained} lower (scenes)",
+        }
         formats |= {f"{m}_{s}": ".4g" for s in (baseline, pretrained, "diff")}
-    caption = (f"Points2Sound with audio pre-training ({pretrained}) against without ({baseline}), profile "
-               f"{profile}: mean per N and IR set; difference = {pretrained} - {baseline} (negative: lower error "
-               f"with pre-training); lower is better.")
+    caption = (
+        f"Points2Sound with audio pre-training ({pretrained}) against without ({baseline}), profile "
+        f"{profile}: mean per N and IR set; difference = {pretrained} - {baseline} (negative: lower error "
+        f"with pre-training); lower is better."
+    )
     return FrameTable("audiopt_vs_rgb", caption, comparison, headers, formats)
 
 
@@ -334,8 +372,10 @@ def comparison_table(comparison: pd.DataFrame, profile: str, baseline: str = BAS
 # (d) separation quality beside the headline's binaural errors
 # ---------------------------------------------------------------------------
 
-def separation_vs_binaural(mono: pd.DataFrame, scores: pd.DataFrame, anechoic: str,
-                           headline: str = BASELINE) -> pd.DataFrame:
+
+def separation_vs_binaural(
+    mono: pd.DataFrame, scores: pd.DataFrame, anechoic: str, headline: str = BASELINE
+) -> pd.DataFrame:
     """Per N: the separation network's SDR (mean, median) and the headline's mean binaural errors."""
     sep = per_n_summary(mono, metrics=("sdr",))[["n_sources", "sdr_mean", "sdr_median"]]
     rows = _variant_rows(scores, headline)
@@ -362,24 +402,36 @@ def co_movement(table: pd.DataFrame, headline: str = BASELINE) -> str:
     for m in BINAURAL_METRICS:
         d = common[f"{m}_{headline}"].to_numpy()
         steps = np.sign(np.diff(sdr)) * -np.sign(np.diff(d))  # +1: same direction in quality
-        verdicts.append("move together" if (steps > 0).all() else
-                        "move in opposite directions" if (steps < 0).all() else "do not move consistently")
+        verdicts.append(
+            "move together"
+            if (steps > 0).all()
+            else "move in opposite directions"
+            if (steps < 0).all()
+            else "do not move consistently"
+        )
         parts.append(f"{METRIC_LABELS[m]} from {d[0]:.4g} to {d[-1]:.4g}")
-    sentence = (f"From N = {ns[0]} to N = {ns[-1]}, the separation network's mean SDR went from {sdr[0]:.2f} to "
-                f"{sdr[-1]:.2f} dB, {headline}'s mean anechoic " + " and ".join(parts) + ". ")
+    sentence = (
+        f"From N = {ns[0]} to N = {ns[-1]}, the separation network's mean SDR went from {sdr[0]:.2f} to "
+        f"{sdr[-1]:.2f} dB, {headline}'s mean anechoic " + " and ".join(parts) + ". "
+    )
     per_metric = "; ".join(f"with {METRIC_LABELS[m]} they {v}" for m, v in zip(BINAURAL_METRICS, verdicts))
-    return (sentence + f"Step by step over N = {', '.join(map(str, ns))} (higher SDR and lower error counting as "
-            f"better): {per_metric}. This is a co-occurrence over {len(ns)} values of N, not evidence that one "
-            f"causes the other: the separation scores are another network's, on mono mixtures.")
+    return (
+        sentence + f"Step by step over N = {', '.join(map(str, ns))} (higher SDR and lower error counting as "
+        f"better): {per_metric}. This is a co-occurrence over {len(ns)} values of N, not evidence that one "
+        f"causes the other: the separation scores are another network's, on mono mixtures."
+    )
 
 
-def separation_vs_binaural_table(table: pd.DataFrame, profile: str, anechoic: str,
-                                 headline: str = BASELINE) -> FrameTable:
+def separation_vs_binaural_table(
+    table: pd.DataFrame, profile: str, anechoic: str, headline: str = BASELINE
+) -> FrameTable:
     headers = {"n_sources": "N", "sdr_mean": "separation SDR mean (dB)", "sdr_median": "separation SDR median (dB)"}
     headers |= {f"{m}_{headline}": f"{METRIC_LABELS[m]} {headline}" for m in BINAURAL_METRICS}
     formats = {"sdr_mean": ".2f", "sdr_median": ".2f"} | {f"{m}_{headline}": ".4g" for m in BINAURAL_METRICS}
-    caption = (f"Separation SDR per N beside the headline's binaural errors ({headline}, {anechoic}, profile "
-               f"{profile}); SDR higher is better, distances lower is better.")
+    caption = (
+        f"Separation SDR per N beside the headline's binaural errors ({headline}, {anechoic}, profile "
+        f"{profile}); SDR higher is better, distances lower is better."
+    )
     return FrameTable("separation_vs_binaural", caption, table, headers, formats)
 
 
@@ -387,13 +439,23 @@ def separation_vs_binaural_table(table: pd.DataFrame, profile: str, anechoic: st
 # (e) cost of the audio networks
 # ---------------------------------------------------------------------------
 
+
 def costs_table(costs: pd.DataFrame) -> FrameTable:
-    headers = {"profile": "profile", "network": "network", "sample_rate": "sample rate (Hz)",
-               "parameters": "parameters", "gmacs_per_s": "GMACs, one pass on 1 s",
-               "gmacs_per_s_test": "GMACs per s at test", "cond_dim": "conditioning dim", "note": "note"}
+    headers = {
+        "profile": "profile",
+        "network": "network",
+        "sample_rate": "sample rate (Hz)",
+        "parameters": "parameters",
+        "gmacs_per_s": "GMACs, one pass on 1 s",
+        "gmacs_per_s_test": "GMACs per s at test",
+        "cond_dim": "conditioning dim",
+        "note": "note",
+    }
     formats = {"parameters": ",d", "gmacs_per_s": ".3g", "gmacs_per_s_test": ".3g"}
-    caption = ("Audio networks: parameters and multiply-accumulates (MACs) per second of mono audio, batch 1 "
-               "(convolutions, linear layers and LSTMs; as V-SlowFast reports audio costs).")
+    caption = (
+        "Audio networks: parameters and multiply-accumulates (MACs) per second of mono audio, batch 1 "
+        "(convolutions, linear layers and LSTMs; as V-SlowFast reports audio costs)."
+    )
     return FrameTable("audio_costs", caption, costs, headers, formats)
 
 
@@ -409,16 +471,19 @@ def costs_sentence(costs: pd.DataFrame) -> str:
         if not {DEMUCS_FULL, MONO2BINAURAL} <= set(rows.index):
             continue
         d, m = rows.loc[DEMUCS_FULL], rows.loc[MONO2BINAURAL]
-        parts.append(f"In profile {profile} the Points2Sound Demucs (L_full) has {int(d['parameters']):,} parameters, "
-                     f"{d['parameters'] / m['parameters']:.3g} times Mono2Binaural's {int(m['parameters']):,}, and "
-                     f"needs {d[rate]:.3g} GMACs per second of audio{when} against Mono2Binaural's {m[rate]:.3g} "
-                     f"({d[rate] / m[rate]:.3g} times).")
+        parts.append(
+            f"In profile {profile} the Points2Sound Demucs (L_full) has {int(d['parameters']):,} parameters, "
+            f"{d['parameters'] / m['parameters']:.3g} times Mono2Binaural's {int(m['parameters']):,}, and "
+            f"needs {d[rate]:.3g} GMACs per second of audio{when} against Mono2Binaural's {m[rate]:.3g} "
+            f"({d[rate] / m[rate]:.3g} times)."
+        )
     return " ".join(parts) or "The cost table has no Demucs and Mono2Binaural rows to compare."
 
 
 # ---------------------------------------------------------------------------
 # The section
 # ---------------------------------------------------------------------------
+
 
 def _table_lines(table: FrameTable, out_dir: Path) -> list[str]:
     paths = table.write(out_dir / "tables")
@@ -431,10 +496,12 @@ def _mono_lines(inputs: SeparationInputs, out_dir: Path, profile: str) -> list[s
     if inputs.mono is None:
         return lines + ["Not available: the separation network's scores (`mono.csv`) were not found.", ""]
     mono = inputs.mono
-    lines += [f"{len(mono)} sources in {mono['scene_id'].nunique()} test mixtures "
-              f"(N = {', '.join(map(str, sorted(mono['n_sources'].unique())))}). bss_eval allows a 512-tap "
-              "distortion filter per source; medians are shown because a few failed separations pull means down.",
-              ""]
+    lines += [
+        f"{len(mono)} sources in {mono['scene_id'].nunique()} test mixtures "
+        f"(N = {', '.join(map(str, sorted(mono['n_sources'].unique())))}). bss_eval allows a 512-tap "
+        "distortion filter per source; medians are shown because a few failed separations pull means down.",
+        "",
+    ]
     return lines + _table_lines(separation_table(mono, profile), out_dir)
 
 
@@ -449,42 +516,63 @@ def _comparison_lines(scores: pd.DataFrame, out_dir: Path, profile: str, ir_sets
     lines = [f"### Points2Sound with and without audio pre-training ({PRETRAINED} against {BASELINE})", ""]
     absent = [v for v in (BASELINE, PRETRAINED) if not len(_variant_rows(scores, v))]
     if absent:
-        return lines + [f"Not available: no binaural scores of {' and '.join(f'`{v}`' for v in absent)} in this "
-                        f"run (expected `scores/<variant>/<ir_set>.csv`).", ""]
+        return lines + [
+            f"Not available: no binaural scores of {' and '.join(f'`{v}`' for v in absent)} in this "
+            f"run (expected `scores/<variant>/<ir_set>.csv`).",
+            "",
+        ]
     comparison = pretraining_comparison(scores, ir_sets)
     if not len(comparison):
         return lines + [f"Not available: `{BASELINE}` and `{PRETRAINED}` share no (IR set, N) cell.", ""]
     verdict, sentences = pretraining_verdict(comparison)
     lines += _table_lines(comparison_table(comparison, profile), out_dir)
-    lines += [" ".join(sentences), "", VERDICT_RULE, "",
-              f"**Did audio pre-training help on this run? Verdict: {verdict}.**", ""]
+    lines += [
+        " ".join(sentences),
+        "",
+        VERDICT_RULE,
+        "",
+        f"**Did audio pre-training help on this run? Verdict: {verdict}.**",
+        "",
+    ]
     return lines
 
 
-def _co_movement_lines(inputs: SeparationInputs, scores: pd.DataFrame, out_dir: Path, profile: str,
-                       anechoic: str) -> list[str]:
+def _co_movement_lines(
+    inputs: SeparationInputs, scores: pd.DataFrame, out_dir: Path, profile: str, anechoic: str
+) -> list[str]:
     lines = ["### Separation quality beside the binaural errors", ""]
     if inputs.mono is None or not len(_variant_rows(scores, BASELINE)):
         what = "the separation scores" if inputs.mono is None else f"binaural scores of `{BASELINE}`"
         return lines + [f"Not available: {what} are missing.", ""]
     table = separation_vs_binaural(inputs.mono, scores, anechoic)
-    return lines + _table_lines(separation_vs_binaural_table(table, profile, anechoic), out_dir) + [
-        co_movement(table), ""]
+    return (
+        lines + _table_lines(separation_vs_binaural_table(table, profile, anechoic), out_dir) + [co_movement(table), ""]
+    )
 
 
 def _cost_lines(costs_path: Path | None, out_dir: Path) -> list[str]:
     lines = ["### Cost of the audio networks", ""]
     if costs_path is None:
-        return lines + ["Not available: no cost table was given (`--costs`, written by `points2sound audio-costs`).", ""]
+        return lines + [
+            "Not available: no cost table was given (`--costs`, written by `points2sound audio-costs`).",
+            "",
+        ]
     if not Path(costs_path).is_file():
         return lines + [f"Not available: the cost table `{costs_path}` was not found (`points2sound audio-costs`).", ""]
     costs = read_costs(costs_path)
     return lines + _table_lines(costs_table(costs), out_dir) + [costs_sentence(costs), ""]
 
 
-def separation_section(out_dir: str | Path, scores: pd.DataFrame, separation_paths: Sequence[str | Path] | None,
-                       costs_path: str | Path | None, profile: str, anechoic: str,
-                       ir_sets: Sequence[str] | None = None, per_ear_variants: Sequence[str] = ()) -> list[str]:
+def separation_section(
+    out_dir: str | Path,
+    scores: pd.DataFrame,
+    separation_paths: Sequence[str | Path] | None,
+    costs_path: str | Path | None,
+    profile: str,
+    anechoic: str,
+    ir_sets: Sequence[str] | None = None,
+    per_ear_variants: Sequence[str] = (),
+) -> list[str]:
     """Write the section's tables under <out_dir>/tables and return its Markdown lines.
 
     `scores` is the binaural per-scene frame of `read_scores`; `separation_paths` are
@@ -493,12 +581,15 @@ def separation_section(out_dir: str | Path, scores: pd.DataFrame, separation_pat
     """
     out_dir = Path(out_dir)
     inputs = load_separation_inputs(separation_paths, per_ear_variants)
-    lines = ["## Audio pre-training by separation", "",
-             "Not in the paper (issue 7, as LAVSS pre-trains on MUSIC): a conditioned Demucs learns to separate one "
-             "performer's mono signal from a mono mixture of N sources, conditioned on that performer's point "
-             f"cloud; `{PRETRAINED}` is Points2Sound (as `{BASELINE}`) with its audio network initialized from "
-             "those weights. Separation scores are bss_eval's (mir_eval): SDR, SIR and SAR in dB, higher is better.",
-             ""]
+    lines = [
+        "## Audio pre-training by separation",
+        "",
+        "Not in the paper (issue 7, as LAVSS pre-trains on MUSIC): a conditioned Demucs learns to separate one "
+        "performer's mono signal from a mono mixture of N sources, conditioned on that performer's point "
+        f"cloud; `{PRETRAINED}` is Points2Sound (as `{BASELINE}`) with its audio network initialized from "
+        "those weights. Separation scores are bss_eval's (mir_eval): SDR, SIR and SAR in dB, higher is better.",
+        "",
+    ]
     if inputs.missing:
         lines += ["Missing from this run:", "", *(f"- {m}" for m in inputs.missing), ""]
     lines += _mono_lines(inputs, out_dir, profile)

@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import math
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import numpy as np
 import pandas as pd
@@ -53,7 +53,7 @@ class Bootstrap:
     seed: int = 0
 
     @classmethod
-    def from_params(cls, params: Mapping | None, seed: int) -> "Bootstrap":
+    def from_params(cls, params: Mapping | None, seed: int) -> Bootstrap:
         cfg = {**DEFAULT_BOOTSTRAP, **dict((params or {}).get("bootstrap", {}))}
         return cls(int(cfg["resamples"]), float(cfg["confidence"]), int(seed))
 
@@ -90,8 +90,11 @@ class Difference:
 
     @property
     def scenes(self) -> str:
-        return f"paired over {self.n_better} scenes" if self.paired else \
-            f"unpaired, {self.n_better} and {self.n_worse} scenes"
+        return (
+            f"paired over {self.n_better} scenes"
+            if self.paired
+            else f"unpaired, {self.n_better} and {self.n_worse} scenes"
+        )
 
     def interval_text(self, digits: int = 3) -> str:
         if math.isnan(self.diff):
@@ -102,8 +105,9 @@ class Difference:
 NAN_DIFF = Difference(math.nan, math.nan, math.nan, math.nan, math.nan, False, 0, 0)
 
 
-def bootstrap_difference(better: pd.DataFrame, worse: pd.DataFrame, metric: str, paired: bool,
-                         boot: Bootstrap, key: str) -> Difference:
+def bootstrap_difference(
+    better: pd.DataFrame, worse: pd.DataFrame, metric: str, paired: bool, boot: Bootstrap, key: str
+) -> Difference:
     """The difference of means worse - better of `metric` with its bootstrap interval.
 
     `better` / `worse` are scene rows (with `scene_id`); paired: only the scene ids

@@ -11,9 +11,9 @@ LaTeX; the LaTeX comes from a small formatter here, so no jinja2 is needed.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -21,17 +21,27 @@ import pandas as pd
 from ..atomic import write_text
 from ..evaluate.metrics import FIELD_METRICS, HIGHER_IS_BETTER
 from ..evaluate.scores import SOURCE_COLUMN, entry_means
-from .stats import standard_error
 from .paper import load_paper_numbers
+from .stats import standard_error
 
-NA_OURS = "n/a"     # the entry was not run (or has no scene of that kind)
-NA_PAPER = "–"      # the paper gives no number for this cell
-METRIC_LABELS = {"d_env": "d_ENV", "d_stft": "d_STFT", "d_env_paper": "d_ENV (paper def.)",
-                 "d_stft_paper": "d_STFT (paper def.)", "d_mag": "Mag", "d_phase": "Phase L-R (rad)",
-                 "snr_db": "SNR (dB)", "wave_mse": "wave MSE", "itd_err_us": "ITD err (µs)",
-                 "ild_err_db": "ILD err (dB)", "ild_err_db_500hz": "ILD err 500 Hz",
-                 "ild_err_db_1khz": "ILD err 1 kHz", "ild_err_db_2khz": "ILD err 2 kHz",
-                 "ild_err_db_4khz": "ILD err 4 kHz"}
+NA_OURS = "n/a"  # the entry was not run (or has no scene of that kind)
+NA_PAPER = "–"  # the paper gives no number for this cell
+METRIC_LABELS = {
+    "d_env": "d_ENV",
+    "d_stft": "d_STFT",
+    "d_env_paper": "d_ENV (paper def.)",
+    "d_stft_paper": "d_STFT (paper def.)",
+    "d_mag": "Mag",
+    "d_phase": "Phase L-R (rad)",
+    "snr_db": "SNR (dB)",
+    "wave_mse": "wave MSE",
+    "itd_err_us": "ITD err (µs)",
+    "ild_err_db": "ILD err (dB)",
+    "ild_err_db_500hz": "ILD err 500 Hz",
+    "ild_err_db_1khz": "ILD err 1 kHz",
+    "ild_err_db_2khz": "ILD err 2 kHz",
+    "ild_err_db_4khz": "ILD err 4 kHz",
+}
 DIFF_METRICS = frozenset(HIGHER_IS_BETTER)  # compared with Mono-Mono by difference, not ratio
 PAPER_NS = (1, 2, 3)
 HEADLINE = dict(method="points2sound", variant="p2s_rgb", mono_input="sum_lr")
@@ -41,18 +51,18 @@ HEADLINE = dict(method="points2sound", variant="p2s_rgb", mono_input="sum_lr")
 class Table:
     """One table: row labels, (metric, sub-column) columns, our means and the paper's numbers."""
 
-    name: str                           # file stem: <name>.csv / .md / .tex
+    name: str  # file stem: <name>.csv / .md / .tex
     caption: str
     index_names: list[str]
     index: list[tuple[str, ...]]
-    columns: list[tuple[str, str]]      # (metric, "n1" | "n2" | ... | "all")
-    ours: np.ndarray                    # rows x columns, NaN: not run
-    paper: np.ndarray                   # rows x columns, NaN: the paper has no number
-    counts: list[int] = field(default_factory=list)        # scenes behind each row
+    columns: list[tuple[str, str]]  # (metric, "n1" | "n2" | ... | "all")
+    ours: np.ndarray  # rows x columns, NaN: not run
+    paper: np.ndarray  # rows x columns, NaN: the paper has no number
+    counts: list[int] = field(default_factory=list)  # scenes behind each row
     sources: list[list[str]] = field(default_factory=list)  # per-scene CSVs behind each row
     decimals: int = 3
-    se: np.ndarray | None = None           # standard error of each of our means (NaN: fewer than 2 scenes)
-    ratio: np.ndarray | None = None        # ours / Mono-Mono on the same scenes (difference for DIFF_METRICS)
+    se: np.ndarray | None = None  # standard error of each of our means (NaN: fewer than 2 scenes)
+    ratio: np.ndarray | None = None  # ours / Mono-Mono on the same scenes (difference for DIFF_METRICS)
     paper_ratio: np.ndarray | None = None  # the paper's value / the paper's Mono-Mono value
     show_paper: bool = True
 
@@ -102,10 +112,11 @@ class Table:
         if self.show_paper:
             parts.append("(paper)")
         if self.has_ratio:
-            parts.append("×: ratio to Mono-Mono with the same mono input on the same scenes"
-                         + (" (the paper's ratio)" if self.show_paper else "")
-                         + ("; Δ: difference to Mono-Mono (SNR, dB)"
-                            if any(m in DIFF_METRICS for m, _ in self.columns) else ""))
+            parts.append(
+                "×: ratio to Mono-Mono with the same mono input on the same scenes"
+                + (" (the paper's ratio)" if self.show_paper else "")
+                + ("; Δ: difference to Mono-Mono (SNR, dB)" if any(m in DIFF_METRICS for m, _ in self.columns) else "")
+            )
         return "Each cell: " + " ".join(parts) + "."
 
     @staticmethod
@@ -118,15 +129,13 @@ class Table:
         """The CSV form: label columns, then `<metric>_<sub>_ours` / `_paper` pairs."""
         data: dict[str, list] = {name: [r[k] for r in self.index] for k, name in enumerate(self.index_names)}
         for j, (metric, sub) in enumerate(self.columns):
-            data[f"{metric}_{sub}_ours"] = [
-                NA_OURS if math.isnan(v) else f"{v:.6g}" for v in self.ours[:, j]]
-            data[f"{metric}_{sub}_paper"] = [
-                NA_PAPER if math.isnan(v) else f"{v:g}" for v in self.paper[:, j]]
+            data[f"{metric}_{sub}_ours"] = [NA_OURS if math.isnan(v) else f"{v:.6g}" for v in self.ours[:, j]]
+            data[f"{metric}_{sub}_paper"] = [NA_PAPER if math.isnan(v) else f"{v:g}" for v in self.paper[:, j]]
             data[f"{metric}_{sub}_se"] = [NA_OURS if math.isnan(v) else f"{v:.6g}" for v in self.se[:, j]]
-            data[f"{metric}_{sub}_vs_mono_mono"] = [
-                NA_OURS if math.isnan(v) else f"{v:.6g}" for v in self.ratio[:, j]]
+            data[f"{metric}_{sub}_vs_mono_mono"] = [NA_OURS if math.isnan(v) else f"{v:.6g}" for v in self.ratio[:, j]]
             data[f"{metric}_{sub}_paper_vs_mono_mono"] = [
-                NA_PAPER if math.isnan(v) else f"{v:.6g}" for v in self.paper_ratio[:, j]]
+                NA_PAPER if math.isnan(v) else f"{v:.6g}" for v in self.paper_ratio[:, j]
+            ]
         data["scenes"] = list(self.counts) or [0] * len(self.index)
         data["score_files"] = [";".join(s) for s in self.sources] or [""] * len(self.index)
         return pd.DataFrame(data)
@@ -136,9 +145,12 @@ class Table:
 
     def to_markdown(self) -> str:
         header = [*self.index_names, *(self.column_label(c) for c in self.columns)]
-        lines = [f"**{self.caption}** {self.legend()}", "",
-                 "| " + " | ".join(header) + " |",
-                 "|" + "|".join(["---"] * len(self.index_names) + ["---:"] * len(self.columns)) + "|"]
+        lines = [
+            f"**{self.caption}** {self.legend()}",
+            "",
+            "| " + " | ".join(header) + " |",
+            "|" + "|".join(["---"] * len(self.index_names) + ["---:"] * len(self.columns)) + "|",
+        ]
         for i, labels in enumerate(self.index):
             cells = [_md_escape(x) for x in labels] + [self.cell(i, j) for j in range(len(self.columns))]
             lines.append("| " + " | ".join(cells) + " |")
@@ -154,13 +166,19 @@ class Table:
             else:
                 spans.append((metric, 1))
         top = [""] * n_idx + [f"\\multicolumn{{{k}}}{{c}}{{{_latex_metric(m)}}}" for m, k in spans]
-        sub = [_tex(x) for x in self.index_names] + [
-            "mean" if s == "all" else f"$N={s[1:]}$" for _, s in self.columns]
-        lines = ["\\begin{table}[ht]", "\\centering", "\\small",
-                 f"\\caption{{{_tex(self.caption)} {_tex(self.legend())}}}",
-                 f"\\label{{tab:{self.name}}}",
-                 "\\begin{tabular}{" + "l" * n_idx + "r" * n_col + "}", "\\toprule",
-                 " & ".join(top) + " \\\\", " & ".join(sub) + " \\\\", "\\midrule"]
+        sub = [_tex(x) for x in self.index_names] + ["mean" if s == "all" else f"$N={s[1:]}$" for _, s in self.columns]
+        lines = [
+            "\\begin{table}[ht]",
+            "\\centering",
+            "\\small",
+            f"\\caption{{{_tex(self.caption)} {_tex(self.legend())}}}",
+            f"\\label{{tab:{self.name}}}",
+            "\\begin{tabular}{" + "l" * n_idx + "r" * n_col + "}",
+            "\\toprule",
+            " & ".join(top) + " \\\\",
+            " & ".join(sub) + " \\\\",
+            "\\midrule",
+        ]
         for i, labels in enumerate(self.index):
             cells = [_tex(x) for x in labels] + [_tex(self.cell(i, j)) for j in range(n_col)]
             lines.append(" & ".join(cells) + " \\\\")
@@ -180,9 +198,22 @@ def _md_escape(text: str) -> str:
     return str(text).replace("|", "\\|")
 
 
-_TEX_ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-                "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "–": "--",
-                "±": r"$\pm$", "×": r"$\times$", "Δ": r"$\Delta$"}
+_TEX_ESCAPES = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "–": "--",
+    "±": r"$\pm$",
+    "×": r"$\times$",
+    "Δ": r"$\Delta$",
+}
 
 
 def _tex(text: str) -> str:
@@ -200,11 +231,17 @@ def _latex_metric(metric: str) -> str:
 # Selecting an entry's scenes
 # ---------------------------------------------------------------------------
 
-def select_entry(df: pd.DataFrame, ir_set: str, method: str, variant: str, mono_input: str,
-                 **filters: object) -> pd.DataFrame:
+
+def select_entry(
+    df: pd.DataFrame, ir_set: str, method: str, variant: str, mono_input: str, **filters: object
+) -> pd.DataFrame:
     """Scene rows of one entry; extra column=value filters (e.g. same_side=True) narrow it."""
-    mask = ((df["ir_set"] == ir_set) & (df["method"] == method) & (df["variant"] == variant)
-            & (df["mono_input"] == mono_input))
+    mask = (
+        (df["ir_set"] == ir_set)
+        & (df["method"] == method)
+        & (df["variant"] == variant)
+        & (df["mono_input"] == mono_input)
+    )
     for col, value in filters.items():
         mask &= df[col] == value
     return df.loc[mask]
@@ -259,8 +296,14 @@ def _cell_stats(rows: pd.DataFrame, base: pd.DataFrame | None, metric: str, sub:
 
 def paper_mono_mono_row(mono_input: str) -> dict | None:
     """The paper's Mono-Mono row (Table 1) of one mono input."""
-    return next((r for r in load_paper_numbers()["table1"]["rows"]
-                 if r["method"] == "mono_mono" and r["mono_input"] == mono_input), None)
+    return next(
+        (
+            r
+            for r in load_paper_numbers()["table1"]["rows"]
+            if r["method"] == "mono_mono" and r["mono_input"] == mono_input
+        ),
+        None,
+    )
 
 
 def _paper_ratio(paper_row: dict | None, mono_input: str, metric: str, sub: str) -> float:
@@ -276,8 +319,15 @@ def _paper_cell(paper_row: dict | None, metric: str, sub: str) -> float:
     return math.nan if value is None else float(value)
 
 
-def _entry_table(name: str, caption: str, index_names: list[str], df: pd.DataFrame, ir_set: str,
-                 rows: list[dict], metrics: Sequence[str]) -> Table:
+def _entry_table(
+    name: str,
+    caption: str,
+    index_names: list[str],
+    df: pd.DataFrame,
+    ir_set: str,
+    rows: list[dict],
+    metrics: Sequence[str],
+) -> Table:
     """One table row per paper row: our means of its entry beside its numbers."""
     ns = _ns(df)
     columns = _metric_columns(metrics, ns)
@@ -296,32 +346,50 @@ def _entry_table(name: str, caption: str, index_names: list[str], df: pd.DataFra
         index.append((row["group"], row["label"]))
         counts.append(len(sel))
         sources.append(_sources(sel))
-    return Table(name, caption, index_names, index, columns, ours, paper, counts, sources,
-                 se=se, ratio=ratio, paper_ratio=paper_ratio)
+    return Table(
+        name,
+        caption,
+        index_names,
+        index,
+        columns,
+        ours,
+        paper,
+        counts,
+        sources,
+        se=se,
+        ratio=ratio,
+        paper_ratio=paper_ratio,
+    )
 
 
 # ---------------------------------------------------------------------------
 # The four tables
 # ---------------------------------------------------------------------------
 
+
 def table1(df: pd.DataFrame, profile: str, anechoic: str, metrics: Sequence[str] = ("d_env", "d_stft")) -> Table:
     """Table 1: Mono-Mono, Rotated-Visual and Points2Sound per mono input, plus depth-only and L_diff."""
     rows = load_paper_numbers()["table1"]["rows"]
-    caption = (f"Table 1 (profile {profile}, {anechoic}): baselines and Points2Sound by mono input, "
-               f"rgb-depth unless noted; lower is better.")
+    caption = (
+        f"Table 1 (profile {profile}, {anechoic}): baselines and Points2Sound by mono input, "
+        f"rgb-depth unless noted; lower is better."
+    )
     return _entry_table("table1", caption, ["mono input", "method"], df, anechoic, rows, metrics)
 
 
 def table2(df: pd.DataFrame, profile: str, anechoic: str, metrics: Sequence[str] = ("d_env", "d_stft")) -> Table:
     """Table 2: Mono2Binaural against Points2Sound, depth and rgb-depth, s_L + s_R."""
     rows = load_paper_numbers()["table2"]["rows"]
-    caption = (f"Table 2 (profile {profile}, {anechoic}): Mono2Binaural against Points2Sound, "
-               f"s_m = s_L + s_R; lower is better.")
+    caption = (
+        f"Table 2 (profile {profile}, {anechoic}): Mono2Binaural against Points2Sound, "
+        f"s_m = s_L + s_R; lower is better."
+    )
     return _entry_table("table2", caption, ["method", "features"], df, anechoic, rows, metrics)
 
 
-def table_same_side(df: pd.DataFrame, profile: str, anechoic: str,
-                    metrics: Sequence[str] = ("d_env", "d_stft")) -> Table:
+def table_same_side(
+    df: pd.DataFrame, profile: str, anechoic: str, metrics: Sequence[str] = ("d_env", "d_stft")
+) -> Table:
     """The text-only N = 2 comparison: both sources on one side of the head vs the rest."""
     text = load_paper_numbers()["text"]["n2_same_side"]
     columns = [(m, "n2") for m in metrics]
@@ -339,10 +407,23 @@ def table_same_side(df: pd.DataFrame, profile: str, anechoic: str,
         index.append(("Points2Sound (L_full), rgb-depth", label))
         counts.append(len(sel))
         sources.append(_sources(sel))
-    caption = (f"N = 2 by source placement (profile {profile}, {anechoic}, {HEADLINE['variant']}); "
-               f"numbers from the paper's text; lower is better.")
-    return Table("table_same_side", caption, ["method", "sources"], index, columns, ours, paper, counts, sources,
-                 se=se, ratio=ratio)
+    caption = (
+        f"N = 2 by source placement (profile {profile}, {anechoic}, {HEADLINE['variant']}); "
+        f"numbers from the paper's text; lower is better."
+    )
+    return Table(
+        "table_same_side",
+        caption,
+        ["method", "sources"],
+        index,
+        columns,
+        ours,
+        paper,
+        counts,
+        sources,
+        se=se,
+        ratio=ratio,
+    )
 
 
 def room_key(ir_set: str) -> str:
@@ -350,15 +431,19 @@ def room_key(ir_set: str) -> str:
     return ir_set.split("_")[0].lower()
 
 
-def table_rooms(df: pd.DataFrame, profile: str, anechoic: str, rooms: Sequence[str] | None = None,
-                metrics: Sequence[str] = ("d_env", "d_stft")) -> Table:
+def table_rooms(
+    df: pd.DataFrame,
+    profile: str,
+    anechoic: str,
+    rooms: Sequence[str] | None = None,
+    metrics: Sequence[str] = ("d_env", "d_stft"),
+) -> Table:
     """Anechoic and each room, per N, for the headline model p2s_rgb (Figure 4 as numbers)."""
     numbers = load_paper_numbers()
     if rooms is None:
         rooms = sorted(set(df["ir_set"]) - {anechoic})
     # the paper's anechoic row is Table 1's headline row; rooms have a few numbers in the text
-    anechoic_row = next(r for r in numbers["table1"]["rows"]
-                        if all(r[k] == v for k, v in HEADLINE.items()))
+    anechoic_row = next(r for r in numbers["table1"]["rows"] if all(r[k] == v for k, v in HEADLINE.items()))
     text_rooms = numbers["text"]["rooms"]
     ns = _ns(df)
     columns = _metric_columns(metrics, ns)
@@ -383,14 +468,29 @@ def table_rooms(df: pd.DataFrame, profile: str, anechoic: str, rooms: Sequence[s
         index.append((kind, ir_set))
         counts.append(len(sel))
         sources.append(_sources(sel))
-    caption = (f"Points2Sound (L_full, rgb-depth, {HEADLINE['variant']}) in anechoic conditions and in rooms "
-               f"(profile {profile}); paper numbers from Table 1 and the text; lower is better.")
-    return Table("table_rooms", caption, ["condition", "ir_set"], index, columns, ours, paper, counts, sources,
-                 se=se, ratio=ratio, paper_ratio=paper_ratio)
+    caption = (
+        f"Points2Sound (L_full, rgb-depth, {HEADLINE['variant']}) in anechoic conditions and in rooms "
+        f"(profile {profile}); paper numbers from Table 1 and the text; lower is better."
+    )
+    return Table(
+        "table_rooms",
+        caption,
+        ["condition", "ir_set"],
+        index,
+        columns,
+        ours,
+        paper,
+        counts,
+        sources,
+        se=se,
+        ratio=ratio,
+        paper_ratio=paper_ratio,
+    )
 
 
-def table_metrics(df: pd.DataFrame, profile: str, anechoic: str,
-                  metrics: Sequence[str] = ("d_env", "d_stft", *FIELD_METRICS)) -> Table:
+def table_metrics(
+    df: pd.DataFrame, profile: str, anechoic: str, metrics: Sequence[str] = ("d_env", "d_stft", *FIELD_METRICS)
+) -> Table:
     """The field's metric set (2.5D Visual Sound, Sep-Stereo, PseudoBinaural) for every entry of
     Tables 1 and 2, mean over all scenes; the paper reports none of these."""
     numbers = load_paper_numbers()
@@ -411,22 +511,43 @@ def table_metrics(df: pd.DataFrame, profile: str, anechoic: str,
         for j, (m, sub) in enumerate(columns):
             ours[i, j] = float(sel[m].mean()) if len(sel) else math.nan
             se[i, j], ratio[i, j] = _cell_stats(sel, base, m, sub)
-        label = row["label"] if row["method"] != "points2sound" or "L_" in row["label"] else \
-            f"Points2Sound ({row['variant']})"
+        label = (
+            row["label"]
+            if row["method"] != "points2sound" or "L_" in row["label"]
+            else f"Points2Sound ({row['variant']})"
+        )
         if row["method"] == "mono2binaural":
             label = f"Mono2Binaural {row['label']}"
         index.append((mono_labels.get(row["mono_input"], row["mono_input"]), label, row["variant"] or "-"))
         counts.append(len(sel))
         sources.append(_sources(sel))
-    caption = (f"The field's metrics (profile {profile}, {anechoic}), mean over all scenes: Mag and Phase "
-               f"(of L - R) distances, SNR (higher is better), wave MSE, ITD and ILD errors, broadband and per "
-               f"octave band; lower is better except SNR. The paper reports none of these.")
-    return Table("table_metrics", caption, ["mono input", "method", "variant"], index, columns, ours,
-                 np.full_like(ours, np.nan), counts, sources, se=se, ratio=ratio, show_paper=False)
+    caption = (
+        f"The field's metrics (profile {profile}, {anechoic}), mean over all scenes: Mag and Phase "
+        f"(of L - R) distances, SNR (higher is better), wave MSE, ITD and ILD errors, broadband and per "
+        f"octave band; lower is better except SNR. The paper reports none of these."
+    )
+    return Table(
+        "table_metrics",
+        caption,
+        ["mono input", "method", "variant"],
+        index,
+        columns,
+        ours,
+        np.full_like(ours, np.nan),
+        counts,
+        sources,
+        se=se,
+        ratio=ratio,
+        show_paper=False,
+    )
 
 
 def build_tables(df: pd.DataFrame, profile: str, anechoic: str, rooms: Sequence[str] | None = None) -> list[Table]:
     """All tables of the report, in the report's order."""
-    return [table1(df, profile, anechoic), table2(df, profile, anechoic),
-            table_same_side(df, profile, anechoic), table_rooms(df, profile, anechoic, rooms),
-            table_metrics(df, profile, anechoic)]
+    return [
+        table1(df, profile, anechoic),
+        table2(df, profile, anechoic),
+        table_same_side(df, profile, anechoic),
+        table_rooms(df, profile, anechoic, rooms),
+        table_metrics(df, profile, anechoic),
+    ]

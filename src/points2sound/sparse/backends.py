@@ -11,8 +11,9 @@ Points2Sound reference code itself uses.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -45,7 +46,9 @@ class Backend:
 def _torch_backend() -> Backend:
     return Backend(
         name="torch",
-        conv=lambda i, o, kernel_size, stride=1, dilation=1, bias=False: snn.SparseConv3d(i, o, kernel_size, stride, dilation, bias),
+        conv=lambda i, o, kernel_size, stride=1, dilation=1, bias=False: snn.SparseConv3d(
+            i, o, kernel_size, stride, dilation, bias
+        ),
         batch_norm=lambda c, momentum=0.1: snn.SparseBatchNorm(c, momentum=momentum),
         relu=snn.SparseReLU,
         avg_pool=lambda kernel_size, stride: snn.SparseAvgPool(kernel_size, stride),
@@ -79,10 +82,13 @@ def _minkowski_backend() -> Backend:  # pragma: no cover - needs MinkowskiEngine
     return Backend(
         name="minkowski",
         conv=lambda i, o, kernel_size, stride=1, dilation=1, bias=False: ME.MinkowskiConvolution(
-            i, o, kernel_size=kernel_size, stride=stride, dilation=dilation, bias=bias, dimension=3),
+            i, o, kernel_size=kernel_size, stride=stride, dilation=dilation, bias=bias, dimension=3
+        ),
         batch_norm=lambda c, momentum=0.1: ME.MinkowskiBatchNorm(c, momentum=momentum),
         relu=ME.MinkowskiReLU,
-        avg_pool=lambda kernel_size, stride: ME.MinkowskiAvgPooling(kernel_size=kernel_size, stride=stride, dimension=3),
+        avg_pool=lambda kernel_size, stride: ME.MinkowskiAvgPooling(
+            kernel_size=kernel_size, stride=stride, dimension=3
+        ),
         global_max_pool=GlobalMaxPool,
         linear=lambda i, o, bias=True: ME.MinkowskiLinear(i, o, bias=bias),
         collate=collate,

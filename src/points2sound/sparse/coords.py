@@ -64,8 +64,9 @@ def offset_keys(offsets: torch.Tensor) -> torch.Tensor:
     return (d[:, 0] * FIELD + d[:, 1]) * FIELD + d[:, 2]
 
 
-def kernel_offsets(kernel_size: int, tensor_stride: int = 1, dilation: int = 1,
-                   device: torch.device | str | None = None) -> torch.Tensor:
+def kernel_offsets(
+    kernel_size: int, tensor_stride: int = 1, dilation: int = 1, device: torch.device | str | None = None
+) -> torch.Tensor:
     """Spatial offsets of a cubic kernel in MinkowskiEngine's order: (K, 3) int64, K = k**3.
 
     Kernel index i runs with x fastest: i = ix + k * (iy + k * iz) (ME's
@@ -78,7 +79,7 @@ def kernel_offsets(kernel_size: int, tensor_stride: int = 1, dilation: int = 1,
     if k < 1:
         raise ParameterError("kernel_size", f"must be >= 1, got {kernel_size}")
     step = int(tensor_stride) * int(dilation)
-    idx = torch.arange(k ** 3, device=device)
+    idx = torch.arange(k**3, device=device)
     per_axis = torch.stack([idx % k, (idx // k) % k, idx // (k * k)], dim=1)
     if k % 2 == 1:
         per_axis = per_axis - k // 2
@@ -127,8 +128,9 @@ class CoordinateManager:
         sorted_keys, perm = torch.sort(keys)
         if sorted_keys.numel() > 1 and bool((sorted_keys[1:] == sorted_keys[:-1]).any()):
             dup = unpack(sorted_keys[1:][sorted_keys[1:] == sorted_keys[:-1]][:1])[0].tolist()
-            raise ParameterError("coordinates", f"duplicate site (b, x, y, z) = {tuple(dup)}; "
-                                 "voxelize to unique sites first")
+            raise ParameterError(
+                "coordinates", f"duplicate site (b, x, y, z) = {tuple(dup)}; voxelize to unique sites first"
+            )
         self._levels: dict[int, _Level] = {self.base_stride: _Level(coords, keys, sorted_keys, perm)}
         self._maps: dict[tuple[int, int, int, int], torch.Tensor] = {}
 
@@ -141,7 +143,9 @@ class CoordinateManager:
         if stride in self._levels:
             return self._levels[stride]
         if stride % self.base_stride:
-            raise ParameterError("stride", f"tensor stride {stride} is not a multiple of the input's {self.base_stride}")
+            raise ParameterError(
+                "stride", f"tensor stride {stride} is not a multiple of the input's {self.base_stride}"
+            )
         # Coarsen the densest cached level whose stride divides this one (fewest sites).
         src = max((s for s in self._levels if stride % s == 0), key=lambda s: s)
         keys = torch.unique(pack(strided(self._levels[src].coordinates, stride)), sorted=True)
@@ -169,7 +173,7 @@ class CoordinateManager:
         if key in self._maps:
             return self._maps[key]
         src, dst = self._level(in_stride), self._level(out_stride)
-        dtype = torch.int32 if src.keys.numel() < 2 ** 31 - 1 else torch.int64
+        dtype = torch.int32 if src.keys.numel() < 2**31 - 1 else torch.int64
         offsets = kernel_offsets(kernel_size, in_stride, dilation, device=src.keys.device)
         table = None
         if int(out_stride) % int(in_stride) == 0:  # then every output site is a whole number of input strides
@@ -186,15 +190,16 @@ class CoordinateManager:
         table = torch.empty((n_out, deltas.numel()), dtype=dtype, device=src.keys.device)
         rows = max(1, _QUERY_CHUNK // max(1, deltas.numel()))
         for start in range(0, n_out, rows):
-            q = dst.keys[start:start + rows, None] + deltas[None, :]
+            q = dst.keys[start : start + rows, None] + deltas[None, :]
             pos = torch.searchsorted(src.sorted_keys, q).clamp_(max=max(n_in - 1, 0))
             found = src.sorted_keys[pos] == q
             idx = pos if src.perm is None else src.perm[pos]
-            table[start:start + rows] = torch.where(found, idx, torch.full_like(idx, n_in)).to(dtype)
+            table[start : start + rows] = torch.where(found, idx, torch.full_like(idx, n_in)).to(dtype)
         return table
 
-    def _dense_kernel_map(self, src: _Level, dst: _Level, in_stride: int, offsets: torch.Tensor,
-                          dtype: torch.dtype) -> torch.Tensor | None:
+    def _dense_kernel_map(
+        self, src: _Level, dst: _Level, in_stride: int, offsets: torch.Tensor, dtype: torch.dtype
+    ) -> torch.Tensor | None:
         """The same table from a dense grid over each batch element's bounding box, or None when too big.
 
         In units of the input stride every site and offset is an integer; each batch element gets
@@ -234,11 +239,13 @@ class CoordinateManager:
         table = torch.empty((n_out, k), dtype=dtype, device=device)
         rows = max(1, _QUERY_CHUNK // k)
         for start in range(0, n_out, rows):
-            q = lin_out[start:start + rows, None] + step_of[b_out[start:start + rows]]
-            table[start:start + rows] = grid[q]
+            q = lin_out[start : start + rows, None] + step_of[b_out[start : start + rows]]
+            table[start : start + rows] = grid[q]
         return table
 
     def cache_info(self) -> dict[str, list]:
         """What is cached: strides with site counts, and kernel map keys (for tests/diagnostics)."""
-        return {"levels": sorted((s, lv.keys.numel()) for s, lv in self._levels.items()),
-                "kernel_maps": sorted(self._maps)}
+        return {
+            "levels": sorted((s, lv.keys.numel()) for s, lv in self._levels.items()),
+            "kernel_maps": sorted(self._maps),
+        }

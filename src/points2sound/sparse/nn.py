@@ -33,12 +33,20 @@ class SparseConv3d(nn.Module):
     Shapes: SparseTensor (n, in_channels) at stride t -> (n', out_channels) at stride t * stride.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, stride: int = 1,
-                 dilation: int = 1, bias: bool = False, generator: torch.Generator | None = None):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int = 3,
+        stride: int = 1,
+        dilation: int = 1,
+        bias: bool = False,
+        generator: torch.Generator | None = None,
+    ):
         super().__init__()
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
         self.kernel_size, self.stride, self.dilation = int(kernel_size), int(stride), int(dilation)
-        volume = self.kernel_size ** 3
+        volume = self.kernel_size**3
         shape = (in_channels, out_channels) if volume == 1 and stride == 1 else (volume, in_channels, out_channels)
         self.kernel = nn.Parameter(torch.empty(shape))
         self.bias = nn.Parameter(torch.empty(1, out_channels)) if bias else None
@@ -46,7 +54,7 @@ class SparseConv3d(nn.Module):
 
     @property
     def kernel_volume(self) -> int:
-        return self.kernel_size ** 3
+        return self.kernel_size**3
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
         bound = 1.0 / math.sqrt(self.in_channels * self.kernel_volume)
@@ -59,8 +67,10 @@ class SparseConv3d(nn.Module):
         return ops.conv3d(x, self.kernel, self.kernel_size, self.stride, self.dilation, self.bias)
 
     def extra_repr(self) -> str:
-        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}, dilation={self.dilation}, bias={self.bias is not None}")
+        return (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"stride={self.stride}, dilation={self.dilation}, bias={self.bias is not None}"
+        )
 
 
 class SparseBatchNorm(nn.Module):

@@ -31,8 +31,14 @@ def _check_factor(name: str, value: int) -> int:
     return int(value)
 
 
-def conv3d(x: SparseTensor, kernel: torch.Tensor, kernel_size: int, stride: int = 1, dilation: int = 1,
-           bias: torch.Tensor | None = None) -> SparseTensor:
+def conv3d(
+    x: SparseTensor,
+    kernel: torch.Tensor,
+    kernel_size: int,
+    stride: int = 1,
+    dilation: int = 1,
+    bias: torch.Tensor | None = None,
+) -> SparseTensor:
     """Generalised sparse 3D convolution with MinkowskiEngine semantics.
 
     Args:
@@ -52,9 +58,11 @@ def conv3d(x: SparseTensor, kernel: torch.Tensor, kernel_size: int, stride: int 
     dilation = _check_factor("dilation", dilation)
     feats = x.F
     c_in = feats.shape[1]
-    volume = kernel_size ** 3
+    volume = kernel_size**3
     if kernel.numel() % (volume * c_in):
-        raise ParameterError("kernel", f"{tuple(kernel.shape)} does not fit kernel volume {volume} x {c_in} input channels")
+        raise ParameterError(
+            "kernel", f"{tuple(kernel.shape)} does not fit kernel volume {volume} x {c_in} input channels"
+        )
     weight = kernel.reshape(volume * c_in, -1)
     out_stride = x.tensor_stride * stride
     if volume == 1 and stride == 1:

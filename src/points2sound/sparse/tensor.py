@@ -9,7 +9,7 @@ multiples of the tensor stride, and every tensor derived from one input shares o
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -44,7 +44,7 @@ class SparseTensor:
         self._manager = CoordinateManager(coords, self._stride, batch_size)
 
     @classmethod
-    def derived(cls, features: torch.Tensor, manager: CoordinateManager, tensor_stride: int) -> "SparseTensor":
+    def derived(cls, features: torch.Tensor, manager: CoordinateManager, tensor_stride: int) -> SparseTensor:
         """A tensor on the sites of `manager` at `tensor_stride` (no validation: for ops)."""
         out = cls.__new__(cls)
         out._features = features
@@ -87,18 +87,21 @@ class SparseTensor:
     def __len__(self) -> int:
         return int(self._features.shape[0])
 
-    def replace_features(self, features: torch.Tensor) -> "SparseTensor":
+    def replace_features(self, features: torch.Tensor) -> SparseTensor:
         """The same sites with new features (n, c')."""
         if features.shape[0] != self._features.shape[0]:
             raise ParameterError("features", f"{features.shape[0]} rows for {self._features.shape[0]} sites")
         return SparseTensor.derived(features, self._manager, self._stride)
 
-    def _same_sites(self, other: "SparseTensor") -> None:
+    def _same_sites(self, other: SparseTensor) -> None:
         if other._manager is not self._manager or other._stride != self._stride:
-            raise ParameterError("other", "sparse tensors must share coordinate manager and tensor stride "
-                                 f"to be combined (strides {self._stride} and {other._stride})")
+            raise ParameterError(
+                "other",
+                "sparse tensors must share coordinate manager and tensor stride "
+                f"to be combined (strides {self._stride} and {other._stride})",
+            )
 
-    def __add__(self, other: "SparseTensor | torch.Tensor | float") -> "SparseTensor":
+    def __add__(self, other: SparseTensor | torch.Tensor | float) -> SparseTensor:
         if isinstance(other, SparseTensor):
             self._same_sites(other)
             other = other._features
@@ -106,19 +109,23 @@ class SparseTensor:
 
     __radd__ = __add__
 
-    def to(self, device: torch.device | str) -> "SparseTensor":
+    def to(self, device: torch.device | str) -> SparseTensor:
         """A copy on `device` with a fresh coordinate manager (caches do not move)."""
         coords = self._manager.coordinates(self._stride)
         return SparseTensor(self._features.to(device), coords.to(device), self._stride)
 
     def __repr__(self) -> str:
-        return (f"SparseTensor(sites={len(self)}, channels={self._features.shape[1]}, "
-                f"batch_size={self.batch_size}, tensor_stride={self._stride}, device={self.device})")
+        return (
+            f"SparseTensor(sites={len(self)}, channels={self._features.shape[1]}, "
+            f"batch_size={self.batch_size}, tensor_stride={self._stride}, device={self.device})"
+        )
 
 
 def _check_features(features: torch.Tensor) -> None:
     if not isinstance(features, torch.Tensor) or features.ndim != 2:
-        raise ParameterError("features", f"must be a 2-D tensor (sites, channels), got {getattr(features, 'shape', type(features))}")
+        raise ParameterError(
+            "features", f"must be a 2-D tensor (sites, channels), got {getattr(features, 'shape', type(features))}"
+        )
     if not features.is_floating_point():
         raise ParameterError("features", f"must be floating point, got {features.dtype}")
     if features.shape[0] == 0:
@@ -127,7 +134,10 @@ def _check_features(features: torch.Tensor) -> None:
 
 def _check_coordinates(coordinates: torch.Tensor, n: int, stride: int) -> torch.Tensor:
     if not isinstance(coordinates, torch.Tensor) or coordinates.ndim != 2 or coordinates.shape[1] != 4:
-        raise ParameterError("coordinates", f"must be an (n, 4) tensor (b, x, y, z), got {getattr(coordinates, 'shape', type(coordinates))}")
+        raise ParameterError(
+            "coordinates",
+            f"must be an (n, 4) tensor (b, x, y, z), got {getattr(coordinates, 'shape', type(coordinates))}",
+        )
     if coordinates.dtype not in (torch.int32, torch.int64):
         raise ParameterError("coordinates", f"must be int32 or int64, got {coordinates.dtype}")
     if coordinates.shape[0] != n:
@@ -137,7 +147,9 @@ def _check_coordinates(coordinates: torch.Tensor, n: int, stride: int) -> torch.
     c = coordinates.long()
     lo, hi = int(c[:, 1:].min()), int(c[:, 1:].max())
     if lo < -COORD_LIMIT or hi >= COORD_LIMIT:
-        raise ParameterError("coordinates", f"spatial values must lie in [{-COORD_LIMIT}, {COORD_LIMIT}), got [{lo}, {hi}]")
+        raise ParameterError(
+            "coordinates", f"spatial values must lie in [{-COORD_LIMIT}, {COORD_LIMIT}), got [{lo}, {hi}]"
+        )
     if stride > 1 and bool((c[:, 1:] % stride != 0).any()):
         raise ParameterError("coordinates", f"spatial values must be multiples of tensor_stride={stride}")
     return c
@@ -157,8 +169,12 @@ def _check_batches(coords: torch.Tensor) -> int:
     return batch_size
 
 
-def sparse_collate(coordinates: Sequence[np.ndarray | torch.Tensor], features: Sequence[np.ndarray | torch.Tensor],
-                   dtype: torch.dtype = torch.float32, device: torch.device | str | None = None) -> SparseTensor:
+def sparse_collate(
+    coordinates: Sequence[np.ndarray | torch.Tensor],
+    features: Sequence[np.ndarray | torch.Tensor],
+    dtype: torch.dtype = torch.float32,
+    device: torch.device | str | None = None,
+) -> SparseTensor:
     """Batch per-scene voxels into one SparseTensor (like ME.utils.sparse_collate).
 
     Args:

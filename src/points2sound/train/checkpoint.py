@@ -16,8 +16,9 @@ import hashlib
 import json
 import pickle
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import torch
 
@@ -35,8 +36,13 @@ def config_digest(config: Mapping[str, Any]) -> str:
 
 def save_checkpoint(path: str | Path, kind: str, config: Mapping[str, Any], **payload: Any) -> None:
     """Write a checkpoint atomically: a rerun never sees a half-written file."""
-    blob = {"format": FORMAT, "kind": kind, "config": json.dumps(config, sort_keys=True),
-            "config_digest": config_digest(config), **payload}
+    blob = {
+        "format": FORMAT,
+        "kind": kind,
+        "config": json.dumps(config, sort_keys=True),
+        "config_digest": config_digest(config),
+        **payload,
+    }
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
         torch.save(blob, f)  # a path would name the zip's records after the temporary file's random stem
 
@@ -66,8 +72,10 @@ def load_checkpoint(path: str | Path, kind: str, config: Mapping[str, Any] | Non
     except pickle.UnpicklingError as exc:
         if not _is_pickle_container(path):
             raise InputFileError(path, "not a readable checkpoint (not a file torch.save writes)") from exc
-        raise InputFileError(path, "not a plain-tensor file: it holds pickled Python objects, which are never "
-                                   "loaded (they could run code)") from exc
+        raise InputFileError(
+            path,
+            "not a plain-tensor file: it holds pickled Python objects, which are never loaded (they could run code)",
+        ) from exc
     except Exception as exc:  # torch raises several types for corrupt or foreign files
         raise InputFileError(path, f"not a readable checkpoint ({type(exc).__name__}: {_first_line(exc)})") from exc
     if not isinstance(blob, dict) or blob.get("format") != FORMAT:
@@ -77,8 +85,10 @@ def load_checkpoint(path: str | Path, kind: str, config: Mapping[str, Any] | Non
     blob["config"] = json.loads(blob["config"])
     if config is not None and blob["config_digest"] != config_digest(config):
         diff = _differences(blob["config"], json.loads(json.dumps(config)))
-        raise ParameterError("checkpoint", f"{path} was written for another configuration: "
-                                           + "; ".join(diff[:6]) + (" ..." if len(diff) > 6 else ""))
+        raise ParameterError(
+            "checkpoint",
+            f"{path} was written for another configuration: " + "; ".join(diff[:6]) + (" ..." if len(diff) > 6 else ""),
+        )
     return blob
 
 

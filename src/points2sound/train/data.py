@@ -9,8 +9,9 @@ another number of processes (same global batch), sees exactly the same scenes.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -43,8 +44,10 @@ class BatchPlan:
         """Scene indices of each of this rank's micro-batches at `iteration`."""
         b = self.micro_batch_size
         start = iteration * self.batch_size
-        return [list(range(start + (s * self.world_size + rank) * b, start + (s * self.world_size + rank + 1) * b))
-                for s in range(self.accumulation)]
+        return [
+            list(range(start + (s * self.world_size + rank) * b, start + (s * self.world_size + rank + 1) * b))
+            for s in range(self.accumulation)
+        ]
 
 
 @dataclass
@@ -56,7 +59,7 @@ class SceneBatch:
     coords: list[np.ndarray]
     feats: list[np.ndarray]
 
-    def to(self, device: torch.device) -> "SceneBatch":
+    def to(self, device: torch.device) -> SceneBatch:
         return SceneBatch(self.mono.to(device), self.binaural.to(device), self.coords, self.feats)
 
 
@@ -83,14 +86,27 @@ class IndexedScenes(torch.utils.data.Dataset):
         return 2**62
 
 
-def micro_batches(dataset: torch.utils.data.Dataset, plan: BatchPlan, start: int, stop: int, rank: int,
-                  collate: Callable[[Sequence[Any]], Any], workers: int = 0) -> Iterator[list[Any]]:
+def micro_batches(
+    dataset: torch.utils.data.Dataset,
+    plan: BatchPlan,
+    start: int,
+    stop: int,
+    rank: int,
+    collate: Callable[[Sequence[Any]], Any],
+    workers: int = 0,
+) -> Iterator[list[Any]]:
     """For each iteration in [start, stop): the list of this rank's collated micro-batches."""
     flat = [idx for it in range(start, stop) for idx in plan.indices(it, rank)]
     if not flat:
         return
-    loader = torch.utils.data.DataLoader(dataset, batch_sampler=flat, collate_fn=collate, num_workers=workers,
-                                         persistent_workers=False, prefetch_factor=2 if workers else None)
+    loader = torch.utils.data.DataLoader(
+        dataset,
+        batch_sampler=flat,
+        collate_fn=collate,
+        num_workers=workers,
+        persistent_workers=False,
+        prefetch_factor=2 if workers else None,
+    )
     group: list[Any] = []
     for batch in loader:
         group.append(batch)

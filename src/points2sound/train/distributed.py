@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 from dataclasses import dataclass
-from typing import Any, ContextManager
+from typing import Any
 
 import torch
 from torch import nn
@@ -31,7 +31,7 @@ class DistContext:
         return self.world_size > 1
 
     @classmethod
-    def from_env(cls, device: torch.device) -> "DistContext":
+    def from_env(cls, device: torch.device) -> DistContext:
         """Join the process group torchrun describes; a plain run is a world of one."""
         world = int(os.environ.get("WORLD_SIZE", "1"))
         if world <= 1:
@@ -47,7 +47,7 @@ class DistContext:
         ids = [device.index] if device.type == "cuda" else None
         return nn.parallel.DistributedDataParallel(model, device_ids=ids, broadcast_buffers=False)
 
-    def no_sync(self, net: nn.Module) -> ContextManager[Any]:
+    def no_sync(self, net: nn.Module) -> contextlib.AbstractContextManager[Any]:
         """Skip the gradient all-reduce on accumulation micro-steps."""
         return net.no_sync() if self.active else contextlib.nullcontext()
 

@@ -29,8 +29,9 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 METRICS_FILE = "metrics.json"
 PLOTS_DIR = "plots/metrics"
@@ -71,8 +72,9 @@ class LiveLog:
     def begin(self, history: Sequence[Mapping[str, Any]]) -> None:
         """Start logging: an empty folder, then the rows the run already has (a resumed run's checkpoint)."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        self._live = _live_class()(str(self.directory), resume=False, save_dvc_exp=False, dvcyaml=False,
-                                   report=None, monitor_system=False)  # resume=False: a clean folder
+        self._live = _live_class()(
+            str(self.directory), resume=False, save_dvc_exp=False, dvcyaml=False, report=None, monitor_system=False
+        )  # resume=False: a clean folder
         for row in history:
             self.log(row, summary=False)
         if history:

@@ -23,9 +23,10 @@ import logging
 import math
 import resource
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Protocol, Sequence
+from typing import Any, Protocol
 
 import torch
 from torch import nn
@@ -88,9 +89,14 @@ class FitResult:
 
     def timing(self) -> dict[str, Any]:
         """The run-record facts of this call (timing and memory: not parameters, kept out of artifacts)."""
-        return {"train_seconds": self.seconds, "iterations_per_s": self.iterations_per_s,
-                "peak_memory_mb": self.peak_memory_mb, "resumed_from": self.resumed_from,
-                "iterations_run": max(self.iterations_done - self.resumed_from, 0), **self.facts}
+        return {
+            "train_seconds": self.seconds,
+            "iterations_per_s": self.iterations_per_s,
+            "peak_memory_mb": self.peak_memory_mb,
+            "resumed_from": self.resumed_from,
+            "iterations_run": max(self.iterations_done - self.resumed_from, 0),
+            **self.facts,
+        }
 
 
 _TIMING_COLUMNS = ("seconds", "iterations_per_s")  # in histories of checkpoints written before the run record
@@ -156,8 +162,14 @@ def fit(
     stop = settings.iterations if stop_after is None else min(settings.iterations, start + stop_after)
     batches = micro_batches(dataset, settings.plan, start, stop, dist.rank, collate, settings.workers)
     t0 = time.perf_counter()
-    bar = tqdm(range(start, stop), desc=desc, unit="it", disable=None if dist.is_main else True,
-               initial=start, total=settings.iterations)
+    bar = tqdm(
+        range(start, stop),
+        desc=desc,
+        unit="it",
+        disable=None if dist.is_main else True,
+        initial=start,
+        total=settings.iterations,
+    )
     for it, group in zip(bar, batches):
         model.train()
         optimizer.zero_grad(set_to_none=True)
@@ -195,9 +207,18 @@ def fit(
                     history.append({"iteration": done, **row})
                     if live is not None:
                         live.log(history[-1])
-                save_checkpoint(last, kind, config, model=_cpu_state(model), optimizer=optimizer.state_dict(),
-                                iteration=done, history=history, best_val=best_val, best_iteration=best_iteration,
-                                window=list(window))
+                save_checkpoint(
+                    last,
+                    kind,
+                    config,
+                    model=_cpu_state(model),
+                    optimizer=optimizer.state_dict(),
+                    iteration=done,
+                    history=history,
+                    best_val=best_val,
+                    best_iteration=best_iteration,
+                    window=list(window),
+                )
             dist.barrier()
         elif row and dist.is_main:
             history.append({"iteration": done, **row})
@@ -207,8 +228,14 @@ def fit(
     seconds = time.perf_counter() - t0
     done_iters = max(stop - start, 0)
     return FitResult(
-        best_state=best_state, best_val=best_val, best_iteration=best_iteration, history=history,
-        iterations_done=stop, seconds=seconds, iterations_per_s=done_iters / seconds if seconds > 0 else 0.0,
-        peak_memory_mb=_peak_memory_mb(device), resumed_from=start, stopped_early=stop < settings.iterations,
+        best_state=best_state,
+        best_val=best_val,
+        best_iteration=best_iteration,
+        history=history,
+        iterations_done=stop,
+        seconds=seconds,
+        iterations_per_s=done_iters / seconds if seconds > 0 else 0.0,
+        peak_memory_mb=_peak_memory_mb(device),
+        resumed_from=start,
+        stopped_early=stop < settings.iterations,
     )
-

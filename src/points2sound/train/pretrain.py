@@ -14,9 +14,10 @@ which way a performer faces (their orientation gives away their azimuth).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,7 +26,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from points2sound.config import stage_seed
-from points2sound.errors import InputFileError, ParameterError
+from points2sound.errors import InputFileError
 from points2sound.geometry.pointcloud import read_ply
 from points2sound.geometry.transforms import rotation_y
 from points2sound.geometry.voxelize import voxelize
@@ -41,7 +42,9 @@ KIND = "pretrain_vision"
 def _read_split(shapes_root: Path, split: str) -> pd.DataFrame:
     path = shapes_root / "splits" / f"{split}.csv"
     if not path.is_file():
-        raise InputFileError(path, "shape index not found", "run the embed-shapes stage, or convert ModelNet40 (data fetch modelnet40)")
+        raise InputFileError(
+            path, "shape index not found", "run the embed-shapes stage, or convert ModelNet40 (data fetch modelnet40)"
+        )
     table = pd.read_csv(path)
     if not {"shape", "class", "path"} <= set(table.columns) or table.empty:
         raise InputFileError(path, "needs rows with columns shape, class, path")
@@ -58,8 +61,15 @@ class Shape:
 class ShapeSet:
     """Shapes of a split as voxel grids; item i of an augmented set is a fresh draw from (seed, i)."""
 
-    def __init__(self, shapes_root: Path, table: pd.DataFrame, classes: Sequence[str], voxel_size: float,
-                 seed: int, augment: bool):
+    def __init__(
+        self,
+        shapes_root: Path,
+        table: pd.DataFrame,
+        classes: Sequence[str],
+        voxel_size: float,
+        seed: int,
+        augment: bool,
+    ):
         self.voxel_size, self.seed, self.augment = voxel_size, seed, augment
         self.labels = [classes.index(c) for c in table["class"]]
         self.points = []
@@ -115,9 +125,16 @@ def _batches(items: ShapeSet, size: int) -> list[Any]:
     return [collate_shapes([items[i] for i in range(j, min(j + size, len(items)))]) for j in range(0, len(items), size)]
 
 
-def pretrain_vision(params: Mapping[str, Any], shapes_root: Path, checkpoint_dir: Path, out_path: Path, *,
-                    device: torch.device, stop_after: int | None = None,
-                    dataset_root: Path | None = None) -> tuple[FitResult, dict[str, Any]]:
+def pretrain_vision(
+    params: Mapping[str, Any],
+    shapes_root: Path,
+    checkpoint_dir: Path,
+    out_path: Path,
+    *,
+    device: torch.device,
+    stop_after: int | None = None,
+    dataset_root: Path | None = None,
+) -> tuple[FitResult, dict[str, Any]]:
     """Train the classifier, score the test split with the best weights, write the checkpoint."""
     cfg = params["pretrain"]
     train_table, test_table = _read_split(shapes_root, "train"), _read_split(shapes_root, "test")
@@ -133,35 +150,82 @@ def pretrain_vision(params: Mapping[str, Any], shapes_root: Path, checkpoint_dir
     val = ShapeSet(shapes_root, train_table[held], classes, vox, seed, augment=False)
     test = ShapeSet(shapes_root, test_table, classes, vox, seed, augment=False)
     vision = params["model"]["vision"]
-    config = {"classes": classes, "planes": list(vision["planes"]), "layers": list(vision["layers"]),
-              "stem_kernel": int(vision.get("stem_kernel", 5)), "voxel_size_m": vox, "features": cfg["features"],
-              "seed": seed}
-    model = SparseResNetClassifier(3, len(classes), tuple(vision["planes"]), tuple(vision["layers"]),
-                                   stem_kernel=config["stem_kernel"], backend=vision.get("backend", "torch"), seed=seed)
+    config = {
+        "classes": classes,
+        "planes": list(vision["planes"]),
+        "layers": list(vision["layers"]),
+        "stem_kernel": int(vision.get("stem_kernel", 5)),
+        "voxel_size_m": vox,
+        "features": cfg["features"],
+        "seed": seed,
+    }
+    model = SparseResNetClassifier(
+        3,
+        len(classes),
+        tuple(vision["planes"]),
+        tuple(vision["layers"]),
+        stem_kernel=config["stem_kernel"],
+        backend=vision.get("backend", "torch"),
+        seed=seed,
+    )
     task = ShapeTask(model, _batches(val, cfg["batch_size"]))
     plan = BatchPlan(cfg["batch_size"], cfg["batch_size"])
     settings = LoopSettings(cfg["iterations"], cfg["lr"], cfg["val_every"], max(1, min(cfg["val_every"], 50)), plan)
-    resume = {**config, "batch_size": cfg["batch_size"], "iterations": cfg["iterations"], "lr": cfg["lr"],
-              "val_every": cfg["val_every"]}
-    result = fit(model, task, IndexedScenes(train.__getitem__), collate_shapes, settings, config=resume, kind="fit_" + KIND,
-                 checkpoint_dir=checkpoint_dir, device=device, stop_after=stop_after, desc="pretrain")
+    resume = {
+        **config,
+        "batch_size": cfg["batch_size"],
+        "iterations": cfg["iterations"],
+        "lr": cfg["lr"],
+        "val_every": cfg["val_every"],
+    }
+    result = fit(
+        model,
+        task,
+        IndexedScenes(train.__getitem__),
+        collate_shapes,
+        settings,
+        config=resume,
+        kind="fit_" + KIND,
+        checkpoint_dir=checkpoint_dir,
+        device=device,
+        stop_after=stop_after,
+        desc="pretrain",
+    )
     model.load_state_dict(result.best_state)
     test_metrics = ShapeTask(model, _batches(test, cfg["batch_size"])).validate(model, device)
-    result.extra = {"test_accuracy": test_metrics["val_accuracy"], "test_loss": test_metrics["val_loss"],
-                    "chance_accuracy": 1.0 / len(classes), "train_shapes": len(train), "val_shapes": len(val),
-                    "test_shapes": len(test)}
+    result.extra = {
+        "test_accuracy": test_metrics["val_accuracy"],
+        "test_loss": test_metrics["val_loss"],
+        "chance_accuracy": 1.0 / len(classes),
+        "train_shapes": len(train),
+        "val_shapes": len(val),
+        "test_shapes": len(test),
+    }
     if cfg.get("scene_iterations", 0) and not result.stopped_early:
         from points2sound.train.scene_pretext import scene_pretext, scene_pretext_config
 
-        model, figures, timing = scene_pretext(params, model.state_dict(), dataset_root, checkpoint_dir / "scene",
-                                               device, seed, config)
+        model, figures, timing = scene_pretext(
+            params, model.state_dict(), dataset_root, checkpoint_dir / "scene", device, seed, config
+        )
         result.extra.update(figures)
         result.facts.update(timing)
-        config = {**config, "scene_pretext": scene_pretext_config(params),
-                  "out_channels": int(params["model"]["vision"]["out_channels"])}
+        config = {
+            **config,
+            "scene_pretext": scene_pretext_config(params),
+            "out_channels": int(params["model"]["vision"]["out_channels"]),
+        }
     if not result.stopped_early:
-        save_checkpoint(out_path, KIND, config, model={k: v.cpu() for k, v in model.state_dict().items()},
-                        test_accuracy=result.extra["test_accuracy"])
-    log.info("pre-training: test accuracy %.3f over %d classes (chance %.3f)", result.extra["test_accuracy"],
-             len(classes), 1.0 / len(classes))
+        save_checkpoint(
+            out_path,
+            KIND,
+            config,
+            model={k: v.cpu() for k, v in model.state_dict().items()},
+            test_accuracy=result.extra["test_accuracy"],
+        )
+    log.info(
+        "pre-training: test accuracy %.3f over %d classes (chance %.3f)",
+        result.extra["test_accuracy"],
+        len(classes),
+        1.0 / len(classes),
+    )
     return result, config

@@ -28,5 +28,7 @@ def setup_runtime(device_setting: str, threads: int | None, seed: int) -> tuple[
         torch.utils.deterministic.fill_uninitialized_memory = False
     else:
         torch.backends.cudnn.benchmark = False
-    log.info("device %s, %d thread(s), process %d of %d", device, torch.get_num_threads(), dist.rank + 1, dist.world_size)
+    log.info(
+        "device %s, %d thread(s), process %d of %d", device, torch.get_num_threads(), dist.rank + 1, dist.world_size
+    )
     return device, dist

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -61,7 +62,7 @@ class MixtureBatch:
     coords: list[np.ndarray]
     feats: list[np.ndarray]
 
-    def to(self, device: torch.device) -> "MixtureBatch":
+    def to(self, device: torch.device) -> MixtureBatch:
         return MixtureBatch(self.mono.to(device), self.target.to(device), self.coords, self.feats)
 
 
@@ -75,15 +76,26 @@ def source_signals(spec: SceneSpec, sources: SceneSources, scale_by_n: bool = Tr
     """(N, T) float32: each source's mono segment, scaled by 1/N when `scale_by_n` (their sum is the mixture)."""
     gain = 1.0 / spec.n_sources if scale_by_n else 1.0
     t = spec.segment_samples
-    rows = [sources.cache.audio(sources.mono_path(s.instrument, s.recording), s.start, s.start + t, 1,
-                                sources.sample_rate)[0] for s in spec.sources]
+    rows = [
+        sources.cache.audio(sources.mono_path(s.instrument, s.recording), s.start, s.start + t, 1, sources.sample_rate)[
+            0
+        ]
+        for s in spec.sources
+    ]
     return (np.stack(rows).astype(np.float64) * gain).astype(np.float32)
 
 
-def performer_voxels(spec: SceneSpec, j: int, sources: SceneSources, features: str, voxel_size: float,
-                     listener_height_m: float, augment: AugmentParams | None = None,
-                     rng: np.random.Generator | None = None,
-                     canonical_m: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+def performer_voxels(
+    spec: SceneSpec,
+    j: int,
+    sources: SceneSources,
+    features: str,
+    voxel_size: float,
+    listener_height_m: float,
+    augment: AugmentParams | None = None,
+    rng: np.random.Generator | None = None,
+    canonical_m: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """The voxelized cloud of source j's performer alone, placed where the scene places it, or, with
     `canonical_m`, straight ahead at that distance (the point-cloud analogue of an object crop)."""
     source = spec.sources[j]
@@ -115,20 +127,31 @@ class MixtureSampler:
         self.voxel_size = float(params["scenes"]["voxel_size_m"])
         self.height = float(params["scenes"]["listener_height_m"])
         self.scale_by_n = bool(params["scenes"]["scale_by_n"])
-        self.spec_kwargs = dict(azimuths_deg=params["render"]["azimuths_deg"], fps=params["dataset"]["fps"],
-                                distance_range=tuple(params["scenes"]["distance_range_m"]))
+        self.spec_kwargs = dict(
+            azimuths_deg=params["render"]["azimuths_deg"],
+            fps=params["dataset"]["fps"],
+            distance_range=tuple(params["scenes"]["distance_range_m"]),
+        )
         self.augment = AugmentParams(**params["scenes"]["augment"]) if augment else None
         self.canonical_m = canonical_distance(params)
 
     def __getitem__(self, i: int) -> Mixture:
         rng = np.random.default_rng([self.seed, int(i)])
         n = int(rng.integers(self.n_range[0], self.n_range[1] + 1))
-        spec = sample_scene_spec(rng, self.sources, n_sources=n, max_sources=self.n_range[1],
-                                 segment_samples=self.segment, scene_id=f"mix-{self.seed}-{i}", **self.spec_kwargs)
+        spec = sample_scene_spec(
+            rng,
+            self.sources,
+            n_sources=n,
+            max_sources=self.n_range[1],
+            segment_samples=self.segment,
+            scene_id=f"mix-{self.seed}-{i}",
+            **self.spec_kwargs,
+        )
         j = int(rng.integers(n))
         signals = source_signals(spec, self.sources, self.scale_by_n)
-        coords, feats = performer_voxels(spec, j, self.sources, self.features, self.voxel_size, self.height,
-                                         self.augment, rng, self.canonical_m)
+        coords, feats = performer_voxels(
+            spec, j, self.sources, self.features, self.voxel_size, self.height, self.augment, rng, self.canonical_m
+        )
         return Mixture(signals.sum(axis=0), signals, j, coords, feats, spec)
 
 
@@ -165,10 +188,15 @@ def separation_config(params: Mapping[str, Any]) -> dict[str, Any]:
     """What fixes the separation network and its inputs (stored in its checkpoints)."""
     cfg = params["pretrain_audio"]
     demucs = {k: v for k, v in params["model"]["demucs"].items() if k != "residual"}
-    return {"sizes": {"vision": dict(params["model"]["vision"]), "audio": demucs}, "features": cfg["features"],
-            "sample_rate": int(params["audio"]["sample_rate"]), "voxel_size_m": float(params["scenes"]["voxel_size_m"]),
-            "sources": [int(cfg["min_sources"]), int(cfg["max_sources"])], "placement": cfg["placement"],
-            "seed": stage_seed(params, "init_separation")}
+    return {
+        "sizes": {"vision": dict(params["model"]["vision"]), "audio": demucs},
+        "features": cfg["features"],
+        "sample_rate": int(params["audio"]["sample_rate"]),
+        "voxel_size_m": float(params["scenes"]["voxel_size_m"]),
+        "sources": [int(cfg["min_sources"]), int(cfg["max_sources"])],
+        "placement": cfg["placement"],
+        "seed": stage_seed(params, "init_separation"),
+    }
 
 
 def build_separation(config: Mapping[str, Any]) -> SeparationNet:
@@ -183,9 +211,16 @@ def load_separation(path: str | Path) -> tuple[SeparationNet, dict[str, Any]]:
     return net.eval(), blob
 
 
-def pretrain_separation(params: Mapping[str, Any], dataset_root: Path, pretrained_vision: Path | None,
-                        checkpoint_dir: Path, out_path: Path, *, device: torch.device,
-                        stop_after: int | None = None) -> tuple[FitResult, dict[str, Any]]:
+def pretrain_separation(
+    params: Mapping[str, Any],
+    dataset_root: Path,
+    pretrained_vision: Path | None,
+    checkpoint_dir: Path,
+    out_path: Path,
+    *,
+    device: torch.device,
+    stop_after: int | None = None,
+) -> tuple[FitResult, dict[str, Any]]:
     """Train the separation network on train-split mixtures, keep the best on val-split mixtures, save it."""
     cfg = params["pretrain_audio"]
     config = separation_config(params)
@@ -195,28 +230,52 @@ def pretrain_separation(params: Mapping[str, Any], dataset_root: Path, pretraine
             raise ParameterError("train.pretrained_vision", "is true but no pre-trained vision checkpoint was given")
         net.vision.load_pretrained(load_checkpoint(pretrained_vision, PRETRAIN_KIND)["model"])
     hrir = params["hrir"]["name"]
-    train = MixtureSampler(params, SceneSources.from_dataset(dataset_root, "train", hrir, require_renders=False),
-                           stage_seed(params, "separation_mixtures"), augment=True)
-    val = MixtureSampler(params, SceneSources.from_dataset(dataset_root, "val", hrir, require_renders=False),
-                         stage_seed(params, "separation_val"), augment=False)
+    train = MixtureSampler(
+        params,
+        SceneSources.from_dataset(dataset_root, "train", hrir, require_renders=False),
+        stage_seed(params, "separation_mixtures"),
+        augment=True,
+    )
+    val = MixtureSampler(
+        params,
+        SceneSources.from_dataset(dataset_root, "val", hrir, require_renders=False),
+        stage_seed(params, "separation_val"),
+        augment=False,
+    )
     size = int(cfg["batch_size"])
     val_items = [val[i] for i in range(int(cfg["val_mixtures"]))]
-    task = SeparationTask(net, [collate_mixtures(val_items[i:i + size]) for i in range(0, len(val_items), size)])
+    task = SeparationTask(net, [collate_mixtures(val_items[i : i + size]) for i in range(0, len(val_items), size)])
     plan = BatchPlan(size, size)
-    settings = LoopSettings(int(cfg["iterations"]), float(cfg["lr"]), int(cfg["val_every"]),
-                            max(1, min(int(cfg["val_every"]), 50)), plan)
+    settings = LoopSettings(
+        int(cfg["iterations"]), float(cfg["lr"]), int(cfg["val_every"]), max(1, min(int(cfg["val_every"]), 50)), plan
+    )
     resume = {**config, **{k: cfg[k] for k in ("batch_size", "iterations", "lr", "val_every", "val_mixtures")}}
-    result = fit(net, task, IndexedScenes(train.__getitem__), collate_mixtures, settings, config=resume,
-                 kind="fit_" + SEPARATION_KIND, checkpoint_dir=checkpoint_dir, device=device, stop_after=stop_after,
-                 desc="separation")
+    result = fit(
+        net,
+        task,
+        IndexedScenes(train.__getitem__),
+        collate_mixtures,
+        settings,
+        config=resume,
+        kind="fit_" + SEPARATION_KIND,
+        checkpoint_dir=checkpoint_dir,
+        device=device,
+        stop_after=stop_after,
+        desc="separation",
+    )
     if result.stopped_early:
         return result, config
     net.load_state_dict(result.best_state)
     final = task.validate(net, device)
-    result.extra = {"val_l1": final["val_loss"], "val_l1_mixture": final["val_l1_mixture"],
-                    "parameters": sum(p.numel() for p in net.parameters())}
-    save_checkpoint(out_path, SEPARATION_KIND, config, model={k: v.cpu() for k, v in net.state_dict().items()},
-                    **result.extra)
-    log.info("separation pre-training: val L1 %.5f (the mixture itself: %.5f)", final["val_loss"],
-             final["val_l1_mixture"])
+    result.extra = {
+        "val_l1": final["val_loss"],
+        "val_l1_mixture": final["val_l1_mixture"],
+        "parameters": sum(p.numel() for p in net.parameters()),
+    }
+    save_checkpoint(
+        out_path, SEPARATION_KIND, config, model={k: v.cpu() for k, v in net.state_dict().items()}, **result.extra
+    )
+    log.info(
+        "separation pre-training: val L1 %.5f (the mixture itself: %.5f)", final["val_loss"], final["val_l1_mixture"]
+    )
     return result, config

@@ -10,11 +10,11 @@ best weights. The saved model records its configuration, so evaluation rebuilds 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -43,17 +43,28 @@ def system_config(params: Mapping[str, Any], variant: str) -> dict[str, Any]:
     v = dict(variants[variant])
     sizes = {"vision": dict(params["model"]["vision"])}
     sizes["audio"] = dict(params["model"]["demucs" if v["model"] == "points2sound" else "mono2binaural"])
-    return {"variant": variant, **v, "sample_rate": int(params["audio"]["sample_rate"]),
-            "voxel_size_m": float(params["scenes"]["voxel_size_m"]), "sizes": sizes,
-            "seed": stage_seed(params, f"init_{variant}")}
+    return {
+        "variant": variant,
+        **v,
+        "sample_rate": int(params["audio"]["sample_rate"]),
+        "voxel_size_m": float(params["scenes"]["voxel_size_m"]),
+        "sizes": sizes,
+        "seed": stage_seed(params, f"init_{variant}"),
+    }
 
 
 def build_from_config(config: Mapping[str, Any]) -> nn.Module:
     """The (untrained) network a system config describes."""
     sizes = config["sizes"]
     audio_key = "demucs" if config["model"] == "points2sound" else "mono2binaural"
-    return build_system(config["model"], {"vision": sizes["vision"], audio_key: sizes["audio"]}, config["loss"],
-                        config["sample_rate"], seed=config["seed"], mono_input=config["mono_input"])
+    return build_system(
+        config["model"],
+        {"vision": sizes["vision"], audio_key: sizes["audio"]},
+        config["loss"],
+        config["sample_rate"],
+        seed=config["seed"],
+        mono_input=config["mono_input"],
+    )
 
 
 def load_system(path: str | Path, expected: Mapping[str, Any] | None = None) -> tuple[nn.Module, dict[str, Any]]:
@@ -71,15 +82,29 @@ def segment_samples(params: Mapping[str, Any], config: Mapping[str, Any]) -> int
     return int(params["scenes"]["segment_samples"])
 
 
-def make_sampler(params: Mapping[str, Any], sources: SceneSources, config: Mapping[str, Any], seed: int,
-                 augment: bool, length: int | None) -> SceneSampler:
+def make_sampler(
+    params: Mapping[str, Any],
+    sources: SceneSources,
+    config: Mapping[str, Any],
+    seed: int,
+    augment: bool,
+    length: int | None,
+) -> SceneSampler:
     cfg = params["scenes"]
     return SceneSampler(
-        sources, seed, length=length, segment_samples=segment_samples(params, config),
-        max_sources=cfg["max_sources"], azimuths_deg=params["render"]["azimuths_deg"],
-        distance_range=tuple(cfg["distance_range_m"]), fps=params["dataset"]["fps"],
-        mono_input=config["mono_input"], features=config["features"], voxel_size=cfg["voxel_size_m"],
-        scale_by_n=cfg["scale_by_n"], augment=AugmentParams(**cfg["augment"]) if augment else None,
+        sources,
+        seed,
+        length=length,
+        segment_samples=segment_samples(params, config),
+        max_sources=cfg["max_sources"],
+        azimuths_deg=params["render"]["azimuths_deg"],
+        distance_range=tuple(cfg["distance_range_m"]),
+        fps=params["dataset"]["fps"],
+        mono_input=config["mono_input"],
+        features=config["features"],
+        voxel_size=cfg["voxel_size_m"],
+        scale_by_n=cfg["scale_by_n"],
+        augment=AugmentParams(**cfg["augment"]) if augment else None,
         listener_height_m=cfg["listener_height_m"],
     )
 
@@ -163,26 +188,62 @@ def train_variant(
             raise ParameterError("train.pretrained_vision", "is true but no pre-trained vision checkpoint was given")
         blob = load_checkpoint(pretrained, PRETRAIN_KIND)
         head = system.vision.load_pretrained(blob["model"])
-        log.info("vision %s initialized from %s (test accuracy %.3f)", "trunk and head" if head else "trunk",
-                 pretrained, blob.get("test_accuracy", float("nan")))
+        log.info(
+            "vision %s initialized from %s (test accuracy %.3f)",
+            "trunk and head" if head else "trunk",
+            pretrained,
+            blob.get("test_accuracy", float("nan")),
+        )
     hrir = params["hrir"]["name"]
     train_sources = SceneSources.from_dataset(dataset_root, "train", hrir)
     val_sources = SceneSources.from_dataset(dataset_root, "val", hrir)
-    train_sampler = make_sampler(params, train_sources, config, stage_seed(params, f"train_scenes_{variant}"), True, None)
+    train_sampler = make_sampler(
+        params, train_sources, config, stage_seed(params, f"train_scenes_{variant}"), True, None
+    )
     val_sampler = make_sampler(params, val_sources, config, stage_seed(params, "val_scenes"), False, tcfg["val_scenes"])
     val = validation_batches([val_sampler[i] for i in range(tcfg["val_scenes"])], tcfg["micro_batch_size"])
     task = SceneTask(system, config, val)
     plan = BatchPlan(tcfg["batch_size"], tcfg["micro_batch_size"], dist.world_size)
-    settings = LoopSettings(tcfg["iterations"], tcfg["lr"], tcfg["val_every"], tcfg["log_every"], plan, tcfg["workers"],
-                            lr_scales=vision_lr_scales(float(tcfg["vision_lr_scale"]), head))
-    resume_config = {"system": config, "train": {k: tcfg[k] for k in ("batch_size", "iterations", "lr", "val_every",
-                                                                        "val_scenes", "pretrained_vision",
-                                                                        "vision_lr_scale")},
-                     "scenes": dict(params["scenes"]),
-                     "pretrained": _file_digest(pretrained) if tcfg["pretrained_vision"] or init != "vision" else None}
-    result = fit(system, task, IndexedScenes(train_sampler.__getitem__), collate_scenes, settings, config=resume_config,
-                 kind=f"train_{variant}", checkpoint_dir=checkpoint_dir, device=device, dist=dist,
-                 stop_after=stop_after, desc=variant)
+    settings = LoopSettings(
+        tcfg["iterations"],
+        tcfg["lr"],
+        tcfg["val_every"],
+        tcfg["log_every"],
+        plan,
+        tcfg["workers"],
+        lr_scales=vision_lr_scales(float(tcfg["vision_lr_scale"]), head),
+    )
+    resume_config = {
+        "system": config,
+        "train": {
+            k: tcfg[k]
+            for k in (
+                "batch_size",
+                "iterations",
+                "lr",
+                "val_every",
+                "val_scenes",
+                "pretrained_vision",
+                "vision_lr_scale",
+            )
+        },
+        "scenes": dict(params["scenes"]),
+        "pretrained": _file_digest(pretrained) if tcfg["pretrained_vision"] or init != "vision" else None,
+    }
+    result = fit(
+        system,
+        task,
+        IndexedScenes(train_sampler.__getitem__),
+        collate_scenes,
+        settings,
+        config=resume_config,
+        kind=f"train_{variant}",
+        checkpoint_dir=checkpoint_dir,
+        device=device,
+        dist=dist,
+        stop_after=stop_after,
+        desc=variant,
+    )
     system.load_state_dict(result.best_state)
     return result, config, system, task
 
@@ -201,12 +262,17 @@ def _init_from_separation(system: nn.Module, variant: str, separation: Path | No
     if not isinstance(system, Points2SoundNet):
         raise ParameterError(f"variants.{variant}.init", "'separation' needs a points2sound model (a Demucs)")
     if separation is None:
-        raise ParameterError(f"variants.{variant}.init",
-                             "is 'separation' but no separation checkpoint was given (--pretrained)")
+        raise ParameterError(
+            f"variants.{variant}.init", "is 'separation' but no separation checkpoint was given (--pretrained)"
+        )
     blob = load_checkpoint(separation, SEPARATION_KIND)
     widened = init_from_separation(system, blob["model"])
-    log.info("vision and audio initialized from %s (val L1 %.5f); copied to both ears: %s", separation,
-             blob.get("val_l1", float("nan")), widened)
+    log.info(
+        "vision and audio initialized from %s (val L1 %.5f); copied to both ears: %s",
+        separation,
+        blob.get("val_l1", float("nan")),
+        widened,
+    )
 
 
 def _file_digest(path: Path | None) -> str | None:
@@ -225,13 +291,18 @@ def summarize(result: FitResult, task: SceneTask, device: torch.device) -> dict[
     plain = task.validate(task.system, device)
     turned = task.validate(task.system, device, rotate=True)
     return {
-        "best_iteration": result.best_iteration, "best_val_loss": result.best_val,
-        "val_l1": plain["val_l1"], "val_l1_rotated": turned["val_l1"], "val_l1_mono_copy": plain["val_l1_mono_copy"],
-        "iterations": result.iterations_done, "parameters": sum(p.numel() for p in task.system.parameters()),
+        "best_iteration": result.best_iteration,
+        "best_val_loss": result.best_val,
+        "val_l1": plain["val_l1"],
+        "val_l1_rotated": turned["val_l1"],
+        "val_l1_mono_copy": plain["val_l1_mono_copy"],
+        "iterations": result.iterations_done,
+        "parameters": sum(p.numel() for p in task.system.parameters()),
     }
 
 
 def save_model(path: Path, system: nn.Module, config: Mapping[str, Any], summary: Mapping[str, Any]) -> None:
     """The best weights with their config: what evaluation loads (weights_only)."""
-    save_checkpoint(path, MODEL_KIND, config, model={k: v.cpu() for k, v in system.state_dict().items()},
-                    summary=dict(summary))
+    save_checkpoint(
+        path, MODEL_KIND, config, model={k: v.cpu() for k, v in system.state_dict().items()}, summary=dict(summary)
+    )

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import importlib
 import logging
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from ...errors import ParameterError
 from ..download import Check, RemoteFile, fetch
@@ -24,8 +25,13 @@ from ..manifest import manifest_path, write_manifest
 log = logging.getLogger(__name__)
 
 SOURCES = ("music_solos", "points2sound_clouds", "modelnet40", "kemar", "rooms")
-_MODULES = {"music_solos": "music_solos", "points2sound_clouds": "points2sound_clouds",
-            "modelnet40": "modelnet", "kemar": "kemar", "rooms": "rooms"}
+_MODULES = {
+    "music_solos": "music_solos",
+    "points2sound_clouds": "points2sound_clouds",
+    "modelnet40": "modelnet",
+    "kemar": "kemar",
+    "rooms": "rooms",
+}
 
 
 def module(name: str):
@@ -48,8 +54,12 @@ def cache_dir(params: Mapping[str, Any], name: str, override: str | Path | None 
 
 def fetch_options(params: Mapping[str, Any]) -> dict[str, Any]:
     s = params.get("sources") or {}
-    return dict(retries=int(s.get("retries", 5)), backoff_s=float(s.get("backoff_s", 1.0)),
-                timeout_s=float(s.get("timeout_s", 60.0)), zenodo_api=str(s.get("zenodo_api", "https://zenodo.org/api/records")))
+    return dict(
+        retries=int(s.get("retries", 5)),
+        backoff_s=float(s.get("backoff_s", 1.0)),
+        timeout_s=float(s.get("timeout_s", 60.0)),
+        zenodo_api=str(s.get("zenodo_api", "https://zenodo.org/api/records")),
+    )
 
 
 def refetch_command(params: Mapping[str, Any], source: str) -> str:
@@ -57,15 +67,21 @@ def refetch_command(params: Mapping[str, Any], source: str) -> str:
     return f"points2sound data fetch {source} --profile {params.get('profile', 'paper')}"
 
 
-def fetch_remote(params: Mapping[str, Any], remote: RemoteFile, dest: Path, source: str | None = None,
-                 check: Check | None = None) -> str:
+def fetch_remote(
+    params: Mapping[str, Any], remote: RemoteFile, dest: Path, source: str | None = None, check: Check | None = None
+) -> str:
     """Fetch one file of a source into the cache; `check` validates its format where no checksum is pinned."""
     refetch = refetch_command(params, source) if source else None
     return fetch(remote, dest, check=check, refetch=refetch, **fetch_options(params))
 
 
-def fetch_source(params: Mapping[str, Any], name: str, dataset_root: str | Path, cache: str | Path | None = None,
-                 manifest: str | Path | None = None) -> dict[str, Any]:
+def fetch_source(
+    params: Mapping[str, Any],
+    name: str,
+    dataset_root: str | Path,
+    cache: str | Path | None = None,
+    manifest: str | Path | None = None,
+) -> dict[str, Any]:
     """Fetch one source into the data contract under `dataset_root` and write its manifest."""
     mod = module(name)
     root = Path(dataset_root)

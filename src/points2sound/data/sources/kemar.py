@@ -8,8 +8,9 @@ and copied byte for byte to data/<profile>/ir/<hrir.name>.sofa.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 

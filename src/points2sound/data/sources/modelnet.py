@@ -18,8 +18,9 @@ import io
 import logging
 import re
 import zlib
+from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -69,7 +70,9 @@ def parse_off(text: str, where: str | Path = "<off>") -> tuple[np.ndarray, np.nd
     except (IndexError, ValueError):
         raise OffError(Path(str(where)), f"bad OFF counts line {' '.join(head)!r}") from None
     if len(rest) < nv + nf:
-        raise OffError(Path(str(where)), f"OFF file declares {nv} vertices and {nf} faces but has {len(rest)} data lines")
+        raise OffError(
+            Path(str(where)), f"OFF file declares {nv} vertices and {nf} faces but has {len(rest)} data lines"
+        )
     try:
         verts = np.array([ln.split()[:3] for ln in rest[:nv]], dtype=np.float64)
     except ValueError:
@@ -77,10 +80,10 @@ def parse_off(text: str, where: str | Path = "<off>") -> tuple[np.ndarray, np.nd
     if verts.shape != (nv, 3) or not np.all(np.isfinite(verts)):
         raise OffError(Path(str(where)), "vertices must have three finite coordinates")
     tris = []
-    for ln in rest[nv:nv + nf]:
+    for ln in rest[nv : nv + nf]:
         vals = ln.split()
         k = int(vals[0])
-        idx = [int(v) for v in vals[1:1 + k]]
+        idx = [int(v) for v in vals[1 : 1 + k]]
         if len(idx) < 3:
             continue
         for j in range(1, k - 1):  # fan triangulation of polygons
@@ -113,8 +116,15 @@ def normalize(xyz: np.ndarray, radius_m: float) -> np.ndarray:
     return xyz * (radius_m / r) if r > 0 else xyz
 
 
-def convert_archive(archive: Path, out_dir: Path, points: int, seed: int, radius_m: float = 0.5,
-                    max_per_class: int | None = None, classes: list[str] | None = None) -> dict[str, Any]:
+def convert_archive(
+    archive: Path,
+    out_dir: Path,
+    points: int,
+    seed: int,
+    radius_m: float = 0.5,
+    max_per_class: int | None = None,
+    classes: list[str] | None = None,
+) -> dict[str, Any]:
     """Write out_dir/<class>/<shape>.ply and out_dir/splits/{train,test}.csv from a ModelNet archive."""
     rows, skipped, lenient = [], [], 0
     per_class: dict[str, int] = {}
@@ -147,13 +157,20 @@ def convert_archive(archive: Path, out_dir: Path, points: int, seed: int, radius
         per_class[f"{cls}/{split}"] = per_class.get(f"{cls}/{split}", 0) + 1
     if not rows:
         raise InputFileError(archive, "holds no ModelNet-style <class>/{train,test}/*.off meshes")
-    table = pd.DataFrame(rows, columns=["shape", "class", "path", "split"]).sort_values(["class", "shape"], kind="stable")
+    table = pd.DataFrame(rows, columns=["shape", "class", "path", "split"]).sort_values(
+        ["class", "shape"], kind="stable"
+    )
     for split in ("train", "test"):
         with atomic_path(out_dir / "splits" / f"{split}.csv") as tmp:
             table.loc[table.split == split, ["shape", "class", "path"]].to_csv(tmp, index=False)
-    return dict(shapes=len(table), classes=int(table["class"].nunique()),
-                train=int((table.split == "train").sum()), test=int((table.split == "test").sum()),
-                skipped=skipped, lenient_headers=lenient)
+    return dict(
+        shapes=len(table),
+        classes=int(table["class"].nunique()),
+        train=int((table.split == "train").sum()),
+        test=int((table.split == "test").sum()),
+        skipped=skipped,
+        lenient_headers=lenient,
+    )
 
 
 def fetch(params: Mapping[str, Any], root: Path, cache: Path) -> dict[str, Any]:
@@ -163,8 +180,22 @@ def fetch(params: Mapping[str, Any], root: Path, cache: Path) -> dict[str, Any]:
     sha = fetch_remote(params, remote, raw, NAME, check=check_archive)
     points = int(cfg.get("points_per_shape") or params["shapes"]["points_per_shape"])
     with atomic_dir(root / "shapes") as tmp:
-        info = convert_archive(raw, tmp, points, stage_seed(params, "fetch_modelnet40"), float(cfg.get("radius_m", 0.5)),
-                               cfg.get("max_per_class"), cfg.get("classes"))
-    return {"urls": list(remote.urls), "record": cfg.get("version"), "licence": cfg.get("licence"),
-            "files": {remote.name: {"sha256": sha, "pinned": bool(remote.checksum)}},
-            "file_count": info["shapes"], "point_count": info["shapes"] * points, "points_per_shape": points, **info}
+        info = convert_archive(
+            raw,
+            tmp,
+            points,
+            stage_seed(params, "fetch_modelnet40"),
+            float(cfg.get("radius_m", 0.5)),
+            cfg.get("max_per_class"),
+            cfg.get("classes"),
+        )
+    return {
+        "urls": list(remote.urls),
+        "record": cfg.get("version"),
+        "licence": cfg.get("licence"),
+        "files": {remote.name: {"sha256": sha, "pinned": bool(remote.checksum)}},
+        "file_count": info["shapes"],
+        "point_count": info["shapes"] * points,
+        "points_per_shape": points,
+        **info,
+    }

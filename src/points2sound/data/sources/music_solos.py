@@ -26,8 +26,9 @@ import os
 import re
 import subprocess
 import zlib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import soundfile as sf
@@ -41,16 +42,25 @@ from . import fetch_options, fetch_remote, source_cfg
 
 log = logging.getLogger(__name__)
 NAME = "music_solos"
-_GONE = re.compile(r"unavailable|private|removed|terminated|not available|copyright|HTTP Error 40[34]|"
-                   r"does not exist|sign in to confirm your age|members-only|blocked", re.IGNORECASE)
-_OFFLINE = re.compile(r"Connection refused|timed out|Name or service not known|Temporary failure in name resolution|"
-                      r"Network is unreachable|No route to host|getaddrinfo failed|Failed to resolve", re.IGNORECASE)
+_GONE = re.compile(
+    r"unavailable|private|removed|terminated|not available|copyright|HTTP Error 40[34]|"
+    r"does not exist|sign in to confirm your age|members-only|blocked",
+    re.IGNORECASE,
+)
+_OFFLINE = re.compile(
+    r"Connection refused|timed out|Name or service not known|Temporary failure in name resolution|"
+    r"Network is unreachable|No route to host|getaddrinfo failed|Failed to resolve",
+    re.IGNORECASE,
+)
 MEDIA_SKIP = (".part", ".ytdl", ".json", ".tmp")
 
 
 def remote_files(params: Mapping[str, Any]):
     cfg = source_cfg(params, NAME)
-    return [remote_from_params(Path(item["url"]).name if "file" not in item else item["file"], item) for item in cfg["lists"]]
+    return [
+        remote_from_params(Path(item["url"]).name if "file" not in item else item["file"], item)
+        for item in cfg["lists"]
+    ]
 
 
 def targets(params: Mapping[str, Any], root: Path) -> list[Path]:
@@ -65,8 +75,11 @@ def ffmpeg_exe() -> str:
     try:
         import imageio_ffmpeg
     except ImportError:
-        raise ParameterError("ffmpeg", "imageio-ffmpeg is not installed (pip install imageio-ffmpeg), "
-                             "or set POINTS2SOUND_FFMPEG to an ffmpeg binary") from None
+        raise ParameterError(
+            "ffmpeg",
+            "imageio-ffmpeg is not installed (pip install imageio-ffmpeg), "
+            "or set POINTS2SOUND_FFMPEG to an ffmpeg binary",
+        ) from None
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
@@ -83,8 +96,9 @@ def read_id_list(path: Path) -> dict[str, list[str]]:
     return {str(k): [str(i) for i in v] for k, v in data.items()}
 
 
-def candidates(lists: Mapping[str, Mapping[str, list[str]]], categories: Mapping[str, list[str]], instrument: str,
-               seed: int) -> list[tuple[str, list[str]]]:
+def candidates(
+    lists: Mapping[str, Mapping[str, list[str]]], categories: Mapping[str, list[str]], instrument: str, seed: int
+) -> list[tuple[str, list[str]]]:
     """(video id, [list names]) for one instrument: merged, deduplicated, in a seeded order."""
     merged: dict[str, list[str]] = {}
     for list_name, table in lists.items():
@@ -122,9 +136,18 @@ def download_media(vid: str, url: str, media_dir: Path, opts: Mapping[str, Any])
 
     media_dir.mkdir(parents=True, exist_ok=True)
     ydl_opts = {
-        "format": "bestaudio/best", "outtmpl": str(media_dir / f"{vid}.%(ext)s"), "quiet": True, "no_warnings": True,
-        "noprogress": True, "noplaylist": True, "retries": int(opts["retries"]), "fragment_retries": int(opts["retries"]),
-        "socket_timeout": float(opts["timeout_s"]), "cachedir": False, "continuedl": True, "logger": _YdlLogger(),
+        "format": "bestaudio/best",
+        "outtmpl": str(media_dir / f"{vid}.%(ext)s"),
+        "quiet": True,
+        "no_warnings": True,
+        "noprogress": True,
+        "noplaylist": True,
+        "retries": int(opts["retries"]),
+        "fragment_retries": int(opts["retries"]),
+        "socket_timeout": float(opts["timeout_s"]),
+        "cachedir": False,
+        "continuedl": True,
+        "logger": _YdlLogger(),
     }
     deno = _deno_bin()
     if deno:  # YouTube's player needs a JavaScript runtime; the registry ships Deno (pip install deno)
@@ -146,16 +169,24 @@ def download_media(vid: str, url: str, media_dir: Path, opts: Mapping[str, Any])
 def _deno_bin() -> str | None:
     try:
         from deno import find_deno_bin
+
         return str(find_deno_bin())
     except Exception:  # not installed: yt-dlp looks for a runtime on PATH itself
         return None
 
 
 class _YdlLogger:
-    def debug(self, msg): log.debug("yt-dlp: %s", msg)
-    def info(self, msg): log.debug("yt-dlp: %s", msg)
-    def warning(self, msg): log.debug("yt-dlp: %s", msg)
-    def error(self, msg): log.debug("yt-dlp: %s", msg)
+    def debug(self, msg):
+        log.debug("yt-dlp: %s", msg)
+
+    def info(self, msg):
+        log.debug("yt-dlp: %s", msg)
+
+    def warning(self, msg):
+        log.debug("yt-dlp: %s", msg)
+
+    def error(self, msg):
+        log.debug("yt-dlp: %s", msg)
 
 
 def decode(media: Path, out: Path, sample_rate: int, max_s: float) -> Path:
@@ -163,8 +194,27 @@ def decode(media: Path, out: Path, sample_rate: int, max_s: float) -> Path:
     if out.is_file():
         return out
     with atomic_path(out) as tmp:
-        cmd = [ffmpeg_exe(), "-nostdin", "-v", "error", "-y", "-i", str(media.resolve()), "-vn", "-t", f"{max_s:.3f}",
-               "-ac", "1", "-ar", str(int(sample_rate)), "-c:a", "pcm_f32le", "-f", "wav", str(tmp)]
+        cmd = [
+            ffmpeg_exe(),
+            "-nostdin",
+            "-v",
+            "error",
+            "-y",
+            "-i",
+            str(media.resolve()),
+            "-vn",
+            "-t",
+            f"{max_s:.3f}",
+            "-ac",
+            "1",
+            "-ar",
+            str(int(sample_rate)),
+            "-c:a",
+            "pcm_f32le",
+            "-f",
+            "wav",
+            str(tmp),
+        ]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
             raise ValueError(f"ffmpeg could not decode it: {proc.stderr.strip()[-300:]}")
@@ -184,8 +234,10 @@ def fetch(params: Mapping[str, Any], root: Path, cache: Path) -> dict[str, Any]:
     lists, list_digests = {}, {}
     for item, remote in zip(cfg["lists"], remote_files(params)):
         path = cache / "lists" / remote.name
-        list_digests[item["name"]] = {"url": item["url"], "sha256": fetch_remote(params, remote, path, NAME,
-                                                                                         check=read_id_list)}
+        list_digests[item["name"]] = {
+            "url": item["url"],
+            "sha256": fetch_remote(params, remote, path, NAME, check=read_id_list),
+        }
         lists[item["name"]] = read_id_list(path)
     unknown = [i for i in instruments if not cfg["categories"].get(i)]
     if unknown:
@@ -203,7 +255,9 @@ def fetch(params: Mapping[str, Any], root: Path, cache: Path) -> dict[str, Any]:
             recordings: list[dict[str, Any]] = []
             offline_streak = 0
 
-            def take(vid: str, wav: Path, frames: int, seg: int) -> bool:
+            def take(
+                vid: str, wav: Path, frames: int, seg: int, inst: str = inst, recordings: list = recordings
+            ) -> bool:
                 start = int(round(seg * rec_s * sr))
                 length = min(int(round(rec_s * sr)), frames - start)
                 if length < int(round(min_s * sr)):
@@ -230,9 +284,12 @@ def fetch(params: Mapping[str, Any], root: Path, cache: Path) -> dict[str, Any]:
                     offline_streak += 1
                     skipped[vid] = f"unreachable: {exc}"
                     if offline_streak >= 3 and not usable:
-                        raise DownloadError(f"the {inst} videos (yt-dlp)", media_dir / f"{vid}.<ext>",
-                                            [(url, str(exc).splitlines()[0])],
-                                            None) from None
+                        raise DownloadError(
+                            f"the {inst} videos (yt-dlp)",
+                            media_dir / f"{vid}.<ext>",
+                            [(url, str(exc).splitlines()[0])],
+                            None,
+                        ) from None
                     continue
                 except (LookupError, ValueError) as exc:
                     skipped[vid] = str(exc).splitlines()[0][:300]
@@ -249,14 +306,22 @@ def fetch(params: Mapping[str, Any], root: Path, cache: Path) -> dict[str, Any]:
                         break
                     take(vid, wav, frames, seg)
             if len(recordings) < 3:
-                raise InputFileError(media_dir, f"only {len(recordings)} recordings for {inst!r} (need at least 3)",
-                                     f"{len(skipped)} videos were skipped; see the log, or place media by hand in {media_dir}")
+                raise InputFileError(
+                    media_dir,
+                    f"only {len(recordings)} recordings for {inst!r} (need at least 3)",
+                    f"{len(skipped)} videos were skipped; see the log, or place media by hand in {media_dir}",
+                )
             if len(recordings) < n_wanted:
                 log.warning("%s: %d of %d recordings (the lists ran out)", inst, len(recordings), n_wanted)
             dur = sum(r["duration_s"] for r in recordings)
-            report[inst] = {"recordings": recordings, "skipped": skipped, "count": len(recordings),
-                            "shortfall": max(0, n_wanted - len(recordings)), "duration_s": dur,
-                            "candidates": len(cands)}
+            report[inst] = {
+                "recordings": recordings,
+                "skipped": skipped,
+                "count": len(recordings),
+                "shortfall": max(0, n_wanted - len(recordings)),
+                "duration_s": dur,
+                "candidates": len(cands),
+            }
             total_s += dur
             files += len(recordings)
     return {
@@ -276,6 +341,7 @@ def _version(module: str) -> str | None:
     try:
         if module == "yt_dlp":
             from yt_dlp.version import __version__
+
             return __version__
     except ImportError:
         return None

@@ -24,8 +24,9 @@ import json
 import logging
 import re
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -51,14 +52,17 @@ def _record_meta(params: Mapping[str, Any], cache: Path) -> dict[str, Any]:
     cfg = source_cfg(params, NAME)
     saved = cache / "record.json"
     try:
-        meta = zenodo_record(cfg["zenodo_record"], fetch_options(params)["zenodo_api"], fetch_options(params)["timeout_s"])
+        meta = zenodo_record(
+            cfg["zenodo_record"], fetch_options(params)["zenodo_api"], fetch_options(params)["timeout_s"]
+        )
     except DownloadError as exc:
         if saved.is_file():
             log.warning("Zenodo API unreachable; using the cached record metadata %s", saved)
             return json.loads(saved.read_text())
         raise DownloadError(
             f"the file list of Zenodo record {cfg['zenodo_record']} (the 3D-video Point Cloud Musicians Dataset)",
-            cache / "record.json", exc.failures,
+            cache / "record.json",
+            exc.failures,
             f"the record's JSON from {record_url(params)}; also download its files into {cache}/",
         ) from None
     write_text(saved, json.dumps(meta, indent=1, sort_keys=True))
@@ -100,7 +104,9 @@ def ply_vertex_count(path: Path) -> int:
     return int(m.group(1))
 
 
-def axes_transform(xyz: np.ndarray, path: Path, min_extent_m: float = 0.3, max_extent_m: float = 4.0) -> tuple[np.ndarray | None, str]:
+def axes_transform(
+    xyz: np.ndarray, path: Path, min_extent_m: float = 0.3, max_extent_m: float = 4.0
+) -> tuple[np.ndarray | None, str]:
     """(3x3 matrix taking the cloud into paper axes and metres, or None when it already is; a note)."""
     if len(xyz) < 10:
         raise InputFileError(path, f"only {len(xyz)} points; cannot check its axes")
@@ -113,8 +119,9 @@ def axes_transform(xyz: np.ndarray, path: Path, min_extent_m: float = 0.3, max_e
         scale, notes = 0.01, ["centimetres -> metres"]
     ext = extent * scale
     if not min_extent_m <= ext.max() <= max_extent_m:
-        raise InputFileError(path, f"largest extent {ext.max():.3g} m is not a performer's "
-                             f"(expected {min_extent_m}..{max_extent_m} m)")
+        raise InputFileError(
+            path, f"largest extent {ext.max():.3g} m is not a performer's (expected {min_extent_m}..{max_extent_m} m)"
+        )
     up = int(np.argmax(ext))
     rot = np.eye(3)
     if up == 2:  # z up: rotate -90 deg about x (y' = z, z' = -y)
@@ -167,8 +174,12 @@ def fetch(params: Mapping[str, Any], root: Path, cache: Path) -> dict[str, Any]:
     for remote in files:
         raw = cache / _safe_name(remote.name)
         sha = fetch_remote(params, remote, raw, NAME, check=_check_download)
-        digests[remote.name] = {"sha256": sha, "md5": str(remote.checksum or "").removeprefix("md5:") or None,
-                                "size": remote.size, "pinned": bool(remote.checksum)}
+        digests[remote.name] = {
+            "sha256": sha,
+            "md5": str(remote.checksum or "").removeprefix("md5:") or None,
+            "size": remote.size,
+            "pinned": bool(remote.checksum),
+        }
         if raw.suffix.lower() == ".ply":
             extracted.append(raw.parent)
             continue
@@ -200,13 +211,18 @@ def fetch(params: Mapping[str, Any], root: Path, cache: Path) -> dict[str, Any]:
             taken = {p["performer"] for p in performers[inst]}
             if name in taken:
                 name = _safe_name(f"{base.name}-{folder.name}")
-            frames = sorted((p for p in folder.glob("*.ply") if not p.name.startswith(".")), key=lambda p: _natural_key(p.name))
+            frames = sorted(
+                (p for p in folder.glob("*.ply") if not p.name.startswith(".")), key=lambda p: _natural_key(p.name)
+            )
             first = read_ply(frames[0])
             matrix, note = axes_transform(first.xyz, frames[0])
             if matrix is not None:
                 if mode == "check":
-                    raise InputFileError(frames[0], f"is not in the paper's axes ({note})",
-                                         f"set sources.{NAME}.axes: fix to convert, or convert the files by hand")
+                    raise InputFileError(
+                        frames[0],
+                        f"is not in the paper's axes ({note})",
+                        f"set sources.{NAME}.axes: fix to convert, or convert the files by hand",
+                    )
                 transforms[f"{inst}/{name}"] = note
             out_dir = tmp / inst / name
             out_dir.mkdir(parents=True, exist_ok=True)
@@ -223,8 +239,11 @@ def fetch(params: Mapping[str, Any], root: Path, cache: Path) -> dict[str, Any]:
             performers[inst].append({"performer": name, "frames": len(frames), "from": str(folder.relative_to(cache))})
         missing = [i for i in instruments if not performers[i]]
         if missing:
-            raise InputFileError(cache, f"no performers found for {missing}",
-                                 f"check the record's layout and sources.{NAME}.instrument_aliases")
+            raise InputFileError(
+                cache,
+                f"no performers found for {missing}",
+                f"check the record's layout and sources.{NAME}.instrument_aliases",
+            )
     cfg_record = cfg["zenodo_record"]
     return {
         "urls": [f.urls[0] for f in files],

@@ -13,8 +13,9 @@ render/sofa_io.write_brir_sofa) to data/<profile>/ir/<set>.sofa.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -33,7 +34,9 @@ def _room_cfg(params: Mapping[str, Any], room: str) -> Mapping[str, Any]:
     rooms = source_cfg(params, NAME)
     key = params["rooms"]["sets"].get(room, {}).get("measurement", room)
     if key not in rooms:
-        raise ParameterError(f"sources.rooms.{key}", f"no measured BRIR source for room set {room!r}; known: {sorted(rooms)}")
+        raise ParameterError(
+            f"sources.rooms.{key}", f"no measured BRIR source for room set {room!r}; known: {sorted(rooms)}"
+        )
     return rooms[key]
 
 
@@ -114,7 +117,7 @@ def read_measurement(path: Path) -> dict[str, Any]:
             shifted = np.zeros((m, 2, e, n + int(d.max())))
             for i, j, k in np.ndindex(m, 2, e):
                 s = d[i, j, k]
-                shifted[i, j, k, s:s + n] = data[i, j, k]
+                shifted[i, j, k, s : s + n] = data[i, j, k]
             data = shifted
         listener = _cart(ds, "ListenerPosition", path, [[0.0, 0.0, 0.0]])
         view = _cart(ds, "ListenerView", path, [[1.0, 0.0, 0.0]])
@@ -138,12 +141,22 @@ def read_measurement(path: Path) -> dict[str, Any]:
     dist = np.linalg.norm(rel, axis=1)
     if recv is not None and recv.shape[0] == 2 and recv[0, 1] < recv[1, 1]:
         data = data[:, ::-1]  # receiver 0 must be the left ear (+y)
-    return dict(irs=data, sample_rate=int(round(float(np.ravel(sr)[0]))), head_yaw_deg=_wrap(yaw - front),
-                emitter_azimuth_deg=az, emitter_distance_m=dist)
+    return dict(
+        irs=data,
+        sample_rate=int(round(float(np.ravel(sr)[0]))),
+        head_yaw_deg=_wrap(yaw - front),
+        emitter_azimuth_deg=az,
+        emitter_distance_m=dist,
+    )
 
 
-def pick(meas: Mapping[str, Any], raw: Path, head_rotations_deg: Sequence[float], source_azimuth_deg: float = 0.0,
-         tol_deg: float = 0.6) -> tuple[int, list[int], list[float]]:
+def pick(
+    meas: Mapping[str, Any],
+    raw: Path,
+    head_rotations_deg: Sequence[float],
+    source_azimuth_deg: float = 0.0,
+    tol_deg: float = 0.6,
+) -> tuple[int, list[int], list[float]]:
     """The loudspeaker nearest `source_azimuth_deg` and the measurements of the wanted head rotations.
 
     Raises InputFileError naming `raw` when the file lacks either: a download that is
@@ -152,16 +165,20 @@ def pick(meas: Mapping[str, Any], raw: Path, head_rotations_deg: Sequence[float]
     gap = np.abs(_wrap(meas["emitter_azimuth_deg"] - source_azimuth_deg))
     emitter = int(np.argmin(gap))
     if gap[emitter] > 5.0:
-        raise InputFileError(raw, f"no loudspeaker within 5 deg of azimuth {source_azimuth_deg} "
-                             f"(loudspeakers at {np.round(meas['emitter_azimuth_deg'], 1).tolist()} deg)")
+        raise InputFileError(
+            raw,
+            f"no loudspeaker within 5 deg of azimuth {source_azimuth_deg} "
+            f"(loudspeakers at {np.round(meas['emitter_azimuth_deg'], 1).tolist()} deg)",
+        )
     yaw = meas["head_yaw_deg"]
     picks, rotations = [], []
     for target in head_rotations_deg:
         d = np.abs(_wrap(yaw - float(target)))
         i = int(np.argmin(d))
         if d[i] > tol_deg:
-            raise InputFileError(raw, f"no measurement with the head turned {target} deg "
-                                 f"(measured {yaw.min():.0f}..{yaw.max():.0f} deg)")
+            raise InputFileError(
+                raw, f"no measurement with the head turned {target} deg (measured {yaw.min():.0f}..{yaw.max():.0f} deg)"
+            )
         picks.append(i)
         rotations.append(float(target))
     return emitter, picks, rotations
@@ -172,8 +189,15 @@ def check_download(path: Path, head_rotations_deg: Sequence[float], source_azimu
     pick(read_measurement(path), path, head_rotations_deg, source_azimuth_deg)
 
 
-def convert(raw: Path, out: Path, name: str, head_rotations_deg, source_azimuth_deg: float = 0.0,
-            description: str = "", tol_deg: float = 0.6) -> dict[str, Any]:
+def convert(
+    raw: Path,
+    out: Path,
+    name: str,
+    head_rotations_deg,
+    source_azimuth_deg: float = 0.0,
+    description: str = "",
+    tol_deg: float = 0.6,
+) -> dict[str, Any]:
     """Pick one loudspeaker and the wanted head rotations; write the renderer's BRIR SOFA layout."""
     from ...render.sofa_io import write_brir_sofa
 
@@ -181,12 +205,25 @@ def convert(raw: Path, out: Path, name: str, head_rotations_deg, source_azimuth_
     emitter, picks, rotations = pick(meas, raw, head_rotations_deg, source_azimuth_deg, tol_deg)
     irs = meas["irs"][picks, :, emitter, :]
     distance = float(meas["emitter_distance_m"][emitter])
-    write_brir_sofa(out, irs, meas["sample_rate"], np.asarray(rotations), float(meas["emitter_azimuth_deg"][emitter]),
-                    distance if distance > 0 else 1.0, name=name,
-                    room_description=description or f"measured BRIRs from {raw.name}")
-    return dict(emitter=emitter, emitter_azimuth_deg=float(meas["emitter_azimuth_deg"][emitter]), distance_m=distance,
-                head_rotations_deg=rotations, measurements=int(meas["head_yaw_deg"].size), sample_rate=meas["sample_rate"],
-                taps=int(irs.shape[-1]))
+    write_brir_sofa(
+        out,
+        irs,
+        meas["sample_rate"],
+        np.asarray(rotations),
+        float(meas["emitter_azimuth_deg"][emitter]),
+        distance if distance > 0 else 1.0,
+        name=name,
+        room_description=description or f"measured BRIRs from {raw.name}",
+    )
+    return dict(
+        emitter=emitter,
+        emitter_azimuth_deg=float(meas["emitter_azimuth_deg"][emitter]),
+        distance_m=distance,
+        head_rotations_deg=rotations,
+        measurements=int(meas["head_yaw_deg"].size),
+        sample_rate=meas["sample_rate"],
+        taps=int(irs.shape[-1]),
+    )
 
 
 def fetch(params: Mapping[str, Any], root: Path, cache: Path) -> dict[str, Any]:
@@ -199,16 +236,28 @@ def fetch(params: Mapping[str, Any], root: Path, cache: Path) -> dict[str, Any]:
         remote = remote_from_params(cfg["file"], cfg)
         raw = cache / cfg["file"]
         rotations, source_az = params["rooms"]["head_rotations_deg"], float(cfg.get("source_azimuth_deg", 0.0))
-        sha = fetch_remote(params, remote, raw, NAME, check=lambda path: check_download(path, rotations, source_az))
+        sha = fetch_remote(
+            params, remote, raw, NAME, check=lambda path, rot=rotations, az=source_az: check_download(path, rot, az)
+        )
         out = root / "ir" / f"{room}.sofa"
         info = convert(raw, out, room, rotations, source_az, description=cfg.get("description", ""))
-        files[cfg["file"]] = {"sha256": sha, "pinned": bool(remote.checksum), "record": cfg.get("doi"),
-                              "licence": cfg.get("licence")}
+        files[cfg["file"]] = {
+            "sha256": sha,
+            "pinned": bool(remote.checksum),
+            "record": cfg.get("doi"),
+            "licence": cfg.get("licence"),
+        }
         sets[room] = {"output": str(out.relative_to(root)), **info}
         urls += list(remote.urls)
     licences = sorted({str(f["licence"]) for f in files.values() if f["licence"]})
-    return {"urls": urls, "licence": ", ".join(licences) or None, "files": files, "sets": sets,
-            "file_count": len(sets), "outputs": [s["output"] for s in sets.values()]}
+    return {
+        "urls": urls,
+        "licence": ", ".join(licences) or None,
+        "files": files,
+        "sets": sets,
+        "file_count": len(sets),
+        "outputs": [s["output"] for s in sets.values()],
+    }
 
 
 def fetch_one(params: Mapping[str, Any], room: str, root: Path, cache: Path) -> dict[str, Any]:
