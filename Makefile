@@ -38,8 +38,8 @@ dry-run: setup
 
 # what .ci/run checks before the tests: Python lint and format, Snakemake format and lint
 lint: setup
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks tools
+	$(BIN)/ruff format --check src tests benchmarks tools
 	$(BIN)/snakefmt --check Snakefile workflow
 	tools/snakemake_lint.sh $(BIN)/snakemake
 
