@@ -147,6 +147,19 @@ def test_every_stage_depends_on_the_code_it_runs():
     assert "src/points2sound/render/room.py" in set(expand(list(stages["make_brir_calypso_sim"].code), ROOT))
 
 
+def test_a_seed_spread_file_is_a_declared_input_of_the_report():
+    """report.seed_spread (a committed benchmark output) reaches the report's command and its inputs."""
+    from points2sound.graph import stage_graph
+
+    raw = read_params_file(ROOT / "params.yaml")
+    plain = {s.name: s for s in stage_graph(resolve(raw, "tiny"), ROOT)}["report"]
+    assert "--seed-spread" not in plain.args and "seed_spread" not in plain.deps
+    spread = "results/benchmarks/seed_spread_tiny.json"
+    report = {s.name: s for s in stage_graph(resolve(raw, "tiny", {"report": {"seed_spread": spread}}), ROOT)}["report"]
+    assert report.deps["seed_spread"] == spread
+    assert report.args[report.args.index("--seed-spread") + 1] == spread
+
+
 def test_report_outputs_have_a_category_and_a_caption():
     """What `snakemake --report` shows is declared in the graph; DVC's dvc.yaml is the same without it."""
     from points2sound.graph import REPORT_CATEGORIES, stage_graph

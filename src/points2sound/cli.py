@@ -211,6 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
             costs=a.costs,
             artifacts=a.artifacts,
             reference=a.reference,
+            seed_spread=a.seed_spread,
         ),
     )
     p.add_argument("--scores", type=Path, nargs="+", required=True, help="score CSVs, or folders of them")
@@ -237,6 +238,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         default=None,
         help="a committed reference run (results/reference/<profile>) to compare against",
+    )
+    p.add_argument(
+        "--seed-spread",
+        type=Path,
+        default=None,
+        help="the training noise of benchmarks/seed_spread.py (report.seed_spread): marks the checks within it",
     )
     p = cmd(
         "stage-costs",

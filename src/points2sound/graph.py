@@ -534,6 +534,10 @@ class _Builder:
         if reference is not None:
             args += ["--reference", reference]
             deps["reference"] = reference
+        spread = (self.P.get("report") or {}).get("seed_spread")
+        if spread:  # a committed benchmark output (benchmarks/seed_spread.py): an input of the page
+            args += ["--seed-spread", spread]
+            deps["seed_spread"] = spread
         page = Report("scores", "report_page.rst", subcategory="results page")
         self.add(
             "report",

@@ -509,6 +509,7 @@ def report(
     costs: Path | None = None,
     artifacts: Sequence[Path] = (),
     reference: Path | None = None,
+    seed_spread: Path | None = None,
 ) -> None:
     """Tables, figures and the one-page report, all computed from the per-scene scores.
 
@@ -558,6 +559,10 @@ def report(
         "sample_rate_hz": int(params["audio"]["sample_rate"]),
         "bootstrap": Bootstrap.from_params(params.get("report"), stage_seed(params, "report")),
     }
+    if seed_spread is not None:
+        from .report.spread import SeedSpread
+
+        run_info["seed_spread"] = SeedSpread.read(seed_spread)
     out_dir.mkdir(parents=True, exist_ok=True)
     tables = build_tables(df, profile, anechoic, rooms)
     figures_dir = out_dir / "figures"

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -37,6 +38,7 @@ __all__ = [
     "claims_markdown",
     "explanations_markdown",
     "paper_claims",
+    "within_seed_spread",
 ]
 
 
@@ -238,9 +240,39 @@ def _fmt(values: Sequence[float]) -> str:
     return " / ".join("n/a" if math.isnan(v) else f"{v:.3f}" for v in values)
 
 
-def claims_markdown(claims: Sequence[Claim], df: pd.DataFrame, boot: Bootstrap | None = None) -> str:
+def pair_spreads(claim: Claim, metric: str, spread: Any) -> list[Any]:
+    """The seed spread (report.spread.PairSpread, or None) of each adjacent pair of `claim`."""
+    pairs = zip(claim.entries, claim.entries[1:])
+    return [spread.pair(claim.statement, metric, k, a, b) for k, (a, b) in enumerate(pairs)]
+
+
+def within_seed_spread(claim: Claim, metric: str, spread: Any) -> bool | None:
+    """Whether one pair of the check differs by no more than the seed spread allows (None: unknown)."""
+    if spread is None or claim.verdicts.get(metric) == NA:
+        return None
+    spreads = pair_spreads(claim, metric, spread)
+    if any(s is not None and s.within(d.diff) for s, d in zip(spreads, claim.pairs[metric])):
+        return True
+    return False if all(s is not None for s in spreads) else None
+
+
+def _spread_text(claim: Claim, metric: str, spread: Any) -> str:
+    within = within_seed_spread(claim, metric, spread)
+    if within is None:
+        return ""
+    texts = [
+        s.text(d.diff) if s is not None else "no spread"
+        for s, d in zip(pair_spreads(claim, metric, spread), claim.pairs[metric])
+    ]
+    return ("; **within seed spread**: " if within else "; outside seed spread: ") + "; ".join(texts)
+
+
+def claims_markdown(
+    claims: Sequence[Claim], df: pd.DataFrame, boot: Bootstrap | None = None, spread: Any = None
+) -> str:
     """A Markdown table: claim, our means along the ordering, the paper's, the interval of each
-    adjacent pair's difference (worse - better; > 0: the paper's ordering) and the verdict, per metric."""
+    adjacent pair's difference (worse - better; > 0: the paper's ordering) and the verdict, per metric;
+    with `spread` (report.spread.SeedSpread) the verdict says whether the check lies within the seed spread."""
     boot = boot or Bootstrap()
     metrics = list(claims[0].verdicts) if claims else []
     header = ["claim (best first)"]
@@ -259,6 +291,7 @@ def claims_markdown(claims: Sequence[Claim], df: pd.DataFrame, boot: Bootstrap |
                 f"{d.interval_text()} ({'paired' if d.paired else 'unpaired'})" if not math.isnan(d.diff) else "n/a"
                 for d in c.pairs.get(m, [])
             )
+            verdict += _spread_text(c, m, spread)
             cells += [_fmt(c.ours[m]), "–" if all(math.isnan(v) for v in paper) else _fmt(paper), intervals, verdict]
         lines.append("| " + " | ".join(x.replace("|", "\\|") for x in cells) + " |")
     return "\n".join(lines) + "\n"

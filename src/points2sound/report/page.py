@@ -16,7 +16,16 @@ import pandas as pd
 
 from ..atomic import write_text
 from ..evaluate.scores import SOURCE_COLUMN
-from .claims import FAILS, HOLDS, UNRESOLVED, check_claims, claims_markdown, explanations_markdown
+from .claims import (
+    FAILS,
+    HOLDS,
+    UNRESOLVED,
+    Claim,
+    check_claims,
+    claims_markdown,
+    explanations_markdown,
+    within_seed_spread,
+)
 from .stats import Bootstrap
 from .tables import Table
 
@@ -47,7 +56,9 @@ def _run_section(run_info: Mapping[str, Any], df: pd.DataFrame) -> list[str]:
             value = ", ".join(map(str, value)) or "none"
         lines.append(f"| {label} | {value} |")
         shown.add(key)
-    for key in sorted(set(run_info) - shown - {"scenes_dir", "room_rt60_s", "bootstrap", "sample_rate_hz"}):
+    for key in sorted(
+        set(run_info) - shown - {"scenes_dir", "room_rt60_s", "bootstrap", "sample_rate_hz", "seed_spread"}
+    ):
         lines.append(f"| {key} | {run_info[key]} |")
     lines.append(f"| scored scenes (rows) | {len(df)} |")
     if len(df):
@@ -143,6 +154,7 @@ def _claims_section(df: pd.DataFrame, run_info: Mapping[str, Any]) -> list[str]:
     rooms = run_info.get("rooms")
     boot = run_info.get("bootstrap") or Bootstrap()
     claims = check_claims(df, anechoic, rooms, run_info.get("room_rt60_s"), boot=boot)
+    spread = run_info.get("seed_spread")
     verdicts = [v for c in claims for v in c.verdicts.values()]
     n_other = len(verdicts) - verdicts.count(HOLDS) - verdicts.count(FAILS) - verdicts.count(UNRESOLVED)
     lines = [
@@ -158,7 +170,8 @@ def _claims_section(df: pd.DataFrame, run_info: Mapping[str, Any]) -> list[str]:
         f"Of {len(verdicts)} checks, {verdicts.count(HOLDS)} hold, {verdicts.count(FAILS)} do not hold, "
         f"{verdicts.count(UNRESOLVED)} are not resolved and {n_other} cannot be checked (entries not run).",
         "",
-        claims_markdown(claims, df, boot),
+        *_spread_lines(claims, spread),
+        claims_markdown(claims, df, boot, spread),
     ]
     items = explanations_markdown(claims, df, boot)
     if items:
@@ -174,6 +187,27 @@ def _claims_section(df: pd.DataFrame, run_info: Mapping[str, Any]) -> list[str]:
             "",
         ]
     return lines
+
+
+def _spread_lines(claims: Sequence[Claim], spread: Any) -> list[str]:
+    """What the seed spread says of the checks (nothing without a seed-spread file)."""
+    if spread is None:
+        return [
+            "Training noise is not marked: no seed-spread file (`report.seed_spread`, benchmarks/seed_spread.py).",
+            "",
+        ]
+    marks = [within_seed_spread(c, m, spread) for c in claims for m in c.verdicts]
+    held = [within_seed_spread(c, m, spread) for c in claims for m, v in c.verdicts.items() if v == HOLDS]
+    return [
+        f"**Training noise.** From {spread.summary()}: σ is the standard deviation over seeds of each "
+        "pair's difference (measured where both sides were retrained or are Mono-Mono; where a side was "
+        "not retrained, its σ is the largest of a retrained Points2Sound entry on the same scenes, marked "
+        "*proxy*). A check lies **within the seed spread** when one of its pairs differs by at most 2σ: "
+        f"another seed could flip its verdict. {marks.count(True)} of {len(marks)} checks lie within it "
+        f"({held.count(True)} of the {len(held)} that hold), {marks.count(False)} outside, "
+        f"{marks.count(None)} without a spread (entries not run).",
+        "",
+    ]
 
 
 def _trace_section(df: pd.DataFrame, run_info: Mapping[str, Any], out_dir: Path) -> list[str]:
