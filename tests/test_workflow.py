@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 import subprocess
@@ -118,6 +119,11 @@ def test_snakemake_runs_the_whole_pipeline_to_the_report(snakemake_run):
         assert (results / "tables" / f"{name}.tex").is_file()
     assert "## Audio pre-training by separation" in page and "Verdict:" in page
     assert list((results / "figures").glob("*.pdf")) and list((results / "examples").glob("*.wav"))
+    # `dvc metrics show`: every metric of the field over all scenes, the paper's distances per N too
+    metrics = json.loads((results / "metrics.json").read_text())
+    headline = metrics[f"{HRIR}/points2sound/p2s_rgb"]
+    for key in ("d_env_all", "d_stft_all", "d_mag_all", "d_phase_all", "snr_db_all", "itd_err_us_all", "d_env_n1"):
+        assert math.isfinite(headline[key]), key
 
 
 def test_snakemake_rerun_has_nothing_to_do(snakemake_run):

@@ -603,10 +603,16 @@ def report(
     from .report.html import write_table_pages
 
     write_table_pages(out_dir / "tables")  # for `snakemake --report` (the CSVs are the tables' data)
-    summary = summarize(df)
+    # `dvc metrics show`: per entry, every metric over all scenes, and the two paper distances per N too
+    from .evaluate.metrics import SCORE_KEYS
+
+    score_keys = [k for k in SCORE_KEYS if k in df.columns]
+    summary = summarize(df, score_keys)
+    keep = [c for c in summary.columns if c.endswith("_all") and not c.startswith("count")]
+    keep += [c for c in summary.columns if c.startswith(("d_env_n", "d_stft_n"))]
     metrics = {}
     for row in summary.to_dict("records"):
         name = "/".join(x for x in (row["ir_set"], row["method"], row["variant"] or row["mono_input"]) if x)
-        metrics[name] = {k: row[k] for k in ("d_env_all", "d_stft_all")}
+        metrics[name] = {k: float(row[k]) for k in keep if pd.notna(row[k])}
     write_text(out_dir / "metrics.json", json.dumps(metrics, indent=2, sort_keys=True) + "\n")
     log.info("report written to %s", out_dir / "README.md")
