@@ -468,3 +468,29 @@ def test_azimuth_figure(score_files, tmp_path):
     assert [p.read_bytes() for p in figure_azimuth(df, tmp_path / "az", "demo", ANECHOIC)] == first
     empty = figure_azimuth(df.iloc[:0], tmp_path / "none", "demo", ANECHOIC)
     assert all(p.stat().st_size > 0 for p in empty)
+
+
+def test_learning_curves_figure_reads_dvclive_folders(tmp_path):
+    import json
+
+    from points2sound.report.figures import figure_learning_curves, read_history, read_summary
+
+    runs = {}
+    for name, slope in (("p2s_rgb", -1e-6), ("m2b_rgb", -5e-7)):
+        folder = tmp_path / name / "plots" / "metrics"
+        folder.mkdir(parents=True)
+        steps = np.arange(250, 2001, 250)
+        for metric, values in (("val_l1", 0.031 + slope * steps), ("val_l1_mono_copy", np.full(len(steps), 0.031))):
+            pd.DataFrame({"step": steps, metric: values}).to_csv(folder / f"{metric}.tsv", sep="\t", index=False)
+        runs[name] = tmp_path / name
+    (runs["p2s_rgb"] / "metrics.json").write_text(json.dumps({"best_iteration": 2000, "val_l1_rotated": 0.04}))
+    assert read_summary(runs["m2b_rgb"]) == {}  # a run without its summary still draws
+    assert read_history(runs["m2b_rgb"], "val_l1_rotated") is None
+    assert list(read_history(runs["p2s_rgb"], "val_l1")["step"]) == list(range(250, 2001, 250))
+    paths = figure_learning_curves(runs, tmp_path / "curves", "demo")
+    first = [p.read_bytes() for p in paths]
+    assert first[0].startswith(b"\x89PNG") and first[1].startswith(b"%PDF-")
+    assert [p.read_bytes() for p in figure_learning_curves(runs, tmp_path / "curves", "demo")] == first
+    (runs["p2s_rgb"] / "plots" / "metrics" / "val_l1.tsv").write_text("iteration\tloss\n1\t2\n")
+    with pytest.raises(InputFileError, match="val_l1.tsv.*not a dvclive history"):
+        figure_learning_curves(runs, tmp_path / "bad", "demo")

@@ -105,17 +105,30 @@ def test_separation_stages_end_to_end(params, tiny_data, pretrained, tmp_path):
     blob = load_checkpoint(sep / "model/model.pt", "pretrain_separation")
     assert blob["config"]["sources"] == [2, 3]
 
-    # the variant with init: separation starts from those weights (vision included)
+    # the variant with init: separation_audio starts from its audio weights, its vision from the vision pre-training
     models = tmp_path / "models"
     for variant, init in (("p2s_rgb", pretrained), ("p2s_audiopt", sep / "model/model.pt")):
         out = tmp_path / variant
         stages.train(
-            params, variant, data, init, models / variant, out / "live", out / "ckpt", threads=1, stop_after=None
+            params,
+            variant,
+            data,
+            init,
+            models / variant,
+            out / "live",
+            out / "ckpt",
+            threads=1,
+            stop_after=None,
+            pretrained_vision=pretrained,
         )
     system, saved = load_system(models / "p2s_audiopt/model.pt")
-    assert saved["config"]["init"] == "separation"
+    assert saved["config"]["init"] == "separation_audio"
     with pytest.raises(ParameterError, match="init"):  # a vision checkpoint is not a separation checkpoint
         stages.train(params, "p2s_audiopt", data, None, tmp_path / "x", tmp_path / "xlive", tmp_path / "xck", threads=1)
+    with pytest.raises(ParameterError, match="separation_audio.*vision pre-training"):
+        stages.train(
+            params, "p2s_audiopt", data, sep / "model/model.pt", tmp_path / "y", tmp_path / "yl", tmp_path / "yc", 1
+        )
 
     scores = tmp_path / "scores"
     stages.evaluate_separation(params, data, sep / "model/model.pt", models, None, scores, threads=1)

@@ -135,7 +135,7 @@ def test_a_resumed_run_logs_each_step_once(params, tiny_data, pretrained, uninte
     _train(params, tiny_data, pretrained, tmp_path)
     assert _artifacts(tmp_path) == _artifacts(uninterrupted.parent.parent)
     tsvs = sorted((tmp_path / "live/plots/metrics").glob("*.tsv"))
-    assert {p.stem for p in tsvs} == {"train_loss", "val_loss", "val_l1", "val_l1_mono_copy"}
+    assert {p.stem for p in tsvs} == {"train_loss", "val_loss", "val_l1", "val_l1_mono_copy", "val_l1_rotated"}
     for path in tsvs:
         table = pd.read_csv(path, sep="\t")
         assert list(table.columns) == ["step", path.stem], "a timestamp column (or another) in a TSV"

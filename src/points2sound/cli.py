@@ -126,7 +126,16 @@ def build_parser() -> argparse.ArgumentParser:
         "train",
         "train one variant of the paper (see `variants:` in params.yaml)",
         lambda a, P: stages.train(
-            P, a.variant, a.dataset, a.pretrained, a.out, a.live, a.checkpoints, a.threads, a.stop_after
+            P,
+            a.variant,
+            a.dataset,
+            a.pretrained,
+            a.out,
+            a.live,
+            a.checkpoints,
+            a.threads,
+            a.stop_after,
+            pretrained_vision=a.pretrained_vision,
         ),
     )
     p.add_argument("--variant", required=True)
@@ -136,6 +145,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         default=None,
         help="the checkpoint (model.pt) of the pre-training the variant's `init` names",
+    )
+    p.add_argument(
+        "--pretrained-vision",
+        type=Path,
+        default=None,
+        help="with `init: separation_audio`: the vision pre-training's model.pt (the vision net's weights)",
     )
     _training_options(p)
     p = cmd(
@@ -212,6 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
             artifacts=a.artifacts,
             reference=a.reference,
             seed_spread=a.seed_spread,
+            curves=a.curves,
         ),
     )
     p.add_argument("--scores", type=Path, nargs="+", required=True, help="score CSVs, or folders of them")
@@ -238,6 +254,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         default=None,
         help="a committed reference run (results/reference/<profile>) to compare against",
+    )
+    p.add_argument(
+        "--curves",
+        type=Path,
+        nargs="*",
+        default=(),
+        help="the training runs' dvclive folders (plots/metrics/*.tsv, metrics.json): the learning-curve figure",
     )
     p.add_argument(
         "--seed-spread",

@@ -380,8 +380,8 @@ def validate(params: Mapping[str, Any]) -> None:
     if unknown:
         raise ParameterError("pretrain_audio.per_ear_variants", f"unknown variants {unknown}")
     for name, v in params["variants"].items():
-        if v["init"] == "separation" and v["model"] != "points2sound":
-            raise ParameterError(f"variants.{name}.init", "'separation' initializes a Demucs: needs points2sound")
+        if v["init"] in ("separation", "separation_audio") and v["model"] != "points2sound":
+            raise ParameterError(f"variants.{name}.init", f"{v['init']!r} initializes a Demucs: needs points2sound")
         allowed = {"points2sound": ("full", "diff"), "mono2binaural": ("mse",)}[v["model"]]
         if v["loss"] not in allowed:
             raise ParameterError(

@@ -338,17 +338,22 @@ class _Builder:
         )
         for variant, spec in P["variants"].items():
             _check_name(variant, "variants")
-            init = f"{M}/pretrain_{spec['init']}"
+            init = f"{M}/pretrain_{'separation' if spec['init'] == 'separation_audio' else spec['init']}"
+            command = ["train", "--variant", variant, "--dataset", D, "--pretrained", f"{init}/model.pt"]
+            deps = {
+                "audio": f"{D}/audio",
+                "renders": f"{D}/binaural/{hrir}",
+                "splits": f"{D}/splits",
+                "frames": f"{D}/frames",
+                "pretrained": init,
+            }
+            if spec["init"] == "separation_audio":  # the audio from the separation, the vision net from its own
+                command += ["--pretrained-vision", f"{M}/pretrain_vision/model.pt"]
+                deps["pretrained_vision"] = f"{M}/pretrain_vision"
             self._training(
                 variant,
-                ["train", "--variant", variant, "--dataset", D, "--pretrained", f"{init}/model.pt"],
-                {
-                    "audio": f"{D}/audio",
-                    "renders": f"{D}/binaural/{hrir}",
-                    "splits": f"{D}/splits",
-                    "frames": f"{D}/frames",
-                    "pretrained": init,
-                },
+                command,
+                deps,
                 ("model", "train", "scenes", "render", "audio", "hrir", f"variants.{variant}"),
                 ("train.variant", "train.runtime"),
                 "train",
@@ -507,6 +512,10 @@ class _Builder:
         R = self.results
         scores = tuple(self.score_path(e, i) for e in [*self.P["variants"], "mono_mono"] for i in self.ir_sets())
         separation = tuple(o.path for s in self.stages if s.name == "evaluate_separation" for o in s.outs.values())
+        # the learning curves: every variant's dvclive folder (history and summary; the pre-trainings log others)
+        runs = [s for s in self.stages if s.name.startswith("train_") and "plots" in s.outs]
+        curves = tuple(str(Path(s.outs["plots"].path).parent.parent) for s in runs)
+        histories = tuple(p for s in runs for p in (s.outs["plots"].path, s.outs["metrics"].path))
         # every artifact upstream of the report: the reproduction section compares their hashes
         artifacts = tuple(
             sorted({o.path for s in self.stages for o in s.outs.values() if o.path.startswith(("data/", "models/"))})
@@ -523,6 +532,8 @@ class _Builder:
             f"{R}/audio_costs.csv",
             "--artifacts",
             *artifacts,
+            "--curves",
+            *curves,
         ]
         deps: dict[str, Any] = {
             "scores": scores,
@@ -530,6 +541,7 @@ class _Builder:
             "separation": separation,
             "costs": f"{R}/audio_costs.csv",
             "artifacts": artifacts,
+            "curves": histories,
         }
         if reference is not None:
             args += ["--reference", reference]

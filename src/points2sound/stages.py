@@ -337,6 +337,7 @@ def train(
     checkpoint_dir: Path,
     threads: int | None = None,
     stop_after: int | None = None,
+    pretrained_vision: Path | None = None,
 ) -> None:
     """Train one variant of the paper; the best weights, and its metrics (history and summary, dvclive)."""
     from .train.live import recording
@@ -357,6 +358,7 @@ def train(
                 device=device,
                 dist=dist,
                 stop_after=stop_after,
+                pretrained_vision=pretrained_vision,
             )
         if result.stopped_early:  # every rank exits the same way, so torchrun reports it
             raise RunStopped(result.iterations_done)
@@ -510,6 +512,7 @@ def report(
     artifacts: Sequence[Path] = (),
     reference: Path | None = None,
     seed_spread: Path | None = None,
+    curves: Sequence[Path] = (),
 ) -> None:
     """Tables, figures and the one-page report, all computed from the per-scene scores.
 
@@ -522,7 +525,7 @@ def report(
     from .atomic import write_text
     from .config import section_digest
     from .evaluate.scores import read_scores, summarize
-    from .report.figures import figure_azimuth, figure_p2s_vs_m2b, figure_rooms
+    from .report.figures import figure_azimuth, figure_learning_curves, figure_p2s_vs_m2b, figure_rooms
     from .report.page import write_report
     from .report.stats import Bootstrap
     from .report.tables import build_tables
@@ -580,6 +583,14 @@ def report(
             "(series offset by a few degrees to stay apart).",
         },
     }
+    if curves:  # <results>/train/<run>: dvclive's folder of each variant's training
+        figures["Learning curves: validation L1 against the mono copy and the scene turned by pi/2"] = {
+            "paths": figure_learning_curves(
+                {Path(c).name: c for c in curves}, figures_dir / "learning_curves", profile
+            ),
+            "note": "Each run's validation L1 every `train.val_every` iterations (its dvclive history), beside the "
+            "mono input copied to both ears and the same weights with the scene turned by pi/2, on the same scenes.",
+        }
     wavs = sorted(examples_dir.glob("*.wav")) if examples_dir is not None and examples_dir.is_dir() else []
     separation = None
     if separation_scores is not None or costs is not None:

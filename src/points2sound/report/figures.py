@@ -9,7 +9,8 @@ rerunning on the same scores gives identical bytes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import matplotlib
@@ -19,6 +20,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from ..atomic import atomic_path
+from ..errors import InputFileError
 from .tables import HEADLINE, METRIC_LABELS, PAPER_NS, select_entry
 
 FORMATS = ("png", "pdf")
@@ -197,4 +199,74 @@ def figure_azimuth(
             f"{METRIC_LABELS.get(metric, metric)} against source azimuth, N = 1 ({anechoic}), profile {profile}",
             fontsize=9,
         )
+    return save_figure(fig, stem)
+
+
+CURVES = (  # dvclive history file stem -> legend label, line style
+    ("val_l1", "validation L1", "-"),
+    ("val_l1_mono_copy", "mono copied to both ears", "--"),
+    ("val_l1_rotated", "scene turned by pi/2", ":"),
+)
+ROTATED = ("val_l1_rotated", "scene turned by pi/2 (best weights)")
+
+
+def read_history(run_dir: str | Path, metric: str) -> pd.DataFrame | None:
+    """One metric's history in a run's dvclive folder (`plots/metrics/<metric>.tsv`: step, value), or None."""
+    path = Path(run_dir) / "plots" / "metrics" / f"{metric}.tsv"
+    if not path.is_file():
+        return None
+    rows = pd.read_csv(path, sep="\t")
+    if "step" not in rows.columns or metric not in rows.columns:
+        raise InputFileError(path, f"not a dvclive history of {metric!r} (columns {list(rows.columns)})")
+    return rows[["step", metric]]
+
+
+def read_summary(run_dir: str | Path) -> dict:
+    """A run's dvclive summary (`metrics.json`), or {} when absent."""
+    path = Path(run_dir) / "metrics.json"
+    if not path.is_file():
+        return {}
+    try:
+        return dict(json.loads(path.read_text()))
+    except ValueError as exc:
+        raise InputFileError(path, f"not a dvclive summary ({exc})") from exc
+
+
+def figure_learning_curves(runs: Mapping[str, str | Path], stem: str | Path, profile: str) -> list[Path]:
+    """The validation L1 of each variant's training against its two sanity baselines over the iterations: the
+    mono copy and the scene turned by pi/2 (for a run that logged only its best weights' turned L1, that point).
+    One panel per run, from its dvclive folder (`runs`: name -> dir)."""
+    names = list(runs)
+    cols = min(4, max(1, len(names)))
+    rows_n = max(1, -(-len(names) // cols))
+    fig = Figure(figsize=(2.6 * cols + 0.4, 2.1 * rows_n + 0.6))
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(rows_n, cols, squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        if k >= len(names):
+            ax.set_axis_off()
+            continue
+        name, drawn = names[k], set()
+        for j, (metric, label, style) in enumerate(CURVES):
+            hist = read_history(runs[name], metric)
+            if hist is not None and len(hist):
+                ax.plot(hist["step"], hist[metric], style, marker="o", markersize=2, color=COLORS[j], label=label)
+                drawn.add(metric)
+        summary = read_summary(runs[name])
+        if ROTATED[0] not in drawn and ROTATED[0] in summary and "best_iteration" in summary:  # an older run
+            ax.plot(summary["best_iteration"], summary[ROTATED[0]], "x", color=COLORS[2], label=ROTATED[1])
+            drawn.add(ROTATED[0])
+        ax.set_title(name, fontsize=8)
+        ax.set_xlabel("iteration", fontsize=7)
+        ax.tick_params(labelsize=6)
+        if k % cols == 0:
+            ax.set_ylabel("L1", fontsize=7)
+        if not drawn:
+            ax.text(0.5, 0.5, "no history", ha="center", va="center", transform=ax.transAxes, fontsize=8)
+    legends = [ax.get_legend_handles_labels() for ax in axes.flat]
+    handles, labels = max(legends, key=lambda hl: len(hl[0]))
+    if handles:
+        fig.legend(handles, labels, loc="lower center", ncol=len(handles), fontsize=7, frameon=False)
+    fig.suptitle(f"Learning curves (validation scenes), profile {profile}", fontsize=9)
+    fig.tight_layout(rect=(0, 0.06, 1, 0.95))
     return save_figure(fig, stem)

@@ -136,9 +136,16 @@ class SceneTask:
         b = batch.to(device)
         return self.system.objective(net(b.mono, self._scene(b, device)), b.mono, b.binaural)
 
+    def validate(self, model: nn.Module, device: torch.device) -> dict[str, float]:
+        """Mean objective and binaural L1 over the validation scenes (eval mode), with the two sanity
+        baselines of every learning curve: the L1 of the mono copy and of the scene turned by pi/2."""
+        metrics = self.validate_scenes(model, device)
+        metrics["val_l1_rotated"] = self.validate_scenes(model, device, rotate=True)["val_l1"]
+        return metrics
+
     @torch.no_grad()
-    def validate(self, model: nn.Module, device: torch.device, rotate: bool = False) -> dict[str, float]:
-        """Mean objective and binaural L1 over the validation scenes (eval mode)."""
+    def validate_scenes(self, model: nn.Module, device: torch.device, rotate: bool = False) -> dict[str, float]:
+        """Mean objective, binaural L1 and the copy's L1 over the validation scenes, optionally turned."""
         was_training = model.training
         model.eval()
         n, loss, l1, l1_copy = 0, 0.0, 0.0, 0.0
@@ -168,12 +175,14 @@ def train_variant(
     device: torch.device,
     dist: DistContext | None = None,
     stop_after: int | None = None,
+    pretrained_vision: Path | None = None,
 ) -> tuple[FitResult, dict[str, Any], nn.Module, SceneTask]:
     """Train one variant; returns the fit result, its system config, the best model and the task.
 
     `pretrained` is the checkpoint the variant's `init` names: the vision pre-training
     (`vision`, used when train.pretrained_vision is true) or the separation pre-training
-    (`separation`: vision and audio weights).
+    (`separation`: vision and audio weights; `separation_audio`: its audio weights, and the vision
+    net from `pretrained_vision`, the vision pre-training, as `vision` variants have it).
     """
     dist = dist or DistContext()
     config = system_config(params, variant)
@@ -181,17 +190,23 @@ def train_variant(
     system = build_from_config(config)
     init = config["init"]
     head = init == "separation"  # a separation checkpoint holds the whole vision net
-    if init == "separation":
+    if init in ("separation", "separation_audio"):
         _init_from_separation(system, variant, pretrained)
-    elif tcfg["pretrained_vision"]:
-        if pretrained is None:
-            raise ParameterError("train.pretrained_vision", "is true but no pre-trained vision checkpoint was given")
-        blob = load_checkpoint(pretrained, PRETRAIN_KIND)
+    if init == "separation_audio" or (init == "vision" and tcfg["pretrained_vision"]):
+        vision_ckpt = pretrained_vision if init == "separation_audio" else pretrained
+        if vision_ckpt is None:
+            name, flag = (
+                (f"variants.{variant}.init", "is 'separation_audio'")
+                if init == "separation_audio"
+                else ("train.pretrained_vision", "is true")
+            )
+            raise ParameterError(name, f"{flag} but no vision pre-training checkpoint was given")
+        blob = load_checkpoint(vision_ckpt, PRETRAIN_KIND)
         head = system.vision.load_pretrained(blob["model"])
         log.info(
             "vision %s initialized from %s (test accuracy %.3f)",
             "trunk and head" if head else "trunk",
-            pretrained,
+            vision_ckpt,
             blob.get("test_accuracy", float("nan")),
         )
     hrir = params["hrir"]["name"]
@@ -289,12 +304,11 @@ def summarize(result: FitResult, task: SceneTask, device: torch.device) -> dict[
     Only what the parameters and data determine: timing, memory and the device are run facts
     (`result.timing()`, the run record), so a resumed run's summary equals an uninterrupted one's."""
     plain = task.validate(task.system, device)
-    turned = task.validate(task.system, device, rotate=True)
     return {
         "best_iteration": result.best_iteration,
         "best_val_loss": result.best_val,
         "val_l1": plain["val_l1"],
-        "val_l1_rotated": turned["val_l1"],
+        "val_l1_rotated": plain["val_l1_rotated"],
         "val_l1_mono_copy": plain["val_l1_mono_copy"],
         "iterations": result.iterations_done,
         "parameters": sum(p.numel() for p in task.system.parameters()),
