@@ -37,25 +37,25 @@ from points2sound.report.spread import SPREAD_METRICS, entry_means, pair_differe
 DEFAULT_VARIANTS = ("p2s_rgb", "p2s_depth")
 
 
-def _run(args: list[str], log: Path) -> float:
+def _run(args: list[str], log: Path, cwd: Path) -> float:
     """One CLI command, its output appended to `log`; the wall seconds it took."""
     t0 = time.perf_counter()
     with log.open("a") as fh:
         fh.write("$ " + " ".join(args) + "\n")
         fh.flush()
-        proc = subprocess.run(args, stdout=fh, stderr=subprocess.STDOUT, cwd=ROOT)
+        proc = subprocess.run(args, stdout=fh, stderr=subprocess.STDOUT, cwd=cwd)
     if proc.returncode:
         raise SystemExit(f"seed_spread: `{' '.join(args[:3])} ...` failed (exit {proc.returncode}); see {log}")
     return time.perf_counter() - t0
 
 
-def train_and_score(profile: str, seed: int, variants: list[str], ir_sets: list[str], work: Path) -> dict:
+def train_and_score(root: Path, profile: str, seed: int, variants: list[str], ir_sets: list[str], work: Path) -> dict:
     """Pre-train, train and score `variants` with `seed`; the score CSVs and each step's wall time."""
     out = work / f"seed_{seed}"
     out.mkdir(parents=True, exist_ok=True)
-    frozen = freeze_run_params(with_overrides(read_params_file(ROOT / "params.yaml"), {"seed": seed}, profile), out)
+    frozen = freeze_run_params(with_overrides(read_params_file(root / "params.yaml"), {"seed": seed}, profile), out)
     cli = [sys.executable, "-m", "points2sound", "--params", str(frozen), "--profile", profile]
-    data, log, times = ROOT / "data" / profile, out / "commands.log", {}
+    data, log, times = root / "data" / profile, out / "commands.log", {}
     vision = out / "models" / "pretrain_vision"
     if not (vision / "model.pt").is_file():
         times["pretrain_vision"] = _run(
@@ -63,6 +63,7 @@ def train_and_score(profile: str, seed: int, variants: list[str], ir_sets: list[
              "--out", str(vision), "--live", str(out / "live" / "pretrain_vision"),
              "--checkpoints", str(out / "checkpoints" / "pretrain_vision")],
             log,
+            root,
         )  # fmt: skip
     files = []
     for variant in variants:
@@ -73,6 +74,7 @@ def train_and_score(profile: str, seed: int, variants: list[str], ir_sets: list[
                  "--pretrained", str(vision / "model.pt"), "--out", str(model),
                  "--live", str(out / "live" / variant), "--checkpoints", str(out / "checkpoints" / variant)],
                 log,
+                root,
             )  # fmt: skip
         scores = out / "scores" / variant
         todo = [s for s in ir_sets if not (scores / f"{s}.csv").is_file()]
@@ -81,6 +83,7 @@ def train_and_score(profile: str, seed: int, variants: list[str], ir_sets: list[
                 [*cli[:3], "evaluate", *cli[3:], "--variant", variant, "--model", str(model / "model.pt"),
                  "--scenes-root", str(data / "scenes"), "--ir-sets", ",".join(todo), "--out-dir", str(scores)],
                 log,
+                root,
             )  # fmt: skip
         files += [scores / f"{s}.csv" for s in ir_sets]
     return {"files": files, "wall_s": {k: round(v, 1) for k, v in times.items()}, "val": _val_losses(out, variants)}
@@ -102,27 +105,31 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", default="demo")
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2], help="seeds to train beside the run's own")
     ap.add_argument("--variants", nargs="+", default=list(DEFAULT_VARIANTS))
-    ap.add_argument("--work", type=Path, default=None, help="scratch folder (default work/seed_spread/<profile>)")
+    ap.add_argument("--root", type=Path, default=ROOT, help="the project folder of the finished run (default: here)")
+    ap.add_argument(
+        "--work", type=Path, default=None, help="scratch folder (default <root>/work/seed_spread/<profile>)"
+    )
     ap.add_argument("--out", type=Path, default=None, help="default results/benchmarks/seed_spread_<profile>.json")
     args = ap.parse_args(argv)
 
-    params = load_params(ROOT / "params.yaml", args.profile)
+    root = args.root.resolve()
+    params = load_params(root / "params.yaml", args.profile)
     ir_sets = [params["hrir"]["name"], *params["rooms"]["sets"]]
-    base_scores = ROOT / "results" / args.profile / "scores"
+    base_scores = root / "results" / args.profile / "scores"
     reference = [base_scores / v / f"{s}.csv" for v in args.variants for s in ir_sets]
     mono = [base_scores / "mono_mono" / f"{s}.csv" for s in ir_sets]
     missing = [str(p) for p in reference + mono if not p.is_file()]
     if missing:
         raise SystemExit(f"seed_spread: the run's scores are missing ({missing[0]}, ...): run the pipeline first")
-    work = args.work or ROOT / "work" / "seed_spread" / args.profile
+    work = (args.work or root / "work" / "seed_spread" / args.profile).resolve()
 
     runs = {int(params["seed"]): {"files": reference, "wall_s": {}, "val": _val_losses(
-        ROOT / "results" / args.profile / "train", args.variants)}}  # fmt: skip
+        root / "results" / args.profile / "train", args.variants)}}  # fmt: skip
     for seed in args.seeds:
         if seed in runs:
             raise SystemExit(f"seed_spread: seed {seed} is the run's own seed; pick another")
         print(f"seed {seed}: training {', '.join(args.variants)} ...", flush=True)
-        runs[seed] = train_and_score(args.profile, seed, args.variants, ir_sets, work)
+        runs[seed] = train_and_score(root, args.profile, seed, args.variants, ir_sets, work)
         print(f"seed {seed}: done in {sum(runs[seed]['wall_s'].values()):.0f} s", flush=True)
 
     anechoic, rooms = params["hrir"]["name"], list(params["rooms"]["sets"])

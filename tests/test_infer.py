@@ -424,3 +424,23 @@ def test_show_scene_writes_an_image(model_and_scene, tmp_path):
         == 0
     )
     assert out2.stat().st_size > 10000
+
+
+def test_listening_pages_draw_scenes_voxelized_at_any_size(model_and_scene, tmp_path):
+    """The demo's scenes are voxelized at 0.04 m: their pictures use the scene's own voxel size."""
+    from points2sound.evaluate.listening import write_listening_pages
+
+    m = model_and_scene
+    scenes = tmp_path / "scenes"
+    scenes.mkdir()
+    with np.load(m["npz"]) as data:
+        arrays = {k: data[k] for k in data.files}
+    np.savez(scenes / "scene_00000.npz", **{**arrays, "voxel_size": np.float64(0.04)})
+    examples = tmp_path / "examples"
+    examples.mkdir()
+    for kind in ("mono", "prediction", "truth"):
+        sf.write(examples / f"N2_scene_00000_{kind}.wav", np.zeros((m["sr"], 2 if kind != "mono" else 1)), m["sr"])
+    pages = write_listening_pages(examples, scenes, tmp_path / "pictures")
+    assert [p.name for p in pages] == ["N2_scene_00000.html"]
+    assert (tmp_path / "pictures" / "N2_scene_00000.png").read_bytes()[:4] == b"\x89PNG"
+    assert pages[0].read_text().count("<audio") == 3

@@ -39,10 +39,11 @@ def example_groups(wavs: Sequence[Path]) -> dict[str, dict[str, Path]]:
     return groups
 
 
-def write_scene_picture(scene_npz: Path, out_png: Path, title: str) -> Path:
+def write_scene_picture(scene_npz: Path, out_png: Path, title: str, voxel_size: float) -> Path:
+    """The drawing of a materialized scene; `voxel_size`: the one it was voxelized at (its own)."""
     from ..infer.commands import show_scene_file
 
-    show_scene_file(out_png, scene_npz=scene_npz, title=title)
+    show_scene_file(out_png, scene_npz=scene_npz, title=title, voxel_size=voxel_size)
     return out_png
 
 
@@ -52,10 +53,13 @@ def write_listening_pages(examples_dir: Path, scenes_dir: Path, pictures_dir: Pa
     pages = []
     for example, files in example_groups(list(examples_dir.glob("*.wav"))).items():
         scene_id = example.split("_", 1)[1]
-        spec = load_materialized_scene(scenes_dir / f"{scene_id}.npz")["spec"]
+        scene = load_materialized_scene(scenes_dir / f"{scene_id}.npz")
+        spec = scene["spec"]
         sources = ", ".join(f"{s.instrument} at {s.azimuth_deg} deg, {s.distance_m:.2f} m" for s in spec.sources)
         title = f"Listening example {example}: N = {spec.n_sources}"
-        picture = write_scene_picture(scenes_dir / f"{scene_id}.npz", pictures_dir / f"{example}.png", title)
+        picture = write_scene_picture(
+            scenes_dir / f"{scene_id}.npz", pictures_dir / f"{example}.png", title, float(scene["voxel_size"])
+        )
         rows = []
         for kind in KINDS:
             if kind in files:
