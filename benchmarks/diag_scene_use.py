@@ -113,7 +113,7 @@ def main() -> None:
         with torch.no_grad():
             return float((probe((h - mean) / std).argmax(1) == y).float().mean())
 
-    scenes_dir = data / "scenes" / hrir
+    scenes_dir = data / "scenes" / f"test_{hrir}"
     test_h, test_y, ild = [], [], []
     for spec in read_scene_specs(scenes_dir / "scenes.csv"):
         if spec.n_sources != 1:
