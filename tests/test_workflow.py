@@ -351,7 +351,7 @@ def test_snakemake_report_opens_in_a_browser_with_figures_tables_and_players(sna
     figures = {p.name for p in (results / "figures").glob("*.png")}
     scenes = {p.name for p in (results / "scene_pictures").glob("*.png")}
     shown = {i["name"] for i in summary["images"] if i["size"]}
-    assert figures | scenes <= shown and len(figures) == 3 and len(scenes) == len(examples)
+    assert figures | scenes <= shown and len(figures) == 4 and len(scenes) == len(examples)
     tables = len(list((results / "tables").glob("*.md")))
     assert summary["table_pages"] == tables + 1  # and the stage-cost table
     spread, colours = _non_blank(shot)
