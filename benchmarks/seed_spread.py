@@ -86,14 +86,18 @@ def train_and_score(root: Path, profile: str, seed: int, variants: list[str], ir
                 root,
             )  # fmt: skip
         files += [scores / f"{s}.csv" for s in ir_sets]
-    return {"files": files, "wall_s": {k: round(v, 1) for k, v in times.items()}, "val": _val_losses(out, variants)}
+    return {
+        "files": files,
+        "wall_s": {k: round(v, 1) for k, v in times.items()},
+        "val": _val_losses(out / "live", variants),
+    }
 
 
-def _val_losses(root: Path, variants: list[str]) -> dict[str, dict[str, float]]:
-    """Final validation L1 of each variant (and of the copy) from its dvclive summary."""
+def _val_losses(live_root: Path, variants: list[str]) -> dict[str, dict[str, float]]:
+    """Final validation L1 of each variant (and of the copy) from its dvclive summary, `<live_root>/<variant>/`."""
     out = {}
     for v in variants:
-        path = root / "live" / v / "metrics.json"
+        path = live_root / v / "metrics.json"
         if path.is_file():
             summary = json.loads(path.read_text())
             out[v] = {k: summary[k] for k in ("val_l1", "val_l1_mono_copy", "val_l1_rotated") if k in summary}
