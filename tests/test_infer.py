@@ -438,9 +438,28 @@ def test_listening_pages_draw_scenes_voxelized_at_any_size(model_and_scene, tmp_
     np.savez(scenes / "scene_00000.npz", **{**arrays, "voxel_size": np.float64(0.04)})
     examples = tmp_path / "examples"
     examples.mkdir()
+    # the demo's clips: 4 s at 16 kHz, float WAVs (1.3 MB for the three), noise so nothing compresses
+    rng = np.random.default_rng(3)
     for kind in ("mono", "prediction", "truth"):
-        sf.write(examples / f"N2_scene_00000_{kind}.wav", np.zeros((m["sr"], 2 if kind != "mono" else 1)), m["sr"])
+        clip = rng.uniform(-0.5, 0.5, (4 * 16000, 2 if kind != "mono" else 1)).astype(np.float32)
+        sf.write(examples / f"N2_scene_00000_{kind}.wav", clip, 16000, subtype="FLOAT")
     pages = write_listening_pages(examples, scenes, tmp_path / "pictures")
     assert [p.name for p in pages] == ["N2_scene_00000.html"]
     assert (tmp_path / "pictures" / "N2_scene_00000.png").read_bytes()[:4] == b"\x89PNG"
-    assert pages[0].read_text().count("<audio") == 3
+    text = pages[0].read_text()
+    assert text.count("<audio") == 3
+    # each player holds the clip as 16-bit PCM; the page, embedded by `snakemake --report` as a base64
+    # data URI, stays under Chromium's 2 MB limit on them
+    import base64
+    import io
+    import re
+
+    uris = re.findall(r'src="data:audio/wav;base64,([^"]+)"', text)
+    decoded = [sf.read(io.BytesIO(base64.b64decode(u)), always_2d=True) for u in uris]
+    originals = [
+        sf.read(examples / f"N2_scene_00000_{k}.wav", always_2d=True)[0] for k in ("mono", "prediction", "truth")
+    ]
+    assert [sf.info(io.BytesIO(base64.b64decode(u))).subtype for u in uris] == ["PCM_16"] * 3
+    for (got, rate), want in zip(decoded, originals):
+        assert rate == 16000 and got.shape == want.shape and np.abs(got - want).max() < 1e-4
+    assert len(text.encode()) * 4 / 3 < 2 * 1024 * 1024
