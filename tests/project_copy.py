@@ -12,7 +12,8 @@ from points2sound.config import read_params_file, resolve
 from points2sound.dvc_yaml import render, set_profile_line
 
 ROOT = Path(__file__).resolve().parents[1]
-PROJECT_FILES = ("Snakefile", "dvc.yaml", "params.yaml", "workflow", "src")
+# the pipeline and the committed inputs its graph can name (results/benchmarks: report.seed_spread)
+PROJECT_FILES = ("Snakefile", "dvc.yaml", "params.yaml", "workflow", "src", "results/benchmarks")
 BIN = Path(sys.executable).parent
 # the venv's tools first, fixed hash seed, a git identity for the scratch repositories
 TOOL_ENV = {
