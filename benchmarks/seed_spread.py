@@ -54,14 +54,17 @@ def train_and_score(root: Path, profile: str, seed: int, variants: list[str], ir
     out = work / f"seed_{seed}"
     out.mkdir(parents=True, exist_ok=True)
     frozen = freeze_run_params(with_overrides(read_params_file(root / "params.yaml"), {"seed": seed}, profile), out)
-    cli = [sys.executable, "-m", "points2sound", "--params", str(frozen), "--profile", profile]
+
+    def cli(command: str, *args: object) -> list[str]:
+        return [sys.executable, "-m", "points2sound", command, "--params", str(frozen), "--profile", profile,
+                *map(str, args)]  # fmt: skip
+
     data, log, times = root / "data" / profile, out / "commands.log", {}
     vision = out / "models" / "pretrain_vision"
     if not (vision / "model.pt").is_file():
         times["pretrain_vision"] = _run(
-            [*cli[:3], "pretrain", *cli[3:], "--shapes", str(data / "shapes"), "--dataset", str(data),
-             "--out", str(vision), "--live", str(out / "live" / "pretrain_vision"),
-             "--checkpoints", str(out / "checkpoints" / "pretrain_vision")],
+            cli("pretrain", "--shapes", data / "shapes", "--dataset", data, "--out", vision,
+                "--live", out / "live" / "pretrain_vision", "--checkpoints", out / "checkpoints" / "pretrain_vision"),
             log,
             root,
         )  # fmt: skip
@@ -70,9 +73,8 @@ def train_and_score(root: Path, profile: str, seed: int, variants: list[str], ir
         model = out / "models" / variant
         if not (model / "model.pt").is_file():
             times[f"train_{variant}"] = _run(
-                [*cli[:3], "train", *cli[3:], "--variant", variant, "--dataset", str(data),
-                 "--pretrained", str(vision / "model.pt"), "--out", str(model),
-                 "--live", str(out / "live" / variant), "--checkpoints", str(out / "checkpoints" / variant)],
+                cli("train", "--variant", variant, "--dataset", data, "--pretrained", vision / "model.pt",
+                    "--out", model, "--live", out / "live" / variant, "--checkpoints", out / "checkpoints" / variant),
                 log,
                 root,
             )  # fmt: skip
@@ -80,8 +82,8 @@ def train_and_score(root: Path, profile: str, seed: int, variants: list[str], ir
         todo = [s for s in ir_sets if not (scores / f"{s}.csv").is_file()]
         if todo:
             times[f"evaluate_{variant}"] = _run(
-                [*cli[:3], "evaluate", *cli[3:], "--variant", variant, "--model", str(model / "model.pt"),
-                 "--scenes-root", str(data / "scenes"), "--ir-sets", ",".join(todo), "--out-dir", str(scores)],
+                cli("evaluate", "--variant", variant, "--model", model / "model.pt", "--scenes-root", data / "scenes",
+                    "--ir-sets", ",".join(todo), "--out-dir", scores),
                 log,
                 root,
             )  # fmt: skip

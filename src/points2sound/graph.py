@@ -22,6 +22,13 @@ from .errors import ParameterError
 NAME = re.compile(r"^[A-Za-z0-9_]+$")
 SOURCE_MODULES = {"modelnet40": "modelnet"}  # source name -> module under data/sources/ where they differ
 TOPICS = ("download", "data", "render", "scenes", "train", "evaluate", "report")
+# the pre-training stage whose model.pt a variant's `init` passes as --pretrained
+# (separation_audio also takes pretrain_vision's, as --pretrained-vision)
+INIT_PRETRAINING = {
+    "vision": "pretrain_vision",
+    "separation": "pretrain_separation",
+    "separation_audio": "pretrain_separation",
+}
 REPORT_CATEGORIES = ("data", "training", "scores", "listening", "benchmarks")  # of `snakemake --report`
 
 
@@ -338,7 +345,7 @@ class _Builder:
         )
         for variant, spec in P["variants"].items():
             _check_name(variant, "variants")
-            init = f"{M}/pretrain_{'separation' if spec['init'] == 'separation_audio' else spec['init']}"
+            init = f"{M}/{INIT_PRETRAINING[spec['init']]}"
             command = ["train", "--variant", variant, "--dataset", D, "--pretrained", f"{init}/model.pt"]
             deps = {
                 "audio": f"{D}/audio",
