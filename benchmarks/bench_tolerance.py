@@ -37,7 +37,7 @@ from points2sound.errors import InputFileError
 from points2sound.evaluate.metrics import binaural_scores
 from points2sound.evaluate.run import binauralize_scene, iter_scenes
 from points2sound.infer.binauralize import Binauralizer, InferenceOptions
-from points2sound.train.variant import load_system
+from points2sound.models.loading import load_system
 
 ROOT = Path(__file__).resolve().parents[1]
 TOLERANCE = 0.01  # largest relative change of a mean score

@@ -60,13 +60,9 @@ def _worker(args: argparse.Namespace) -> dict[str, Any]:
     root = Path(args.data)
     hrir = params["hrir"]["name"]
     if args.variant == "separation":
-        from points2sound.train.separation import (
-            MixtureSampler,
-            SeparationTask,
-            build_separation,
-            collate_mixtures,
-            separation_config,
-        )
+        from points2sound.data.scenes.mixtures import MixtureSampler
+        from points2sound.models.loading import build_separation
+        from points2sound.train.separation import SeparationTask, collate_mixtures, separation_config
 
         system = build_separation(separation_config(params))
         sampler = MixtureSampler(
@@ -79,8 +75,9 @@ def _worker(args: argparse.Namespace) -> dict[str, Any]:
         batch_size = micro = int(params["pretrain_audio"]["batch_size"])
         target_of = lambda b: b.target  # noqa: E731
     else:
+        from points2sound.models.loading import build_from_config
         from points2sound.train.data import collate_scenes
-        from points2sound.train.variant import SceneTask, build_from_config, make_sampler, system_config
+        from points2sound.train.variant import SceneTask, make_sampler, system_config
 
         config = system_config(params, args.variant)
         system = build_from_config(config)

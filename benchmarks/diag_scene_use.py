@@ -26,8 +26,8 @@ from points2sound.atomic import write_text
 from points2sound.config import load_params, stage_seed
 from points2sound.data.scenes import SceneSources, load_materialized_scene, read_scene_specs
 from points2sound.evaluate.run import binauralize_scene
+from points2sound.models.loading import load_system
 from points2sound.train.scene_pretext import PlacedScenes, PlacementLabels, collate_placed
-from points2sound.train.variant import load_system
 
 ROOT = Path(__file__).resolve().parents[1]
 

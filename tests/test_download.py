@@ -8,8 +8,8 @@ import urllib.error
 
 import pytest
 
-from points2sound.data.download import ChecksumError, DownloadError, RemoteFile, download, fetch, verify_file
-from points2sound.data.extract import UnsafeArchiveError, iter_members, safe_extract
+from points2sound.data.sources.download import ChecksumError, DownloadError, RemoteFile, download, fetch, verify_file
+from points2sound.data.sources.extract import UnsafeArchiveError, iter_members, safe_extract
 from test_download_server import down_url, sha256, zip_bytes
 
 BODY = bytes(range(256)) * 400  # 100 kB

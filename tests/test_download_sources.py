@@ -13,10 +13,10 @@ import pytest
 import soundfile as sf
 
 from points2sound.config import load_params
-from points2sound.data.download import DownloadError
-from points2sound.data.manifest import read_manifest
 from points2sound.data.sources import fetch_source
-from points2sound.data.status import format_status, status_table
+from points2sound.data.sources.download import DownloadError
+from points2sound.data.sources.manifest import read_manifest
+from points2sound.data.sources.status import format_status, status_table
 from points2sound.errors import InputFileError
 from test_download_server import (
     ROOT,
@@ -301,7 +301,7 @@ def test_axes_are_checked_and_fixed(site, tmp_path):
 
 
 def test_archive_with_parent_member_is_refused(site, tmp_path):
-    from points2sound.data.extract import UnsafeArchiveError
+    from points2sound.data.sources.extract import UnsafeArchiveError
     from test_download_server import zip_bytes
 
     srv, params = site

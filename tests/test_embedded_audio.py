@@ -11,7 +11,7 @@ import soundfile as sf
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from points2sound.data.embedded_audio import (
+from points2sound.data.synth.audio import (
     INSTRUMENT_PROGRAMS,
     INSTRUMENT_RANGES,
     MANIFEST_COLUMNS,

@@ -14,14 +14,14 @@ import pytest
 import trimesh
 from scipy.spatial import cKDTree
 
-from points2sound.data.embedded_performers import (
+from points2sound.data.synth.performers import (
     INSTRUMENTS,
     build_performer_mesh,
     generate_performers,
     performer_cloud,
     performer_params,
 )
-from points2sound.data.embedded_shapes import SHAPE_CLASSES, generate_shapes, shape_cloud
+from points2sound.data.synth.shapes import SHAPE_CLASSES, generate_shapes, shape_cloud
 from points2sound.errors import ParameterError
 from points2sound.geometry.pointcloud import read_ply
 from points2sound.geometry.sampling import camera_sample

@@ -31,9 +31,10 @@ from points2sound import atomic
 from points2sound.cli import main
 from points2sound.data.scenes import SceneSpec, SourceSpec
 from points2sound.geometry.pointcloud import PointCloud, write_ply
+from points2sound.models.checkpoint import save_checkpoint
+from points2sound.models.loading import build_from_config
 from points2sound.render.sofa_io import write_hrir_sofa
-from points2sound.train.checkpoint import save_checkpoint
-from points2sound.train.variant import build_from_config, save_model, system_config
+from points2sound.train.variant import save_model, system_config
 from test_download_server import LoopbackServer, hrir_sofa_bytes, modelnet_zip, sha256, twoears_brir_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -642,7 +643,7 @@ def test_no_space_left_is_named_with_the_output_path(w, kit, tiny_params, capsys
 
 @case("I6")
 def test_no_space_left_during_a_download_keeps_the_part_to_resume(site, capsys, tmp_path, monkeypatch):
-    from points2sound.data import download as dl
+    from points2sound.data.sources import download as dl
 
     srv, root = site
     srv.add("/kemar.sofa", hrir_sofa_bytes(tmp_path))
@@ -715,7 +716,7 @@ def test_real_full_tmpfs(w, kit, tmp_path):
         "binauralize": _binauralize(w, w / "mono.wav", "--scene", w / "scene.npz"),
     }
     save = (
-        "import sys, torch; from points2sound.train.checkpoint import "
+        "import sys, torch; from points2sound.models.checkpoint import "
         "save_checkpoint; from points2sound.errors import Points2SoundError\n"
         'try: save_checkpoint(sys.argv[1], "binauralizer", {}, model={"w": torch.zeros(200000)})\n'
         'except Points2SoundError as exc: print("x ERROR points2sound:", exc, file=sys.stderr); sys.exit(2)'

@@ -16,9 +16,10 @@ from points2sound.geometry.pointcloud import PointCloud, write_ply
 from points2sound.geometry.voxelize import rotate_voxels_quarter
 from points2sound.infer.binauralize import Binauralizer, InferenceOptions, plan_chunks
 from points2sound.infer.scene_input import SourcePlacement, build_scene
+from points2sound.models.checkpoint import save_checkpoint
+from points2sound.models.loading import build_from_config
 from points2sound.models.systems import Points2SoundNet
-from points2sound.train.checkpoint import save_checkpoint
-from points2sound.train.variant import build_from_config, save_model, system_config
+from points2sound.train.variant import save_model, system_config
 
 ROOT = Path(__file__).resolve().parents[1]
 VISION = {"planes": [8, 8, 16, 16], "layers": [1, 1, 1, 1], "out_channels": 4}

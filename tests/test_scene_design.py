@@ -1,4 +1,4 @@
-"""The balanced test-set design (data/scene_design.py): balance, same-side share, errors, determinism."""
+"""The balanced test-set design (data/scenes/design.py): balance, same-side share, errors, determinism."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from points2sound.data.scene_design import balanced_azimuths, required_multiple, side_of
 from points2sound.data.scenes import same_side
+from points2sound.data.scenes.design import balanced_azimuths, required_multiple, side_of
 from points2sound.errors import ParameterError
 
 HRIR = (0, 45, 90, 135, 180, 225, 270, 315)

@@ -13,11 +13,12 @@ import torch
 from points2sound import stages
 from points2sound.config import load_params
 from points2sound.data.scenes import SceneSources
+from points2sound.data.scenes.mixtures import MixtureSampler
 from points2sound.errors import ParameterError
+from points2sound.models.checkpoint import load_checkpoint
+from points2sound.models.loading import load_system
 from points2sound.models.systems import Points2SoundNet, SeparationNet, init_from_separation
-from points2sound.train.checkpoint import load_checkpoint
-from points2sound.train.separation import MixtureSampler, collate_mixtures
-from points2sound.train.variant import load_system
+from points2sound.train.separation import collate_mixtures
 
 HRIR = "sphere_1m"
 VISION = {"planes": [8, 8, 16, 16], "layers": [2, 2, 2, 2], "out_channels": 5}

@@ -25,9 +25,10 @@ from points2sound.data.scenes import load_materialized_scene, read_scene_specs
 from points2sound.errors import InputFileError, ParameterError
 from points2sound.evaluate.metrics import binaural_scores
 from points2sound.evaluate.run import binauralize_scene
-from points2sound.train.checkpoint import load_checkpoint, save_checkpoint
+from points2sound.models.checkpoint import load_checkpoint, save_checkpoint
+from points2sound.models.loading import load_system
 from points2sound.train.data import BatchPlan
-from points2sound.train.variant import load_system, system_config
+from points2sound.train.variant import system_config
 
 HRIR = "sphere_1m"
 # log_every 2: a run stopped after 3 iterations stops between two logged rows (its history must still match)
@@ -268,7 +269,7 @@ def test_training_changes_the_weights_and_logs(uninterrupted, params):
 
 
 def stages_system(params):
-    from points2sound.train.variant import build_from_config
+    from points2sound.models.loading import build_from_config
 
     return build_from_config(system_config(params, "p2s_rgb"))
 

@@ -147,7 +147,7 @@ class _Builder:
             {},
             {"audio": Out(f"{D}/audio", True)},
             ("instruments", "dataset", "audio", "embedded_audio"),
-            ("data.embedded_audio",),
+            ("data.synth.audio",),
         )
         self.add(
             "embed_frames",
@@ -156,7 +156,7 @@ class _Builder:
             {},
             {"frames": Out(f"{D}/frames", True)},
             ("instruments", "dataset", "embedded_frames"),
-            ("data.embedded_performers",),
+            ("data.synth.performers",),
         )
         if self.P["shapes"]["name"] != "modelnet40":
             self.add(
@@ -166,7 +166,7 @@ class _Builder:
                 {},
                 {"shapes": Out(f"{D}/shapes", True)},
                 ("shapes",),
-                ("data.embedded_shapes",),
+                ("data.synth.shapes",),
             )
 
     def downloads(self) -> None:
@@ -195,7 +195,7 @@ class _Builder:
                 {},
                 outs,
                 (f"sources.{source}", "sources.retries", "sources.backoff_s", "sources.timeout_s", *params),
-                ("data.cli_data", f"data.sources.{SOURCE_MODULES.get(source, source)}"),
+                ("cli.data", f"data.sources.{SOURCE_MODULES.get(source, source)}"),
             )
 
         fetch("fetch_music_solos", "music_solos", {"audio": Out(f"{D}/audio", True)}, ("instruments", "audio"))

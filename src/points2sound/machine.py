@@ -1,7 +1,7 @@
 """Facts about the machine and the software a run used (never part of an artifact).
 
 Float results depend on the CPU kind (the ISA torch dispatches to), on thread counts and
-on library versions, so every run record (cli.py, `<log>.run.json`) and the reproduction
+on library versions, so every run record (cli,  `<log>.run.json`) and the reproduction
 report state them. Nothing here is written into a checkpoint, a summary or a table:
 artifacts hold only what the parameters and the data determine.
 """

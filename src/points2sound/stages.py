@@ -41,7 +41,7 @@ def _rendered_azimuths(params: Params, irset: Any) -> list[int]:
 
 def embed_audio(params: Params, out_dir: Path) -> pd.DataFrame:
     """Mono recordings rendered from real scores with a General MIDI SoundFont."""
-    from .data.embedded_audio import generate_recordings
+    from .data.synth.audio import generate_recordings
 
     _require_embedded(params, "audio")
     cfg = params["embedded_audio"]
@@ -61,7 +61,7 @@ def embed_audio(params: Params, out_dir: Path) -> pd.DataFrame:
 
 def embed_frames(params: Params, out_dir: Path) -> pd.DataFrame:
     """Point-cloud videos of procedurally built performers."""
-    from .data.embedded_performers import generate_performers
+    from .data.synth.performers import generate_performers
 
     _require_embedded(params, "point cloud")
     cfg = params["embedded_frames"]
@@ -81,7 +81,7 @@ def embed_frames(params: Params, out_dir: Path) -> pd.DataFrame:
 
 def embed_shapes(params: Params, out_dir: Path) -> pd.DataFrame:
     """ModelNet-style shapes for vision pre-training."""
-    from .data.embedded_shapes import generate_shapes
+    from .data.synth.shapes import generate_shapes
 
     cfg = params["shapes"]
     with atomic_dir(out_dir) as tmp:
@@ -391,7 +391,7 @@ def pretrain_separation(
     stop_after: int | None = None,
 ) -> None:
     """Audio pre-training by visually-conditioned separation; the checkpoint and its validation L1."""
-    from .train.separation import SEPARATION_KIND
+    from .models.loading import SEPARATION_KIND
     from .train.separation import pretrain_separation as run
 
     _pretraining_run(
@@ -418,8 +418,9 @@ def evaluate_separation(
 ) -> None:
     """bss_eval scores of the separation network, and per ear of binaural variants (<models_dir>/<variant>)."""
     from .evaluate.separation import evaluate_separation as run
+    from .models.loading import load_system
     from .train.runtime import setup_runtime
-    from .train.variant import load_system, system_config
+    from .train.variant import system_config
 
     names = params["pretrain_audio"]["per_ear_variants"] if variants is None else variants
     models = {v: models_dir / v / "model.pt" for v in names}

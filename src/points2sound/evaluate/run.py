@@ -118,7 +118,7 @@ def score_variant(
     expected: Mapping[str, Any] | None = None,
 ) -> int:
     """A trained variant (and, for L_full rgb-depth models, its Rotated-Visual baseline)."""
-    from points2sound.train.variant import load_system
+    from points2sound.models.loading import load_system
 
     system, blob = load_system(model_path, expected)
     config = blob["config"]
@@ -163,7 +163,7 @@ def score_variant(
 
 def write_examples(model_path: Path, scenes_dir: Path, out_dir: Path, device: torch.device, subtype: str) -> list[Path]:
     """Listening examples: mono input, prediction and ground truth of the first test scene of each N."""
-    from points2sound.train.variant import load_system
+    from points2sound.models.loading import load_system
 
     system, blob = load_system(model_path)
     config = blob["config"]

@@ -32,9 +32,9 @@ from points2sound.data.scenes import (
     sample_scene_spec,
     scene_audio,
 )
+from points2sound.data.scenes.mixtures import canonical_distance, performer_voxels, source_signals
 from points2sound.errors import ParameterError
 from points2sound.evaluate.separation_metrics import bss_eval
-from points2sound.train.separation import canonical_distance, performer_voxels, source_signals
 
 EARS = ("left", "right")
 
@@ -202,7 +202,7 @@ def evaluate_separation(
     load_variant: Callable[[str, Path], tuple[torch.nn.Module, Mapping[str, Any]]],
 ) -> list[Path]:
     """Score the separation network (`mono.csv`) and each binaural model per ear (`<variant>_per_ear.csv`)."""
-    from points2sound.train.separation import load_separation
+    from points2sound.models.loading import load_separation
 
     sources = SceneSources.from_dataset(dataset_root, "test", params["hrir"]["name"])
     specs = test_mixture_specs(params, sources)

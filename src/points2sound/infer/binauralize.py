@@ -32,9 +32,8 @@ from __future__ import annotations
 
 import copy
 import logging
-import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -282,31 +281,3 @@ class Binauralizer:
 def _centre(x: torch.Tensor, length: int) -> torch.Tensor:
     extra = x.shape[-1] - length
     return x[..., extra // 2 : extra // 2 + length]
-
-
-@dataclass
-class Timing:
-    """Wall times of one binauralization (seconds)."""
-
-    vision_s: float = 0.0
-    audio_s: float = 0.0
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def total_s(self) -> float:
-        return self.vision_s + self.audio_s
-
-
-def timed_binauralize(
-    runner: Binauralizer, mono: np.ndarray, coords: np.ndarray, feats: np.ndarray
-) -> tuple[np.ndarray, Timing]:
-    """End-to-end binauralization (vision net included) with its wall times."""
-    sync = torch.cuda.synchronize if runner.device.type == "cuda" else (lambda: None)
-    sync()
-    t0 = time.perf_counter()
-    h = runner.visual_feature(coords, feats)
-    sync()
-    t1 = time.perf_counter()
-    out = runner(mono, h)
-    sync()
-    return out, Timing(t1 - t0, time.perf_counter() - t1)

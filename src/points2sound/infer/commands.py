@@ -93,7 +93,7 @@ def binauralize_file(
     progress: bool = True,
 ) -> dict[str, Any]:
     """Binauralize one audio file with a trained checkpoint; returns what was done."""
-    from ..train.variant import load_system
+    from ..models.loading import load_system
     from .binauralize import Binauralizer, InferenceOptions
 
     refuse_overwriting_inputs(

@@ -28,7 +28,6 @@ from ..geometry.transforms import place_performer, rotate_scene
 from ..geometry.voxelize import rotate_voxels_quarter, scene_features, voxelize
 from ..paths import require_file
 
-CLOUD_SUFFIXES = (".ply", ".obj", ".off", ".stl", ".glb", ".gltf", ".xyz", ".pcd")
 # the farthest a point or a source may be from the origin: the models saw scenes of 1-3 m, and far points
 # (a cloud in millimetres, a stray outlier) would only make the voxel grid explode
 SCENE_LIMIT_M = 1000.0
@@ -143,12 +142,6 @@ def place_sources(
             place_performer(read_cloud(s.path, require_colours), s.azimuth_deg, s.distance_m, listener_height_m)
         )
     return PointCloud.concatenate(clouds)
-
-
-def _head_relative(xyz: np.ndarray) -> tuple[float, float]:
-    """Azimuth (deg, [0, 360)) and horizontal distance of a cloud's centroid from the head."""
-    c = xyz.mean(axis=0)
-    return float(np.degrees(np.arctan2(c[0], c[2])) % 360.0), float(np.hypot(c[0], c[2]))
 
 
 def build_scene(

@@ -33,7 +33,7 @@ from torch import nn
 from tqdm import tqdm
 
 from points2sound.errors import ParameterError
-from points2sound.train.checkpoint import load_checkpoint, save_checkpoint
+from points2sound.models.checkpoint import load_checkpoint, save_checkpoint
 from points2sound.train.data import BatchPlan, micro_batches
 from points2sound.train.distributed import DistContext
 from points2sound.train.live import logger_for

@@ -30,8 +30,8 @@ from points2sound.errors import InputFileError
 from points2sound.geometry.pointcloud import read_ply
 from points2sound.geometry.transforms import rotation_y
 from points2sound.geometry.voxelize import voxelize
+from points2sound.models.checkpoint import save_checkpoint
 from points2sound.models.vision import SparseResNetClassifier
-from points2sound.train.checkpoint import save_checkpoint
 from points2sound.train.data import BatchPlan, IndexedScenes
 from points2sound.train.loop import FitResult, LoopSettings, fit
 

@@ -13,7 +13,6 @@ target, then the augmentation), so a run is reproducible and resumes exactly.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -26,31 +25,16 @@ from torch import nn
 from torch.nn import functional as F
 
 from points2sound.config import stage_seed
-from points2sound.data.scenes import SceneSources, SceneSpec, sample_scene_spec, scene_cloud
+from points2sound.data.scenes import SceneSources
+from points2sound.data.scenes.mixtures import Mixture, MixtureSampler
 from points2sound.errors import ParameterError
-from points2sound.geometry.augment import AugmentParams
-from points2sound.geometry.voxelize import scene_features, voxelize
+from points2sound.models.checkpoint import load_checkpoint, save_checkpoint
+from points2sound.models.loading import PRETRAIN_KIND, SEPARATION_KIND, build_separation
 from points2sound.models.systems import SeparationNet
-from points2sound.train.checkpoint import load_checkpoint, load_weights, save_checkpoint
 from points2sound.train.data import BatchPlan, IndexedScenes
 from points2sound.train.loop import FitResult, LoopSettings, fit
-from points2sound.train.variant import PRETRAIN_KIND
 
 log = logging.getLogger(__name__)
-SEPARATION_KIND = "pretrain_separation"
-
-
-@dataclass
-class Mixture:
-    """mono: float32 (T,) mixture; sources: float32 (N, T) its scaled sources; target: index into sources;
-    coords/feats: the voxelized cloud of the target's performer."""
-
-    mono: np.ndarray
-    sources: np.ndarray
-    target: int
-    coords: np.ndarray
-    feats: np.ndarray
-    spec: SceneSpec
 
 
 @dataclass
@@ -70,89 +54,6 @@ def collate_mixtures(items: Sequence[Mixture]) -> MixtureBatch:
     mono = torch.from_numpy(np.stack([m.mono for m in items]))[:, None]
     target = torch.from_numpy(np.stack([m.sources[m.target] for m in items]))[:, None]
     return MixtureBatch(mono, target, [m.coords for m in items], [m.feats for m in items])
-
-
-def source_signals(spec: SceneSpec, sources: SceneSources, scale_by_n: bool = True) -> np.ndarray:
-    """(N, T) float32: each source's mono segment, scaled by 1/N when `scale_by_n` (their sum is the mixture)."""
-    gain = 1.0 / spec.n_sources if scale_by_n else 1.0
-    t = spec.segment_samples
-    rows = [
-        sources.cache.audio(sources.mono_path(s.instrument, s.recording), s.start, s.start + t, 1, sources.sample_rate)[
-            0
-        ]
-        for s in spec.sources
-    ]
-    return (np.stack(rows).astype(np.float64) * gain).astype(np.float32)
-
-
-def performer_voxels(
-    spec: SceneSpec,
-    j: int,
-    sources: SceneSources,
-    features: str,
-    voxel_size: float,
-    listener_height_m: float,
-    augment: AugmentParams | None = None,
-    rng: np.random.Generator | None = None,
-    canonical_m: float | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The voxelized cloud of source j's performer alone, placed where the scene places it, or, with
-    `canonical_m`, straight ahead at that distance (the point-cloud analogue of an object crop)."""
-    source = spec.sources[j]
-    if canonical_m is not None:
-        source = dataclasses.replace(source, azimuth_deg=0, distance_m=float(canonical_m))
-    alone = dataclasses.replace(spec, sources=(source,))
-    cloud = scene_cloud(alone, sources, augment=augment, rng=rng, listener_height_m=listener_height_m)
-    return voxelize(cloud.xyz, scene_features(cloud, features), voxel_size)
-
-
-def canonical_distance(params: Mapping[str, Any]) -> float | None:
-    """The fixed distance of `pretrain_audio.placement: canonical` (mid of the scene range), else None."""
-    if params["pretrain_audio"]["placement"] != "canonical":
-        return None
-    return float(np.mean(params["scenes"]["distance_range_m"]))
-
-
-class MixtureSampler:
-    """Training (or validation) mixtures drawn on the fly; mixture i depends only on (seed, i)."""
-
-    def __init__(self, params: Mapping[str, Any], sources: SceneSources, seed: int, augment: bool) -> None:
-        cfg = params["pretrain_audio"]
-        lo, hi = int(cfg["min_sources"]), int(cfg["max_sources"])
-        if not 1 <= lo <= hi:
-            raise ParameterError("pretrain_audio.min_sources", f"need 1 <= min_sources <= max_sources, got {lo}, {hi}")
-        self.sources, self.seed, self.n_range = sources, int(seed), (lo, hi)
-        self.segment = int(params["scenes"]["segment_samples"])
-        self.features = cfg["features"]
-        self.voxel_size = float(params["scenes"]["voxel_size_m"])
-        self.height = float(params["scenes"]["listener_height_m"])
-        self.scale_by_n = bool(params["scenes"]["scale_by_n"])
-        self.spec_kwargs = dict(
-            azimuths_deg=params["render"]["azimuths_deg"],
-            fps=params["dataset"]["fps"],
-            distance_range=tuple(params["scenes"]["distance_range_m"]),
-        )
-        self.augment = AugmentParams(**params["scenes"]["augment"]) if augment else None
-        self.canonical_m = canonical_distance(params)
-
-    def __getitem__(self, i: int) -> Mixture:
-        rng = np.random.default_rng([self.seed, int(i)])
-        n = int(rng.integers(self.n_range[0], self.n_range[1] + 1))
-        spec = sample_scene_spec(
-            rng,
-            self.sources,
-            n_sources=n,
-            max_sources=self.n_range[1],
-            segment_samples=self.segment,
-            scene_id=f"mix-{self.seed}-{i}",
-            **self.spec_kwargs,
-        )
-        j = int(rng.integers(n))
-        signals = source_signals(spec, self.sources, self.scale_by_n)
-        coords, feats = performer_voxels(
-            spec, j, self.sources, self.features, self.voxel_size, self.height, self.augment, rng, self.canonical_m
-        )
-        return Mixture(signals.sum(axis=0), signals, j, coords, feats, spec)
 
 
 @dataclass
@@ -197,18 +98,6 @@ def separation_config(params: Mapping[str, Any]) -> dict[str, Any]:
         "placement": cfg["placement"],
         "seed": stage_seed(params, "init_separation"),
     }
-
-
-def build_separation(config: Mapping[str, Any]) -> SeparationNet:
-    return SeparationNet(config["sizes"]["vision"], config["sizes"]["audio"], seed=config["seed"])
-
-
-def load_separation(path: str | Path) -> tuple[SeparationNet, dict[str, Any]]:
-    """A trained separation network (eval mode, CPU) and its checkpoint."""
-    blob = load_checkpoint(path, SEPARATION_KIND)
-    net = build_separation(blob["config"])
-    load_weights(net, blob.get("model"), path)
-    return net.eval(), blob
 
 
 def pretrain_separation(

@@ -24,15 +24,13 @@ from points2sound.data.scenes import Scene, SceneSampler, SceneSources
 from points2sound.errors import ParameterError
 from points2sound.geometry.augment import AugmentParams
 from points2sound.geometry.voxelize import rotate_voxels_quarter
-from points2sound.models.systems import build_system
-from points2sound.train.checkpoint import load_checkpoint, load_weights, save_checkpoint
+from points2sound.models.checkpoint import load_checkpoint, save_checkpoint
+from points2sound.models.loading import MODEL_KIND, PRETRAIN_KIND, SEPARATION_KIND, build_from_config
 from points2sound.train.data import BatchPlan, IndexedScenes, SceneBatch, collate_scenes
 from points2sound.train.distributed import DistContext
 from points2sound.train.loop import FitResult, LoopSettings, fit
 
 log = logging.getLogger(__name__)
-MODEL_KIND = "binauralizer"
-PRETRAIN_KIND = "pretrain_vision"
 
 
 def system_config(params: Mapping[str, Any], variant: str) -> dict[str, Any]:
@@ -51,28 +49,6 @@ def system_config(params: Mapping[str, Any], variant: str) -> dict[str, Any]:
         "sizes": sizes,
         "seed": stage_seed(params, f"init_{variant}"),
     }
-
-
-def build_from_config(config: Mapping[str, Any]) -> nn.Module:
-    """The (untrained) network a system config describes."""
-    sizes = config["sizes"]
-    audio_key = "demucs" if config["model"] == "points2sound" else "mono2binaural"
-    return build_system(
-        config["model"],
-        {"vision": sizes["vision"], audio_key: sizes["audio"]},
-        config["loss"],
-        config["sample_rate"],
-        seed=config["seed"],
-        mono_input=config["mono_input"],
-    )
-
-
-def load_system(path: str | Path, expected: Mapping[str, Any] | None = None) -> tuple[nn.Module, dict[str, Any]]:
-    """A trained variant (eval mode, CPU) and its checkpoint; `expected` refuses another configuration."""
-    blob = load_checkpoint(path, MODEL_KIND, expected)
-    system = build_from_config(blob["config"])
-    load_weights(system, blob.get("model"), path)
-    return system.eval(), blob
 
 
 def segment_samples(params: Mapping[str, Any], config: Mapping[str, Any]) -> int:
@@ -272,7 +248,6 @@ def vision_lr_scales(scale: float, head_pretrained: bool) -> tuple[tuple[str, fl
 def _init_from_separation(system: nn.Module, variant: str, separation: Path | None) -> None:
     """Vision and audio weights from the separation pre-training (whose vision came from the shape pre-training)."""
     from points2sound.models.systems import Points2SoundNet, init_from_separation
-    from points2sound.train.separation import SEPARATION_KIND
 
     if not isinstance(system, Points2SoundNet):
         raise ParameterError(f"variants.{variant}.init", "'separation' needs a points2sound model (a Demucs)")

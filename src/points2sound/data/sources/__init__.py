@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import ParameterError
-from ..download import Check, RemoteFile, fetch
-from ..manifest import manifest_path, write_manifest
+from .download import Check, RemoteFile, fetch
+from .manifest import manifest_path, write_manifest
 
 log = logging.getLogger(__name__)
 

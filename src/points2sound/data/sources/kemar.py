@@ -16,8 +16,8 @@ import numpy as np
 
 from ...atomic import atomic_path
 from ...errors import InputFileError
-from ..download import remote_from_params
 from . import fetch_remote, source_cfg
+from .download import remote_from_params
 
 NAME = "kemar"
 

@@ -29,9 +29,9 @@ from ...atomic import atomic_dir, atomic_path
 from ...config import stage_seed
 from ...errors import InputFileError
 from ...geometry.pointcloud import PointCloud, write_ply
-from ..download import remote_from_params
-from ..extract import check_archive, iter_members
 from . import fetch_remote, source_cfg
+from .download import remote_from_params
+from .extract import check_archive, iter_members
 
 log = logging.getLogger(__name__)
 NAME = "modelnet40"

@@ -37,8 +37,8 @@ from ...atomic import atomic_dir, atomic_path
 from ...audio_io import write_wav
 from ...config import stage_seed
 from ...errors import InputFileError, ParameterError
-from ..download import DownloadError, remote_from_params
 from . import fetch_options, fetch_remote, source_cfg
+from .download import DownloadError, remote_from_params
 
 log = logging.getLogger(__name__)
 NAME = "music_solos"

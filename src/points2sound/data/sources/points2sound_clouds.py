@@ -33,9 +33,9 @@ import numpy as np
 from ...atomic import atomic_dir, write_text
 from ...errors import InputFileError, ParameterError
 from ...geometry.pointcloud import PointCloud, read_ply, write_ply
-from ..download import DownloadError, RemoteFile, zenodo_files, zenodo_record
-from ..extract import archive_kind, check_archive, safe_extract
 from . import fetch_options, fetch_remote, source_cfg
+from .download import DownloadError, RemoteFile, zenodo_files, zenodo_record
+from .extract import archive_kind, check_archive, safe_extract
 
 log = logging.getLogger(__name__)
 NAME = "points2sound_clouds"

@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from ...errors import InputFileError, ParameterError
-from ..download import remote_from_params
 from . import fetch_remote, source_cfg
+from .download import remote_from_params
 
 NAME = "rooms"
 

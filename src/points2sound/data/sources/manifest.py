@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..atomic import write_text
-from ..errors import InputFileError
+from ...atomic import write_text
+from ...errors import InputFileError
 
 MANIFEST_VERSION = 1
 REQUIRED = ("source", "urls", "licence", "file_count")

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import Points2SoundError
+from ...errors import Points2SoundError
+from . import SOURCES, cache_dir, fetch_options, module
 from .download import ChecksumError, RemoteFile, verify_file, zenodo_files
 from .manifest import manifest_path, read_manifest
-from .sources import SOURCES, cache_dir, fetch_options, module
 
 MISSING, PARTIAL, PRESENT, VERIFIED, FAILED = "missing", "partial", "present", "verified", "corrupt"
 UNPINNED = "unpinned"  # present, no published checksum: only its sha256 as recorded in the manifest can be compared
@@ -61,7 +61,7 @@ def _remotes(params: Mapping[str, Any], name: str, cache: Path) -> list[RemoteFi
             cfg.get("files", "*"),
         )
     if name == "rooms":
-        from .sources.rooms import measured_sets
+        from .rooms import measured_sets
 
         if not measured_sets(params):
             return []
@@ -72,7 +72,7 @@ def _cache_file(name: str, remote: RemoteFile, cache: Path) -> Path:
     if name == "music_solos":
         return cache / "lists" / remote.name
     if name == "points2sound_clouds":
-        from .sources.points2sound_clouds import _safe_name
+        from .points2sound_clouds import _safe_name
 
         return cache / _safe_name(remote.name)
     return cache / remote.name
@@ -127,7 +127,7 @@ def _manifest(params: Mapping[str, Any], name: str, dataset_root: Path, st: Sour
     """The source's manifest (rooms: the first per-set one the Snakemake rule writes), noting a bad one in `st`."""
     mpath = manifest_path(dataset_root, name)
     if name == "rooms" and not mpath.is_file():  # the Snakemake rule writes one manifest per room set
-        from .sources.rooms import measured_sets
+        from .rooms import measured_sets
 
         per_set = [manifest_path(dataset_root, f"rooms_{r}") for r in measured_sets(params)]
         if per_set and all(p.is_file() for p in per_set):

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from .sources import SOURCES
+from ..data.sources import SOURCES
 
 log = logging.getLogger("points2sound")
 
@@ -25,26 +25,26 @@ def _dataset(args: argparse.Namespace, params: dict) -> Path:
 
 
 def _status(args: argparse.Namespace, params: dict) -> None:
-    from .status import format_status, status_table
+    from ..data.sources.status import format_status, status_table
 
     rows = status_table(params, _dataset(args, params), args.cache, all_sources=args.all, verify=not args.no_verify)
     print(format_status(rows, params["profile"]))
 
 
 def _fetch(args: argparse.Namespace, params: dict) -> None:
-    from .sources import cache_dir, fetch_source
+    from ..data.sources import cache_dir, fetch_source
 
     root = _dataset(args, params)
     if args.if_selected:
-        from .status import selected_sources
+        from ..data.sources.status import selected_sources
 
         if args.source not in selected_sources(params):
             cache_dir(params, args.source, args.cache).mkdir(parents=True, exist_ok=True)
             log.info("profile %r does not use %s: nothing to fetch", params["profile"], args.source)
             return
     if args.source == "rooms" and args.room:
-        from .manifest import write_manifest
-        from .sources.rooms import fetch_one
+        from ..data.sources.manifest import write_manifest
+        from ..data.sources.rooms import fetch_one
 
         data = fetch_one(params, args.room, root, cache_dir(params, "rooms", args.cache))
         out = args.manifest or root / "manifests" / f"rooms_{args.room}.json"

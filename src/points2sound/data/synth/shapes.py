@@ -22,10 +22,10 @@ import pandas as pd
 import trimesh
 from tqdm import tqdm
 
-from ..atomic import atomic_path
-from ..errors import ParameterError
-from ..geometry.pointcloud import PointCloud, write_ply
-from .embedded_performers import MeshParts, _frame, _rot
+from ...atomic import atomic_path
+from ...errors import ParameterError
+from ...geometry.pointcloud import PointCloud, write_ply
+from .performers import MeshParts, _frame, _rot
 
 GREY = (0.5, 0.5, 0.5)
 RADIUS_RANGE_M = (0.35, 0.65)

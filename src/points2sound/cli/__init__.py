@@ -16,10 +16,10 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from . import stages
-from .config import load_params
-from .errors import Points2SoundError
-from .runrecord import RUN, record_path
+from .. import stages
+from ..config import load_params
+from ..errors import Points2SoundError
+from ..runrecord import RUN, record_path
 
 log = logging.getLogger("points2sound")
 
@@ -180,10 +180,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out-dir", type=Path, required=True, help="writes mono.csv and <variant>_per_ear.csv")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default 1)")
-    from .data.cli_data import add_data_commands  # `points2sound data status|fetch <source>`
+    from .data import add_data_commands  # `points2sound data status|fetch <source>`
 
     add_data_commands(sub, _common)
-    from .infer.cli_user import add_user_commands  # `points2sound binauralize | render | show-scene`
+    from .user import add_user_commands  # `points2sound binauralize | render | show-scene`
 
     add_user_commands(cmd)
 
@@ -311,7 +311,7 @@ def _training_options(p: argparse.ArgumentParser) -> None:
 
 
 def _cmd_stage_costs(args: argparse.Namespace, params: dict) -> None:
-    from .report.costs import write_stage_costs
+    from ..report.costs import write_stage_costs
 
     files = args.benchmarks
     if files is None:
@@ -329,9 +329,9 @@ def _cmd_params(args: argparse.Namespace, params: dict) -> None:
 
 def _cmd_dvc_yaml(args: argparse.Namespace, params: dict) -> None:
     """Render dvc.yaml for `--profile` (which also becomes params.yaml's `profile:`), or check it."""
-    from .atomic import write_text
-    from .config import read_params_file
-    from .dvc_yaml import check_current, render, set_profile_line
+    from ..atomic import write_text
+    from ..config import read_params_file
+    from ..dvc_yaml import check_current, render, set_profile_line
 
     root = args.out.resolve().parent
     if args.check:
@@ -346,8 +346,8 @@ def _cmd_dvc_yaml(args: argparse.Namespace, params: dict) -> None:
 
 def _cmd_audio_costs(args: argparse.Namespace, params: dict) -> None:
     """The active profile's audio networks beside the paper's sizes (V-SlowFast reports costs so)."""
-    from .atomic import atomic_path
-    from .models.cost import audio_network_costs
+    from ..atomic import atomic_path
+    from ..models.cost import audio_network_costs
 
     profiles = {params["profile"]: params}
     if "paper" not in profiles:
@@ -363,7 +363,7 @@ def _cmd_audio_costs(args: argparse.Namespace, params: dict) -> None:
 
 def _refuse_stale_dvc_yaml(params_path: Path) -> None:
     """Under `dvc repro` a stage runs only from a dvc.yaml that params.yaml still describes."""
-    from .dvc_yaml import check_current, under_dvc
+    from ..dvc_yaml import check_current, under_dvc
 
     if under_dvc():
         check_current(params_path, Path(os.environ.get("DVC_ROOT") or "."))

@@ -31,8 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from ..atomic import NoSpaceError
-from ..errors import InputFileError, Points2SoundError
+from ...atomic import NoSpaceError
+from ...errors import InputFileError, Points2SoundError
 from .extract import UnsafeArchiveError
 
 log = logging.getLogger(__name__)

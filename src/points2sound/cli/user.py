@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import ParameterError
-from .scene_input import SourcePlacement
+from ..infer.scene_input import SourcePlacement
 
 FAST_LSTM_WINDOW_S = 3.0  # the paper's training segment (131072 samples at 44.1 kHz is 2.97 s)
 
@@ -70,8 +70,8 @@ def _height(args: argparse.Namespace, params: dict) -> float:
 
 
 def _cmd_binauralize(args: argparse.Namespace, params: dict) -> None:
-    from .binauralize import InferenceOptions
-    from .commands import binauralize_file, default_checkpoint
+    from ..infer.binauralize import InferenceOptions
+    from ..infer.commands import binauralize_file, default_checkpoint
 
     options = InferenceOptions(
         chunk_s=args.chunk_s,
@@ -115,7 +115,7 @@ def _cmd_binauralize(args: argparse.Namespace, params: dict) -> None:
 
 
 def _cmd_render(args: argparse.Namespace, params: dict) -> None:
-    from .commands import render_stems
+    from ..infer.commands import render_stems
 
     stems = []
     for path, az in args.stem:
@@ -129,7 +129,7 @@ def _cmd_render(args: argparse.Namespace, params: dict) -> None:
 
 
 def _cmd_show_scene(args: argparse.Namespace, params: dict) -> None:
-    from .commands import show_scene_file
+    from ..infer.commands import show_scene_file
 
     show_scene_file(
         args.out,

@@ -28,10 +28,10 @@ import pandas as pd
 import trimesh
 from tqdm import tqdm
 
-from ..atomic import atomic_path
-from ..errors import ParameterError
-from ..geometry.pointcloud import PointCloud, write_ply
-from ..geometry.sampling import camera_kwargs, camera_sample
+from ...atomic import atomic_path
+from ...errors import ParameterError
+from ...geometry.pointcloud import PointCloud, write_ply
+from ...geometry.sampling import camera_kwargs, camera_sample
 
 INSTRUMENTS = ("cello", "doublebass", "guitar", "saxophone", "violin")
 SEATED_ALWAYS = {"cello", "guitar"}  # played seated; the others usually stand

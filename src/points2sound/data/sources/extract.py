@@ -21,8 +21,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import IO
 
-from ..atomic import atomic_dir
-from ..errors import InputFileError
+from ...atomic import atomic_dir
+from ...errors import InputFileError
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from itertools import combinations
 
 import numpy as np
 
-from ..errors import ParameterError
+from ...errors import ParameterError
 
 DESIGNS = ("balanced", "random")
 

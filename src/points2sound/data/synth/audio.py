@@ -33,9 +33,9 @@ import pandas as pd
 from scipy import signal
 from tqdm import tqdm
 
-from ..atomic import atomic_path
-from ..audio_io import write_wav
-from ..errors import InputFileError, ParameterError
+from ...atomic import atomic_path
+from ...audio_io import write_wav
+from ...errors import InputFileError, ParameterError
 
 # General MIDI programs, 0-based: 42 Cello, 43 Contrabass, 24 Acoustic Guitar
 # (nylon), 66 Tenor Sax, 40 Violin. TimGM6mb's alto sax (65) carries a large DC

@@ -1,0 +1,128 @@
+"""A scene built from its spec: mixed binaural target, mono input, merged and voxelized point cloud."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from ...errors import InputFileError, ParameterError
+from ...geometry.augment import AugmentParams, augment_performer
+from ...geometry.pointcloud import PointCloud
+from ...geometry.transforms import place_performer
+from ...geometry.voxelize import scene_features, voxelize
+from .sources import SceneSources
+from .spec import FEATURE_KINDS, MONO_INPUTS, FeatureKind, MonoInput, SceneSpec, check_choice
+
+
+@dataclass
+class Scene:
+    """mono: float32 (T,); binaural: float32 (2, T); coords: int32 (m, 3); feats: float32 (m, c)."""
+
+    mono: np.ndarray
+    binaural: np.ndarray
+    coords: np.ndarray
+    feats: np.ndarray
+    spec: SceneSpec
+
+
+def _check_spec(spec: SceneSpec, sources: SceneSources) -> None:
+    if spec.sample_rate != sources.sample_rate:
+        raise ParameterError(
+            "sample_rate",
+            f"scene {spec.scene_id} is at {spec.sample_rate} Hz, the split's recordings at {sources.sample_rate} Hz",
+        )
+    if spec.n_sources < 1:
+        raise ParameterError("n_sources", f"scene {spec.scene_id} has no sources")
+
+
+def scene_audio(
+    spec: SceneSpec, sources: SceneSources, *, scale_by_n: bool = True, with_true_mono: bool = True
+) -> tuple[np.ndarray | None, np.ndarray]:
+    """(true mono mixture (T,) or None, binaural target (2, T)), float32.
+
+    The target sums each source's render at its azimuth over the segment (Eq. 2
+    with pre-rendered sources); the true mono sums the mono originals. Both are
+    scaled by 1/N when `scale_by_n` (reference code).
+    """
+    _check_spec(spec, sources)
+    t = spec.segment_samples
+    gain = 1.0 / spec.n_sources if scale_by_n else 1.0
+    binaural = np.zeros((2, t), np.float64)
+    mono = np.zeros(t, np.float64) if with_true_mono else None
+    for s in spec.sources:
+        path = sources.render_path(s.instrument, s.recording, s.azimuth_deg)
+        if not path.is_file():
+            raise InputFileError(
+                path,
+                "binaural render not found",
+                f"render split {sources.split!r} through IR set {sources.ir_set!r} at azimuth {s.azimuth_deg}",
+            )
+        binaural += sources.cache.audio(path, s.start, s.start + t, 2, sources.sample_rate)
+        if mono is not None:
+            mono += sources.cache.audio(
+                sources.mono_path(s.instrument, s.recording), s.start, s.start + t, 1, sources.sample_rate
+            )[0]
+    binaural *= gain
+    if mono is not None:
+        mono = (mono * gain).astype(np.float32)
+    return mono, binaural.astype(np.float32)
+
+
+def mono_input_signal(kind: MonoInput, binaural: np.ndarray, true_mono: np.ndarray | None = None) -> np.ndarray:
+    """The network's mono input: the true mono mixture, the target's left channel s_L, or s_L + s_R."""
+    if kind == "true_mono":
+        if true_mono is None:
+            raise ParameterError("mono_input", "'true_mono' needs the mono originals' mixture")
+        return true_mono
+    if kind == "left":
+        return binaural[0].copy()
+    if kind == "sum_lr":
+        return binaural[0] + binaural[1]
+    raise ParameterError("mono_input", f"must be one of {MONO_INPUTS}, got {kind!r}")
+
+
+def scene_cloud(
+    spec: SceneSpec,
+    sources: SceneSources,
+    *,
+    augment: AugmentParams | None = None,
+    rng: np.random.Generator | None = None,
+    listener_height_m: float = 1.2,
+) -> PointCloud:
+    """The merged scene cloud (listener frame): each performer's frame, augmented
+    independently when `augment` is given (in its own frame, in source order,
+    from `rng`), turned to face the listener and placed at its azimuth/distance."""
+    _check_spec(spec, sources)
+    if augment is not None and rng is None:
+        raise ParameterError("rng", "augmentation needs an explicit np.random.Generator")
+    clouds = []
+    for s in spec.sources:
+        cloud = sources.cache.frame(sources.frame_path(s.instrument, s.performer, s.frame))
+        if augment is not None:
+            cloud = augment_performer(cloud, rng, augment)
+        clouds.append(place_performer(cloud, s.azimuth_deg, s.distance_m, listener_height_m))
+    return PointCloud.concatenate(clouds)
+
+
+def build_scene(
+    spec: SceneSpec,
+    sources: SceneSources,
+    *,
+    mono_input: MonoInput = "sum_lr",
+    features: FeatureKind = "rgb",
+    voxel_size: float = 0.02,
+    scale_by_n: bool = True,
+    augment: AugmentParams | None = None,
+    rng: np.random.Generator | None = None,
+    listener_height_m: float = 1.2,
+    reduce: Literal["mean", "first"] = "mean",
+) -> Scene:
+    """Arrays of one scene: mono input, binaural target and the voxelized cloud."""
+    check_choice("mono_input", mono_input, MONO_INPUTS)
+    check_choice("features", features, FEATURE_KINDS)
+    true_mono, binaural = scene_audio(spec, sources, scale_by_n=scale_by_n, with_true_mono=mono_input == "true_mono")
+    cloud = scene_cloud(spec, sources, augment=augment, rng=rng, listener_height_m=listener_height_m)
+    coords, feats = voxelize(cloud.xyz, scene_features(cloud, features), voxel_size, reduce=reduce)
+    return Scene(mono_input_signal(mono_input, binaural, true_mono), binaural, coords, feats, spec)

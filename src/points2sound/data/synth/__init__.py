@@ -1,0 +1,1 @@
+"""Embedded default dataset, generated offline and deterministically: recordings, performers, shapes."""
