@@ -10,6 +10,7 @@ import pytest
 
 from points2sound.data.sources.download import ChecksumError, DownloadError, RemoteFile, download, fetch, verify_file
 from points2sound.data.sources.extract import UnsafeArchiveError, iter_members, safe_extract
+from points2sound.settings.sources import FetchOptions
 from test_download_server import down_url, sha256, zip_bytes
 
 BODY = bytes(range(256)) * 400  # 100 kB
@@ -19,10 +20,16 @@ def _no_sleep(_):
     pass
 
 
+def _opts(**changes) -> FetchOptions:
+    """The base params.yaml fetch options, with `changes`."""
+    base = dict(retries=5, backoff_s=1.0, timeout_s=60.0, zenodo_api="https://zenodo.org/api/records", profile="tiny")
+    return FetchOptions(**{**base, **changes})
+
+
 def test_download_verifies_and_renames(server, tmp_path):
     url = server.add("/data.bin", BODY)
     dest = tmp_path / "data.bin"
-    assert download(url, dest, f"sha256:{sha256(BODY)}", size=len(BODY), sleep=_no_sleep) == sha256(BODY)
+    assert download(url, dest, _opts(), f"sha256:{sha256(BODY)}", size=len(BODY), sleep=_no_sleep) == sha256(BODY)
     assert dest.read_bytes() == BODY
     assert not (tmp_path / "data.bin.part").exists()
 
@@ -31,7 +38,7 @@ def test_dropped_connection_is_resumed_with_range(server, tmp_path):
     url = server.add("/big.bin", BODY)
     server.drop_once.add("/big.bin")
     dest = tmp_path / "big.bin"
-    download(url, dest, sha256(BODY), retries=3, backoff_s=0.0, sleep=_no_sleep)
+    download(url, dest, _opts(retries=3, backoff_s=0.0), sha256(BODY), sleep=_no_sleep)
     assert dest.read_bytes() == BODY
     ranges = [r for _, _, r in server.hits("/big.bin")]
     assert ranges[0] is None and ranges[1] == f"bytes={len(BODY) // 2}-"  # resumed, not restarted
@@ -42,7 +49,7 @@ def test_server_ignoring_ranges_restarts_cleanly(server, tmp_path):
     server.drop_once.add("/norange.bin")
     server.no_range.add("/norange.bin")
     dest = tmp_path / "norange.bin"
-    download(url, dest, sha256(BODY), retries=3, backoff_s=0.0, sleep=_no_sleep)
+    download(url, dest, _opts(retries=3, backoff_s=0.0), sha256(BODY), sleep=_no_sleep)
     assert dest.read_bytes() == BODY
 
 
@@ -50,7 +57,7 @@ def test_partial_file_from_an_earlier_run_is_resumed(server, tmp_path):
     url = server.add("/resume.bin", BODY)
     dest = tmp_path / "resume.bin"
     (tmp_path / "resume.bin.part").write_bytes(BODY[:1000])
-    download(url, dest, sha256(BODY), sleep=_no_sleep)
+    download(url, dest, _opts(), sha256(BODY), sleep=_no_sleep)
     assert dest.read_bytes() == BODY
     assert server.hits("/resume.bin")[0][2] == "bytes=1000-"
 
@@ -59,7 +66,7 @@ def test_transient_errors_are_retried_with_backoff(server, tmp_path):
     url = server.add("/flaky.bin", BODY)
     server.fail_times["/flaky.bin"] = 2
     delays = []
-    download(url, tmp_path / "flaky.bin", sha256(BODY), retries=3, backoff_s=0.5, sleep=delays.append)
+    download(url, tmp_path / "flaky.bin", _opts(retries=3, backoff_s=0.5), sha256(BODY), sleep=delays.append)
     assert delays == [0.5, 1.0]
 
 
@@ -67,7 +74,7 @@ def test_checksum_mismatch_keeps_nothing(server, tmp_path):
     url = server.add("/bad.bin", BODY)
     dest = tmp_path / "bad.bin"
     with pytest.raises(ChecksumError) as err:
-        download(url, dest, "sha256:" + "0" * 64, sleep=_no_sleep)
+        download(url, dest, _opts(), "sha256:" + "0" * 64, sleep=_no_sleep)
     msg = str(err.value)
     assert str(dest) in msg and url in msg and "0" * 64 in msg and sha256(BODY) in msg
     assert list(tmp_path.iterdir()) == []
@@ -75,7 +82,7 @@ def test_checksum_mismatch_keeps_nothing(server, tmp_path):
 
 def test_missing_file_is_not_retried(server, tmp_path):
     with pytest.raises(urllib.error.HTTPError):
-        download(server.base + "/nope.bin", tmp_path / "nope.bin", sleep=_no_sleep)
+        download(server.base + "/nope.bin", tmp_path / "nope.bin", _opts(), sleep=_no_sleep)
     assert len(server.hits("/nope.bin")) == 1
 
 
@@ -84,7 +91,7 @@ def test_server_down_names_the_url_and_the_manual_steps(tmp_path):
     remote = RemoteFile("ModelNet40.zip", (url,), checksum=f"sha256:{'a' * 64}")
     dest = tmp_path / "cache" / "ModelNet40.zip"
     with pytest.raises(DownloadError) as err:
-        fetch(remote, dest, retries=1, backoff_s=0.0, timeout_s=2, sleep=_no_sleep)
+        fetch(remote, dest, _opts(retries=1, backoff_s=0.0, timeout_s=2.0), sleep=_no_sleep)
     msg = str(err.value)
     assert url in msg and str(dest) in msg and "place it at" in msg and "a" * 64 in msg
     assert not dest.exists()
@@ -93,7 +100,7 @@ def test_server_down_names_the_url_and_the_manual_steps(tmp_path):
 def test_mirrors_are_tried_in_order(server, tmp_path):
     good = server.add("/mirror.bin", BODY)
     remote = RemoteFile("mirror.bin", (down_url(), server.base + "/gone.bin", good), checksum=sha256(BODY))
-    fetch(remote, tmp_path / "mirror.bin", retries=0, timeout_s=2, sleep=_no_sleep)
+    fetch(remote, tmp_path / "mirror.bin", _opts(retries=0, timeout_s=2.0), sleep=_no_sleep)
     assert (tmp_path / "mirror.bin").read_bytes() == BODY
 
 
@@ -101,10 +108,10 @@ def test_hand_placed_file_is_verified_and_used_offline(tmp_path):
     dest = tmp_path / "placed.bin"
     dest.write_bytes(BODY)
     remote = RemoteFile("placed.bin", (down_url(),), checksum=sha256(BODY))
-    assert fetch(remote, dest, retries=0, sleep=_no_sleep) == sha256(BODY)
+    assert fetch(remote, dest, _opts(retries=0), sleep=_no_sleep) == sha256(BODY)
     dest.write_bytes(BODY[:-1])
     with pytest.raises(ChecksumError, match="placed.bin"):
-        fetch(remote, dest, retries=0, sleep=_no_sleep)
+        fetch(remote, dest, _opts(retries=0), sleep=_no_sleep)
 
 
 def test_zenodo_mirror_uses_the_published_md5(server, tmp_path):
@@ -113,11 +120,11 @@ def test_zenodo_mirror_uses_the_published_md5(server, tmp_path):
     server.add("/api/records/55418/files/QU_KEMAR_anechoic_1m.sofa/content", BODY)
     server.add("/api/records/55418", zenodo_record_json(server.base, 55418, {"QU_KEMAR_anechoic_1m.sofa": BODY}))
     remote = RemoteFile("QU_KEMAR_anechoic_1m.sofa", ("zenodo:55418/*1m.sofa",))
-    fetch(remote, tmp_path / "k.sofa", zenodo_api=server.base + "/api/records", sleep=_no_sleep)
+    fetch(remote, tmp_path / "k.sofa", _opts(zenodo_api=server.base + "/api/records"), sleep=_no_sleep)
     assert (tmp_path / "k.sofa").read_bytes() == BODY
     server.files["/api/records/55418/files/QU_KEMAR_anechoic_1m.sofa/content"] = BODY[:-1] + b"x"
     with pytest.raises(ChecksumError, match="md5"):
-        fetch(remote, tmp_path / "k2.sofa", zenodo_api=server.base + "/api/records", sleep=_no_sleep)
+        fetch(remote, tmp_path / "k2.sofa", _opts(zenodo_api=server.base + "/api/records"), sleep=_no_sleep)
 
 
 def test_verify_file_reports_size(tmp_path):

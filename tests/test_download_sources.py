@@ -13,11 +13,12 @@ import pytest
 import soundfile as sf
 
 from points2sound.config import load_params
-from points2sound.data.sources import fetch_source
+from points2sound.data.sources import fetch_source as _fetch_source
 from points2sound.data.sources.download import DownloadError
 from points2sound.data.sources.manifest import read_manifest
 from points2sound.data.sources.status import format_status, status_table
 from points2sound.errors import InputFileError
+from points2sound.settings.sources import sources_config
 from test_download_server import (
     ROOT,
     LoopbackServer,
@@ -40,6 +41,11 @@ MUSIC_IDS = {
 }
 SOLOS_IDS = {"Cello": ["c3", "c4"], "DoubleBass": ["d1", "d2", "d3"], "Saxophone": ["s3", "GONE-s4"], "Violin": ["v4"]}
 GONE = {"GONE-s4", "c2"}
+
+
+def fetch_source(params: dict, name: str, root: Path, cache: Path) -> dict:
+    """Fetch one source with the settings read off `params`, as the CLI does."""
+    return _fetch_source(sources_config(params), name, root, cache)
 
 
 def _params(base: str, api: str, lists: dict[str, bytes], overrides: dict | None = None) -> dict:
@@ -209,7 +215,7 @@ def test_status_reports_verified_sources(fetched):
     """ "verified" only where a pinned or published checksum was checked; unpinned downloads are "present"
     with their sha256 compared against the one their fetch recorded in the manifest."""
     params, root, cache, _ = fetched
-    rows = {r.source: r for r in status_table(params, root, cache)}
+    rows = {r.source: r for r in status_table(sources_config(params), root, cache)}
     assert set(rows) == {"music_solos", "points2sound_clouds", "modelnet40", "kemar", "rooms"}
     text = format_status(list(rows.values()), "tiny")
     assert rows["music_solos"].state == rows["points2sound_clouds"].state == "verified", text

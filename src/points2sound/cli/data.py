@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..data.sources import SOURCES
+from ..settings.sources import sources_config
 
 log = logging.getLogger("points2sound")
 
@@ -27,30 +28,28 @@ def _dataset(args: argparse.Namespace, params: dict) -> Path:
 def _status(args: argparse.Namespace, params: dict) -> None:
     from ..data.sources.status import format_status, status_table
 
-    rows = status_table(params, _dataset(args, params), args.cache, all_sources=args.all, verify=not args.no_verify)
+    sources = sources_config(params)
+    rows = status_table(sources, _dataset(args, params), args.cache, all_sources=args.all, verify=not args.no_verify)
     print(format_status(rows, params["profile"]))
 
 
 def _fetch(args: argparse.Namespace, params: dict) -> None:
     from ..data.sources import cache_dir, fetch_source
 
-    root = _dataset(args, params)
-    if args.if_selected:
-        from ..data.sources.status import selected_sources
-
-        if args.source not in selected_sources(params):
-            cache_dir(params, args.source, args.cache).mkdir(parents=True, exist_ok=True)
-            log.info("profile %r does not use %s: nothing to fetch", params["profile"], args.source)
-            return
+    root, sources = _dataset(args, params), sources_config(params)
+    if args.if_selected and args.source not in sources.selected:
+        cache_dir(sources, args.source, args.cache).mkdir(parents=True, exist_ok=True)
+        log.info("profile %r does not use %s: nothing to fetch", params["profile"], args.source)
+        return
     if args.source == "rooms" and args.room:
         from ..data.sources.manifest import write_manifest
         from ..data.sources.rooms import fetch_one
 
-        data = fetch_one(params, args.room, root, cache_dir(params, "rooms", args.cache))
+        data = fetch_one(sources.rooms, sources.options, args.room, root, cache_dir(sources, "rooms", args.cache))
         out = args.manifest or root / "manifests" / f"rooms_{args.room}.json"
         write_manifest(out, {"source": "rooms", **data})
     else:
-        fetch_source(params, args.source, root, args.cache, args.manifest)
+        fetch_source(sources, args.source, root, args.cache, args.manifest)
     log.info("fetched %s into %s", args.source, root)
 
 

@@ -26,13 +26,14 @@ import os
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from ...atomic import NoSpaceError
 from ...errors import InputFileError, Points2SoundError
+from ...settings.sources import FetchOptions, RemoteFile
 from .extract import UnsafeArchiveError
 
 log = logging.getLogger(__name__)
@@ -262,11 +263,9 @@ def _check_part(part: Path, dest: Path, check: Check | None, url: str) -> None:
 def download(
     url: str,
     dest: str | Path,
+    options: FetchOptions,
     checksum: Checksum | str | None = None,
     size: int | None = None,
-    retries: int = 5,
-    backoff_s: float = 1.0,
-    timeout_s: float = 60.0,
     progress: Callable[[int, int | None], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
     check: Check | None = None,
@@ -276,7 +275,7 @@ def download(
     Returns the file's sha256. Raises ChecksumError (nothing kept) on a mismatch of the
     checksum or of the size (given, or the server's), FormatError (nothing kept) when
     `check` refuses the file, urllib.error.HTTPError for a 4xx answer, and _Retryable's
-    message as DownloadError after `retries` failed attempts.
+    message as DownloadError after `options.retries` failed attempts.
     """
     dest = Path(dest)
     if isinstance(checksum, str) or checksum is None:
@@ -286,43 +285,52 @@ def download(
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
     dest.with_name(f".check.{dest.name}").unlink(missing_ok=True)  # left by a run killed while checking
-    last = ""
+    retries, last = options.retries, ""
     for attempt in range(int(retries) + 1):
         if attempt:
-            delay = float(backoff_s) * 2 ** (attempt - 1)
+            delay = float(options.backoff_s) * 2 ** (attempt - 1)
             log.warning("%s: %s; retry %d/%d in %.1f s", url, last, attempt, retries, delay)
             sleep(delay)
         try:
-            server_size = _attempt(url, part, timeout_s, progress)
+            server_size = _attempt(url, part, options.timeout_s, progress)
         except _Retryable as exc:
             last = str(exc)
             continue
         except _RangeNotSatisfiable as exc:
             server_size = exc.total  # the partial file may already hold everything: verify it below
-        try:
-            sha = verify_file(part, checksum, size if size is not None else server_size, source=url)
-        except ChecksumError as exc:
-            part.unlink(missing_ok=True)
-            raise ChecksumError(
-                dest,
-                exc.problem,
-                "nothing was kept; the server may hold another version — "
-                "check the source, or place a verified copy by hand",
-            ) from None
+        sha = _verify_part(part, dest, checksum, size if size is not None else server_size, url)
         _check_part(part, dest, check, url)
         os.replace(part, dest)
-        if checksum is not None:
-            log.info("downloaded %s -> %s (verified: %s)", url, dest, checksum)
-        else:
-            log.info(
-                "downloaded %s -> %s (unpinned: %s, sha256 %s recorded)",
-                url,
-                dest,
-                "format checked" if check else "no checksum published",
-                sha,
-            )
+        _log_downloaded(url, dest, checksum, check, sha)
         return sha
     raise _GaveUp(last)
+
+
+def _verify_part(part: Path, dest: Path, checksum: Checksum | None, size: int | None, url: str) -> str:
+    """The sha256 of a finished `.part`; a mismatch deletes it and is a ChecksumError naming `dest`."""
+    try:
+        return verify_file(part, checksum, size, source=url)
+    except ChecksumError as exc:
+        part.unlink(missing_ok=True)
+        raise ChecksumError(
+            dest,
+            exc.problem,
+            "nothing was kept; the server may hold another version — "
+            "check the source, or place a verified copy by hand",
+        ) from None
+
+
+def _log_downloaded(url: str, dest: Path, checksum: Checksum | None, check: Check | None, sha: str) -> None:
+    if checksum is not None:
+        log.info("downloaded %s -> %s (verified: %s)", url, dest, checksum)
+    else:
+        log.info(
+            "downloaded %s -> %s (unpinned: %s, sha256 %s recorded)",
+            url,
+            dest,
+            "format checked" if check else "no checksum published",
+            sha,
+        )
 
 
 class _GaveUp(Exception):
@@ -332,19 +340,7 @@ class _GaveUp(Exception):
 # ---------------------------------------------------------------- Zenodo
 
 
-@dataclass(frozen=True)
-class RemoteFile:
-    """A file to fetch: its mirrors, expected checksum and size, and where it comes from."""
-
-    name: str
-    urls: tuple[str, ...]
-    checksum: str | None = None
-    size: int | None = None
-    record: str | None = None
-    licence: str | None = None
-
-
-def zenodo_record(record: int | str, api: str, timeout_s: float = 60.0) -> dict[str, Any]:
+def zenodo_record(record: int | str, api: str, timeout_s: float) -> dict[str, Any]:
     """The metadata of a Zenodo record from its REST API (files with md5 checksums, licence)."""
     url = f"{api.rstrip('/')}/{record}"
     try:
@@ -405,10 +401,7 @@ def resolve_mirror(url: str, api: str, timeout_s: float) -> tuple[str, str | Non
 def fetch(
     remote: RemoteFile,
     dest: str | Path,
-    retries: int = 5,
-    backoff_s: float = 1.0,
-    timeout_s: float = 60.0,
-    zenodo_api: str = "https://zenodo.org/api/records",
+    options: FetchOptions,
     sleep: Callable[[float], None] = time.sleep,
     check: Check | None = None,
     refetch: str | None = None,
@@ -425,27 +418,19 @@ def fetch(
     failures: list[tuple[str, str]] = []
     for mirror in remote.urls:
         try:
-            url, published, size = resolve_mirror(mirror, zenodo_api, timeout_s)
+            url, published, size = resolve_mirror(mirror, options.zenodo_api, options.timeout_s)
         except (DownloadError, _Retryable) as exc:
             failures.append((mirror, str(exc).splitlines()[0] if isinstance(exc, DownloadError) else str(exc)))
             continue
         checksum = remote.checksum or published
         try:
             return download(
-                url,
-                dest,
-                checksum,
-                remote.size or size,
-                retries=retries,
-                backoff_s=backoff_s,
-                timeout_s=timeout_s,
-                sleep=sleep,
-                check=None if checksum else check,
+                url, dest, options, checksum, remote.size or size, sleep=sleep, check=None if checksum else check
             )
         except urllib.error.HTTPError as exc:
             failures.append((url, f"HTTP {exc.code} {exc.reason}"))
         except _GaveUp as exc:
-            failures.append((url, f"gave up after {retries + 1} attempts: {exc}"))
+            failures.append((url, f"gave up after {options.retries + 1} attempts: {exc}"))
     raise DownloadError(remote.name, dest, failures, remote.checksum)
 
 
@@ -465,17 +450,3 @@ def _use_present(remote: RemoteFile, dest: Path, check: Check | None, refetch: s
         raise FormatError(dest, exc.problem, f"the cached copy is corrupt; {how}") from None
     log.info("%s: present (unpinned, sha256 %s recorded)", dest, sha)
     return sha
-
-
-def remote_from_params(name: str, cfg: Mapping[str, Any]) -> RemoteFile:
-    """A RemoteFile from a `sources:` entry with `url`/`urls`, optional `sha256`/`checksum`, `size`."""
-    urls: Iterable[str] = cfg.get("urls") or ([cfg["url"]] if cfg.get("url") else [])
-    checksum = cfg.get("checksum") or (f"sha256:{cfg['sha256']}" if cfg.get("sha256") else None)
-    return RemoteFile(
-        name=name,
-        urls=tuple(urls),
-        checksum=checksum,
-        size=cfg.get("size"),
-        record=cfg.get("doi") or cfg.get("record"),
-        licence=cfg.get("licence"),
-    )

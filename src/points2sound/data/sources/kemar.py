@@ -8,7 +8,6 @@ and copied byte for byte to data/<profile>/ir/<hrir.name>.sofa.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,19 +15,18 @@ import numpy as np
 
 from ...atomic import atomic_path
 from ...errors import InputFileError
-from . import fetch_remote, source_cfg
-from .download import remote_from_params
+from ...settings.sources import FetchOptions, KemarSource, RemoteFile
+from . import fetch_remote
 
 NAME = "kemar"
 
 
-def remote_files(params: Mapping[str, Any]):
-    cfg = source_cfg(params, NAME)
-    return [remote_from_params(cfg["file"], cfg)]
+def remote_files(cfg: KemarSource) -> list[RemoteFile]:
+    return [cfg.remote]
 
 
-def targets(params: Mapping[str, Any], root: Path) -> list[Path]:
-    return [root / "ir" / f"{params['hrir']['name']}.sofa"]
+def targets(cfg: KemarSource, root: Path) -> list[Path]:
+    return [root / "ir" / f"{cfg.hrir_name}.sofa"]
 
 
 def check_hrir_set(path: Path, azimuths_deg, tol_deg: float = 0.5):
@@ -46,23 +44,22 @@ def check_hrir_set(path: Path, azimuths_deg, tol_deg: float = 0.5):
     return irset
 
 
-def fetch(params: Mapping[str, Any], root: Path, cache: Path) -> dict[str, Any]:
-    cfg = source_cfg(params, NAME)
-    remote = remote_files(params)[0]
-    raw = cache / cfg["file"]
-    azimuths = params["render"]["azimuths_deg"]
-    sha = fetch_remote(params, remote, raw, NAME, check=lambda path: check_hrir_set(path, azimuths))
+def fetch(cfg: KemarSource, options: FetchOptions, root: Path, cache: Path) -> dict[str, Any]:
+    remote = cfg.remote
+    raw = cache / cfg.file
+    azimuths = cfg.azimuths_deg
+    sha = fetch_remote(options, remote, raw, NAME, check=lambda path: check_hrir_set(path, azimuths))
     irset = check_hrir_set(raw, azimuths)
-    out = targets(params, root)[0]
+    out = targets(cfg, root)[0]
     with atomic_path(out) as tmp:
         shutil.copyfile(raw, tmp)
     horizontal = int(np.sum(np.abs(irset.elevations_deg) <= 0.5))
     dist = float(np.median(irset.distances_m)) if irset.distances_m is not None else None
     return {
         "urls": list(remote.urls),
-        "record": cfg.get("doi"),
-        "licence": cfg.get("licence"),
-        "files": {cfg["file"]: {"sha256": sha, "pinned": bool(remote.checksum)}},
+        "record": cfg.doi,
+        "licence": cfg.licence,
+        "files": {cfg.file: {"sha256": sha, "pinned": bool(remote.checksum)}},
         "file_count": 1,
         "outputs": [str(out.relative_to(root))],
         "measurements": int(irset.azimuths_deg.size),

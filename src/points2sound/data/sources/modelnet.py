@@ -18,7 +18,6 @@ import io
 import logging
 import re
 import zlib
-from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -26,11 +25,10 @@ import numpy as np
 import pandas as pd
 
 from ...atomic import atomic_dir, atomic_path
-from ...config import stage_seed
 from ...errors import InputFileError
 from ...geometry.pointcloud import PointCloud, write_ply
-from . import fetch_remote, source_cfg
-from .download import remote_from_params
+from ...settings.sources import FetchOptions, ModelNetSource, RemoteFile
+from . import fetch_remote
 from .extract import check_archive, iter_members
 
 log = logging.getLogger(__name__)
@@ -41,12 +39,11 @@ class OffError(InputFileError):
     """An OFF file that cannot be parsed even leniently."""
 
 
-def remote_files(params: Mapping[str, Any]):
-    cfg = source_cfg(params, NAME)
-    return [remote_from_params(cfg.get("file", "ModelNet40.zip"), cfg)]
+def remote_files(cfg: ModelNetSource) -> list[RemoteFile]:
+    return [cfg.remote]
 
 
-def targets(params: Mapping[str, Any], root: Path) -> list[Path]:
+def targets(cfg: ModelNetSource, root: Path) -> list[Path]:
     return [root / "shapes"]
 
 
@@ -121,9 +118,9 @@ def convert_archive(
     out_dir: Path,
     points: int,
     seed: int,
-    radius_m: float = 0.5,
-    max_per_class: int | None = None,
-    classes: list[str] | None = None,
+    radius_m: float,
+    max_per_class: int | None,
+    classes: list[str] | None,
 ) -> dict[str, Any]:
     """Write out_dir/<class>/<shape>.ply and out_dir/splits/{train,test}.csv from a ModelNet archive."""
     rows, skipped, lenient = [], [], 0
@@ -173,26 +170,17 @@ def convert_archive(
     )
 
 
-def fetch(params: Mapping[str, Any], root: Path, cache: Path) -> dict[str, Any]:
-    cfg = source_cfg(params, NAME)
-    remote = remote_files(params)[0]
+def fetch(cfg: ModelNetSource, options: FetchOptions, root: Path, cache: Path) -> dict[str, Any]:
+    remote = cfg.remote
     raw = cache / remote.name
-    sha = fetch_remote(params, remote, raw, NAME, check=check_archive)
-    points = int(cfg.get("points_per_shape") or params["shapes"]["points_per_shape"])
+    sha = fetch_remote(options, remote, raw, NAME, check=check_archive)
+    points = cfg.points_per_shape
     with atomic_dir(root / "shapes") as tmp:
-        info = convert_archive(
-            raw,
-            tmp,
-            points,
-            stage_seed(params, "fetch_modelnet40"),
-            float(cfg.get("radius_m", 0.5)),
-            cfg.get("max_per_class"),
-            cfg.get("classes"),
-        )
+        info = convert_archive(raw, tmp, points, cfg.seed, cfg.radius_m, cfg.max_per_class, cfg.classes)
     return {
         "urls": list(remote.urls),
-        "record": cfg.get("version"),
-        "licence": cfg.get("licence"),
+        "record": cfg.version,
+        "licence": cfg.licence,
         "files": {remote.name: {"sha256": sha, "pinned": bool(remote.checksum)}},
         "file_count": info["shapes"],
         "point_count": info["shapes"] * points,

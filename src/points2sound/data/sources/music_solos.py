@@ -35,10 +35,10 @@ import soundfile as sf
 
 from ...atomic import atomic_dir, atomic_path
 from ...audio_io import write_wav
-from ...config import stage_seed
 from ...errors import InputFileError, ParameterError
-from . import fetch_options, fetch_remote, source_cfg
-from .download import DownloadError, remote_from_params
+from ...settings.sources import FetchOptions, MusicSolosSource, RemoteFile
+from . import fetch_remote
+from .download import DownloadError
 
 log = logging.getLogger(__name__)
 NAME = "music_solos"
@@ -55,15 +55,11 @@ _OFFLINE = re.compile(
 MEDIA_SKIP = (".part", ".ytdl", ".json", ".tmp")
 
 
-def remote_files(params: Mapping[str, Any]):
-    cfg = source_cfg(params, NAME)
-    return [
-        remote_from_params(Path(item["url"]).name if "file" not in item else item["file"], item)
-        for item in cfg["lists"]
-    ]
+def remote_files(cfg: MusicSolosSource) -> list[RemoteFile]:
+    return [item.remote for item in cfg.lists]
 
 
-def targets(params: Mapping[str, Any], root: Path) -> list[Path]:
+def targets(cfg: MusicSolosSource, root: Path) -> list[Path]:
     return [root / "audio"]
 
 
@@ -127,7 +123,7 @@ def glob_escape(text: str) -> str:
     return re.sub(r"([*?\[])", r"[\1]", text)
 
 
-def download_media(vid: str, url: str, media_dir: Path, opts: Mapping[str, Any]) -> Path:
+def download_media(vid: str, url: str, media_dir: Path, opts: FetchOptions) -> Path:
     """The video's audio in the cache (downloaded with yt-dlp unless already there)."""
     found = _find_media(media_dir, vid)
     if found:
@@ -142,9 +138,9 @@ def download_media(vid: str, url: str, media_dir: Path, opts: Mapping[str, Any])
         "no_warnings": True,
         "noprogress": True,
         "noplaylist": True,
-        "retries": int(opts["retries"]),
-        "fragment_retries": int(opts["retries"]),
-        "socket_timeout": float(opts["timeout_s"]),
+        "retries": int(opts.retries),
+        "fragment_retries": int(opts.retries),
+        "socket_timeout": float(opts.timeout_s),
         "cachedir": False,
         "continuedl": True,
         "logger": _YdlLogger(),
@@ -221,119 +217,142 @@ def decode(media: Path, out: Path, sample_rate: int, max_s: float) -> Path:
     return out
 
 
-def fetch(params: Mapping[str, Any], root: Path, cache: Path) -> dict[str, Any]:
-    cfg = source_cfg(params, NAME)
-    sr = int(params["audio"]["sample_rate"])
-    instruments = list(params["instruments"])
-    n_wanted = int(cfg["recordings_per_instrument"])
-    rec_s, min_s = float(cfg["recording_s"]), float(cfg.get("min_recording_s", cfg["recording_s"]))
-    max_seg = int(cfg.get("max_segments_per_video", 1))
-    if not 0 < min_s <= rec_s:
-        raise ParameterError(f"sources.{NAME}.min_recording_s", f"must be in (0, recording_s], got {min_s}")
-    opts = fetch_options(params)
+def fetch(cfg: MusicSolosSource, options: FetchOptions, root: Path, cache: Path) -> dict[str, Any]:
+    if not 0 < cfg.min_recording_s <= cfg.recording_s:
+        raise ParameterError(
+            f"sources.{NAME}.min_recording_s", f"must be in (0, recording_s], got {cfg.min_recording_s}"
+        )
     lists, list_digests = {}, {}
-    for item, remote in zip(cfg["lists"], remote_files(params)):
-        path = cache / "lists" / remote.name
-        list_digests[item["name"]] = {
-            "url": item["url"],
-            "sha256": fetch_remote(params, remote, path, NAME, check=read_id_list),
+    for item in cfg.lists:
+        path = cache / "lists" / item.remote.name
+        list_digests[item.name] = {
+            "url": item.url,
+            "sha256": fetch_remote(options, item.remote, path, NAME, check=read_id_list),
         }
-        lists[item["name"]] = read_id_list(path)
-    unknown = [i for i in instruments if not cfg["categories"].get(i)]
+        lists[item.name] = read_id_list(path)
+    unknown = [i for i in cfg.instruments if not cfg.categories.get(i)]
     if unknown:
         raise ParameterError(f"sources.{NAME}.categories", f"no list category for {unknown}")
-    seed = stage_seed(params, f"fetch_{NAME}")
-    media_dir, dec_dir = cache / "media", cache / f"decoded_{sr}_{int(max_seg * rec_s)}s"
+    cut = _Cutter(cfg, cache)
     report: dict[str, Any] = {}
-    total_s = 0.0
-    files = 0
     with atomic_dir(root / "audio") as tmp:
-        for inst in instruments:
-            cands = candidates(lists, cfg["categories"], inst, seed)
-            skipped: dict[str, str] = {}
-            usable: list[tuple[str, Path, int]] = []  # (video id, decoded wav, frames)
-            recordings: list[dict[str, Any]] = []
-            offline_streak = 0
-
-            def take(
-                vid: str, wav: Path, frames: int, seg: int, inst: str = inst, recordings: list = recordings
-            ) -> bool:
-                start = int(round(seg * rec_s * sr))
-                length = min(int(round(rec_s * sr)), frames - start)
-                if length < int(round(min_s * sr)):
-                    return False
-                data, _ = sf.read(str(wav), start=start, stop=start + length, dtype="float32", always_2d=False)
-                if data.ndim > 1:
-                    data = data.mean(axis=1)
-                if float(np.sqrt(np.mean(np.square(data, dtype=np.float64)))) < 1e-4:
-                    return False
-                name = f"yt-{vid}-{seg:02d}"
-                write_wav(tmp / inst / f"{name}.wav", data, sr, subtype=params["audio"]["wav_subtype"])
-                recordings.append({"recording": name, "video": vid, "segment": seg, "duration_s": length / sr})
-                return True
-
-            for vid, _ in cands:
-                if len(recordings) >= n_wanted:
-                    break
-                url = cfg["video_url"].format(id=vid)
-                try:
-                    media = download_media(vid, url, media_dir, opts)
-                    offline_streak = 0
-                    wav = decode(media, dec_dir / f"{vid}.wav", sr, max_seg * rec_s)
-                except _Offline as exc:
-                    offline_streak += 1
-                    skipped[vid] = f"unreachable: {exc}"
-                    if offline_streak >= 3 and not usable:
-                        raise DownloadError(
-                            f"the {inst} videos (yt-dlp)",
-                            media_dir / f"{vid}.<ext>",
-                            [(url, str(exc).splitlines()[0])],
-                            None,
-                        ) from None
-                    continue
-                except (LookupError, ValueError) as exc:
-                    skipped[vid] = str(exc).splitlines()[0][:300]
-                    log.info("%s %s: skipped (%s)", inst, vid, skipped[vid])
-                    continue
-                frames = sf.info(str(wav)).frames
-                if take(vid, wav, frames, 0):
-                    usable.append((vid, wav, frames))
-                else:
-                    skipped[vid] = f"shorter than {min_s:g} s or silent"
-            for seg in range(1, max_seg):
-                for vid, wav, frames in usable:
-                    if len(recordings) >= n_wanted:
-                        break
-                    take(vid, wav, frames, seg)
-            if len(recordings) < 3:
-                raise InputFileError(
-                    media_dir,
-                    f"only {len(recordings)} recordings for {inst!r} (need at least 3)",
-                    f"{len(skipped)} videos were skipped; see the log, or place media by hand in {media_dir}",
-                )
-            if len(recordings) < n_wanted:
-                log.warning("%s: %d of %d recordings (the lists ran out)", inst, len(recordings), n_wanted)
-            dur = sum(r["duration_s"] for r in recordings)
-            report[inst] = {
-                "recordings": recordings,
-                "skipped": skipped,
-                "count": len(recordings),
-                "shortfall": max(0, n_wanted - len(recordings)),
-                "duration_s": dur,
-                "candidates": len(cands),
-            }
-            total_s += dur
-            files += len(recordings)
+        for inst in cfg.instruments:
+            report[inst] = _instrument_recordings(cfg, options, cut, lists, inst, tmp / inst)
     return {
-        "urls": [d["url"] for d in list_digests.values()] + [cfg["video_url"]],
+        "urls": [d["url"] for d in list_digests.values()] + [cfg.video_url],
         "record": {k: v["url"] for k, v in list_digests.items()},
-        "licence": cfg.get("licence"),
+        "licence": cfg.licence,
         "files": list_digests,
-        "file_count": files,
-        "total_duration_s": round(total_s, 3),
-        "sample_rate": sr,
+        "file_count": sum(r["count"] for r in report.values()),
+        "total_duration_s": round(sum(r["duration_s"] for r in report.values()), 3),
+        "sample_rate": cfg.sample_rate,
         "instruments": report,
         "tools": {"yt_dlp": _version("yt_dlp"), "ffmpeg": ffmpeg_exe_name()},
+    }
+
+
+class _Cutter:
+    """Cuts a video's decoded audio into the recordings of one instrument (segment i: from i * recording_s)."""
+
+    def __init__(self, cfg: MusicSolosSource, cache: Path) -> None:
+        self.cfg = cfg
+        self.media_dir = cache / "media"
+        self.decoded_dir = cache / f"decoded_{cfg.sample_rate}_{int(cfg.max_segments_per_video * cfg.recording_s)}s"
+
+    def decode(self, vid: str, media: Path) -> Path:
+        cfg = self.cfg
+        return decode(
+            media, self.decoded_dir / f"{vid}.wav", cfg.sample_rate, cfg.max_segments_per_video * cfg.recording_s
+        )
+
+    def take(self, vid: str, wav: Path, frames: int, seg: int, out_dir: Path, recordings: list) -> bool:
+        """Write segment `seg` of a video as a recording; False when it is too short or silent."""
+        sr, rec_s = self.cfg.sample_rate, self.cfg.recording_s
+        start = int(round(seg * rec_s * sr))
+        length = min(int(round(rec_s * sr)), frames - start)
+        if length < int(round(self.cfg.min_recording_s * sr)):
+            return False
+        data, _ = sf.read(str(wav), start=start, stop=start + length, dtype="float32", always_2d=False)
+        if data.ndim > 1:
+            data = data.mean(axis=1)
+        if float(np.sqrt(np.mean(np.square(data, dtype=np.float64)))) < 1e-4:
+            return False
+        name = f"yt-{vid}-{seg:02d}"
+        write_wav(out_dir / f"{name}.wav", data, sr, subtype=self.cfg.wav_subtype)
+        recordings.append({"recording": name, "video": vid, "segment": seg, "duration_s": length / sr})
+        return True
+
+
+def _instrument_recordings(
+    cfg: MusicSolosSource,
+    options: FetchOptions,
+    cut: _Cutter,
+    lists: Mapping[str, Mapping[str, list[str]]],
+    inst: str,
+    out_dir: Path,
+) -> dict[str, Any]:
+    """One instrument's recordings: a segment of each video in the seeded order, then further segments."""
+    n_wanted = cfg.recordings_per_instrument
+    cands = candidates(lists, cfg.categories, inst, cfg.seed)
+    skipped: dict[str, str] = {}
+    usable: list[tuple[str, Path, int]] = []  # (video id, decoded wav, frames)
+    recordings: list[dict[str, Any]] = []
+    offline_streak = 0
+    for vid, _ in cands:
+        if len(recordings) >= n_wanted:
+            break
+        url = cfg.video_url.format(id=vid)
+        try:
+            media = download_media(vid, url, cut.media_dir, options)
+            offline_streak = 0
+            wav = cut.decode(vid, media)
+        except _Offline as exc:
+            offline_streak += 1
+            skipped[vid] = f"unreachable: {exc}"
+            if offline_streak >= 3 and not usable:
+                raise DownloadError(
+                    f"the {inst} videos (yt-dlp)",
+                    cut.media_dir / f"{vid}.<ext>",
+                    [(url, str(exc).splitlines()[0])],
+                    None,
+                ) from None
+            continue
+        except (LookupError, ValueError) as exc:
+            skipped[vid] = str(exc).splitlines()[0][:300]
+            log.info("%s %s: skipped (%s)", inst, vid, skipped[vid])
+            continue
+        frames = sf.info(str(wav)).frames
+        if cut.take(vid, wav, frames, 0, out_dir, recordings):
+            usable.append((vid, wav, frames))
+        else:
+            skipped[vid] = f"shorter than {cfg.min_recording_s:g} s or silent"
+    for seg in range(1, cfg.max_segments_per_video):
+        for vid, wav, frames in usable:
+            if len(recordings) >= n_wanted:
+                break
+            cut.take(vid, wav, frames, seg, out_dir, recordings)
+    return _instrument_report(inst, recordings, skipped, n_wanted, len(cands), cut.media_dir)
+
+
+def _instrument_report(
+    inst: str, recordings: list[dict[str, Any]], skipped: dict[str, str], n_wanted: int, n_cands: int, media_dir: Path
+) -> dict[str, Any]:
+    """The manifest entry of one instrument; fewer than 3 recordings stop the fetch."""
+    if len(recordings) < 3:
+        raise InputFileError(
+            media_dir,
+            f"only {len(recordings)} recordings for {inst!r} (need at least 3)",
+            f"{len(skipped)} videos were skipped; see the log, or place media by hand in {media_dir}",
+        )
+    if len(recordings) < n_wanted:
+        log.warning("%s: %d of %d recordings (the lists ran out)", inst, len(recordings), n_wanted)
+    return {
+        "recordings": recordings,
+        "skipped": skipped,
+        "count": len(recordings),
+        "shortfall": max(0, n_wanted - len(recordings)),
+        "duration_s": sum(r["duration_s"] for r in recordings),
+        "candidates": n_cands,
     }
 
 

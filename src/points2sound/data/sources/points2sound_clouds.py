@@ -25,6 +25,7 @@ import logging
 import re
 import shutil
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +34,9 @@ import numpy as np
 from ...atomic import atomic_dir, write_text
 from ...errors import InputFileError, ParameterError
 from ...geometry.pointcloud import PointCloud, read_ply, write_ply
-from . import fetch_options, fetch_remote, source_cfg
-from .download import DownloadError, RemoteFile, zenodo_files, zenodo_record
+from ...settings.sources import CloudsSource, FetchOptions, RemoteFile
+from . import fetch_remote
+from .download import DownloadError, zenodo_files, zenodo_record
 from .extract import archive_kind, check_archive, safe_extract
 
 log = logging.getLogger(__name__)
@@ -42,47 +44,42 @@ NAME = "points2sound_clouds"
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
 
 
-def record_url(params: Mapping[str, Any]) -> str:
-    cfg = source_cfg(params, NAME)
-    return f"{fetch_options(params)['zenodo_api'].rstrip('/')}/{cfg['zenodo_record']}"
+def record_url(cfg: CloudsSource, options: FetchOptions) -> str:
+    return f"{options.zenodo_api.rstrip('/')}/{cfg.zenodo_record}"
 
 
-def _record_meta(params: Mapping[str, Any], cache: Path) -> dict[str, Any]:
+def _record_meta(cfg: CloudsSource, options: FetchOptions, cache: Path) -> dict[str, Any]:
     """The record's metadata: fresh from the API, else the copy cached by an earlier fetch."""
-    cfg = source_cfg(params, NAME)
     saved = cache / "record.json"
     try:
-        meta = zenodo_record(
-            cfg["zenodo_record"], fetch_options(params)["zenodo_api"], fetch_options(params)["timeout_s"]
-        )
+        meta = zenodo_record(cfg.zenodo_record, options.zenodo_api, options.timeout_s)
     except DownloadError as exc:
         if saved.is_file():
             log.warning("Zenodo API unreachable; using the cached record metadata %s", saved)
             return json.loads(saved.read_text())
         raise DownloadError(
-            f"the file list of Zenodo record {cfg['zenodo_record']} (the 3D-video Point Cloud Musicians Dataset)",
+            f"the file list of Zenodo record {cfg.zenodo_record} (the 3D-video Point Cloud Musicians Dataset)",
             cache / "record.json",
             exc.failures,
-            f"the record's JSON from {record_url(params)}; also download its files into {cache}/",
+            f"the record's JSON from {record_url(cfg, options)}; also download its files into {cache}/",
         ) from None
     write_text(saved, json.dumps(meta, indent=1, sort_keys=True))
     return meta
 
 
-def remote_files(params: Mapping[str, Any], cache: Path | None = None) -> list[RemoteFile]:
-    cfg = source_cfg(params, NAME)
-    opts = fetch_options(params)
+def remote_files(cfg: CloudsSource, options: FetchOptions, cache: Path | None = None) -> list[RemoteFile]:
+    """The record's files matching `cfg.files` (the metadata is saved in `cache`, when given, for offline use)."""
     if cache is not None:
-        meta = _record_meta(params, cache)
+        meta = _record_meta(cfg, options, cache)
     else:
-        meta = zenodo_record(cfg["zenodo_record"], opts["zenodo_api"], opts["timeout_s"])
-    files = zenodo_files(meta, cfg["zenodo_record"], opts["zenodo_api"], cfg.get("files", "*"))
+        meta = zenodo_record(cfg.zenodo_record, options.zenodo_api, options.timeout_s)
+    files = zenodo_files(meta, cfg.zenodo_record, options.zenodo_api, cfg.files)
     if not files:
-        raise InputFileError(Path(record_url(params)), f"no file of the record matches {cfg.get('files', '*')!r}")
+        raise InputFileError(Path(record_url(cfg, options)), f"no file of the record matches {cfg.files!r}")
     return files
 
 
-def targets(params: Mapping[str, Any], root: Path) -> list[Path]:
+def targets(cfg: CloudsSource, root: Path) -> list[Path]:
     return [root / "frames"]
 
 
@@ -161,100 +158,121 @@ def _check_download(path: Path) -> None:
         check_archive(path)
 
 
-def fetch(params: Mapping[str, Any], root: Path, cache: Path) -> dict[str, Any]:
-    cfg = source_cfg(params, NAME)
-    mode = cfg.get("axes", "check")
-    if mode not in ("check", "fix"):
-        raise ParameterError(f"sources.{NAME}.axes", f"must be 'check' or 'fix', got {mode!r}")
-    aliases = {str(k).lower(): str(v) for k, v in (cfg.get("instrument_aliases") or {}).items()}
-    instruments = list(params["instruments"])
-    files = remote_files(params, cache)
+def fetch(cfg: CloudsSource, options: FetchOptions, root: Path, cache: Path) -> dict[str, Any]:
+    if cfg.axes not in ("check", "fix"):
+        raise ParameterError(f"sources.{NAME}.axes", f"must be 'check' or 'fix', got {cfg.axes!r}")
+    files = remote_files(cfg, options, cache)
     digests: dict[str, dict[str, Any]] = {}
     extracted: list[Path] = []
     for remote in files:
         raw = cache / _safe_name(remote.name)
-        sha = fetch_remote(params, remote, raw, NAME, check=_check_download)
+        sha = fetch_remote(options, remote, raw, NAME, check=_check_download)
         digests[remote.name] = {
             "sha256": sha,
             "md5": str(remote.checksum or "").removeprefix("md5:") or None,
             "size": remote.size,
             "pinned": bool(remote.checksum),
         }
-        if raw.suffix.lower() == ".ply":
-            extracted.append(raw.parent)
-            continue
-        if not raw.name.lower().endswith(ARCHIVE_SUFFIXES):
-            try:
-                archive_kind(raw)
-            except InputFileError:
-                log.info("%s: not an archive, skipped", raw.name)
-                continue
-        dest = cache / "extracted" / _safe_name(remote.name)
-        done = dest / ".complete"
-        if not (done.is_file() and done.read_text().strip() == sha):
-            safe_extract(raw, dest)
-            (dest / ".complete").write_text(sha)
-        extracted.append(dest)
-
-    performers: dict[str, list[dict[str, Any]]] = {i: [] for i in instruments}
-    unmapped: list[str] = []
-    transforms: dict[str, str] = {}
-    points = frames_total = 0
+        folder = _unpacked(raw, remote.name, sha, cache)
+        if folder is not None:
+            extracted.append(folder)
     with atomic_dir(root / "frames") as tmp:
-        for folder in _performer_dirs(extracted):
-            base = next(b for b in extracted if folder.is_relative_to(b))
-            inst = _instrument_of(folder, base, instruments, aliases)
-            if inst is None:
-                unmapped.append(str(folder.relative_to(cache)))
-                continue
-            name = _safe_name(folder.name)
-            taken = {p["performer"] for p in performers[inst]}
-            if name in taken:
-                name = _safe_name(f"{base.name}-{folder.name}")
-            frames = sorted(
-                (p for p in folder.glob("*.ply") if not p.name.startswith(".")), key=lambda p: _natural_key(p.name)
-            )
-            first = read_ply(frames[0])
-            matrix, note = axes_transform(first.xyz, frames[0])
-            if matrix is not None:
-                if mode == "check":
-                    raise InputFileError(
-                        frames[0],
-                        f"is not in the paper's axes ({note})",
-                        f"set sources.{NAME}.axes: fix to convert, or convert the files by hand",
-                    )
-                transforms[f"{inst}/{name}"] = note
-            out_dir = tmp / inst / name
-            out_dir.mkdir(parents=True, exist_ok=True)
-            for i, src in enumerate(frames):
-                dst = out_dir / f"{i:05d}.ply"
-                if matrix is None:
-                    shutil.copyfile(src, dst)
-                    points += ply_vertex_count(dst)
-                else:
-                    cloud = read_ply(src)
-                    write_ply(dst, PointCloud(cloud.xyz.astype(np.float64) @ matrix, cloud.rgb))
-                    points += len(cloud)
-            frames_total += len(frames)
-            performers[inst].append({"performer": name, "frames": len(frames), "from": str(folder.relative_to(cache))})
-        missing = [i for i in instruments if not performers[i]]
-        if missing:
-            raise InputFileError(
-                cache,
-                f"no performers found for {missing}",
-                f"check the record's layout and sources.{NAME}.instrument_aliases",
-            )
-    cfg_record = cfg["zenodo_record"]
+        found = _write_performers(cfg, extracted, cache, tmp)
     return {
         "urls": [f.urls[0] for f in files],
-        "record": f"zenodo:{cfg_record}",
-        "doi": cfg.get("doi"),
-        "licence": files[0].licence or cfg.get("licence"),
+        "record": f"zenodo:{cfg.zenodo_record}",
+        "doi": cfg.doi,
+        "licence": files[0].licence or cfg.licence,
         "files": digests,
-        "file_count": frames_total,
-        "point_count": points,
-        "performers": {i: len(p) for i, p in performers.items()},
-        "performer_sources": performers,
-        "axes": {"mode": mode, "converted": transforms},
-        "unmapped_folders": unmapped,
+        "file_count": found.frames,
+        "point_count": found.points,
+        "performers": {i: len(p) for i, p in found.performers.items()},
+        "performer_sources": found.performers,
+        "axes": {"mode": cfg.axes, "converted": found.transforms},
+        "unmapped_folders": found.unmapped,
     }
+
+
+def _unpacked(raw: Path, name: str, sha: str, cache: Path) -> Path | None:
+    """The folder holding a download's frames (extracted once per checksum); None for a file that is neither."""
+    if raw.suffix.lower() == ".ply":
+        return raw.parent
+    if not raw.name.lower().endswith(ARCHIVE_SUFFIXES):
+        try:
+            archive_kind(raw)
+        except InputFileError:
+            log.info("%s: not an archive, skipped", raw.name)
+            return None
+    dest = cache / "extracted" / _safe_name(name)
+    done = dest / ".complete"
+    if not (done.is_file() and done.read_text().strip() == sha):
+        safe_extract(raw, dest)
+        (dest / ".complete").write_text(sha)
+    return dest
+
+
+@dataclass
+class _Found:
+    """What the conversion wrote: performers per instrument, axes converted, folders left out, totals."""
+
+    performers: dict[str, list[dict[str, Any]]]
+    transforms: dict[str, str] = field(default_factory=dict)
+    unmapped: list[str] = field(default_factory=list)
+    frames: int = 0
+    points: int = 0
+
+
+def _write_performers(cfg: CloudsSource, extracted: list[Path], cache: Path, out: Path) -> _Found:
+    """Each folder of PLY frames as out/<instrument>/<performer>/<nnnnn>.ply, in the paper's axes."""
+    found = _Found({i: [] for i in cfg.instruments})
+    for folder in _performer_dirs(extracted):
+        base = next(b for b in extracted if folder.is_relative_to(b))
+        inst = _instrument_of(folder, base, cfg.instruments, cfg.instrument_aliases)
+        if inst is None:
+            found.unmapped.append(str(folder.relative_to(cache)))
+            continue
+        name = _safe_name(folder.name)
+        taken = {p["performer"] for p in found.performers[inst]}
+        if name in taken:
+            name = _safe_name(f"{base.name}-{folder.name}")
+        frames = sorted(
+            (p for p in folder.glob("*.ply") if not p.name.startswith(".")), key=lambda p: _natural_key(p.name)
+        )
+        matrix, note = axes_transform(read_ply(frames[0]).xyz, frames[0])
+        if matrix is not None:
+            if cfg.axes == "check":
+                raise InputFileError(
+                    frames[0],
+                    f"is not in the paper's axes ({note})",
+                    f"set sources.{NAME}.axes: fix to convert, or convert the files by hand",
+                )
+            found.transforms[f"{inst}/{name}"] = note
+        found.points += _write_frames(frames, out / inst / name, matrix)
+        found.frames += len(frames)
+        found.performers[inst].append(
+            {"performer": name, "frames": len(frames), "from": str(folder.relative_to(cache))}
+        )
+    missing = [i for i in cfg.instruments if not found.performers[i]]
+    if missing:
+        raise InputFileError(
+            cache,
+            f"no performers found for {missing}",
+            f"check the record's layout and sources.{NAME}.instrument_aliases",
+        )
+    return found
+
+
+def _write_frames(frames: list[Path], out_dir: Path, matrix: np.ndarray | None) -> int:
+    """Copy (or rotate into the paper's axes) the frames as 00000.ply, 00001.ply, ...; returns their points."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    points = 0
+    for i, src in enumerate(frames):
+        dst = out_dir / f"{i:05d}.ply"
+        if matrix is None:
+            shutil.copyfile(src, dst)
+            points += ply_vertex_count(dst)
+        else:
+            cloud = read_ply(src)
+            write_ply(dst, PointCloud(cloud.xyz.astype(np.float64) @ matrix, cloud.rgb))
+            points += len(cloud)
+    return points

@@ -14,38 +14,25 @@ render/sofa_io.write_brir_sofa) to data/<profile>/ir/<set>.sofa.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ...errors import InputFileError, ParameterError
-from . import fetch_remote, source_cfg
-from .download import remote_from_params
+from ...settings.sources import FetchOptions, RemoteFile, RoomsSource
+from . import fetch_remote
 
 NAME = "rooms"
 
 
-def measured_sets(params: Mapping[str, Any]) -> list[str]:
-    return [k for k, v in params["rooms"]["sets"].items() if (v or {}).get("source") == "measured"]
+def remote_files(cfg: RoomsSource) -> list[RemoteFile]:
+    return [cfg.measurement(r).remote for r in cfg.sets]
 
 
-def _room_cfg(params: Mapping[str, Any], room: str) -> Mapping[str, Any]:
-    rooms = source_cfg(params, NAME)
-    key = params["rooms"]["sets"].get(room, {}).get("measurement", room)
-    if key not in rooms:
-        raise ParameterError(
-            f"sources.rooms.{key}", f"no measured BRIR source for room set {room!r}; known: {sorted(rooms)}"
-        )
-    return rooms[key]
-
-
-def remote_files(params: Mapping[str, Any]):
-    return [remote_from_params(_room_cfg(params, r)["file"], _room_cfg(params, r)) for r in measured_sets(params)]
-
-
-def targets(params: Mapping[str, Any], root: Path) -> list[Path]:
-    return [root / "ir" / f"{r}.sofa" for r in measured_sets(params)]
+def targets(cfg: RoomsSource, root: Path) -> list[Path]:
+    return [root / "ir" / f"{r}.sofa" for r in cfg.sets]
 
 
 # ---------------------------------------------------------------- reading the measurement
@@ -94,31 +81,7 @@ def read_measurement(path: Path) -> dict[str, Any]:
     with ds:
         if str(getattr(ds, "Conventions", "")).strip() != "SOFA":
             raise InputFileError(path, "not a SOFA file (no Conventions = SOFA attribute)")
-        data = _var(ds, "Data.IR")
-        if data is None:
-            raise InputFileError(path, "has no Data.IR")
-        if data.ndim == 3:
-            data = data[:, :, None, :]
-        if data.ndim != 4 or data.shape[1] != 2:
-            raise InputFileError(path, f"Data.IR has shape {data.shape}; expected M x 2 x N or M x 2 x E x N")
-        m, _, e, n = data.shape
-        sr = _var(ds, "Data.SamplingRate")
-        if sr is None or not np.all(np.isfinite(sr)) or float(np.ravel(sr)[0]) <= 0:
-            raise InputFileError(path, "Data.SamplingRate missing or invalid")
-        delay = _var(ds, "Data.Delay")
-        if delay is not None and np.any(delay > 0):
-            d = np.round(delay).astype(int)
-            d = d.reshape(1, -1) if d.ndim <= 1 else d
-            d = d[:, :, None] if d.ndim == 2 else d
-            try:  # (I or M, R) or (I or M, R, E)
-                d = np.broadcast_to(d, (m, 2, e))
-            except ValueError:
-                raise InputFileError(path, f"Data.Delay has shape {delay.shape}; expected (1 or M, 2[, E])") from None
-            shifted = np.zeros((m, 2, e, n + int(d.max())))
-            for i, j, k in np.ndindex(m, 2, e):
-                s = d[i, j, k]
-                shifted[i, j, k, s : s + n] = data[i, j, k]
-            data = shifted
+        data, sr = _irs(ds, path)
         listener = _cart(ds, "ListenerPosition", path, [[0.0, 0.0, 0.0]])
         view = _cart(ds, "ListenerView", path, [[1.0, 0.0, 0.0]])
         source = _cart(ds, "SourcePosition", path)
@@ -126,6 +89,7 @@ def read_measurement(path: Path) -> dict[str, Any]:
             raise InputFileError(path, "has no SourcePosition")
         emitters = _cart(ds, "EmitterPosition", path, [[0.0, 0.0, 0.0]])
         recv = _cart(ds, "ReceiverPosition", path)
+    m, _, e, _ = data.shape
     view = np.broadcast_to(view, (m, 3))
     yaw = np.degrees(np.arctan2(view[:, 1], view[:, 0]))
     # the front of the head at rest: the circular mean of the head directions measured
@@ -150,11 +114,46 @@ def read_measurement(path: Path) -> dict[str, Any]:
     )
 
 
+def _irs(ds, path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Data.IR as (M, 2, E, N), shifted by Data.Delay, and Data.SamplingRate."""
+    data = _var(ds, "Data.IR")
+    if data is None:
+        raise InputFileError(path, "has no Data.IR")
+    if data.ndim == 3:
+        data = data[:, :, None, :]
+    if data.ndim != 4 or data.shape[1] != 2:
+        raise InputFileError(path, f"Data.IR has shape {data.shape}; expected M x 2 x N or M x 2 x E x N")
+    sr = _var(ds, "Data.SamplingRate")
+    if sr is None or not np.all(np.isfinite(sr)) or float(np.ravel(sr)[0]) <= 0:
+        raise InputFileError(path, "Data.SamplingRate missing or invalid")
+    delay = _var(ds, "Data.Delay")
+    if delay is not None and np.any(delay > 0):
+        data = _apply_delay(data, delay, path)
+    return data, sr
+
+
+def _apply_delay(data: np.ndarray, delay: np.ndarray, path: Path) -> np.ndarray:
+    """The IRs with each one's Data.Delay (whole samples) put in front of it."""
+    m, _, e, n = data.shape
+    d = np.round(delay).astype(int)
+    d = d.reshape(1, -1) if d.ndim <= 1 else d
+    d = d[:, :, None] if d.ndim == 2 else d
+    try:  # (I or M, R) or (I or M, R, E)
+        d = np.broadcast_to(d, (m, 2, e))
+    except ValueError:
+        raise InputFileError(path, f"Data.Delay has shape {delay.shape}; expected (1 or M, 2[, E])") from None
+    shifted = np.zeros((m, 2, e, n + int(d.max())))
+    for i, j, k in np.ndindex(m, 2, e):
+        s = d[i, j, k]
+        shifted[i, j, k, s : s + n] = data[i, j, k]
+    return shifted
+
+
 def pick(
     meas: Mapping[str, Any],
     raw: Path,
     head_rotations_deg: Sequence[float],
-    source_azimuth_deg: float = 0.0,
+    source_azimuth_deg: float,
     tol_deg: float = 0.6,
 ) -> tuple[int, list[int], list[float]]:
     """The loudspeaker nearest `source_azimuth_deg` and the measurements of the wanted head rotations.
@@ -184,7 +183,7 @@ def pick(
     return emitter, picks, rotations
 
 
-def check_download(path: Path, head_rotations_deg: Sequence[float], source_azimuth_deg: float = 0.0) -> None:
+def check_download(path: Path, head_rotations_deg: Sequence[float], source_azimuth_deg: float) -> None:
     """The format check of an unpinned BRIR download: a SOFA measurement holding what `convert` picks."""
     pick(read_measurement(path), path, head_rotations_deg, source_azimuth_deg)
 
@@ -194,7 +193,7 @@ def convert(
     out: Path,
     name: str,
     head_rotations_deg,
-    source_azimuth_deg: float = 0.0,
+    source_azimuth_deg: float,
     description: str = "",
     tol_deg: float = 0.6,
 ) -> dict[str, Any]:
@@ -226,29 +225,23 @@ def convert(
     )
 
 
-def fetch(params: Mapping[str, Any], root: Path, cache: Path) -> dict[str, Any]:
-    rooms = measured_sets(params)
-    if not rooms:
+def fetch(cfg: RoomsSource, options: FetchOptions, root: Path, cache: Path) -> dict[str, Any]:
+    if not cfg.sets:
         raise ParameterError("rooms.sets", "no room set is marked `source: measured`; nothing to fetch")
     files, sets, urls = {}, {}, []
-    for room in rooms:
-        cfg = _room_cfg(params, room)
-        remote = remote_from_params(cfg["file"], cfg)
-        raw = cache / cfg["file"]
-        rotations, source_az = params["rooms"]["head_rotations_deg"], float(cfg.get("source_azimuth_deg", 0.0))
+    rotations = cfg.head_rotations_deg
+    for room in cfg.sets:
+        m = cfg.measurement(room)
+        raw = cache / m.file
+        source_az = m.source_azimuth_deg
         sha = fetch_remote(
-            params, remote, raw, NAME, check=lambda path, rot=rotations, az=source_az: check_download(path, rot, az)
+            options, m.remote, raw, NAME, check=lambda path, az=source_az: check_download(path, rotations, az)
         )
         out = root / "ir" / f"{room}.sofa"
-        info = convert(raw, out, room, rotations, source_az, description=cfg.get("description", ""))
-        files[cfg["file"]] = {
-            "sha256": sha,
-            "pinned": bool(remote.checksum),
-            "record": cfg.get("doi"),
-            "licence": cfg.get("licence"),
-        }
+        info = convert(raw, out, room, rotations, source_az, description=m.description)
+        files[m.file] = {"sha256": sha, "pinned": bool(m.remote.checksum), "record": m.doi, "licence": m.licence}
         sets[room] = {"output": str(out.relative_to(root)), **info}
-        urls += list(remote.urls)
+        urls += list(m.remote.urls)
     licences = sorted({str(f["licence"]) for f in files.values() if f["licence"]})
     return {
         "urls": urls,
@@ -260,10 +253,8 @@ def fetch(params: Mapping[str, Any], root: Path, cache: Path) -> dict[str, Any]:
     }
 
 
-def fetch_one(params: Mapping[str, Any], room: str, root: Path, cache: Path) -> dict[str, Any]:
+def fetch_one(cfg: RoomsSource, options: FetchOptions, room: str, root: Path, cache: Path) -> dict[str, Any]:
     """Only one room set (the Snakemake rule makes one file per room)."""
-    sets = dict(params["rooms"]["sets"])
-    if room not in measured_sets(params):
-        raise ParameterError("rooms.sets", f"{room!r} is not a measured room set; measured: {measured_sets(params)}")
-    narrowed = {**params, "rooms": {**params["rooms"], "sets": {room: sets[room]}}}
-    return fetch(narrowed, root, cache)
+    if room not in cfg.sets:
+        raise ParameterError("rooms.sets", f"{room!r} is not a measured room set; measured: {list(cfg.sets)}")
+    return fetch(replace(cfg, sets=(room,)), options, root, cache)

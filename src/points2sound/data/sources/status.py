@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import Points2SoundError
-from . import SOURCES, cache_dir, fetch_options, module
-from .download import ChecksumError, RemoteFile, verify_file, zenodo_files
+from ...settings.sources import RemoteFile, RoomsSource, SourcesConfig
+from . import SOURCES, cache_dir, module
+from .download import ChecksumError, verify_file, zenodo_files
 from .manifest import manifest_path, read_manifest
 
 MISSING, PARTIAL, PRESENT, VERIFIED, FAILED = "missing", "partial", "present", "verified", "corrupt"
@@ -34,38 +35,16 @@ class SourceStatus:
     note: str = ""
 
 
-def selected_sources(params: Mapping[str, Any]) -> list[str]:
-    """The sources the profile uses (derived from its settings)."""
-    out = []
-    if params["dataset"]["source"] == "real":
-        out += ["music_solos", "points2sound_clouds"]
-    if params["shapes"].get("name") == "modelnet40":
-        out.append("modelnet40")
-    if params["hrir"]["source"] == "sofa":
-        out.append("kemar")
-    if any((v or {}).get("source") == "measured" for v in params["rooms"]["sets"].values()):
-        out.append("rooms")
-    return out
-
-
-def _remotes(params: Mapping[str, Any], name: str, cache: Path) -> list[RemoteFile] | None:
+def _remotes(sources: SourcesConfig, name: str, cache: Path) -> list[RemoteFile] | None:
     if name == "points2sound_clouds":  # the file list comes from the record's metadata, cached by a fetch
         saved = cache / "record.json"
         if not saved.is_file():
             return None
-        cfg = params["sources"][name]
-        return zenodo_files(
-            json.loads(saved.read_text()),
-            cfg["zenodo_record"],
-            fetch_options(params)["zenodo_api"],
-            cfg.get("files", "*"),
-        )
-    if name == "rooms":
-        from .rooms import measured_sets
-
-        if not measured_sets(params):
-            return []
-    return module(name).remote_files(params)
+        cfg = sources.points2sound_clouds
+        return zenodo_files(json.loads(saved.read_text()), cfg.zenodo_record, sources.options.zenodo_api, cfg.files)
+    if name == "rooms" and not sources.rooms.sets:
+        return []
+    return module(name).remote_files(sources.source(name))
 
 
 def _cache_file(name: str, remote: RemoteFile, cache: Path) -> Path:
@@ -79,28 +58,27 @@ def _cache_file(name: str, remote: RemoteFile, cache: Path) -> Path:
 
 
 def source_status(
-    params: Mapping[str, Any], name: str, dataset_root: Path, cache_root: Path | None = None, verify: bool = True
+    sources: SourcesConfig, name: str, dataset_root: Path, cache_root: Path | None = None, verify: bool = True
 ) -> SourceStatus:
-    selected = name in selected_sources(params)
-    st = SourceStatus(name, selected, MISSING)
-    if not (params.get("sources") or {}).get(name):
+    st = SourceStatus(name, name in sources.selected, MISSING)
+    if not sources.configured(name):
         st.note = "not configured under `sources:`"
         return st
-    cache = cache_dir(params, name, cache_root)
+    cache = cache_dir(sources, name, cache_root)
     try:
-        remotes = _remotes(params, name, cache)
+        remotes = _remotes(sources, name, cache)
     except Points2SoundError as exc:
         remotes, st.note = [], str(exc)
     if remotes is None:
         st.note = "file list unknown until the record's metadata is fetched"
         remotes = []
-    manifest = _manifest(params, name, dataset_root, st)
+    manifest = _manifest(sources.rooms, name, dataset_root, st)
     recorded = _recorded_digests(manifest)
     for remote in remotes:
         path = _cache_file(name, remote, cache)
         st.downloads.append((str(path), _download_state(path, remote, recorded.get(remote.name), verify)))
     try:
-        outs = module(name).targets(params, dataset_root)
+        outs = module(name).targets(sources.source(name), dataset_root)
     except Points2SoundError:
         outs = []
     st.outputs = [(str(p), p.exists()) for p in outs]
@@ -123,13 +101,11 @@ def source_status(
     return st
 
 
-def _manifest(params: Mapping[str, Any], name: str, dataset_root: Path, st: SourceStatus) -> dict[str, Any] | None:
+def _manifest(rooms: RoomsSource, name: str, dataset_root: Path, st: SourceStatus) -> dict[str, Any] | None:
     """The source's manifest (rooms: the first per-set one the Snakemake rule writes), noting a bad one in `st`."""
     mpath = manifest_path(dataset_root, name)
     if name == "rooms" and not mpath.is_file():  # the Snakemake rule writes one manifest per room set
-        from .rooms import measured_sets
-
-        per_set = [manifest_path(dataset_root, f"rooms_{r}") for r in measured_sets(params)]
+        per_set = [manifest_path(dataset_root, f"rooms_{r}") for r in rooms.sets]
         if per_set and all(p.is_file() for p in per_set):
             mpath = per_set[0]
     if not mpath.is_file():
@@ -167,14 +143,14 @@ def _download_state(path: Path, remote: RemoteFile, recorded: str | None, verify
 
 
 def status_table(
-    params: Mapping[str, Any],
+    sources: SourcesConfig,
     dataset_root: Path,
     cache_root: Path | None = None,
     all_sources: bool = False,
     verify: bool = True,
 ) -> list[SourceStatus]:
-    names = SOURCES if all_sources else (selected_sources(params) or [])
-    return [source_status(params, n, dataset_root, cache_root, verify) for n in names]
+    names = SOURCES if all_sources else sources.selected
+    return [source_status(sources, n, dataset_root, cache_root, verify) for n in names]
 
 
 def format_status(rows: list[SourceStatus], profile: str) -> str:
