@@ -8,6 +8,8 @@ relative instrument sizes); data-set checks against the on-disk contract.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -25,11 +27,13 @@ from points2sound.data.synth.shapes import SHAPE_CLASSES, generate_shapes, shape
 from points2sound.errors import ParameterError
 from points2sound.geometry.pointcloud import read_ply
 from points2sound.geometry.sampling import camera_sample
+from points2sound.settings.synth import Camera, camera_config
 
 W, H, FOV = 640, 576, (75.0, 65.0)
 FX = W / 2 / np.tan(np.radians(FOV[0] / 2))  # focal lengths of the Kinect-like camera, in pixels
 FY = H / 2 / np.tan(np.radians(FOV[1] / 2))
-COARSE = {"width_px": 160, "height_px": 144}  # a quarter of the Kinect's resolution per axis
+KINECT = Camera(distance_m=2.0, height_m=1.0, width_px=W, height_px=H, fov_deg=FOV, depth_noise_m=0.003)
+COARSE = replace(KINECT, width_px=160, height_px=144)  # a quarter of the Kinect's resolution per axis
 
 
 def _board(width: float, height: float, z: float) -> trimesh.Trimesh:
@@ -60,7 +64,7 @@ def _params(instrument: str, want=lambda p: True, start: int = 0):
 def test_board_density_follows_pixel_footprint(z: float) -> None:
     """A fronto-parallel board at depth d covers area * fx * fy / d^2 pixels: one point each."""
     board = _board(0.5, 0.4, z)
-    cloud = camera_sample(board, np.random.default_rng(0), depth_noise_m=0.0)
+    cloud = camera_sample(board, np.random.default_rng(0), replace(KINECT, depth_noise_m=0.0))
     depth = 2.0 - (z + 0.001)
     expected = 0.5 * 0.4 * FX * FY / depth**2
     assert abs(len(cloud) - expected) / expected < 0.06
@@ -68,7 +72,7 @@ def test_board_density_follows_pixel_footprint(z: float) -> None:
 
 
 def test_one_point_per_pixel_and_depth_noise() -> None:
-    cloud = camera_sample(_board(0.6, 0.6, 0.0), np.random.default_rng(1), depth_noise_m=0.004)
+    cloud = camera_sample(_board(0.6, 0.6, 0.0), np.random.default_rng(1), replace(KINECT, depth_noise_m=0.004))
     d = 2.0 - cloud.xyz[:, 2]
     col = np.floor(W / 2 + FX * cloud.xyz[:, 0] / d).astype(int)
     row = np.floor(H / 2 - FY * (cloud.xyz[:, 1] - 1.0) / d).astype(int)
@@ -79,17 +83,17 @@ def test_one_point_per_pixel_and_depth_noise() -> None:
 def test_occluded_and_back_surfaces_are_not_seen() -> None:
     sphere = trimesh.creation.icosphere(radius=0.2)
     sphere.apply_translation((0.0, 1.0, -0.5))
-    alone = camera_sample(sphere, np.random.default_rng(2), depth_noise_m=0.0)
+    alone = camera_sample(sphere, np.random.default_rng(2), replace(KINECT, depth_noise_m=0.0))
     assert len(alone) > 1000 and np.all(alone.xyz[:, 2] > -0.5 - 0.01)  # front hemisphere only
     scene = trimesh.Scene([sphere, _board(1.0, 1.0, 0.0)])  # a board in front hides the sphere
-    hidden = camera_sample(scene, np.random.default_rng(2), depth_noise_m=0.0)
+    hidden = camera_sample(scene, np.random.default_rng(2), replace(KINECT, depth_noise_m=0.0))
     assert np.all(hidden.xyz[:, 2] > -0.01)
 
 
 def test_resolution_scale_divides_point_count_by_its_square() -> None:
     board = _board(0.8, 0.8, 0.0)
-    full = len(camera_sample(board, np.random.default_rng(3)))
-    quarter = len(camera_sample(board, np.random.default_rng(3), resolution_scale=0.25))
+    full = len(camera_sample(board, np.random.default_rng(3), KINECT))
+    quarter = len(camera_sample(board, np.random.default_rng(3), replace(KINECT, resolution_scale=0.25)))
     assert abs(full / quarter - 16.0) < 1.5
 
 
@@ -100,18 +104,18 @@ def test_resolution_scale_divides_point_count_by_its_square() -> None:
         dict(width_px=4),
         dict(oversample=0.5),
         dict(depth_noise_m=-0.001),
-        dict(camera_distance_m=0.0),
+        dict(distance_m=0.0),
         dict(resolution_scale=0.0),
     ],
 )
 def test_camera_rejects_bad_parameters(kwargs: dict) -> None:
     with pytest.raises(ParameterError):
-        camera_sample(_board(0.5, 0.5, 0.0), np.random.default_rng(0), **kwargs)
+        camera_sample(_board(0.5, 0.5, 0.0), np.random.default_rng(0), replace(KINECT, **kwargs))
 
 
 # ----------------------------------------------------------------------------- performers
 def test_generated_files_round_trip_and_regenerate(tmp_path) -> None:
-    table = generate_performers(tmp_path, list(INSTRUMENTS), 2, 2, seed=7, camera=COARSE)
+    table = generate_performers(tmp_path, list(INSTRUMENTS), 2, 2, seed=7, camera=COARSE, fps=15.0)
     assert list(table.columns) == ["performer", "instrument", "frames", "points_mean", "height_m", "seed"]
     manifest = pd.read_csv(tmp_path / "manifest.csv")
     assert manifest.performer.tolist() == table.performer.tolist() and len(manifest) == 10
@@ -129,9 +133,9 @@ def test_generated_files_round_trip_and_regenerate(tmp_path) -> None:
 
 
 def test_generation_is_deterministic(tmp_path) -> None:
-    a = generate_performers(tmp_path / "a", ["violin", "cello"], 1, 2, seed=3, camera=COARSE)
-    b = generate_performers(tmp_path / "b", ["cello", "violin"], 1, 2, seed=3, camera=COARSE)
-    c = generate_performers(tmp_path / "c", ["violin"], 1, 1, seed=4, camera=COARSE)
+    a = generate_performers(tmp_path / "a", ["violin", "cello"], 1, 2, seed=3, camera=COARSE, fps=15.0)
+    b = generate_performers(tmp_path / "b", ["cello", "violin"], 1, 2, seed=3, camera=COARSE, fps=15.0)
+    c = generate_performers(tmp_path / "c", ["violin"], 1, 1, seed=4, camera=COARSE, fps=15.0)
     rel = "violin/violin_p00/00001.ply"
     assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes()  # independent of order
     assert set(a.seed) == set(b.seed) and c.seed[0] not in set(a.seed)
@@ -145,7 +149,7 @@ def test_generation_is_deterministic(tmp_path) -> None:
 def test_stature_floor_and_camera_side(instrument: str) -> None:
     _, p = _params(instrument, start=11)
     mesh = build_performer_mesh(instrument, p, 0.0)
-    cloud = camera_sample(mesh, np.random.default_rng(0), resolution_scale=0.25)
+    cloud = camera_sample(mesh, np.random.default_rng(0), replace(KINECT, resolution_scale=0.25))
     y = cloud.xyz[:, 1]
     # feet (or endpin) on the floor, unless the field of view cuts them: the lowest y seen at depth d
     lowest = cloud.xyz[np.argmin(y)]
@@ -171,14 +175,16 @@ def test_stature_floor_and_camera_side(instrument: str) -> None:
 def test_performer_faces_the_camera() -> None:
     """Hair covers the back and top of the head: a frontal camera sees mostly face skin."""
     _, p = _params("guitar", lambda q: q.hair_style == "short" and np.abs(np.subtract(q.skin, q.hair)).max() > 0.15)
-    cloud = camera_sample(build_performer_mesh("guitar", p, 0.0), np.random.default_rng(0), depth_noise_m=0.0)
+    cloud = camera_sample(
+        build_performer_mesh("guitar", p, 0.0), np.random.default_rng(0), replace(KINECT, depth_noise_m=0.0)
+    )
     skin, hair = _with_colour(cloud, p.skin), _with_colour(cloud, p.hair)
     head = cloud.xyz[:, 1] > cloud.xyz[skin, 1].max() - 0.25
     assert (skin & head).sum() > 2 * (hair & head).sum() > 0
     # the face turned away would show the back of the head instead
     back = build_performer_mesh("guitar", p, 0.0)
     back.apply_transform(trimesh.transformations.rotation_matrix(np.pi, (0, 1, 0)))
-    turned = camera_sample(back, np.random.default_rng(0), depth_noise_m=0.0)
+    turned = camera_sample(back, np.random.default_rng(0), replace(KINECT, depth_noise_m=0.0))
     head_t = turned.xyz[:, 1] > turned.xyz[_with_colour(turned, p.skin), 1].max() - 0.25
     assert (_with_colour(turned, p.hair) & head_t).sum() > (_with_colour(turned, p.skin) & head_t).sum()
 
@@ -188,7 +194,9 @@ def test_instrument_side_and_size() -> None:
     extent = {}
     for inst in ("violin", "cello", "doublebass"):
         _, p = _params(inst, start=3)
-        cloud = camera_sample(build_performer_mesh(inst, p, 0.0), np.random.default_rng(0), resolution_scale=0.5)
+        cloud = camera_sample(
+            build_performer_mesh(inst, p, 0.0), np.random.default_rng(0), replace(KINECT, resolution_scale=0.5)
+        )
         wood = cloud.xyz[_with_colour(cloud, p.inst["wood"])]
         assert len(wood) > 30
         extent[inst] = np.ptp(wood, axis=0)
@@ -202,7 +210,7 @@ def test_full_resolution_density_matches_kinect_geometry() -> None:
     """Points <= pixels of the projected bounding box; a person fills a good part of it."""
     _, p = _params("violin")
     mesh = build_performer_mesh("violin", p, 0.0)
-    cloud = camera_sample(mesh, np.random.default_rng(0))
+    cloud = camera_sample(mesh, np.random.default_rng(0), KINECT)
     d = 2.0 - mesh.vertices[:, 2]
     u = FX * mesh.vertices[:, 0] / d
     v = FY * (mesh.vertices[:, 1] - 1.0) / d
@@ -257,14 +265,20 @@ def test_nearest_centroid_separates_instruments() -> None:
         dict(performers_per_instrument=0),
         dict(frames_per_performer=0),
         dict(fps=0.0),
-        dict(camera={"widht_px": 100}),
     ],
 )
 def test_performers_reject_bad_parameters(tmp_path, kwargs: dict) -> None:
-    args = dict(instruments=["violin"], performers_per_instrument=1, frames_per_performer=1, seed=0, camera=COARSE)
+    args = dict(
+        instruments=["violin"], performers_per_instrument=1, frames_per_performer=1, seed=0, camera=COARSE, fps=15.0
+    )
     args.update(kwargs)
     with pytest.raises(ParameterError):
         generate_performers(tmp_path, **args)
+
+
+def test_a_misspelt_camera_setting_is_refused() -> None:
+    with pytest.raises(ParameterError, match="widht_px"):
+        camera_config({"embedded_frames": {"camera": {"widht_px": 100}}})
 
 
 # ----------------------------------------------------------------------------- shapes

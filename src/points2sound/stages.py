@@ -62,6 +62,7 @@ def embed_audio(params: Params, out_dir: Path) -> pd.DataFrame:
 def embed_frames(params: Params, out_dir: Path) -> pd.DataFrame:
     """Point-cloud videos of procedurally built performers."""
     from .data.synth.performers import generate_performers
+    from .settings.synth import camera_config
 
     _require_embedded(params, "point cloud")
     cfg = params["embedded_frames"]
@@ -72,7 +73,7 @@ def embed_frames(params: Params, out_dir: Path) -> pd.DataFrame:
             cfg["performers_per_instrument"],
             cfg["frames_per_performer"],
             stage_seed(params, "embed_frames"),
-            camera=cfg["camera"],
+            camera=camera_config(params),
             fps=params["dataset"]["fps"],
         )
     log.info("wrote %d performers to %s", len(table), out_dir)

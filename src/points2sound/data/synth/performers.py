@@ -31,7 +31,8 @@ from tqdm import tqdm
 from ...atomic import atomic_path
 from ...errors import ParameterError
 from ...geometry.pointcloud import PointCloud, write_ply
-from ...geometry.sampling import camera_kwargs, camera_sample
+from ...geometry.sampling import camera_sample
+from ...settings.synth import Camera
 
 INSTRUMENTS = ("cello", "doublebass", "guitar", "saxophone", "violin")
 SEATED_ALWAYS = {"cello", "guitar"}  # played seated; the others usually stand
@@ -781,14 +782,12 @@ def generate_performers(
     performers_per_instrument: int,
     frames_per_performer: int,
     seed: int,
-    camera: Mapping[str, Any] | None = None,
-    fps: float = 15.0,
+    camera: Camera,
+    fps: float,
 ) -> pd.DataFrame:
     """Write out_dir/<instrument>/<performer>/<frame:05d>.ply and out_dir/manifest.csv.
 
-    `camera` takes the params.yaml camera keys (distance_m, height_m, width_px,
-    height_px, fov_deg, depth_noise_m, and optionally oversample,
-    resolution_scale). Frame i is the pose at t = i / fps. The manifest's `seed`
+    Frame i is the pose at t = i / fps, filmed by `camera`. The manifest's `seed`
     column regenerates a performer: performer_params(instrument, default_rng(seed)).
     """
     out_dir = Path(out_dir)
@@ -805,17 +804,16 @@ def generate_performers(
         raise ParameterError("frames_per_performer", f"must be >= 1, got {frames_per_performer}")
     if not fps > 0:
         raise ParameterError("fps", f"must be > 0, got {fps}")
-    cam = camera_kwargs(camera)
     rows = []
     jobs = [(inst, i) for inst in instruments for i in range(int(performers_per_instrument))]
     for inst, i in tqdm(jobs, desc="performers", unit="performer", disable=None):
         pseed = _performer_seed(int(seed), inst, i)
-        params = performer_params(inst, np.random.default_rng(pseed))
+        performer = performer_params(inst, np.random.default_rng(pseed))
         name = f"{inst}_p{i:02d}"
         counts = []
         for frame in range(int(frames_per_performer)):
-            mesh = build_performer_mesh(inst, params, frame / fps)
-            cloud = camera_sample(mesh, np.random.default_rng([pseed, frame]), **cam)
+            mesh = build_performer_mesh(inst, performer, frame / fps)
+            cloud = camera_sample(mesh, np.random.default_rng([pseed, frame]), camera)
             if len(cloud) == 0:
                 raise ParameterError("camera", f"performer {name} frame {frame} is outside the camera's view")
             write_ply(out_dir / inst / name / f"{frame:05d}.ply", cloud)
@@ -826,7 +824,7 @@ def generate_performers(
                 instrument=inst,
                 frames=int(frames_per_performer),
                 points_mean=float(np.mean(counts)),
-                height_m=round(params.height, 4),
+                height_m=round(performer.height, 4),
                 seed=pseed,
             )
         )
@@ -837,11 +835,7 @@ def generate_performers(
 
 
 def performer_cloud(
-    instrument: str,
-    params: PerformerParams,
-    t: float,
-    rng: np.random.Generator,
-    camera: Mapping[str, Any] | None = None,
+    instrument: str, performer: PerformerParams, t: float, rng: np.random.Generator, camera: Camera
 ) -> PointCloud:
     """One frame of one performer as the camera sees it (no file written)."""
-    return camera_sample(build_performer_mesh(instrument, params, t), rng, **camera_kwargs(camera))
+    return camera_sample(build_performer_mesh(instrument, performer, t), rng, camera)
