@@ -100,14 +100,14 @@ def shift_value_saturation(rgb: np.ndarray, dv: float, ds: float) -> np.ndarray:
 
 
 def augment_performer(
-    cloud: PointCloud, rng: np.random.Generator, params: AugmentParams = AugmentParams()
+    cloud: PointCloud, rng: np.random.Generator, settings: AugmentParams = AugmentParams()
 ) -> PointCloud:
     """All augmentations in a fixed order (shear, stature shift, colour noise, HSV offsets).
 
     The fixed order and a single generator make the result a function of the
     generator's state alone.
     """
-    cloud = shear(cloud, rng, params.shear_std)
-    cloud = translate_stature(cloud, rng, params.stature_std)
-    cloud = color_noise(cloud, rng, params.color_noise_std)
-    return hsv_offset(cloud, rng, params.value_range, params.saturation_range)
+    cloud = shear(cloud, rng, settings.shear_std)
+    cloud = translate_stature(cloud, rng, settings.stature_std)
+    cloud = color_noise(cloud, rng, settings.color_noise_std)
+    return hsv_offset(cloud, rng, settings.value_range, settings.saturation_range)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import colorsys
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -278,80 +278,10 @@ def performer_params(instrument: str, rng: np.random.Generator) -> PerformerPara
     height = float(u(1.55, 1.95))
     build = float(u(0.85, 1.25))
     seated = instrument in SEATED_ALWAYS or (instrument in ("violin", "saxophone") and u() < 0.3)
-    shirt_kind = u()  # dark, white or coloured
-    if shirt_kind < 0.2:
-        shirt = _hsv(rng, (0, 1), (0.0, 0.15), (0.05, 0.2))
-    elif shirt_kind < 0.36:
-        shirt = _hsv(rng, (0, 1), (0.0, 0.08), (0.85, 0.97))
-    else:
-        shirt = _hsv(rng, (0, 1), (0.2, 0.8), (0.25, 0.9))
-
-    def wave(amp: tuple[float, float], hz: tuple[float, float]) -> tuple[float, float, float]:
-        return (float(u(*amp)), float(u(*hz)), float(u(0, 2 * np.pi)))
-
-    motion = dict(
-        lean=wave((0.8, 2.5), (0.15, 0.45)),
-        side=wave((0.5, 2.0), (0.12, 0.4)),
-        twist=wave((0.5, 2.5), (0.1, 0.35)),
-        head=wave((1.5, 4.0), (0.2, 0.5)),
-        breath=wave((0.015, 0.03), (0.2, 0.33)),
-        hand=wave((0.6, 1.0), (0.25, 0.6)),
-        fret=wave((0.2, 0.45), (0.15, 0.4)),
-        rock=wave((0.5, 1.5), (0.15, 0.4)),
-    )
-    inst: dict[str, Any] = dict(scale=float(u(0.97, 1.03)))
-    wood = np.array([u(0.42, 0.62), u(0.18, 0.30), u(0.06, 0.13)])
-    inst["wood"] = tuple(float(c) for c in wood)
-    inst["wood_dark"] = tuple(float(c) for c in wood * 0.6)
-    if instrument == "cello":
-        inst.update(
-            endpin=float(u(0.22, 0.30)),
-            tilt=float(u(18, 28)),
-            side=float(u(8, 14)),
-            yaw=float(u(-12, 12)),
-            z=float(u(0.5, 0.6)),
-            bow_mid=0.28,
-            bow_amp=float(u(0.12, 0.17)),
-        )
-    elif instrument == "doublebass":
-        inst.update(
-            endpin=float(u(0.10, 0.18)),
-            tilt=float(u(10, 18)),
-            side=float(u(0, 3)),
-            yaw=float(u(-25, -5)),
-            x=float(u(0.10, 0.18)),
-            z=float(u(0.30, 0.38)),
-            arco=bool(u() < 0.6),
-            bow_mid=0.27,
-            bow_amp=float(u(0.10, 0.15)),
-        )
-    elif instrument == "guitar":
-        inst.update(
-            elevation=float(u(15, 35)),
-            forward=float(u(5, 22)),
-            x=float(u(-0.17, -0.08)),
-            top=tuple(
-                float(c) for c in (np.array([u(0.78, 0.9), u(0.58, 0.68), u(0.33, 0.42)]) if u() < 0.7 else wood)
-            ),
-        )
-    elif instrument == "saxophone":
-        tenor = bool(u() < 0.5)
-        inst.update(
-            tenor=tenor,
-            scale=float(u(0.97, 1.03)) * (1.0 if tenor else 0.8),
-            side=float(u(15, 28) if tenor else u(5, 15)),
-            forward=float(u(15, 30)),
-            yaw=float(u(-20, 10)),
-            brass=(float(u(0.80, 0.92)), float(u(0.62, 0.74)), float(u(0.18, 0.30))),
-        )
-    else:  # violin
-        inst.update(
-            heading=float(u(35, 50)),
-            elevation=float(u(0, 12)),
-            roll=float(u(15, 30)),
-            bow_mid=0.3,
-            bow_amp=float(u(0.14, 0.2)),
-        )
+    shirt = _shirt_colour(rng)
+    motion = _motion(u)
+    inst = _instrument_params(instrument, u)
+    # The keyword arguments are drawn in this order: keep it, or every seeded performer changes.
     return PerformerParams(
         instrument=instrument,
         height=height,
@@ -380,6 +310,110 @@ def performer_params(instrument: str, rng: np.random.Generator) -> PerformerPara
         motion=motion,
         inst=inst,
     )
+
+
+def _shirt_colour(rng: np.random.Generator) -> tuple[float, float, float]:
+    """Dark, white or coloured."""
+    kind = rng.uniform()
+    if kind < 0.2:
+        return _hsv(rng, (0, 1), (0.0, 0.15), (0.05, 0.2))
+    if kind < 0.36:
+        return _hsv(rng, (0, 1), (0.0, 0.08), (0.85, 0.97))
+    return _hsv(rng, (0, 1), (0.2, 0.8), (0.25, 0.9))
+
+
+def _motion(u: Callable[..., Any]) -> dict[str, tuple[float, float, float]]:
+    """(amplitude, frequency Hz, phase rad) of each smooth movement."""
+
+    def wave(amp: tuple[float, float], hz: tuple[float, float]) -> tuple[float, float, float]:
+        return (float(u(*amp)), float(u(*hz)), float(u(0, 2 * np.pi)))
+
+    return dict(
+        lean=wave((0.8, 2.5), (0.15, 0.45)),
+        side=wave((0.5, 2.0), (0.12, 0.4)),
+        twist=wave((0.5, 2.5), (0.1, 0.35)),
+        head=wave((1.5, 4.0), (0.2, 0.5)),
+        breath=wave((0.015, 0.03), (0.2, 0.33)),
+        hand=wave((0.6, 1.0), (0.25, 0.6)),
+        fret=wave((0.2, 0.45), (0.15, 0.4)),
+        rock=wave((0.5, 1.5), (0.15, 0.4)),
+    )
+
+
+def _instrument_params(instrument: str, u: Callable[..., Any]) -> dict[str, Any]:
+    """The instrument's size, colours and placement (angles in degrees, offsets in metres)."""
+    inst: dict[str, Any] = dict(scale=float(u(0.97, 1.03)))
+    wood = np.array([u(0.42, 0.62), u(0.18, 0.30), u(0.06, 0.13)])
+    inst["wood"] = tuple(float(c) for c in wood)
+    inst["wood_dark"] = tuple(float(c) for c in wood * 0.6)
+    inst.update(_PLACEMENTS[instrument](u, wood))
+    return inst
+
+
+def _cello_placement(u: Callable[..., Any], wood: np.ndarray) -> dict[str, Any]:
+    return dict(
+        endpin=float(u(0.22, 0.30)),
+        tilt=float(u(18, 28)),
+        side=float(u(8, 14)),
+        yaw=float(u(-12, 12)),
+        z=float(u(0.5, 0.6)),
+        bow_mid=0.28,
+        bow_amp=float(u(0.12, 0.17)),
+    )
+
+
+def _doublebass_placement(u: Callable[..., Any], wood: np.ndarray) -> dict[str, Any]:
+    return dict(
+        endpin=float(u(0.10, 0.18)),
+        tilt=float(u(10, 18)),
+        side=float(u(0, 3)),
+        yaw=float(u(-25, -5)),
+        x=float(u(0.10, 0.18)),
+        z=float(u(0.30, 0.38)),
+        arco=bool(u() < 0.6),
+        bow_mid=0.27,
+        bow_amp=float(u(0.10, 0.15)),
+    )
+
+
+def _guitar_placement(u: Callable[..., Any], wood: np.ndarray) -> dict[str, Any]:
+    return dict(
+        elevation=float(u(15, 35)),
+        forward=float(u(5, 22)),
+        x=float(u(-0.17, -0.08)),
+        top=tuple(float(c) for c in (np.array([u(0.78, 0.9), u(0.58, 0.68), u(0.33, 0.42)]) if u() < 0.7 else wood)),
+    )
+
+
+def _saxophone_placement(u: Callable[..., Any], wood: np.ndarray) -> dict[str, Any]:
+    tenor = bool(u() < 0.5)
+    return dict(
+        tenor=tenor,
+        scale=float(u(0.97, 1.03)) * (1.0 if tenor else 0.8),  # an alto is smaller
+        side=float(u(15, 28) if tenor else u(5, 15)),
+        forward=float(u(15, 30)),
+        yaw=float(u(-20, 10)),
+        brass=(float(u(0.80, 0.92)), float(u(0.62, 0.74)), float(u(0.18, 0.30))),
+    )
+
+
+def _violin_placement(u: Callable[..., Any], wood: np.ndarray) -> dict[str, Any]:
+    return dict(
+        heading=float(u(35, 50)),
+        elevation=float(u(0, 12)),
+        roll=float(u(15, 30)),
+        bow_mid=0.3,
+        bow_amp=float(u(0.14, 0.2)),
+    )
+
+
+_PLACEMENTS = {
+    "cello": _cello_placement,
+    "doublebass": _doublebass_placement,
+    "guitar": _guitar_placement,
+    "saxophone": _saxophone_placement,
+    "violin": _violin_placement,
+}
 
 
 def _osc(p: PerformerParams, name: str, t: float) -> float:
@@ -616,6 +650,63 @@ def _leg(parts: MeshParts, p: PerformerParams, hip: Vec, knee: Vec, ankle: Vec, 
     parts.box(toe, np.array([0.095, 0.07, 0.26]) * k, p.shoes)
 
 
+# Body proportions. Lengths along the body are fractions of the stature H; sizes across
+# it are metres for a body of REFERENCE_STATURE_M, scaled by k = H / REFERENCE_STATURE_M
+# (widths and depths also by the build: b = k * build).
+REFERENCE_STATURE_M = 1.75
+THIGH_H = 0.245  # hip joint to knee
+SHIN_H = 0.246  # knee to ankle
+ANKLE_H = 0.04  # ankle joint above the floor
+TORSO_H = 0.288  # hip joints to the shoulder line
+STANDING_LEG_EXTENSION = 0.99  # standing hip height over the full leg length: knees almost straight
+STANDING_STANCE_M = 0.05  # feet this much wider apart than the hips (k)
+STANDING_TOE_OUT_M = 0.02  # each ankle this much forward on its side (feet turned out)
+SEATED_KNEE_RISE = 0.985  # seated knee above the ankle as a fraction of the shin (shins near vertical)
+SEATED_THIGH_DROP_DEG = 4.0  # seated thighs slope down toward the knees
+SEATED_PELVIS_Z_M = -0.05  # seated hip joints behind the origin (the seat is under them)
+SEAT_BELOW_HIP_M = 0.075  # seat surface below the hip joints (k)
+SEAT_BEHIND_HIP_M = 0.05  # seat centre behind the hip joints
+SEATED_SHIN_SLOPE = (0.3, 1.0)  # vertical share of the shin: a knee too low pushes the foot forward
+PELVIS_RAISE_M = 0.03  # pelvis ellipsoid centre above the hip joints (k)
+PELVIS_RADII_M = (0.08, 0.11, 0.11)  # beyond the hip width (b), height (k), depth (b)
+WAIST_RISE_M, WAIST_RADII_M = 0.04, (0.07, 0.105)  # torso tube start above the hips (k); width beyond hips, depth (b)
+SHOULDER_TUBE_OVER_M = 0.01  # torso tube end above the shoulder line (k)
+TOP_WIDTH_OF_SHOULDERS, TOP_DEPTH_M = 0.85, 0.1  # torso tube top: half width (x shoulder), depth (b)
+CHEST_BELOW_M, CHEST_FORWARD_M = 0.11, 0.015  # chest centre below the shoulder line, in front (k)
+CHEST_WIDTH_OF_SHOULDERS, CHEST_HEIGHT_M, CHEST_DEPTH_M = 0.92, 0.15, 0.115  # (x shoulder, k, b)
+SHOULDER_JOINT_BELOW_M, SHOULDER_JOINT_BACK_M = 0.02, 0.005  # below the shoulder line (k), behind (m)
+SHOULDER_RADIUS_M = 0.055  # (b)
+NECK_BASE_OVER_M = 0.04  # base of the neck above the shoulder line (k)
+HEAD_TURN_SHARE = 0.5  # the head's sway turns it by half its nod
+
+
+@dataclass(frozen=True)
+class _Pose:
+    """The body at time t, as the instrument and the hands are placed against it."""
+
+    pelvis: Vec
+    r_up: np.ndarray  # the torso's frame: lean (forward +), side bend (to the left +), twist (to the left +)
+    torso_len: float
+    lean_deg: float
+    shoulders: Mapping[int, Vec]  # -1: right, 1: left
+    head: Vec
+    r_head: np.ndarray
+
+    def up(self, v) -> Vec:
+        """A point of the torso's frame (origin at the hip joints) in world coordinates."""
+        return self.pelvis + self.r_up @ np.asarray(v, float)
+
+
+@dataclass(frozen=True)
+class _Hands:
+    """The playing motion at time t."""
+
+    rock: float  # the instrument rocking with the music
+    wave: float  # in [-1, 1] * amplitude: bowing / strumming phase
+    fret: float  # slow left-hand travel along the neck, in [0, 1]
+    right_pole: Vec  # where the right elbow points
+
+
 def build_performer_mesh(
     instrument: str, rng_or_params: np.random.Generator | PerformerParams, t: float = 0.0
 ) -> trimesh.Trimesh:
@@ -627,147 +718,179 @@ def build_performer_mesh(
     p = rng_or_params if isinstance(rng_or_params, PerformerParams) else performer_params(instrument, rng_or_params)
     if p.instrument != instrument:
         raise ParameterError("instrument", f"parameters are for {p.instrument!r}, not {instrument!r}")
-    H, k = p.height, p.height / 1.75
-    b = k * p.build
+    k = p.height / REFERENCE_STATURE_M
     parts = MeshParts()
-    thigh, shin, ankle_h = 0.245 * H, 0.246 * H, 0.04 * H
+    pelvis = _lower_body(parts, p, k)
+    pose = _upper_body(parts, p, pelvis, t, k)
+    hands = _Hands(
+        rock=_osc(p, "rock", t),
+        wave=_osc(p, "hand", t),
+        fret=0.5 + _osc(p, "fret", t),
+        right_pole=np.array([-p.elbow_out, -1.0, -0.2]),
+    )
+    _PLAY[instrument](parts, p, pose, hands, k)
+    return parts.to_trimesh()
 
-    # ---- lower body
+
+def _lower_body(parts: MeshParts, p: PerformerParams, k: float) -> Vec:
+    """Seat (when seated), legs and pelvis; returns the point between the hip joints."""
+    H, b = p.height, k * p.build
+    thigh, shin, ankle_h = THIGH_H * H, SHIN_H * H, ANKLE_H * H
     if p.seated:
-        drop = np.radians(4.0)
-        pelvis = np.array([0.0, ankle_h + 0.985 * shin + thigh * np.sin(drop), -0.05])
-        seat_y = pelvis[1] - 0.075 * k
-        _build_seat(parts, p, seat_y, pelvis[2] - 0.05)
+        drop = np.radians(SEATED_THIGH_DROP_DEG)
+        pelvis = np.array([0.0, ankle_h + SEATED_KNEE_RISE * shin + thigh * np.sin(drop), SEATED_PELVIS_Z_M])
+        seat_y = pelvis[1] - SEAT_BELOW_HIP_M * k
+        _build_seat(parts, p, seat_y, pelvis[2] - SEAT_BEHIND_HIP_M)
         for side in (-1, 1):
             hip = pelvis + [side * p.hip, 0, 0]
             a = np.radians(p.knee_spread_deg)
             knee = hip + thigh * np.array([side * np.sin(a) * np.cos(drop), -np.sin(drop), np.cos(a) * np.cos(drop)])
-            c = np.clip((knee[1] - ankle_h) / shin, 0.3, 1.0)
+            c = np.clip((knee[1] - ankle_h) / shin, *SEATED_SHIN_SLOPE)
             _leg(parts, p, hip, knee, knee + shin * np.array([0.0, -c, np.sqrt(1 - c * c)]), k)
     else:
-        stance = p.hip + 0.05 * k
-        pelvis = np.array([0.0, ankle_h + 0.99 * (thigh + shin), 0.0])
+        stance = p.hip + STANDING_STANCE_M * k
+        pelvis = np.array([0.0, ankle_h + STANDING_LEG_EXTENSION * (thigh + shin), 0.0])
         for side in (-1, 1):
             hip = pelvis + [side * p.hip, 0, 0]
-            ankle = np.array([side * stance, ankle_h, 0.02 * side])
+            ankle = np.array([side * stance, ankle_h, STANDING_TOE_OUT_M * side])
             knee, ankle = _ik(hip, ankle, thigh, shin, np.array([0.0, 0.0, 1.0]))
             _leg(parts, p, hip, knee, ankle, k)
-    parts.ellipsoid(pelvis + [0, 0.03 * k, 0], np.array([p.hip + 0.08 * b, 0.11 * k, 0.11 * b]), p.trousers)
+    rx, ry, rz = PELVIS_RADII_M
+    parts.ellipsoid(pelvis + [0, PELVIS_RAISE_M * k, 0], np.array([p.hip + rx * b, ry * k, rz * b]), p.trousers)
+    return pelvis
 
-    # ---- upper body: lean (forward +), side bend (to the left +), twist (face to the left +)
+
+def _upper_body(parts: MeshParts, p: PerformerParams, pelvis: Vec, t: float, k: float) -> _Pose:
+    """Torso, shoulders and head, leaning, bending, twisting and breathing at time t."""
+    b = k * p.build
     lean = p.lean_deg + _osc(p, "lean", t)
     side = p.side_deg + _osc(p, "side", t)
     twist = p.twist_deg + _osc(p, "twist", t)
     r_up = _rot("y", twist) @ _rot("z", -side) @ _rot("x", lean)
     up = lambda v: pelvis + r_up @ np.asarray(v, float)  # noqa: E731 - local torso frame -> world
-    torso_len = 0.288 * H
+    torso_len = TORSO_H * p.height
     breath = 1.0 + _osc(p, "breath", t)
     parts.tube(
-        up([0, 0.04 * k, 0]),
-        up([0, torso_len + 0.01 * k, 0]),
-        (p.hip + 0.07 * b, 0.105 * b),
-        (p.shoulder * 0.85, 0.1 * b * breath),
+        up([0, WAIST_RISE_M * k, 0]),
+        up([0, torso_len + SHOULDER_TUBE_OVER_M * k, 0]),
+        (p.hip + WAIST_RADII_M[0] * b, WAIST_RADII_M[1] * b),
+        (p.shoulder * TOP_WIDTH_OF_SHOULDERS, TOP_DEPTH_M * b * breath),
         p.shirt,
         r_up @ [1.0, 0, 0],
     )
     parts.ellipsoid(
-        up([0, torso_len - 0.11 * k, 0.015 * k]), (p.shoulder * 0.92, 0.15 * k, 0.115 * b * breath), p.shirt, r_up
+        up([0, torso_len - CHEST_BELOW_M * k, CHEST_FORWARD_M * k]),
+        (p.shoulder * CHEST_WIDTH_OF_SHOULDERS, CHEST_HEIGHT_M * k, CHEST_DEPTH_M * b * breath),
+        p.shirt,
+        r_up,
     )
-    shoulders = {s: up([s * p.shoulder, torso_len - 0.02 * k, -0.005]) for s in (-1, 1)}
+    shoulders = {
+        s: up([s * p.shoulder, torso_len - SHOULDER_JOINT_BELOW_M * k, -SHOULDER_JOINT_BACK_M]) for s in (-1, 1)
+    }
     for s_pt in shoulders.values():
-        parts.sphere(s_pt, 0.055 * b, p.shirt)
-    neck_base = up([0, torso_len + 0.04 * k, 0])
+        parts.sphere(s_pt, SHOULDER_RADIUS_M * b, p.shirt)
+    neck_base = up([0, torso_len + NECK_BASE_OVER_M * k, 0])
     head_wave = _osc(p, "head", t)
     r_head = (
         r_up
-        @ _rot("y", p.head_turn_deg + 0.5 * head_wave)
+        @ _rot("y", p.head_turn_deg + HEAD_TURN_SHARE * head_wave)
         @ _rot("x", p.head_nod_deg + head_wave)
         @ _rot("z", -p.head_tilt_deg)
     )
     head = _head(parts, p, neck_base, r_head, k)
+    return _Pose(pelvis, r_up, torso_len, lean, shoulders, head, r_head)
 
-    # ---- instrument and hands
+
+def _play_low_strings(parts: MeshParts, p: PerformerParams, pose: _Pose, hands: _Hands, k: float) -> None:
+    """Cello or double bass on its endpin in front of the player, bowed (or the bass plucked)."""
+    inst, rock, shoulders = p.inst, hands.rock, pose.shoulders
+    local, a = _build_string_instrument(p, p.instrument)
+    foot = np.array([0.0, 0.0, inst["z"]]) if p.instrument == "cello" else np.array([inst["x"], 0.0, inst["z"]])
+    # turn about its own axis, then lean back toward the player and to the player's left
+    r_i = _rot("z", -inst["side"] - 0.3 * rock) @ _rot("x", -inst["tilt"] + 0.3 * rock) @ _rot("y", inst["yaw"])
+    parts.extend(local, r_i, foot)
+    world = lambda v: foot + r_i @ np.asarray(v, float)  # noqa: E731
+    left_t = world(a["neck_lo"] + hands.fret * (a["neck_hi"] - a["neck_lo"]) * 0.6 + [0.03, 0.0, -0.03])
+    _arm(parts, p, shoulders[1], left_t, np.array([p.elbow_out, -0.6, 0.5]), k)  # elbow out and forward
+    if p.instrument == "doublebass" and not inst["arco"]:  # pizzicato near the end of the fingerboard
+        pluck = a["contact"] + [0.0, 0.16 * inst["scale"] + 0.03 * hands.wave, 0.03]
+        _arm(parts, p, shoulders[-1], world(pluck), hands.right_pole, k)
+    else:
+        bow_dir = r_i @ _unit(np.array([-1.0, -0.25, 0.25]))  # toward the player's right, slightly down
+        frog = world(a["contact"]) + bow_dir * (inst["bow_mid"] + inst["bow_amp"] * hands.wave)
+        _arm(parts, p, shoulders[-1], frog, hands.right_pole, k)
+        _bow(parts, frog, -bow_dir, 0.72 * k if p.instrument == "cello" else 0.7 * k, k)
+
+
+def _play_violin(parts: MeshParts, p: PerformerParams, pose: _Pose, hands: _Hands, k: float) -> None:
+    """The violin on the left shoulder, pointing forward-left, bowed with the right hand."""
     inst = p.inst
-    rock = _osc(p, "rock", t)
-    hand_wave = _osc(p, "hand", t)  # in [-1, 1] * amplitude: bowing / strumming phase
-    fret = 0.5 + _osc(p, "fret", t)  # slow left-hand travel along the neck, in [0, 1]
-    right_pole = np.array([-p.elbow_out, -1.0, -0.2])
-    if instrument in ("cello", "doublebass"):
-        local, a = _build_string_instrument(p, instrument)
-        if instrument == "cello":
-            foot = np.array([0.0, 0.0, inst["z"]])
-        else:
-            foot = np.array([inst["x"], 0.0, inst["z"]])
-        # turn about its own axis, then lean back toward the player and to the player's left
-        r_i = _rot("z", -inst["side"] - 0.3 * rock) @ _rot("x", -inst["tilt"] + 0.3 * rock) @ _rot("y", inst["yaw"])
-        parts.extend(local, r_i, foot)
-        world = lambda v: foot + r_i @ np.asarray(v, float)  # noqa: E731
-        left_t = world(a["neck_lo"] + fret * (a["neck_hi"] - a["neck_lo"]) * 0.6 + [0.03, 0.0, -0.03])
-        _arm(parts, p, shoulders[1], left_t, np.array([p.elbow_out, -0.6, 0.5]), k)  # elbow out and forward
-        if instrument == "doublebass" and not inst["arco"]:  # pizzicato near the end of the fingerboard
-            pluck = a["contact"] + [0.0, 0.16 * inst["scale"] + 0.03 * hand_wave, 0.03]
-            _arm(parts, p, shoulders[-1], world(pluck), right_pole, k)
-        else:
-            bow_dir = r_i @ _unit(np.array([-1.0, -0.25, 0.25]))  # toward the player's right, slightly down
-            frog = world(a["contact"]) + bow_dir * (inst["bow_mid"] + inst["bow_amp"] * hand_wave)
-            _arm(parts, p, shoulders[-1], frog, right_pole, k)
-            _bow(parts, frog, -bow_dir, 0.72 * k if instrument == "cello" else 0.7 * k, k)
-    elif instrument == "violin":
-        local, a = _build_string_instrument(p, "violin")
-        h, e = np.radians(inst["heading"] + 0.5 * rock), np.radians(inst["elevation"])
-        f = np.array([np.sin(h) * np.cos(e), np.sin(e), np.cos(h) * np.cos(e)])
-        n0 = _unit(np.array([0.0, 1.0, 0.0]) - f[1] * f)
-        r_roll = trimesh.transformations.rotation_matrix(np.radians(inst["roll"]), f)[:3, :3]
-        n = r_roll @ n0
-        if n[0] > 0:  # roll the top toward the player's right (the bow side)
-            n = trimesh.transformations.rotation_matrix(-np.radians(inst["roll"]), f)[:3, :3] @ n0
-        r_i = np.column_stack([np.cross(f, n), f, n])
-        base = up([0.06 * k, torso_len + 0.03 * k, 0.07 * k]) - n * 0.02
-        parts.extend(local, r_i, base)
-        world = lambda v: base + r_i @ np.asarray(v, float)  # noqa: E731
-        _arm(
-            parts,
-            p,
-            shoulders[1],
-            world(a["neck_lo"] + fret * (a["neck_hi"] - a["neck_lo"]) * 0.5 + [0, 0, -0.03]),
-            np.array([-0.3, -1.0, 0.0]),
-            k,
-        )
-        bow_dir = r_i[:, 0] if r_i[0, 0] < 0 else -r_i[:, 0]
-        bow_dir = _unit(bow_dir + 0.15 * n)
-        frog = world(a["contact"]) + bow_dir * (inst["bow_mid"] + inst["bow_amp"] * hand_wave)
-        _arm(parts, p, shoulders[-1], frog, right_pole, k)
-        _bow(parts, frog, -bow_dir, 0.74 * k, k)
-    elif instrument == "guitar":
-        local, a = _build_guitar(p)
-        el, fw = np.radians(inst["elevation"] + 0.5 * rock), inst["forward"]
-        f0 = np.array([np.cos(el), np.sin(el), 0.0])
-        r_i = _rot("y", -fw) @ np.column_stack([np.cross(f0, [0.0, 0.0, 1.0]), f0, [0.0, 0.0, 1.0]])
-        lap_top = pelvis[1] + 0.07 * b
-        centre = np.array(
-            [
-                inst["x"],
-                lap_top + a["width"][0] * np.cos(el) * 0.9,
-                pelvis[2] + 0.1 * b + a["half_depth"][0] + 0.06 + 0.3 * np.sin(np.radians(lean)),
-            ]
-        )
-        origin = centre - r_i @ a["centre"]
-        parts.extend(local, r_i, origin)
-        world = lambda v: origin + r_i @ np.asarray(v, float)  # noqa: E731
-        strum = world(a["strum"] + [0.035 * hand_wave, 0.0, 0.0])
-        _arm(parts, p, shoulders[-1], strum, np.array([-0.6, 0.3, -1.0]), k)
-        left_t = world(a["neck_lo"] + fret * (a["neck_hi"] - a["neck_lo"]) + [0.0, 0.0, -0.03])
-        _arm(parts, p, shoulders[1], left_t, np.array([0.2, -1.0, 0.3]), k)
-    else:  # saxophone
-        local, a = _build_saxophone(p)
-        r_i = _rot("y", inst["yaw"]) @ _rot("z", -inst["side"] + rock) @ _rot("x", -inst["forward"])
-        mouth = head + r_head @ (np.array([0.0, -0.055, 0.09]) * k)
-        origin = mouth - r_i @ a["mouth"]
-        parts.extend(local, r_i, origin)
-        world = lambda v: origin + r_i @ np.asarray(v, float)  # noqa: E731
-        _arm(parts, p, shoulders[1], world(a["left"]), np.array([0.8, -1.0, -0.3]), k)
-        _arm(parts, p, shoulders[-1], world(a["right"] + [0.0, 0.01 * hand_wave, 0.0]), np.array([-0.8, -1.0, -0.5]), k)
-    return parts.to_trimesh()
+    local, a = _build_string_instrument(p, "violin")
+    h, e = np.radians(inst["heading"] + 0.5 * hands.rock), np.radians(inst["elevation"])
+    f = np.array([np.sin(h) * np.cos(e), np.sin(e), np.cos(h) * np.cos(e)])
+    n0 = _unit(np.array([0.0, 1.0, 0.0]) - f[1] * f)
+    r_roll = trimesh.transformations.rotation_matrix(np.radians(inst["roll"]), f)[:3, :3]
+    n = r_roll @ n0
+    if n[0] > 0:  # roll the top toward the player's right (the bow side)
+        n = trimesh.transformations.rotation_matrix(-np.radians(inst["roll"]), f)[:3, :3] @ n0
+    r_i = np.column_stack([np.cross(f, n), f, n])
+    base = pose.up([0.06 * k, pose.torso_len + 0.03 * k, 0.07 * k]) - n * 0.02  # under the chin
+    parts.extend(local, r_i, base)
+    world = lambda v: base + r_i @ np.asarray(v, float)  # noqa: E731
+    left_t = world(a["neck_lo"] + hands.fret * (a["neck_hi"] - a["neck_lo"]) * 0.5 + [0, 0, -0.03])
+    _arm(parts, p, pose.shoulders[1], left_t, np.array([-0.3, -1.0, 0.0]), k)
+    bow_dir = r_i[:, 0] if r_i[0, 0] < 0 else -r_i[:, 0]
+    bow_dir = _unit(bow_dir + 0.15 * n)
+    frog = world(a["contact"]) + bow_dir * (inst["bow_mid"] + inst["bow_amp"] * hands.wave)
+    _arm(parts, p, pose.shoulders[-1], frog, hands.right_pole, k)
+    _bow(parts, frog, -bow_dir, 0.74 * k, k)
+
+
+def _play_guitar(parts: MeshParts, p: PerformerParams, pose: _Pose, hands: _Hands, k: float) -> None:
+    """The guitar on the lap, neck to the player's left, strummed with the right hand."""
+    inst, b = p.inst, k * p.build
+    local, a = _build_guitar(p)
+    el, fw = np.radians(inst["elevation"] + 0.5 * hands.rock), inst["forward"]
+    f0 = np.array([np.cos(el), np.sin(el), 0.0])
+    r_i = _rot("y", -fw) @ np.column_stack([np.cross(f0, [0.0, 0.0, 1.0]), f0, [0.0, 0.0, 1.0]])
+    lap_top = pose.pelvis[1] + 0.07 * b
+    centre = np.array(
+        [
+            inst["x"],
+            lap_top + a["width"][0] * np.cos(el) * 0.9,
+            pose.pelvis[2] + 0.1 * b + a["half_depth"][0] + 0.06 + 0.3 * np.sin(np.radians(pose.lean_deg)),
+        ]
+    )
+    origin = centre - r_i @ a["centre"]
+    parts.extend(local, r_i, origin)
+    world = lambda v: origin + r_i @ np.asarray(v, float)  # noqa: E731
+    strum = world(a["strum"] + [0.035 * hands.wave, 0.0, 0.0])
+    _arm(parts, p, pose.shoulders[-1], strum, np.array([-0.6, 0.3, -1.0]), k)
+    left_t = world(a["neck_lo"] + hands.fret * (a["neck_hi"] - a["neck_lo"]) + [0.0, 0.0, -0.03])
+    _arm(parts, p, pose.shoulders[1], left_t, np.array([0.2, -1.0, 0.3]), k)
+
+
+def _play_saxophone(parts: MeshParts, p: PerformerParams, pose: _Pose, hands: _Hands, k: float) -> None:
+    """The saxophone hanging from the mouthpiece at the lips, both hands on its keys."""
+    inst = p.inst
+    local, a = _build_saxophone(p)
+    r_i = _rot("y", inst["yaw"]) @ _rot("z", -inst["side"] + hands.rock) @ _rot("x", -inst["forward"])
+    mouth = pose.head + pose.r_head @ (np.array([0.0, -0.055, 0.09]) * k)
+    origin = mouth - r_i @ a["mouth"]
+    parts.extend(local, r_i, origin)
+    world = lambda v: origin + r_i @ np.asarray(v, float)  # noqa: E731
+    _arm(parts, p, pose.shoulders[1], world(a["left"]), np.array([0.8, -1.0, -0.3]), k)
+    right = world(a["right"] + [0.0, 0.01 * hands.wave, 0.0])
+    _arm(parts, p, pose.shoulders[-1], right, np.array([-0.8, -1.0, -0.5]), k)
+
+
+_PLAY = {
+    "cello": _play_low_strings,
+    "doublebass": _play_low_strings,
+    "violin": _play_violin,
+    "guitar": _play_guitar,
+    "saxophone": _play_saxophone,
+}
 
 
 # --------------------------------------------------------------------------- the data set
