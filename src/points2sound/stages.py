@@ -39,14 +39,24 @@ def _rendered_azimuths(params: Params, irset: Any) -> list[int]:
     return list(params["render"]["azimuths_deg"])
 
 
+def _write_generated(out_dir: Path, what: str, generate: Callable[[Path], pd.DataFrame]) -> pd.DataFrame:
+    """Run an embedded generator into a temporary folder that replaces `out_dir` only when it succeeds."""
+    with atomic_dir(out_dir) as tmp:
+        table = generate(tmp)
+    log.info("wrote %d %s to %s", len(table), what, out_dir)
+    return table
+
+
 def embed_audio(params: Params, out_dir: Path) -> pd.DataFrame:
     """Mono recordings rendered from real scores with a General MIDI SoundFont."""
     from .data.synth.audio import generate_recordings
 
     _require_embedded(params, "audio")
     cfg = params["embedded_audio"]
-    with atomic_dir(out_dir) as tmp:
-        table = generate_recordings(
+    return _write_generated(
+        out_dir,
+        "recordings",
+        lambda tmp: generate_recordings(
             tmp,
             list(params["instruments"]),
             cfg["recordings_per_instrument"],
@@ -54,9 +64,8 @@ def embed_audio(params: Params, out_dir: Path) -> pd.DataFrame:
             params["audio"]["sample_rate"],
             stage_seed(params, "embed_audio"),
             cfg.get("variation"),
-        )
-    log.info("wrote %d recordings to %s", len(table), out_dir)
-    return table
+        ),
+    )
 
 
 def embed_frames(params: Params, out_dir: Path) -> pd.DataFrame:
@@ -65,19 +74,20 @@ def embed_frames(params: Params, out_dir: Path) -> pd.DataFrame:
     from .settings.synth import camera_config
 
     _require_embedded(params, "point cloud")
-    cfg = params["embedded_frames"]
-    with atomic_dir(out_dir) as tmp:
-        table = generate_performers(
+    cfg, camera = params["embedded_frames"], camera_config(params)
+    return _write_generated(
+        out_dir,
+        "performers",
+        lambda tmp: generate_performers(
             tmp,
             list(params["instruments"]),
             cfg["performers_per_instrument"],
             cfg["frames_per_performer"],
             stage_seed(params, "embed_frames"),
-            camera=camera_config(params),
+            camera=camera,
             fps=params["dataset"]["fps"],
-        )
-    log.info("wrote %d performers to %s", len(table), out_dir)
-    return table
+        ),
+    )
 
 
 def embed_shapes(params: Params, out_dir: Path) -> pd.DataFrame:
@@ -85,17 +95,18 @@ def embed_shapes(params: Params, out_dir: Path) -> pd.DataFrame:
     from .data.synth.shapes import generate_shapes
 
     cfg = params["shapes"]
-    with atomic_dir(out_dir) as tmp:
-        table = generate_shapes(
+    return _write_generated(
+        out_dir,
+        "shapes",
+        lambda tmp: generate_shapes(
             tmp,
             cfg["classes"],
             cfg["shapes_per_class"],
             cfg["points_per_shape"],
             stage_seed(params, "embed_shapes"),
             test_fraction=cfg["test_fraction"],
-        )
-    log.info("wrote %d shapes to %s", len(table), out_dir)
-    return table
+        ),
+    )
 
 
 def make_hrir(params: Params, out_path: Path) -> None:
