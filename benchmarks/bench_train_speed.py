@@ -52,12 +52,12 @@ def _separation_sampler(params: dict[str, Any], root: Path) -> tuple[dict[str, A
     sources = SceneSources.from_dataset(root, "train", params["hrir"]["name"], require_renders=False)
     seed = stage_seed(params, "separation_mixtures")
     try:
-        from points2sound.settings.train import separation_train_config
+        from points2sound.settings.train import separation_config
     except ImportError:  # a version before settings/
         from points2sound.train.separation import separation_config
 
         return separation_config(params), MixtureSampler(params, sources, seed, augment=True)
-    settings = separation_train_config(params)
+    settings = separation_config(params)
     return dict(settings.network), MixtureSampler(sources, seed, settings.scenes, settings.mixtures, augment=True)
 
 

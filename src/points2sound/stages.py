@@ -381,7 +381,7 @@ def pretrain_separation(
 ) -> None:
     """Audio pre-training by visually-conditioned separation; the checkpoint and its validation L1."""
     from .models.loading import SEPARATION_KIND
-    from .settings.train import separation_train_config
+    from .settings.train import separation_config
     from .train.separation import pretrain_separation as run
 
     _pretraining_run(
@@ -392,7 +392,7 @@ def pretrain_separation(
         out_dir,
         live_dir,
         lambda model_path, device: run(
-            separation_train_config(params),
+            separation_config(params),
             dataset_root,
             pretrained,
             checkpoint_dir,

@@ -1,4 +1,4 @@
-"""How scenes and separation mixtures are drawn and built (`scenes.*`, `pretrain_audio.*` placement).
+"""How scenes are drawn and built (`scenes.*`).
 
 A scene draw also depends on settings of other sections: the render azimuths (a source
 stands at one of them), the frame rate of the point-cloud videos (which frame a segment
@@ -72,16 +72,6 @@ class SceneConfig:
         return self.replace(azimuths_deg=tuple(azimuths_deg), segment_samples=clip)
 
 
-@dataclass(frozen=True)
-class MixtureConfig:
-    """`pretrain_audio.*`: how the separation pre-training draws its mixtures and shows their target."""
-
-    min_sources: int
-    max_sources: int
-    features: str  # the target performer's voxel features
-    placement: str  # canonical (straight ahead at mid distance) | scene (where the scene puts it)
-
-
 def scene_config(params: Mapping[str, Any]) -> SceneConfig:
     cfg = params["scenes"]
     test = cfg["test"]
@@ -99,8 +89,3 @@ def scene_config(params: Mapping[str, Any]) -> SceneConfig:
         augment=AugmentParams(**cfg["augment"]),
         test=SceneTestSet(test["count"], test["clip_s"], test["design"], test["same_side_share_n2"]),
     )
-
-
-def mixture_config(params: Mapping[str, Any]) -> MixtureConfig:
-    cfg = params["pretrain_audio"]
-    return MixtureConfig(int(cfg["min_sources"]), int(cfg["max_sources"]), cfg["features"], cfg["placement"])

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..config import stage_seed
 from ..errors import ParameterError
-from .scenes import MixtureConfig, SceneConfig, mixture_config, scene_config
+from .scenes import SceneConfig, scene_config
 
 _TRAIN_RESUME_KEYS = (
     "batch_size",
@@ -151,10 +151,20 @@ class PretrainConfig:
 
 
 @dataclass(frozen=True)
+class MixtureConfig:
+    """`pretrain_audio.*`: how the separation pre-training draws its mixtures and shows their target."""
+
+    min_sources: int
+    max_sources: int
+    features: str  # the target performer's voxel features
+    placement: str  # canonical (straight ahead at mid distance) | scene (where the scene puts it)
+
+
+@dataclass(frozen=True)
 class SeparationConfig:
     """`pretrain_audio.*`: the audio pre-training by visually-conditioned separation."""
 
-    network: Mapping[str, Any]  # `separation_config`: what fixes the network and its inputs
+    network: Mapping[str, Any]  # what fixes the network and its inputs (stored in its checkpoints)
     mixtures: MixtureConfig
     batch_size: int
     iterations: int
@@ -183,7 +193,7 @@ class SeparationEvalConfig:
     scenes: SceneConfig
 
 
-def train_config(params: Mapping[str, Any]) -> TrainConfig:
+def _train(params: Mapping[str, Any]) -> TrainConfig:
     t = params["train"]
     return TrainConfig(
         t["batch_size"],
@@ -218,7 +228,7 @@ def system_config(params: Mapping[str, Any], variant: str) -> dict[str, Any]:
     }
 
 
-def segment_samples(params: Mapping[str, Any], config: Mapping[str, Any]) -> int:
+def _segment_samples(params: Mapping[str, Any], config: Mapping[str, Any]) -> int:
     """Training clip length: 3 s segments (reference code) for Demucs, 0.63 s clips for Mono2Binaural."""
     if config["model"] == "mono2binaural":
         return max(256, round(float(params["model"]["mono2binaural"]["clip_s"]) * params["audio"]["sample_rate"]))
@@ -230,10 +240,10 @@ def variant_config(params: Mapping[str, Any], variant: str) -> VariantConfig:
     return VariantConfig(
         name=variant,
         system=system,
-        segment_samples=segment_samples(params, system),
+        segment_samples=_segment_samples(params, system),
         train_seed=stage_seed(params, f"train_scenes_{variant}"),
         val_seed=stage_seed(params, "val_scenes"),
-        train=train_config(params),
+        train=_train(params),
         scenes=scene_config(params),
         scenes_record=dict(params["scenes"]),
     )
@@ -262,7 +272,7 @@ def pretrain_config(params: Mapping[str, Any]) -> PretrainConfig:
     )
 
 
-def separation_config(params: Mapping[str, Any]) -> dict[str, Any]:
+def _separation_network(params: Mapping[str, Any]) -> dict[str, Any]:
     """What fixes the separation network and its inputs (stored in its checkpoints)."""
     cfg = params["pretrain_audio"]
     demucs = {k: v for k, v in params["model"]["demucs"].items() if k != "residual"}
@@ -277,11 +287,11 @@ def separation_config(params: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def separation_train_config(params: Mapping[str, Any]) -> SeparationConfig:
+def separation_config(params: Mapping[str, Any]) -> SeparationConfig:
     cfg = params["pretrain_audio"]
     return SeparationConfig(
-        network=separation_config(params),
-        mixtures=mixture_config(params),
+        network=_separation_network(params),
+        mixtures=_mixtures(params),
         batch_size=int(cfg["batch_size"]),
         iterations=int(cfg["iterations"]),
         lr=float(cfg["lr"]),
@@ -298,10 +308,15 @@ def separation_train_config(params: Mapping[str, Any]) -> SeparationConfig:
 def separation_eval_config(params: Mapping[str, Any]) -> SeparationEvalConfig:
     cfg = params["pretrain_audio"]
     return SeparationEvalConfig(
-        mixtures=mixture_config(params),
+        mixtures=_mixtures(params),
         mixtures_per_n=int(cfg["test_mixtures_per_n"]),
         clip_s=float(cfg["test_clip_s"]),
         seed=stage_seed(params, "separation_test"),
         per_ear_variants=tuple(cfg["per_ear_variants"]),
         scenes=scene_config(params),
     )
+
+
+def _mixtures(params: Mapping[str, Any]) -> MixtureConfig:
+    cfg = params["pretrain_audio"]
+    return MixtureConfig(int(cfg["min_sources"]), int(cfg["max_sources"]), cfg["features"], cfg["placement"])

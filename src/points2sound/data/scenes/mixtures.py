@@ -14,7 +14,8 @@ import numpy as np
 from ...errors import ParameterError
 from ...geometry.augment import AugmentParams
 from ...geometry.voxelize import scene_features, voxelize
-from ...settings.scenes import MixtureConfig, SceneConfig
+from ...settings.scenes import SceneConfig
+from ...settings.train import MixtureConfig
 from .build import scene_cloud
 from .sampling import sample_scene_spec
 from .sources import SceneSources
