@@ -31,7 +31,7 @@ from points2sound.atomic import write_text
 from points2sound.config import load_params
 from points2sound.machine import machine_facts
 from points2sound.models.loading import build_from_config
-from points2sound.train.variant import system_config
+from points2sound.settings.train import system_config
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).parent))

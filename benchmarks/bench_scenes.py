@@ -37,6 +37,7 @@ import pandas as pd  # noqa: E402
 import soundfile as sf  # noqa: E402
 
 from points2sound.atomic import write_text  # noqa: E402
+from points2sound.config import load_params  # noqa: E402
 from points2sound.data.scenes import (  # noqa: E402
     SceneSampler,
     SceneSources,
@@ -47,9 +48,9 @@ from points2sound.data.scenes import (  # noqa: E402
     scene_audio,
     scene_cloud,
 )
-from points2sound.geometry.augment import AugmentParams  # noqa: E402
 from points2sound.geometry.pointcloud import PointCloud, write_ply  # noqa: E402
 from points2sound.geometry.voxelize import scene_features, voxelize  # noqa: E402
+from points2sound.settings.scenes import SceneConfig, scene_config  # noqa: E402
 
 INSTRUMENTS = ("cello", "doublebass", "guitar", "saxophone", "violin")
 AZIMUTHS = tuple(range(0, 360, 45))
@@ -129,20 +130,28 @@ def time_sampler(sampler: SceneSampler, count: int, offset: int) -> dict:
     )
 
 
-def breakdown(sources: SceneSources, count: int, seed: int, segment_samples: int, fps: float) -> dict:
+def paper_scenes(sources: SceneSources, segment_samples: int, fps: float) -> SceneConfig:
+    """The paper's scene settings (params.yaml's base) at this benchmark's clip length and frame rate."""
+    params = load_params(Path(__file__).resolve().parents[1] / "params.yaml", "paper")
+    return scene_config(params).replace(
+        segment_samples=segment_samples, fps=fps, sample_rate=sources.sample_rate, ir_set=sources.ir_set
+    )
+
+
+def breakdown(sources: SceneSources, scenes: SceneConfig, count: int, seed: int) -> dict:
     """Milliseconds per scene in each step (warm cache)."""
     parts = {"spec": [], "audio": [], "cloud": [], "voxelize": []}
     points = []
     for i in range(count):
         rng = np.random.default_rng([seed, 10_000 + i])
         t0 = time.perf_counter()
-        spec = sample_scene_spec(rng, sources, segment_samples=segment_samples, fps=fps)
+        spec = sample_scene_spec(rng, sources, scenes)
         t1 = time.perf_counter()
-        scene_audio(spec, sources, with_true_mono=False)
+        scene_audio(spec, sources, scale_by_n=scenes.scale_by_n, with_true_mono=False)
         t2 = time.perf_counter()
-        cloud = scene_cloud(spec, sources, augment=AugmentParams(), rng=rng)
+        cloud = scene_cloud(spec, sources, augment=scenes.augment, rng=rng, listener_height_m=scenes.listener_height_m)
         t3 = time.perf_counter()
-        voxelize(cloud.xyz, scene_features(cloud, "rgb"), 0.02)
+        voxelize(cloud.xyz, scene_features(cloud, "rgb"), scenes.voxel_size_m)
         t4 = time.perf_counter()
         for key, dt in zip(parts, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
             parts[key].append(dt)
@@ -201,7 +210,8 @@ def main() -> None:
             ir_set = args.ir_set or sorted(p.name for p in (root / "binaural").iterdir() if p.is_dir())[0]
             data_desc = dict(kind="dataset", root=str(root), split=split, ir_set=ir_set)
         sources = SceneSources.from_dataset(root, split, ir_set)
-        kw = dict(segment_samples=args.segment_samples, fps=args.fps, augment=AugmentParams())
+        scenes = paper_scenes(sources, args.segment_samples, args.fps)
+        kw = dict(scenes=scenes, mono_input="sum_lr", features="rgb", augment=True)
         sampler = SceneSampler(sources, args.seed, **kw)
         cold = time_sampler(sampler, args.scenes, 0)
         warm = time_sampler(sampler, args.scenes, args.scenes)
@@ -210,10 +220,10 @@ def main() -> None:
             SceneSources.from_dataset(root, split, ir_set, cache=SourceCache(0, 0)), args.seed, **kw
         )
         no_cache = time_sampler(uncached, args.scenes, 0)
-        parts = breakdown(sources, args.scenes, args.seed, args.segment_samples, args.fps)
-        specs = make_scene_specs(sources, 30, args.seed, segment_samples=args.segment_samples, fps=args.fps)
+        parts = breakdown(sources, scenes, args.scenes, args.seed)
+        specs = make_scene_specs(sources, scenes, 30, args.seed)
         t0 = time.perf_counter()
-        materialize_scenes(specs, sources, Path(tmp) / "scenes")
+        materialize_scenes(specs, sources, Path(tmp) / "scenes", scenes)
         materialize_s = time.perf_counter() - t0
         vox = voxelize_alone(args.points, 20, args.seed)
 

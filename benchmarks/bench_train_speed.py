@@ -43,13 +43,48 @@ DEFAULT_VARIANTS = ("p2s_rgb", "p2s_depth", "m2b_rgb", "separation")
 # ---------------------------------------------------------------------------
 
 
+def _separation_sampler(params: dict[str, Any], root: Path) -> tuple[dict[str, Any], Any]:
+    """The separation config and training mixtures, through the typed settings (or the parameters, before them)."""
+    from points2sound.config import stage_seed
+    from points2sound.data.scenes import SceneSources
+    from points2sound.data.scenes.mixtures import MixtureSampler
+
+    sources = SceneSources.from_dataset(root, "train", params["hrir"]["name"], require_renders=False)
+    seed = stage_seed(params, "separation_mixtures")
+    try:
+        from points2sound.settings.train import separation_config
+    except ImportError:  # a version before settings/
+        from points2sound.train.separation import separation_config
+
+        return separation_config(params), MixtureSampler(params, sources, seed, augment=True)
+    settings = separation_config(params)
+    return dict(settings.network), MixtureSampler(sources, seed, settings.scenes, settings.mixtures, augment=True)
+
+
+def _variant_sampler(params: dict[str, Any], variant: str, sources: Any) -> tuple[dict[str, Any], Any]:
+    """A variant's system config and training scenes, through the typed settings (or the parameters, before them)."""
+    from points2sound.config import stage_seed
+    from points2sound.train.variant import make_sampler
+
+    seed = stage_seed(params, f"train_scenes_{variant}")
+    try:
+        from points2sound.settings.train import variant_config
+    except ImportError:  # a version before settings/
+        from points2sound.train.variant import system_config
+
+        config = system_config(params, variant)
+        return config, make_sampler(params, sources, config, seed, True, None)
+    run = variant_config(params, variant)
+    return dict(run.system), make_sampler(run, sources, seed, True, None)
+
+
 def _worker(args: argparse.Namespace) -> dict[str, Any]:
     import hashlib
 
     import numpy as np
     import torch
 
-    from points2sound.config import load_params, stage_seed
+    from points2sound.config import load_params
     from points2sound.data.scenes import SceneSources
     from points2sound.sparse import coords as sparse_coords
     from points2sound.train.data import BatchPlan, IndexedScenes, micro_batches
@@ -60,32 +95,23 @@ def _worker(args: argparse.Namespace) -> dict[str, Any]:
     root = Path(args.data)
     hrir = params["hrir"]["name"]
     if args.variant == "separation":
-        from points2sound.data.scenes.mixtures import MixtureSampler
         from points2sound.models.loading import build_separation
-        from points2sound.train.separation import SeparationTask, collate_mixtures, separation_config
+        from points2sound.train.separation import SeparationTask, collate_mixtures
 
-        system = build_separation(separation_config(params))
-        sampler = MixtureSampler(
-            params,
-            SceneSources.from_dataset(root, "train", hrir, require_renders=False),
-            stage_seed(params, "separation_mixtures"),
-            augment=True,
-        )
+        config, sampler = _separation_sampler(params, root)
+        system = build_separation(config)
         task, collate = SeparationTask(system, []), collate_mixtures
         batch_size = micro = int(params["pretrain_audio"]["batch_size"])
-        target_of = lambda b: b.target  # noqa: E731
     else:
         from points2sound.models.loading import build_from_config
         from points2sound.train.data import collate_scenes
-        from points2sound.train.variant import SceneTask, make_sampler, system_config
+        from points2sound.train.variant import SceneTask
 
-        config = system_config(params, args.variant)
+        config, sampler = _variant_sampler(params, args.variant, SceneSources.from_dataset(root, "train", hrir))
         system = build_from_config(config)
-        sources = SceneSources.from_dataset(root, "train", hrir)
-        sampler = make_sampler(params, sources, config, stage_seed(params, f"train_scenes_{args.variant}"), True, None)
         task, collate = SceneTask(system, config, []), collate_scenes
         batch_size, micro = int(params["train"]["batch_size"]), int(params["train"]["micro_batch_size"])
-        target_of = lambda b: b.binaural  # noqa: E731
+    target_of = lambda b: b.target if hasattr(b, "target") else b.binaural  # noqa: E731  (scene batches before: .binaural)
     plan = BatchPlan(batch_size, micro, 1)
     for i in range(args.warm_scenes):  # fill the source caches as a long run has them (indices no batch uses)
         sampler[10**9 + i]

@@ -26,7 +26,8 @@ from points2sound.config import load_params
 from points2sound.data.scenes import SceneSources
 from points2sound.models.demucs import ConditionedDemucs
 from points2sound.models.objectives import loss_diff, recover_from_difference
-from points2sound.train.variant import make_sampler, system_config
+from points2sound.settings.train import variant_config
+from points2sound.train.variant import make_sampler
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -55,12 +56,12 @@ def main() -> None:
     torch.manual_seed(0)
     params = load_params(ROOT / "params.yaml", args.profile)
     params["scenes"]["max_sources"] = 1
-    cfg = system_config(params, "p2s_diff")
+    run = variant_config(params, "p2s_diff")
     data = ROOT / "data" / params["profile"]
     hrir = params["hrir"]["name"]
     azimuths = list(params["render"]["azimuths_deg"])
-    train = make_sampler(params, SceneSources.from_dataset(data, "train", hrir), cfg, 1, False, None)
-    val = make_sampler(params, SceneSources.from_dataset(data, "val", hrir), cfg, 2, False, 48)
+    train = make_sampler(run, SceneSources.from_dataset(data, "train", hrir), 1, False, None)
+    val = make_sampler(run, SceneSources.from_dataset(data, "val", hrir), 2, False, 48)
     d = params["model"]["demucs"]
     net = ConditionedDemucs(
         1,

@@ -27,6 +27,7 @@ from points2sound.config import load_params, stage_seed
 from points2sound.data.scenes import SceneSources, load_materialized_scene, read_scene_specs
 from points2sound.evaluate.run import binauralize_scene
 from points2sound.models.loading import load_system
+from points2sound.settings.scenes import scene_config
 from points2sound.train.scene_pretext import PlacedScenes, PlacementLabels, collate_placed
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,20 +84,17 @@ def main() -> None:
     azimuths = tuple(int(a) for a in params["render"]["azimuths_deg"])
     labels = PlacementLabels(tuple(params["instruments"]), azimuths, "azimuth")
     seed = stage_seed(params, "diag_scene_use")
-    sc = params["scenes"]
+    scenes = scene_config(params)
 
     def placed(split: str, s: int) -> PlacedScenes:
         return PlacedScenes(
             SceneSources.from_dataset(data, split, hrir, require_renders=False),
             labels,
+            scenes,
             seed=s,
-            voxel_size=sc["voxel_size_m"],
             features=config["features"],
             max_sources=1,
-            distance_range=tuple(sc["distance_range_m"]),
-            fps=params["dataset"]["fps"],
-            listener_height_m=sc["listener_height_m"],
-            augment=None,
+            augment=False,
             n_sources=1,
         )
 

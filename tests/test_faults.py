@@ -34,7 +34,8 @@ from points2sound.geometry.pointcloud import PointCloud, write_ply
 from points2sound.models.checkpoint import save_checkpoint
 from points2sound.models.loading import build_from_config
 from points2sound.render.sofa_io import write_hrir_sofa
-from points2sound.train.variant import save_model, system_config
+from points2sound.settings.train import system_config
+from points2sound.train.variant import save_model
 from test_download_server import LoopbackServer, hrir_sofa_bytes, modelnet_zip, sha256, twoears_brir_bytes
 
 ROOT = Path(__file__).resolve().parents[1]

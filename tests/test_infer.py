@@ -19,7 +19,8 @@ from points2sound.infer.scene_input import SourcePlacement, build_scene
 from points2sound.models.checkpoint import save_checkpoint
 from points2sound.models.loading import build_from_config
 from points2sound.models.systems import Points2SoundNet
-from points2sound.train.variant import save_model, system_config
+from points2sound.settings.train import system_config
+from points2sound.train.variant import save_model
 
 ROOT = Path(__file__).resolve().parents[1]
 VISION = {"planes": [8, 8, 16, 16], "layers": [1, 1, 1, 1], "out_channels": 4}

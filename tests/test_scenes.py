@@ -26,12 +26,29 @@ from points2sound.data.scenes import (
 from points2sound.errors import InputFileError, ParameterError
 from points2sound.geometry.augment import AugmentParams
 from points2sound.geometry.pointcloud import PointCloud, read_ply, write_ply
+from points2sound.settings.scenes import SceneConfig, SceneTestSet
 
 SR = 8000
 N_SAMPLES = 8000  # 1 s recordings
 FPS = 15
 INSTRUMENTS = ("cello", "guitar", "saxophone", "violin")
 AZIMUTHS = tuple(range(0, 360, 45))
+# the paper's scenes over this test dataset: 1..3 sources at 1-3 m, 2000-sample segments
+SCENES = SceneConfig(
+    max_sources=3,
+    azimuths_deg=AZIMUTHS,
+    distance_range_m=(1.0, 3.0),
+    segment_samples=2000,
+    fps=FPS,
+    sample_rate=SR,
+    ir_set="hrir",
+    listener_height_m=1.2,
+    voxel_size_m=0.02,
+    scale_by_n=True,
+    augment=AugmentParams(),
+    test=SceneTestSet(count=6, clip_s=0.25, design="random", same_side_share_n2=0.0),
+)
+BUILD = dict(mono_input="sum_lr", features="rgb")
 
 
 def _render(mono: np.ndarray, az: int) -> np.ndarray:
@@ -90,9 +107,8 @@ def sources(dataset) -> SceneSources:
     return SceneSources.from_dataset(dataset, "test", "hrir")
 
 
-def _spec(sources, seed=0, **kw):
-    kw.setdefault("segment_samples", 2000)
-    return sample_scene_spec(np.random.default_rng(seed), sources, fps=FPS, **kw)
+def _spec(sources, seed=0, n_sources=None, **changes):
+    return sample_scene_spec(np.random.default_rng(seed), sources, SCENES.replace(**changes), n_sources=n_sources)
 
 
 # ---------------------------------------------------------------- specs
@@ -100,9 +116,7 @@ def _spec(sources, seed=0, **kw):
 
 def test_number_of_sources_is_uniform(sources):
     rng = np.random.default_rng(0)
-    counts = np.bincount(
-        [sample_scene_spec(rng, sources, segment_samples=2000).n_sources for _ in range(1500)], minlength=4
-    )
+    counts = np.bincount([sample_scene_spec(rng, sources, SCENES).n_sources for _ in range(1500)], minlength=4)
     assert counts[0] == 0
     assert stats.chisquare(counts[1:]).pvalue > 1e-3
 
@@ -111,7 +125,7 @@ def test_specs_have_distinct_instruments_and_azimuths_and_valid_draws(sources, d
     rng = np.random.default_rng(1)
     distances = []
     for _ in range(400):
-        spec = sample_scene_spec(rng, sources, segment_samples=2000, fps=FPS)
+        spec = sample_scene_spec(rng, sources, SCENES)
         inst = [s.instrument for s in spec.sources]
         az = [s.azimuth_deg for s in spec.sources]
         assert len(set(inst)) == len(inst) and len(set(az)) == len(az)
@@ -145,7 +159,9 @@ def test_spec_rejects_impossible_requests(sources):
         "rec1"
     }
     with pytest.raises(ParameterError, match="sample_rate"):
-        _spec(sources, sample_rate=16000)
+        make_scene_specs(sources, SCENES.replace(sample_rate=16000), 6, seed=0)
+    with pytest.raises(ParameterError, match="distance_range"):
+        SCENES.replace(distance_range_m=(3.0, 1.0))
 
 
 def test_same_side_flag():
@@ -154,13 +170,13 @@ def test_same_side_flag():
 
 
 def test_test_set_counts_per_n_equal_and_deterministic(sources):
-    specs = make_scene_specs(sources, 30, seed=5, segment_samples=2000, fps=FPS)
+    specs = make_scene_specs(sources, SCENES, 30, seed=5)
     assert np.bincount([s.n_sources for s in specs], minlength=4)[1:].tolist() == [10, 10, 10]
     assert len({s.scene_id for s in specs}) == 30
-    assert specs == make_scene_specs(sources, 30, seed=5, segment_samples=2000, fps=FPS)
-    assert specs != make_scene_specs(sources, 30, seed=6, segment_samples=2000, fps=FPS)
+    assert specs == make_scene_specs(sources, SCENES, 30, seed=5)
+    assert specs != make_scene_specs(sources, SCENES, 30, seed=6)
     with pytest.raises(ParameterError, match="count"):
-        make_scene_specs(sources, 31, seed=5, segment_samples=2000)
+        make_scene_specs(sources, SCENES, 31, seed=5)
 
 
 # ---------------------------------------------------------------- built scenes
@@ -181,13 +197,13 @@ def _expected_audio(dataset: Path, spec, t: int):
 @pytest.mark.parametrize("mono_input", ["true_mono", "left", "sum_lr"])
 def test_target_is_sum_of_render_segments_over_n(sources, dataset, mono_input):
     spec = _spec(sources, 3, n_sources=3)
-    scene = build_scene(spec, sources, mono_input=mono_input, listener_height_m=1.2)
+    scene = build_scene(spec, sources, SCENES, mono_input=mono_input, features="rgb")
     target, mono = _expected_audio(dataset, spec, 2000)
     assert scene.binaural.dtype == np.float32 and scene.binaural.shape == (2, 2000)
     np.testing.assert_allclose(scene.binaural, target, atol=1e-6)
     expected = {"true_mono": mono, "left": target[0], "sum_lr": target[0] + target[1]}[mono_input]
     np.testing.assert_allclose(scene.mono, expected, atol=1e-6)
-    unscaled = build_scene(spec, sources, scale_by_n=False)
+    unscaled = build_scene(spec, sources, SCENES.replace(scale_by_n=False), **BUILD)
     np.testing.assert_allclose(unscaled.binaural, target * 3, atol=1e-5)
 
 
@@ -217,20 +233,20 @@ def test_scene_cloud_places_each_performer(sources, dataset):
 
 def test_voxel_features_and_coordinates(sources):
     spec = _spec(sources, 5, n_sources=3)
-    scene = build_scene(spec, sources, features="xyz", voxel_size=0.05)
+    scene = build_scene(spec, sources, SCENES.replace(voxel_size_m=0.05), mono_input="sum_lr", features="xyz")
     assert scene.coords.dtype == np.int32 and scene.feats.shape == (len(scene.coords), 3)
     assert np.all(scene.feats >= scene.coords * 0.05 - 1e-5) and np.all(scene.feats < (scene.coords + 1) * 0.05 + 1e-5)
     # the floor lies listener_height_m below the head
     assert scene.feats[:, 1].min() >= -1.2 - 1e-5 and scene.feats[:, 1].min() < -1.1
-    rgb = build_scene(spec, sources, features="rgb", voxel_size=0.05)
+    rgb = build_scene(spec, sources, SCENES.replace(voxel_size_m=0.05), **BUILD)
     np.testing.assert_array_equal(rgb.coords, scene.coords)
     assert rgb.feats.min() >= 0 and rgb.feats.max() <= 1
 
 
 def test_sampler_is_deterministic_and_augments_without_touching_cache(dataset):
-    kw = dict(segment_samples=2000, fps=FPS, voxel_size=0.05)
-    a = SceneSampler(SceneSources.from_dataset(dataset, "test", "hrir"), seed=11, length=4, **kw)
-    b = SceneSampler(SceneSources.from_dataset(dataset, "test", "hrir"), seed=11, length=4, **kw)
+    kw = dict(scenes=SCENES.replace(voxel_size_m=0.05), length=4, **BUILD)
+    a = SceneSampler(SceneSources.from_dataset(dataset, "test", "hrir"), seed=11, augment=True, **kw)
+    b = SceneSampler(SceneSources.from_dataset(dataset, "test", "hrir"), seed=11, augment=True, **kw)
     for i in (0, 3, 1):
         sa, sb = a[i], b[i]
         assert sa.spec == sb.spec
@@ -241,7 +257,7 @@ def test_sampler_is_deterministic_and_augments_without_touching_cache(dataset):
     with pytest.raises(IndexError):
         a[4]
     # augmentation changes the cloud but not the audio, and leaves the cached frames intact
-    plain = SceneSampler(a.sources, seed=11, length=4, augment=None, **kw)
+    plain = SceneSampler(a.sources, seed=11, augment=False, **kw)
     assert plain[2].spec == a[2].spec
     np.testing.assert_array_equal(plain[2].binaural, a[2].binaural)
     assert not np.array_equal(plain[2].feats, a[2].feats) or not np.array_equal(plain[2].coords, a[2].coords)
@@ -254,17 +270,17 @@ def test_sampler_is_deterministic_and_augments_without_touching_cache(dataset):
 
 def test_augmented_build_needs_a_generator(sources):
     with pytest.raises(ParameterError, match="rng"):
-        build_scene(_spec(sources), sources, augment=AugmentParams())
+        build_scene(_spec(sources), sources, SCENES, augment=AugmentParams(), **BUILD)
     with pytest.raises(ParameterError, match="mono_input"):
-        build_scene(_spec(sources), sources, mono_input="right")
+        build_scene(_spec(sources), sources, SCENES, mono_input="right", features="rgb")
 
 
 # ---------------------------------------------------------------- materialized test sets
 
 
 def test_materialize_and_load(sources, dataset, tmp_path):
-    specs = make_scene_specs(sources, 6, seed=2, segment_samples=1500, fps=FPS)
-    table = materialize_scenes(specs, sources, tmp_path / "scenes", voxel_size=0.05, listener_height_m=1.2)
+    specs = make_scene_specs(sources, SCENES.replace(segment_samples=1500), 6, seed=2)
+    table = materialize_scenes(specs, sources, tmp_path / "scenes", SCENES.replace(voxel_size_m=0.05))
     csv = pd.read_csv(tmp_path / "scenes" / "scenes.csv")
     assert len(csv) == 6 and list(csv.scene_id) == [s.scene_id for s in specs]
     for row, spec in zip(csv.itertuples(), specs):
@@ -282,7 +298,7 @@ def test_materialize_and_load(sources, dataset, tmp_path):
         np.testing.assert_allclose(scene["mono_true_mono"], mono, atol=1e-6)
         np.testing.assert_array_equal(scene["mono_left"], scene["binaural"][0])
         np.testing.assert_array_equal(scene["mono_sum_lr"], scene["binaural"][0] + scene["binaural"][1])
-        built = build_scene(spec, sources, features="xyz", voxel_size=0.05)
+        built = build_scene(spec, sources, SCENES.replace(voxel_size_m=0.05), mono_input="sum_lr", features="xyz")
         np.testing.assert_array_equal(scene["coords"], built.coords)
         np.testing.assert_array_equal(scene["feats_xyz"], built.feats)
         assert scene["feats_rgb"].shape == scene["feats_xyz"].shape
@@ -300,7 +316,7 @@ def test_missing_render_raises_clear_error(dataset, tmp_path):
     missing = root / "binaural" / "hrir" / s.instrument / f"{s.recording}_{s.azimuth_deg}.wav"
     missing.unlink()
     with pytest.raises(InputFileError, match="render not found") as err:
-        build_scene(spec, sources)
+        build_scene(spec, sources, SCENES, **BUILD)
     assert err.value.path == missing
 
 
@@ -344,21 +360,22 @@ def test_balanced_test_set(sources):
     """design='balanced': every azimuth equally often within each N, the same-side share at N = 2, seeded."""
     from collections import Counter
 
-    kw = dict(segment_samples=2000, fps=FPS, design="balanced", same_side_share=0.5)
-    specs = make_scene_specs(sources, 24, seed=5, **kw)
-    assert specs == make_scene_specs(sources, 24, seed=5, **kw)
+    kw = dict(design="balanced", same_side_share=0.5)
+    specs = make_scene_specs(sources, SCENES, 24, seed=5, **kw)
+    assert specs == make_scene_specs(sources, SCENES, 24, seed=5, **kw)
     for n in (1, 2, 3):
         group = [s for s in specs if s.n_sources == n]
         assert len(group) == 8
         assert set(Counter(src.azimuth_deg for s in group for src in s.sources).values()) == {n}
     assert sum(s.same_side for s in specs if s.n_sources == 2) == 4
-    room = make_scene_specs(sources, 15, seed=5, azimuths_deg=(270, 315, 0, 45, 90), **{**kw, "same_side_share": 0.4})
+    room_scenes = SCENES.replace(azimuths_deg=(270, 315, 0, 45, 90))
+    room = make_scene_specs(sources, room_scenes, 15, seed=5, **{**kw, "same_side_share": 0.4})
     assert {src.azimuth_deg for s in room for src in s.sources} == {270, 315, 0, 45, 90}
     with pytest.raises(ParameterError, match="multiple of 24 scenes"):
-        make_scene_specs(sources, 30, seed=5, **kw)
+        make_scene_specs(sources, SCENES, 30, seed=5, **kw)
     with pytest.raises(ParameterError, match="design"):
-        make_scene_specs(sources, 24, seed=5, segment_samples=2000, design="latin")
+        make_scene_specs(sources, SCENES, 24, seed=5, design="latin")
     # the random design is unchanged by the new options
-    assert make_scene_specs(sources, 30, seed=5, segment_samples=2000, fps=FPS) == make_scene_specs(
-        sources, 30, seed=5, segment_samples=2000, fps=FPS, design="random", same_side_share=0.9
+    assert make_scene_specs(sources, SCENES, 30, seed=5) == make_scene_specs(
+        sources, SCENES, 30, seed=5, design="random", same_side_share=0.9
     )

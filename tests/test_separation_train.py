@@ -18,6 +18,7 @@ from points2sound.errors import ParameterError
 from points2sound.models.checkpoint import load_checkpoint
 from points2sound.models.loading import load_system
 from points2sound.models.systems import Points2SoundNet, SeparationNet, init_from_separation
+from points2sound.settings.train import separation_config
 from points2sound.train.separation import collate_mixtures
 
 HRIR = "sphere_1m"
@@ -45,7 +46,10 @@ def params(tiny_data) -> dict:
 
 def test_mixtures_are_reproducible_and_sum_their_sources(params, tiny_data):
     sources = SceneSources.from_dataset(tiny_data / "data/tiny", "train", HRIR, require_renders=False)
-    a, b = MixtureSampler(params, sources, 7, augment=True), MixtureSampler(params, sources, 7, augment=True)
+    settings = separation_config(params)
+    scenes, mixtures = settings.scenes, settings.mixtures
+    a = MixtureSampler(sources, 7, scenes, mixtures, augment=True)
+    b = MixtureSampler(sources, 7, scenes, mixtures, augment=True)
     seen = set()
     for i in range(8):
         m, again = a[i], b[i]

@@ -27,8 +27,8 @@ from points2sound.evaluate.metrics import binaural_scores
 from points2sound.evaluate.run import binauralize_scene
 from points2sound.models.checkpoint import load_checkpoint, save_checkpoint
 from points2sound.models.loading import load_system
+from points2sound.settings.train import system_config
 from points2sound.train.data import BatchPlan
-from points2sound.train.variant import system_config
 
 HRIR = "sphere_1m"
 # log_every 2: a run stopped after 3 iterations stops between two logged rows (its history must still match)
@@ -393,6 +393,7 @@ def test_scene_pretext_after_shape_classification(tiny_data, params, tmp_path):
 @pytest.mark.parametrize("target", ["azimuth", "instrument_azimuth"])
 def test_placed_scene_labels_are_where_the_performers_stand(tiny_data, params, target):
     from points2sound.data.scenes import SceneSources
+    from points2sound.settings.scenes import scene_config
     from points2sound.train.scene_pretext import PlacedScenes, PlacementLabels
 
     sources = SceneSources.from_dataset(tiny_data / "data/tiny", "train", HRIR, require_renders=False)
@@ -400,17 +401,7 @@ def test_placed_scene_labels_are_where_the_performers_stand(tiny_data, params, t
     labels = PlacementLabels(tuple(params["instruments"]), azimuths, target)
     for n in (1, 2, 3):
         scenes = PlacedScenes(
-            sources,
-            labels,
-            seed=5,
-            voxel_size=0.02,
-            features="xyz",
-            max_sources=3,
-            distance_range=(1.0, 3.0),
-            fps=15,
-            listener_height_m=1.2,
-            augment=None,
-            n_sources=n,
+            sources, labels, scene_config(params), seed=5, features="xyz", max_sources=3, augment=False, n_sources=n
         )
         for i in range(4):
             item = scenes[i]

@@ -354,9 +354,9 @@ def validate(params: Mapping[str, Any]) -> None:
     fractions = [params["splits"][k] for k in ("train", "val", "test")]
     if abs(sum(fractions) - 1.0) > 1e-6:
         raise ParameterError("splits", f"train + val + test must sum to 1, got {sum(fractions):g}")
-    lo, hi = params["scenes"]["distance_range_m"]
-    if not 0 < lo <= hi:
-        raise ParameterError("scenes.distance_range_m", f"need 0 < min <= max, got [{lo}, {hi}]")
+    from .settings.scenes import scene_config
+
+    scene_config(params)  # the scene settings check themselves (the distance range)
     if params["scenes"]["max_sources"] > len(params["instruments"]):
         raise ParameterError(
             "scenes.max_sources", "cannot exceed the number of instruments (sources are distinct instruments)"

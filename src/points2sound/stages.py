@@ -228,35 +228,22 @@ def scenes(params: Params, dataset_root: Path, ir_set: str, out_dir: Path, split
     """Materialize a fixed set of test scenes, so every model is scored on the same ones."""
     from .data.scenes import SceneSources, make_scene_specs, materialize_scenes
     from .render.sofa_io import read_ir_set
+    from .settings.scenes import scene_config
 
-    cfg = params["scenes"]
-    sr = params["audio"]["sample_rate"]
-    ir_path = dataset_root / "ir" / f"{ir_set}.sofa"
-    irset = read_ir_set(ir_path)
-    azimuths = _rendered_azimuths(params, irset)
+    cfg = scene_config(params)
+    irset = read_ir_set(dataset_root / "ir" / f"{ir_set}.sofa")
+    draw = cfg.test_set(_rendered_azimuths(params, irset))
     sources = SceneSources.from_dataset(dataset_root, split_name, ir_set)
     specs = make_scene_specs(
         sources,
-        cfg["test"]["count"],
+        draw,
+        cfg.test.count,
         stage_seed(params, f"scenes_{split_name}"),
-        max_sources=cfg["max_sources"],
-        azimuths_deg=azimuths,
-        distance_range=tuple(cfg["distance_range_m"]),
-        segment_samples=int(round(cfg["test"]["clip_s"] * sr)),
-        fps=params["dataset"]["fps"],
-        sample_rate=sr,
-        design=cfg["test"]["design"],
-        same_side_share=cfg["test"]["same_side_share_n2"],
+        design=cfg.test.design,
+        same_side_share=cfg.test.same_side_share_n2,
     )
     with atomic_dir(out_dir) as tmp:
-        materialize_scenes(
-            specs,
-            sources,
-            tmp,
-            voxel_size=cfg["voxel_size_m"],
-            scale_by_n=cfg["scale_by_n"],
-            listener_height_m=cfg["listener_height_m"],
-        )
+        materialize_scenes(specs, sources, tmp, cfg)
     log.info("materialized %d %s scenes through %s", len(specs), split_name, ir_set)
 
 
@@ -284,6 +271,7 @@ def pretrain(
     dataset_root: Path | None = None,
 ) -> None:
     """Pre-train the vision trunk on shape classification; the checkpoint and its test accuracy."""
+    from .settings.train import pretrain_config
     from .train.pretrain import KIND, pretrain_vision
 
     _pretraining_run(
@@ -294,7 +282,7 @@ def pretrain(
         out_dir,
         live_dir,
         lambda model_path, device: pretrain_vision(
-            params,
+            pretrain_config(params),
             shapes_root,
             checkpoint_dir,
             model_path,
@@ -352,18 +340,19 @@ def train(
     pretrained_vision: Path | None = None,
 ) -> None:
     """Train one variant of the paper; the best weights, and its metrics (history and summary, dvclive)."""
+    from .settings.train import variant_config
     from .train.live import recording
     from .train.runtime import setup_runtime
     from .train.variant import save_model, summarize, train_variant
 
+    run = variant_config(params, variant)
     device, dist = setup_runtime(
-        params["train"]["device"], _threads(params, "train", threads), stage_seed(params, f"train_{variant}")
+        run.train.device, _threads(params, "train", threads), stage_seed(params, f"train_{variant}")
     )
     try:
         with recording(live_dir, f"train_{variant}") as live:
             result, config, system, task = train_variant(
-                params,
-                variant,
+                run,
                 dataset_root,
                 pretrained,
                 checkpoint_dir,
@@ -404,6 +393,7 @@ def pretrain_separation(
 ) -> None:
     """Audio pre-training by visually-conditioned separation; the checkpoint and its validation L1."""
     from .models.loading import SEPARATION_KIND
+    from .settings.train import separation_config
     from .train.separation import pretrain_separation as run
 
     _pretraining_run(
@@ -414,7 +404,13 @@ def pretrain_separation(
         out_dir,
         live_dir,
         lambda model_path, device: run(
-            params, dataset_root, pretrained, checkpoint_dir, model_path, device=device, stop_after=stop_after
+            separation_config(params),
+            dataset_root,
+            pretrained,
+            checkpoint_dir,
+            model_path,
+            device=device,
+            stop_after=stop_after,
         )[0],
     )
 
@@ -431,10 +427,11 @@ def evaluate_separation(
     """bss_eval scores of the separation network, and per ear of binaural variants (<models_dir>/<variant>)."""
     from .evaluate.separation import evaluate_separation as run
     from .models.loading import load_system
+    from .settings.train import separation_eval_config, system_config
     from .train.runtime import setup_runtime
-    from .train.variant import system_config
 
-    names = params["pretrain_audio"]["per_ear_variants"] if variants is None else variants
+    settings = separation_eval_config(params)
+    names = list(settings.per_ear_variants) if variants is None else variants
     models = {v: models_dir / v / "model.pt" for v in names}
 
     def load(variant: str, path: Path):
@@ -442,7 +439,7 @@ def evaluate_separation(
         return system, blob["config"]
 
     device, _ = setup_runtime(params["train"]["device"], threads or 1, stage_seed(params, "evaluate"))
-    for path in run(params, dataset_root, separation_model, models, out_dir, device, load):
+    for path in run(settings, dataset_root, separation_model, models, out_dir, device, load):
         log.info("wrote %s", path)
 
 
@@ -477,8 +474,8 @@ def evaluate(
     """Per-scene scores of one trained variant (or, with variant None, the Mono-Mono baseline):
     `<out_dir>/<ir_set>.csv` for each IR set's materialized test scenes."""
     from .evaluate.run import score_mono_mono, score_variant
+    from .settings.train import system_config
     from .train.runtime import setup_runtime
-    from .train.variant import system_config
 
     names = _ir_sets(params, ir_sets)
     if variant is not None:

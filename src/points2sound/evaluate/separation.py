@@ -24,7 +24,6 @@ import torch
 from tqdm import tqdm
 
 from points2sound.atomic import atomic_path
-from points2sound.config import stage_seed
 from points2sound.data.scenes import (
     SceneSources,
     SceneSpec,
@@ -35,33 +34,24 @@ from points2sound.data.scenes import (
 from points2sound.data.scenes.mixtures import canonical_distance, performer_voxels, source_signals
 from points2sound.errors import ParameterError
 from points2sound.evaluate.separation_metrics import bss_eval
+from points2sound.settings.scenes import SceneConfig
+from points2sound.settings.train import SeparationEvalConfig
 
 EARS = ("left", "right")
 
 
-def test_mixture_specs(params: Mapping[str, Any], sources: SceneSources) -> list[SceneSpec]:
+def test_mixture_specs(settings: SeparationEvalConfig, sources: SceneSources) -> list[SceneSpec]:
     """The fixed separation test set; mixture (n, i) is drawn from default_rng([seed, n, i]) alone."""
-    cfg = params["pretrain_audio"]
-    seed = stage_seed(params, "separation_test")
-    length = round(float(cfg["test_clip_s"]) * int(params["audio"]["sample_rate"]))
+    scenes, mixtures = settings.scenes, settings.mixtures
+    length = round(settings.clip_s * int(scenes.sample_rate))
     if length < 1:
         raise ParameterError("pretrain_audio.test_clip_s", f"gives {length} samples")
+    draw = scenes.replace(max_sources=mixtures.max_sources, segment_samples=length)
     specs = []
-    for n in range(int(cfg["min_sources"]), int(cfg["max_sources"]) + 1):
-        for i in range(int(cfg["test_mixtures_per_n"])):
-            specs.append(
-                sample_scene_spec(
-                    np.random.default_rng([seed, n, i]),
-                    sources,
-                    n_sources=n,
-                    max_sources=int(cfg["max_sources"]),
-                    azimuths_deg=params["render"]["azimuths_deg"],
-                    distance_range=tuple(params["scenes"]["distance_range_m"]),
-                    segment_samples=length,
-                    fps=params["dataset"]["fps"],
-                    scene_id=f"sep_n{n}_{i:04d}",
-                )
-            )
+    for n in range(mixtures.min_sources, mixtures.max_sources + 1):
+        for i in range(settings.mixtures_per_n):
+            rng = np.random.default_rng([settings.seed, n, i])
+            specs.append(sample_scene_spec(rng, sources, draw, n_sources=n, scene_id=f"sep_n{n}_{i:04d}"))
     return specs
 
 
@@ -107,13 +97,15 @@ def score_separation_net(
     config: Mapping[str, Any],
     specs: Sequence[SceneSpec],
     sources: SceneSources,
-    params: Mapping[str, Any],
+    settings: SeparationEvalConfig,
     device: torch.device,
 ) -> pd.DataFrame:
     """One row per source of every test mixture: the separation network's mono estimates."""
+    scenes = settings.scenes
+    canonical_m = canonical_distance(settings.mixtures, scenes)
     rows = []
     for spec in tqdm(specs, desc="separation", unit="mix"):
-        refs = source_signals(spec, sources, params["scenes"]["scale_by_n"])
+        refs = source_signals(spec, sources, scenes.scale_by_n)
         mix = torch.from_numpy(refs.sum(axis=0)).to(device).expand(spec.n_sources, 1, -1)
         clouds = _clouds(
             model,
@@ -121,9 +113,9 @@ def score_separation_net(
             sources,
             config["features"],
             config["voxel_size_m"],
-            params["scenes"]["listener_height_m"],
+            scenes.listener_height_m,
             device,
-            canonical_distance(params),
+            canonical_m,
         )
         est = model(mix, clouds)[:, 0].cpu().double().numpy()
         rows += _rows(spec, bss_eval(refs.astype(np.float64), est))
@@ -157,12 +149,12 @@ def score_binaural_per_ear(
     config: Mapping[str, Any],
     specs: Sequence[SceneSpec],
     sources: SceneSources,
-    params: Mapping[str, Any],
+    scenes: SceneConfig,
     device: torch.device,
     desc: str = "per ear",
 ) -> pd.DataFrame:
     """One row per source and ear: a binaural model conditioned on one performer at a time."""
-    scale = params["scenes"]["scale_by_n"]
+    scale = scenes.scale_by_n
     rows = []
     for spec in tqdm(specs, desc=desc, unit="mix"):
         true_mono, binaural = scene_audio(
@@ -176,7 +168,7 @@ def score_binaural_per_ear(
             sources,
             config["features"],
             config["voxel_size_m"],
-            params["scenes"]["listener_height_m"],
+            scenes.listener_height_m,
             device,
         )
         est = system.binauralize(x, clouds).cpu().double().numpy()  # (N, 2, T)
@@ -193,7 +185,7 @@ def write_scores(df: pd.DataFrame, path: Path) -> None:
 
 
 def evaluate_separation(
-    params: Mapping[str, Any],
+    settings: SeparationEvalConfig,
     dataset_root: Path,
     separation_model: Path,
     binaural_models: Mapping[str, Path],
@@ -204,14 +196,14 @@ def evaluate_separation(
     """Score the separation network (`mono.csv`) and each binaural model per ear (`<variant>_per_ear.csv`)."""
     from points2sound.models.loading import load_separation
 
-    sources = SceneSources.from_dataset(dataset_root, "test", params["hrir"]["name"])
-    specs = test_mixture_specs(params, sources)
+    sources = SceneSources.from_dataset(dataset_root, "test", settings.scenes.ir_set)
+    specs = test_mixture_specs(settings, sources)
     net, blob = load_separation(separation_model)
     written = [out_dir / "mono.csv"]
-    write_scores(score_separation_net(net.to(device), blob["config"], specs, sources, params, device), written[0])
+    write_scores(score_separation_net(net.to(device), blob["config"], specs, sources, settings, device), written[0])
     for variant, path in binaural_models.items():
         system, config = load_variant(variant, path)
-        df = score_binaural_per_ear(system.to(device), config, specs, sources, params, device, desc=variant)
+        df = score_binaural_per_ear(system.to(device), config, specs, sources, settings.scenes, device, desc=variant)
         written.append(out_dir / f"{variant}_per_ear.csv")
         write_scores(df, written[-1])
     return written

@@ -52,15 +52,20 @@ class BatchPlan:
 
 @dataclass
 class SceneBatch:
-    """mono (B, 1, T), binaural (B, 2, T) float32; voxels per scene as numpy arrays."""
+    """mono (B, 1, T) inputs and targets (B, C, T), float32: a scene's binaural signal (C = 2) or a mixture's
+    source to separate (C = 1); voxels per example as numpy arrays."""
 
     mono: torch.Tensor
-    binaural: torch.Tensor
+    target: torch.Tensor
     coords: list[np.ndarray]
     feats: list[np.ndarray]
 
     def to(self, device: torch.device) -> SceneBatch:
-        return SceneBatch(self.mono.to(device), self.binaural.to(device), self.coords, self.feats)
+        return SceneBatch(self.mono.to(device), self.target.to(device), self.coords, self.feats)
+
+
+def stacked(arrays: Sequence[np.ndarray]) -> torch.Tensor:
+    return torch.from_numpy(np.stack(arrays))
 
 
 def collate_scenes(scenes: Sequence[Any]) -> SceneBatch:
@@ -68,9 +73,10 @@ def collate_scenes(scenes: Sequence[Any]) -> SceneBatch:
     lengths = {len(s.mono) for s in scenes}
     if len(lengths) != 1:
         raise ParameterError("scenes", f"a batch needs scenes of one length, got {sorted(lengths)}")
-    mono = torch.from_numpy(np.stack([s.mono for s in scenes]))[:, None]
-    binaural = torch.from_numpy(np.stack([s.binaural for s in scenes]))
-    return SceneBatch(mono, binaural, [s.coords for s in scenes], [s.feats for s in scenes])
+    mono = stacked([s.mono for s in scenes])[:, None]
+    return SceneBatch(
+        mono, stacked([s.binaural for s in scenes]), [s.coords for s in scenes], [s.feats for s in scenes]
+    )
 
 
 class IndexedScenes(torch.utils.data.Dataset):

@@ -112,6 +112,144 @@ def _cpu_state(module: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().to("cpu", copy=True) for k, v in module.state_dict().items()}
 
 
+@dataclass
+class _Progress:
+    """What a checkpoint keeps of a run besides its weights and optimizer: the iteration reached, the history,
+    the best validation loss and weights, and the train losses since the last logged row."""
+
+    iteration: int
+    history: list[dict[str, float]]
+    best_val: float
+    best_iteration: int
+    window: list[float]
+    best_state: dict[str, torch.Tensor]
+
+    def record(self, done: int, row: Mapping[str, float], live: Any) -> None:
+        """A history row at iteration `done` (and in the stage's dvclive folder)."""
+        self.history.append({"iteration": done, **row})
+        if live is not None:
+            live.log(self.history[-1])
+
+
+@dataclass(frozen=True)
+class _Checkpoints:
+    """`last.pt` (the state to resume from) and `best.pt` (the best weights) of one run's configuration."""
+
+    directory: Path
+    kind: str
+    config: Mapping[str, Any]
+
+    def resume(self, model: nn.Module, optimizer: torch.optim.Optimizer, desc: str, iterations: int) -> _Progress:
+        """The progress of `last.pt` when it matches the configuration (its weights and moments loaded into
+        `model` and `optimizer`), else a fresh start."""
+        fresh = _Progress(0, [], math.inf, -1, [], _cpu_state(model))
+        last, best = self.directory / "last.pt", self.directory / "best.pt"
+        if not last.is_file():
+            return fresh
+        try:
+            blob = load_checkpoint(last, self.kind, self.config)
+        except ParameterError as exc:
+            log.warning("not resuming: %s", exc)
+            return fresh
+        model.load_state_dict(blob["model"])
+        optimizer.load_state_dict(blob["optimizer"])
+        progress = _Progress(
+            int(blob["iteration"]),
+            [{k: v for k, v in row.items() if k not in _TIMING_COLUMNS} for row in blob["history"]],
+            float(blob["best_val"]),
+            int(blob["best_iteration"]),
+            [float(x) for x in blob.get("window", [])],  # losses since the last logged row
+            load_checkpoint(best, self.kind, self.config)["model"] if best.is_file() else fresh.best_state,
+        )
+        log.info("resuming %s at iteration %d of %d", desc, progress.iteration, iterations)
+        return progress
+
+    def save_best(self, state: dict[str, torch.Tensor], done: int) -> None:
+        save_checkpoint(self.directory / "best.pt", self.kind, self.config, model=state, iteration=done)
+
+    def save_last(self, model: nn.Module, optimizer: torch.optim.Optimizer, progress: _Progress, done: int) -> None:
+        save_checkpoint(
+            self.directory / "last.pt",
+            self.kind,
+            self.config,
+            model=_cpu_state(model),
+            optimizer=optimizer.state_dict(),
+            iteration=done,
+            history=progress.history,
+            best_val=progress.best_val,
+            best_iteration=progress.best_iteration,
+            window=list(progress.window),
+        )
+
+
+@dataclass
+class _Run:
+    """One call of `fit`: what its iterations share."""
+
+    model: nn.Module
+    net: nn.Module  # the model as the processes train it (DDP-wrapped when distributed)
+    task: Task
+    optimizer: torch.optim.Optimizer
+    settings: LoopSettings
+    checkpoints: _Checkpoints
+    progress: _Progress
+    live: Any  # the stage's dvclive folder, or None
+    dist: DistContext
+    device: torch.device
+    stop: int
+
+    def iteration(self, it: int, group: Sequence[Any], bar: Any) -> None:
+        """Step, then log, validate and checkpoint as iteration `it` + 1 asks: the rows and checkpoints of an
+        uninterrupted run, plus a checkpoint (no row) where this call stops."""
+        self.progress.window.append(self._step(it, group))
+        done, settings, progress = it + 1, self.settings, self.progress
+        row: dict[str, float] = {}
+        if done % settings.log_every == 0 or done == settings.iterations:  # not at a stop: rows as if uninterrupted
+            row["train_loss"] = sum(progress.window) / len(progress.window)
+            progress.window = []
+            bar.set_postfix(loss=f"{row['train_loss']:.4g}")
+        validate = done % settings.val_every == 0 or done == settings.iterations
+        if validate or done == self.stop:
+            if validate and self.dist.is_main:
+                row.update(self._validate(done))
+                log.info("iteration %d: %s", done, ", ".join(f"{k} {v:.5g}" for k, v in row.items()))
+            if self.dist.is_main:
+                if row:
+                    progress.record(done, row, self.live)
+                self.checkpoints.save_last(self.model, self.optimizer, progress, done)
+            self.dist.barrier()
+        elif row and self.dist.is_main:
+            progress.record(done, row, self.live)
+
+    def _step(self, it: int, group: Sequence[Any]) -> float:
+        """One optimizer step over this rank's micro-batches (gradients all-reduced at the last one); the mean
+        loss over the processes."""
+        self.model.train()
+        self.optimizer.zero_grad(set_to_none=True)
+        total = 0.0
+        for m, batch in enumerate(group):
+            sync = m == len(group) - 1
+            with contextlib.nullcontext() if sync else self.dist.no_sync(self.net):
+                loss = self.task.loss(self.net, batch, self.device) / len(group)
+                loss.backward()
+            total += float(loss.detach())
+        total = self.dist.mean(total)
+        if not math.isfinite(total):
+            raise ParameterError("train.lr", f"the loss became {total} at iteration {it}: training diverged")
+        self.optimizer.step()
+        self.dist.sync_buffers(self.model)
+        return total
+
+    def _validate(self, done: int) -> dict[str, float]:
+        """The validation metrics at iteration `done`; new best weights are kept and written."""
+        metrics = self.task.validate(self.model, self.device)
+        if metrics["val_loss"] < self.progress.best_val:
+            self.progress.best_val, self.progress.best_iteration = metrics["val_loss"], done
+            self.progress.best_state = _cpu_state(self.model)
+            self.checkpoints.save_best(self.progress.best_state, done)
+        return metrics
+
+
 def fit(
     model: nn.Module,
     task: Task,
@@ -135,31 +273,17 @@ def fit(
     dist = dist or DistContext()
     model.to(device)
     optimizer = torch.optim.Adam(param_groups(model, settings.lr, settings.lr_scales), lr=settings.lr)
-    last, best_path = checkpoint_dir / "last.pt", checkpoint_dir / "best.pt"
-    start, history, best_val, best_iteration, window = 0, [], math.inf, -1, []
-    best_state = _cpu_state(model)
-    if last.is_file():
-        try:
-            blob = load_checkpoint(last, kind, config)
-        except ParameterError as exc:
-            log.warning("not resuming: %s", exc)
-        else:
-            model.load_state_dict(blob["model"])
-            optimizer.load_state_dict(blob["optimizer"])
-            start = int(blob["iteration"])
-            history = [{k: v for k, v in row.items() if k not in _TIMING_COLUMNS} for row in blob["history"]]
-            best_val, best_iteration = float(blob["best_val"]), int(blob["best_iteration"])
-            window = [float(x) for x in blob.get("window", [])]  # losses since the last logged row
-            if best_path.is_file():
-                best_state = load_checkpoint(best_path, kind, config)["model"]
-            log.info("resuming %s at iteration %d of %d", desc, start, settings.iterations)
+    checkpoints = _Checkpoints(checkpoint_dir, kind, config)
+    progress = checkpoints.resume(model, optimizer, desc, settings.iterations)
+    start = progress.iteration
     if start >= settings.iterations:
         log.info("%s already complete (%d iterations)", desc, start)
     live = logger_for(kind, dist.is_main)  # the stage's dvclive folder (train/live.py), rebuilt from the history
     if live is not None:
-        live.begin(history)
+        live.begin(progress.history)
     net = dist.wrap(model, device)
     stop = settings.iterations if stop_after is None else min(settings.iterations, start + stop_after)
+    run = _Run(model, net, task, optimizer, settings, checkpoints, progress, live, dist, device, stop)
     batches = micro_batches(dataset, settings.plan, start, stop, dist.rank, collate, settings.workers)
     t0 = time.perf_counter()
     bar = tqdm(
@@ -171,71 +295,24 @@ def fit(
         total=settings.iterations,
     )
     for it, group in zip(bar, batches):
-        model.train()
-        optimizer.zero_grad(set_to_none=True)
-        total = 0.0
-        for m, batch in enumerate(group):
-            sync = m == len(group) - 1
-            with contextlib.nullcontext() if sync else dist.no_sync(net):
-                loss = task.loss(net, batch, device) / len(group)
-                loss.backward()
-            total += float(loss.detach())
-        total = dist.mean(total)
-        if not math.isfinite(total):
-            raise ParameterError("train.lr", f"the loss became {total} at iteration {it}: training diverged")
-        optimizer.step()
-        dist.sync_buffers(model)
-        window.append(total)
-        done = it + 1
-        row: dict[str, float] = {}
-        if done % settings.log_every == 0 or done == settings.iterations:  # not at a stop: rows as if uninterrupted
-            row["train_loss"] = sum(window) / len(window)
-            window = []
-            bar.set_postfix(loss=f"{row['train_loss']:.4g}")
-        validate = done % settings.val_every == 0 or done == settings.iterations
-        if validate or done == stop:
-            if validate and dist.is_main:
-                metrics = task.validate(model, device)
-                row.update(metrics)
-                if metrics["val_loss"] < best_val:
-                    best_val, best_iteration = metrics["val_loss"], done
-                    best_state = _cpu_state(model)
-                    save_checkpoint(best_path, kind, config, model=best_state, iteration=done)
-                log.info("iteration %d: %s", done, ", ".join(f"{k} {v:.5g}" for k, v in row.items()))
-            if dist.is_main:
-                if row:
-                    history.append({"iteration": done, **row})
-                    if live is not None:
-                        live.log(history[-1])
-                save_checkpoint(
-                    last,
-                    kind,
-                    config,
-                    model=_cpu_state(model),
-                    optimizer=optimizer.state_dict(),
-                    iteration=done,
-                    history=history,
-                    best_val=best_val,
-                    best_iteration=best_iteration,
-                    window=list(window),
-                )
-            dist.barrier()
-        elif row and dist.is_main:
-            history.append({"iteration": done, **row})
-            if live is not None:
-                live.log(history[-1])
+        run.iteration(it, group, bar)
     bar.close()
     seconds = time.perf_counter() - t0
-    done_iters = max(stop - start, 0)
     return FitResult(
-        best_state=best_state,
-        best_val=best_val,
-        best_iteration=best_iteration,
-        history=history,
+        best_state=progress.best_state,
+        best_val=progress.best_val,
+        best_iteration=progress.best_iteration,
+        history=progress.history,
         iterations_done=stop,
         seconds=seconds,
-        iterations_per_s=done_iters / seconds if seconds > 0 else 0.0,
+        iterations_per_s=max(stop - start, 0) / seconds if seconds > 0 else 0.0,
         peak_memory_mb=_peak_memory_mb(device),
         resumed_from=start,
         stopped_early=stop < settings.iterations,
     )
+
+
+def pretraining_settings(iterations: int, lr: float, val_every: int, batch_size: int) -> LoopSettings:
+    """The loop of a pre-training: one process, each batch in one pass, a train-loss row every `val_every`
+    iterations or every 50, whichever is more often."""
+    return LoopSettings(iterations, lr, val_every, max(1, min(val_every, 50)), BatchPlan(batch_size, batch_size))

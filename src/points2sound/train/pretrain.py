@@ -25,15 +25,15 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from points2sound.config import stage_seed
 from points2sound.errors import InputFileError
 from points2sound.geometry.pointcloud import read_ply
 from points2sound.geometry.transforms import rotation_y
 from points2sound.geometry.voxelize import voxelize
 from points2sound.models.checkpoint import save_checkpoint
 from points2sound.models.vision import SparseResNetClassifier
-from points2sound.train.data import BatchPlan, IndexedScenes
-from points2sound.train.loop import FitResult, LoopSettings, fit
+from points2sound.settings.train import PretrainConfig
+from points2sound.train.data import IndexedScenes
+from points2sound.train.loop import FitResult, fit, pretraining_settings
 
 log = logging.getLogger(__name__)
 KIND = "pretrain_vision"
@@ -126,7 +126,7 @@ def _batches(items: ShapeSet, size: int) -> list[Any]:
 
 
 def pretrain_vision(
-    params: Mapping[str, Any],
+    settings: PretrainConfig,
     shapes_root: Path,
     checkpoint_dir: Path,
     out_path: Path,
@@ -135,56 +135,20 @@ def pretrain_vision(
     stop_after: int | None = None,
     dataset_root: Path | None = None,
 ) -> tuple[FitResult, dict[str, Any]]:
-    """Train the classifier, score the test split with the best weights, write the checkpoint."""
-    cfg = params["pretrain"]
+    """Train the classifier, score the test split with the best weights, then (with `pretrain.scene_iterations`)
+    the scene pretext; write the checkpoint."""
     train_table, test_table = _read_split(shapes_root, "train"), _read_split(shapes_root, "test")
     classes = sorted(set(train_table["class"]) | set(test_table["class"]))
-    seed = stage_seed(params, "pretrain_vision")
-    rng = np.random.default_rng(seed)
-    held = rng.random(len(train_table)) < 0.1
-    if held.all() or not held.any():
-        held = np.zeros(len(train_table), bool)
-        held[rng.integers(len(train_table))] = True
-    vox = cfg["voxel_size_m"]
-    train = ShapeSet(shapes_root, train_table[~held], classes, vox, seed, augment=True)
-    val = ShapeSet(shapes_root, train_table[held], classes, vox, seed, augment=False)
-    test = ShapeSet(shapes_root, test_table, classes, vox, seed, augment=False)
-    vision = params["model"]["vision"]
-    config = {
-        "classes": classes,
-        "planes": list(vision["planes"]),
-        "layers": list(vision["layers"]),
-        "stem_kernel": int(vision.get("stem_kernel", 5)),
-        "voxel_size_m": vox,
-        "features": cfg["features"],
-        "seed": seed,
-    }
-    model = SparseResNetClassifier(
-        3,
-        len(classes),
-        tuple(vision["planes"]),
-        tuple(vision["layers"]),
-        stem_kernel=config["stem_kernel"],
-        backend=vision.get("backend", "torch"),
-        seed=seed,
-    )
-    task = ShapeTask(model, _batches(val, cfg["batch_size"]))
-    plan = BatchPlan(cfg["batch_size"], cfg["batch_size"])
-    settings = LoopSettings(cfg["iterations"], cfg["lr"], cfg["val_every"], max(1, min(cfg["val_every"], 50)), plan)
-    resume = {
-        **config,
-        "batch_size": cfg["batch_size"],
-        "iterations": cfg["iterations"],
-        "lr": cfg["lr"],
-        "val_every": cfg["val_every"],
-    }
+    train, val, test = shape_sets(settings, shapes_root, train_table, test_table, classes)
+    config = settings.checkpoint_config(classes)
+    model = _classifier(settings, config)
     result = fit(
         model,
-        task,
+        ShapeTask(model, _batches(val, settings.batch_size)),
         IndexedScenes(train.__getitem__),
         collate_shapes,
-        settings,
-        config=resume,
+        pretraining_settings(settings.iterations, settings.lr, settings.val_every, settings.batch_size),
+        config=settings.resume_config(config),
         kind="fit_" + KIND,
         checkpoint_dir=checkpoint_dir,
         device=device,
@@ -192,7 +156,7 @@ def pretrain_vision(
         desc="pretrain",
     )
     model.load_state_dict(result.best_state)
-    test_metrics = ShapeTask(model, _batches(test, cfg["batch_size"])).validate(model, device)
+    test_metrics = ShapeTask(model, _batches(test, settings.batch_size)).validate(model, device)
     result.extra = {
         "test_accuracy": test_metrics["val_accuracy"],
         "test_loss": test_metrics["val_loss"],
@@ -201,27 +165,18 @@ def pretrain_vision(
         "val_shapes": len(val),
         "test_shapes": len(test),
     }
-    if cfg.get("scene_iterations", 0) and not result.stopped_early:
-        from points2sound.train.scene_pretext import scene_pretext, scene_pretext_config
+    if settings.scene.iterations and not result.stopped_early:
+        from points2sound.train.scene_pretext import scene_pretext
 
         model, figures, timing = scene_pretext(
-            params, model.state_dict(), dataset_root, checkpoint_dir / "scene", device, seed, config
+            settings, model.state_dict(), dataset_root, checkpoint_dir / "scene", device, config
         )
         result.extra.update(figures)
         result.facts.update(timing)
-        config = {
-            **config,
-            "scene_pretext": scene_pretext_config(params),
-            "out_channels": int(params["model"]["vision"]["out_channels"]),
-        }
+        config = settings.with_scene_pretext(config)
     if not result.stopped_early:
-        save_checkpoint(
-            out_path,
-            KIND,
-            config,
-            model={k: v.cpu() for k, v in model.state_dict().items()},
-            test_accuracy=result.extra["test_accuracy"],
-        )
+        weights = {k: v.cpu() for k, v in model.state_dict().items()}
+        save_checkpoint(out_path, KIND, config, model=weights, test_accuracy=result.extra["test_accuracy"])
     log.info(
         "pre-training: test accuracy %.3f over %d classes (chance %.3f)",
         result.extra["test_accuracy"],
@@ -229,3 +184,37 @@ def pretrain_vision(
         1.0 / len(classes),
     )
     return result, config
+
+
+def _classifier(settings: PretrainConfig, config: Mapping[str, Any]) -> SparseResNetClassifier:
+    return SparseResNetClassifier(
+        3,
+        len(config["classes"]),
+        tuple(config["planes"]),
+        tuple(config["layers"]),
+        stem_kernel=config["stem_kernel"],
+        backend=settings.backend,
+        seed=settings.seed,
+    )
+
+
+def shape_sets(
+    settings: PretrainConfig,
+    shapes_root: Path,
+    train_table: pd.DataFrame,
+    test_table: pd.DataFrame,
+    classes: Sequence[str],
+) -> tuple[ShapeSet, ShapeSet, ShapeSet]:
+    """Training (augmented), validation (a seeded tenth of the training shapes, at least one) and test shapes."""
+    seed = settings.seed
+    rng = np.random.default_rng(seed)
+    held = rng.random(len(train_table)) < 0.1
+    if held.all() or not held.any():
+        held = np.zeros(len(train_table), bool)
+        held[rng.integers(len(train_table))] = True
+    vox = settings.voxel_size_m
+    return (
+        ShapeSet(shapes_root, train_table[~held], classes, vox, seed, augment=True),
+        ShapeSet(shapes_root, train_table[held], classes, vox, seed, augment=False),
+        ShapeSet(shapes_root, test_table, classes, vox, seed, augment=False),
+    )

@@ -33,11 +33,13 @@ from torch.nn import functional as F
 
 from points2sound.data.scenes import SceneSources, sample_scene_spec, scene_cloud
 from points2sound.errors import ParameterError
-from points2sound.geometry.augment import AugmentParams
 from points2sound.geometry.voxelize import scene_features, voxelize
+from points2sound.models.systems import build_vision
 from points2sound.models.vision import SparseResNet18
-from points2sound.train.data import BatchPlan, IndexedScenes
-from points2sound.train.loop import FitResult, LoopSettings, fit
+from points2sound.settings.scenes import SceneConfig
+from points2sound.settings.train import PretrainConfig
+from points2sound.train.data import IndexedScenes
+from points2sound.train.loop import FitResult, fit, pretraining_settings
 
 log = logging.getLogger(__name__)
 TARGETS = ("azimuth", "instrument_azimuth")
@@ -96,39 +98,31 @@ class PlacedScenes:
         self,
         sources: SceneSources,
         labels: PlacementLabels,
+        scenes: SceneConfig,
         *,
         seed: int,
-        voxel_size: float,
         features: str,
         max_sources: int,
-        distance_range: tuple[float, float],
-        fps: float,
-        listener_height_m: float,
-        augment: AugmentParams | None,
+        augment: bool,
         n_sources: int | None = None,
     ):
         self.sources, self.labels, self.seed = sources, labels, int(seed)
-        self.voxel_size, self.features, self.augment = voxel_size, features, augment
-        self.n_sources, self.listener_height_m = n_sources, listener_height_m
-        self.spec_kwargs = dict(
-            max_sources=max_sources,
-            azimuths_deg=labels.azimuths_deg,
-            distance_range=distance_range,
-            segment_samples=1,
-            fps=fps,
-        )  # no audio is read
+        self.features, self.n_sources = features, n_sources
+        self.augment = scenes.augment if augment else None
+        # scenes of 1..max_sources at the labels' azimuths; no audio is read
+        self.scenes = scenes.replace(max_sources=max_sources, azimuths_deg=labels.azimuths_deg, segment_samples=1)
 
     def __getitem__(self, i: int) -> PlacedScene:
         rng = np.random.default_rng([self.seed, int(i)])
-        spec = sample_scene_spec(rng, self.sources, n_sources=self.n_sources, **self.spec_kwargs)
+        spec = sample_scene_spec(rng, self.sources, self.scenes, n_sources=self.n_sources)
         cloud = scene_cloud(
             spec,
             self.sources,
             augment=self.augment,
             rng=rng if self.augment else None,
-            listener_height_m=self.listener_height_m,
+            listener_height_m=self.scenes.listener_height_m,
         )
-        coords, feats = voxelize(cloud.xyz, scene_features(cloud, self.features), self.voxel_size)
+        coords, feats = voxelize(cloud.xyz, scene_features(cloud, self.features), self.scenes.voxel_size_m)
         first = self.labels.azimuths_deg.index(int(spec.sources[0].azimuth_deg))
         return PlacedScene(coords, feats, self.labels.vector(spec.sources), first, spec.n_sources)
 
@@ -227,26 +221,20 @@ def _batches(items: PlacedScenes, count: int, size: int) -> list[Any]:
     return [collate_placed([items[i] for i in range(j, min(j + size, count))]) for j in range(0, count, size)]
 
 
-def placement_sets(
-    params: Mapping[str, Any], dataset_root: Path, seed: int, labels: PlacementLabels, features: str
-) -> dict[str, Any]:
+def placement_sets(settings: PretrainConfig, dataset_root: Path, labels: PlacementLabels) -> dict[str, Any]:
     """Training (augmented, endless), validation (mixed N, and N = 1) and test (N = 1) sets."""
-    cfg, scenes = params["pretrain"], params["scenes"]
-    hrir = params["hrir"]["name"]
+    scenes, seed = settings.scenes, settings.seed
 
     def make(split: str, s: int, augment: bool, n: int | None) -> PlacedScenes:
-        sources = SceneSources.from_dataset(dataset_root, split, hrir, require_renders=False)
+        sources = SceneSources.from_dataset(dataset_root, split, scenes.ir_set, require_renders=False)
         return PlacedScenes(
             sources,
             labels,
+            scenes,
             seed=s,
-            voxel_size=scenes["voxel_size_m"],
-            features=features,
-            max_sources=cfg["scene_max_sources"],
-            distance_range=tuple(scenes["distance_range_m"]),
-            fps=params["dataset"]["fps"],
-            listener_height_m=scenes["listener_height_m"],
-            augment=AugmentParams(**scenes["augment"]) if augment else None,
+            features=settings.scene.features,
+            max_sources=settings.scene.max_sources,
+            augment=augment,
             n_sources=n,
         )
 
@@ -259,87 +247,71 @@ def placement_sets(
 
 
 def scene_pretext(
-    params: Mapping[str, Any],
+    settings: PretrainConfig,
     trunk_state: Mapping[str, torch.Tensor],
     dataset_root: Path | None,
     checkpoint_dir: Path,
     device: torch.device,
-    seed: int,
     config: Mapping[str, Any],
 ) -> tuple[SparseResNet18, dict[str, Any], dict[str, Any]]:
     """Fine-tune the shape-pretrained trunk, with the binaural model's K-wide head, on scene placement.
 
     Returns the vision network (trunk and head: what the variants load), its summary
-    figures and its run-record facts (timing).
+    figures and its run-record facts (timing). `config`: the shape classifier's checkpoint config.
     """
-    cfg = params["pretrain"]
     if dataset_root is None:
         raise ParameterError("pretrain.scene_iterations", "the scene pretext needs the dataset (--dataset)")
-    labels = PlacementLabels(
-        tuple(params["instruments"]), tuple(int(a) for a in params["render"]["azimuths_deg"]), cfg["scene_target"]
-    )
-    sets = placement_sets(params, dataset_root, seed, labels, cfg["scene_features"])
-    vision_cfg = params["model"]["vision"]
-    vision = SparseResNet18(
-        3,
-        int(vision_cfg["out_channels"]),
-        tuple(vision_cfg["planes"]),
-        tuple(vision_cfg["layers"]),
-        stem_kernel=int(vision_cfg.get("stem_kernel", 5)),
-        backend=vision_cfg.get("backend", "torch"),
-        seed=seed + 1,
-    )
+    pretext, seed = settings.scene, settings.seed
+    azimuths = tuple(int(a) for a in settings.scenes.azimuths_deg)
+    labels = PlacementLabels(settings.instruments, azimuths, pretext.target)
+    sets = placement_sets(settings, dataset_root, labels)
+    vision = build_vision(settings.vision, int(settings.vision["out_channels"]), seed + 1)
     vision.load_backbone(trunk_state)
     model = PlacementNet(vision, labels.size, seed + 2)
-    count, size = int(cfg["scene_val_scenes"]), int(cfg["batch_size"])
+    count, size = int(pretext.val_scenes), int(settings.batch_size)
     task = PlacementTask(model, labels, _batches(sets["val"], count, size), _batches(sets["val_single"], count, size))
-    iters = int(cfg["scene_iterations"])
-    plan = BatchPlan(size, size)
-    settings = LoopSettings(iters, cfg["lr"], min(cfg["val_every"], iters), max(1, min(cfg["val_every"], 50)), plan)
-    resume = {**config, "scene_pretext": scene_pretext_config(params)}
+    iters = int(pretext.iterations)
     result: FitResult = fit(
         model,
         task,
         IndexedScenes(sets["train"].__getitem__),
         collate_placed,
-        settings,
-        config=resume,
+        pretraining_settings(iters, settings.lr, min(settings.val_every, iters), size),
+        config={**config, "scene_pretext": settings.scene_pretext_config()},
         kind="fit_pretrain_scene",
         checkpoint_dir=checkpoint_dir,
         device=device,
         desc="scene pretext",
     )
     model.load_state_dict(result.best_state)
-    scale = unit_feature_scale(model, task.val, device)
-    test = azimuth_accuracy(model, labels, _batches(sets["test_single"], count, size), device)
-    best = [r for r in result.history if r.get("iteration") == result.best_iteration and "val_azimuth_accuracy" in r]
-    summary = {
-        "scene_val_azimuth_accuracy": best[0]["val_azimuth_accuracy"] if best else None,
-        "scene_test_azimuth_accuracy": test,
-        "scene_azimuth_chance": 1.0 / len(labels.azimuths_deg),
-        "scene_iterations": iters,
-        "scene_target": labels.target,
-        "scene_feature_std_before_scaling": [round(float(x), 6) for x in scale],
-    }
+    summary = _pretext_summary(model, task, _batches(sets["test_single"], count, size), result, iters, device)
     log.info(
         "scene pretext: N = 1 azimuth accuracy %.3f (val), %.3f (test), chance %.3f",
         summary["scene_val_azimuth_accuracy"] or -1.0,
-        test,
+        summary["scene_test_azimuth_accuracy"],
         summary["scene_azimuth_chance"],
     )
     return model.vision.cpu(), summary, {f"scene_{k}": v for k, v in result.timing().items()}
 
 
-def scene_pretext_config(params: Mapping[str, Any]) -> dict[str, Any]:
-    """The settings that fix the pretext's result (stored in the checkpoint's config)."""
-    cfg = params["pretrain"]
-    keys = (
-        "scene_iterations",
-        "scene_target",
-        "scene_features",
-        "scene_max_sources",
-        "scene_val_scenes",
-        "batch_size",
-        "lr",
-    )
-    return {k: cfg[k] for k in keys}
+def _pretext_summary(
+    model: PlacementNet,
+    task: PlacementTask,
+    test: Sequence[Any],
+    result: FitResult,
+    iterations: int,
+    device: torch.device,
+) -> dict[str, Any]:
+    """The pretext's figures; first scales the features h to unit spread (`unit_feature_scale`)."""
+    labels = task.labels
+    scale = unit_feature_scale(model, task.val, device)
+    accuracy = azimuth_accuracy(model, labels, test, device)
+    best = [r for r in result.history if r.get("iteration") == result.best_iteration and "val_azimuth_accuracy" in r]
+    return {
+        "scene_val_azimuth_accuracy": best[0]["val_azimuth_accuracy"] if best else None,
+        "scene_test_azimuth_accuracy": accuracy,
+        "scene_azimuth_chance": 1.0 / len(labels.azimuths_deg),
+        "scene_iterations": iterations,
+        "scene_target": labels.target,
+        "scene_feature_std_before_scaling": [round(float(x), 6) for x in scale],
+    }

@@ -19,13 +19,12 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from points2sound.config import stage_seed
 from points2sound.data.scenes import Scene, SceneSampler, SceneSources
 from points2sound.errors import ParameterError
-from points2sound.geometry.augment import AugmentParams
 from points2sound.geometry.voxelize import rotate_voxels_quarter
 from points2sound.models.checkpoint import load_checkpoint, save_checkpoint
 from points2sound.models.loading import MODEL_KIND, PRETRAIN_KIND, SEPARATION_KIND, build_from_config
+from points2sound.settings.train import VariantConfig
 from points2sound.train.data import BatchPlan, IndexedScenes, SceneBatch, collate_scenes
 from points2sound.train.distributed import DistContext
 from points2sound.train.loop import FitResult, LoopSettings, fit
@@ -33,55 +32,18 @@ from points2sound.train.loop import FitResult, LoopSettings, fit
 log = logging.getLogger(__name__)
 
 
-def system_config(params: Mapping[str, Any], variant: str) -> dict[str, Any]:
-    """Everything that fixes a variant's network and its inputs (stored in its checkpoints)."""
-    variants = params["variants"]
-    if variant not in variants:
-        raise ParameterError("variant", f"no variant named {variant!r}; known: {sorted(variants)}")
-    v = dict(variants[variant])
-    sizes = {"vision": dict(params["model"]["vision"])}
-    sizes["audio"] = dict(params["model"]["demucs" if v["model"] == "points2sound" else "mono2binaural"])
-    return {
-        "variant": variant,
-        **v,
-        "sample_rate": int(params["audio"]["sample_rate"]),
-        "voxel_size_m": float(params["scenes"]["voxel_size_m"]),
-        "sizes": sizes,
-        "seed": stage_seed(params, f"init_{variant}"),
-    }
-
-
-def segment_samples(params: Mapping[str, Any], config: Mapping[str, Any]) -> int:
-    """Training clip length: 3 s segments (reference code) for Demucs, 0.63 s clips for Mono2Binaural."""
-    if config["model"] == "mono2binaural":
-        return max(256, round(float(params["model"]["mono2binaural"]["clip_s"]) * params["audio"]["sample_rate"]))
-    return int(params["scenes"]["segment_samples"])
-
-
 def make_sampler(
-    params: Mapping[str, Any],
-    sources: SceneSources,
-    config: Mapping[str, Any],
-    seed: int,
-    augment: bool,
-    length: int | None,
+    run: VariantConfig, sources: SceneSources, seed: int, augment: bool, length: int | None
 ) -> SceneSampler:
-    cfg = params["scenes"]
+    """The variant's scenes: its clips, mono input and visual features."""
     return SceneSampler(
         sources,
         seed,
+        run.scenes.replace(segment_samples=run.segment_samples),
+        mono_input=run.system["mono_input"],
+        features=run.system["features"],
+        augment=augment,
         length=length,
-        segment_samples=segment_samples(params, config),
-        max_sources=cfg["max_sources"],
-        azimuths_deg=params["render"]["azimuths_deg"],
-        distance_range=tuple(cfg["distance_range_m"]),
-        fps=params["dataset"]["fps"],
-        mono_input=config["mono_input"],
-        features=config["features"],
-        voxel_size=cfg["voxel_size_m"],
-        scale_by_n=cfg["scale_by_n"],
-        augment=AugmentParams(**cfg["augment"]) if augment else None,
-        listener_height_m=cfg["listener_height_m"],
     )
 
 
@@ -94,7 +56,7 @@ def mono_copy(mono: torch.Tensor, mono_input: str) -> torch.Tensor:
 def rotated(batch: SceneBatch, features: str) -> SceneBatch:
     """The same batch with every scene turned by pi/2 (the Rotated-Visual input)."""
     pairs = [rotate_voxels_quarter(c, f, features) for c, f in zip(batch.coords, batch.feats)]
-    return SceneBatch(batch.mono, batch.binaural, [p[0] for p in pairs], [p[1] for p in pairs])
+    return SceneBatch(batch.mono, batch.target, [p[0] for p in pairs], [p[1] for p in pairs])
 
 
 @dataclass
@@ -110,7 +72,7 @@ class SceneTask:
 
     def loss(self, net: nn.Module, batch: SceneBatch, device: torch.device) -> torch.Tensor:
         b = batch.to(device)
-        return self.system.objective(net(b.mono, self._scene(b, device)), b.mono, b.binaural)
+        return self.system.objective(net(b.mono, self._scene(b, device)), b.mono, b.target)
 
     def validate(self, model: nn.Module, device: torch.device) -> dict[str, float]:
         """Mean objective and binaural L1 over the validation scenes (eval mode), with the two sanity
@@ -129,9 +91,9 @@ class SceneTask:
             b = (rotated(batch, self.config["features"]) if rotate else batch).to(device)
             scene = self._scene(b, device)
             k = b.mono.shape[0]
-            loss += float(self.system.loss(b.mono, scene, b.binaural)) * k
-            l1 += float(self.system.l1(b.mono, scene, b.binaural)) * k
-            l1_copy += float(F.l1_loss(mono_copy(b.mono, self.config["mono_input"]), b.binaural)) * k
+            loss += float(self.system.loss(b.mono, scene, b.target)) * k
+            l1 += float(self.system.l1(b.mono, scene, b.target)) * k
+            l1_copy += float(F.l1_loss(mono_copy(b.mono, self.config["mono_input"]), b.target)) * k
             n += k
         model.train(was_training)
         return {"val_loss": loss / n, "val_l1": l1 / n, "val_l1_mono_copy": l1_copy / n}
@@ -142,8 +104,7 @@ def validation_batches(scenes: Sequence[Scene], batch_size: int) -> list[SceneBa
 
 
 def train_variant(
-    params: Mapping[str, Any],
-    variant: str,
+    run: VariantConfig,
     dataset_root: Path,
     pretrained: Path | None,
     checkpoint_dir: Path,
@@ -161,14 +122,54 @@ def train_variant(
     net from `pretrained_vision`, the vision pre-training, as `vision` variants have it).
     """
     dist = dist or DistContext()
-    config = system_config(params, variant)
-    tcfg = params["train"]
+    config, tcfg = dict(run.system), run.train
     system = build_from_config(config)
-    init = config["init"]
+    head = _initialize(system, run, pretrained, pretrained_vision)
+    train_sampler, task = scene_sets(run, system, dataset_root)
+    settings = LoopSettings(
+        tcfg.iterations,
+        tcfg.lr,
+        tcfg.val_every,
+        tcfg.log_every,
+        BatchPlan(tcfg.batch_size, tcfg.micro_batch_size, dist.world_size),
+        tcfg.workers,
+        lr_scales=vision_lr_scales(float(tcfg.vision_lr_scale), head),
+    )
+    started_from = _file_digest(pretrained) if tcfg.pretrained_vision or config["init"] != "vision" else None
+    result = fit(
+        system,
+        task,
+        IndexedScenes(train_sampler.__getitem__),
+        collate_scenes,
+        settings,
+        config=run.resume_config(started_from),
+        kind=f"train_{run.name}",
+        checkpoint_dir=checkpoint_dir,
+        device=device,
+        dist=dist,
+        stop_after=stop_after,
+        desc=run.name,
+    )
+    system.load_state_dict(result.best_state)
+    return result, config, system, task
+
+
+def scene_sets(run: VariantConfig, system: nn.Module, dataset_root: Path) -> tuple[SceneSampler, SceneTask]:
+    """The training scenes (augmented, endless) and the task validating on the fixed val-split scenes."""
+    ir_set, count = run.scenes.ir_set, run.train.val_scenes
+    train = make_sampler(run, SceneSources.from_dataset(dataset_root, "train", ir_set), run.train_seed, True, None)
+    val = make_sampler(run, SceneSources.from_dataset(dataset_root, "val", ir_set), run.val_seed, False, count)
+    batches = validation_batches([val[i] for i in range(count)], run.train.micro_batch_size)
+    return train, SceneTask(system, run.system, batches)
+
+
+def _initialize(system: nn.Module, run: VariantConfig, pretrained: Path | None, pretrained_vision: Path | None) -> bool:
+    """Load the weights the variant's `init` names; returns whether the vision head came pre-trained."""
+    init, variant = run.system["init"], run.name
     head = init == "separation"  # a separation checkpoint holds the whole vision net
     if init in ("separation", "separation_audio"):
         _init_from_separation(system, variant, pretrained)
-    if init == "separation_audio" or (init == "vision" and tcfg["pretrained_vision"]):
+    if init == "separation_audio" or (init == "vision" and run.train.pretrained_vision):
         vision_ckpt = pretrained_vision if init == "separation_audio" else pretrained
         if vision_ckpt is None:
             name, flag = (
@@ -185,58 +186,7 @@ def train_variant(
             vision_ckpt,
             blob.get("test_accuracy", float("nan")),
         )
-    hrir = params["hrir"]["name"]
-    train_sources = SceneSources.from_dataset(dataset_root, "train", hrir)
-    val_sources = SceneSources.from_dataset(dataset_root, "val", hrir)
-    train_sampler = make_sampler(
-        params, train_sources, config, stage_seed(params, f"train_scenes_{variant}"), True, None
-    )
-    val_sampler = make_sampler(params, val_sources, config, stage_seed(params, "val_scenes"), False, tcfg["val_scenes"])
-    val = validation_batches([val_sampler[i] for i in range(tcfg["val_scenes"])], tcfg["micro_batch_size"])
-    task = SceneTask(system, config, val)
-    plan = BatchPlan(tcfg["batch_size"], tcfg["micro_batch_size"], dist.world_size)
-    settings = LoopSettings(
-        tcfg["iterations"],
-        tcfg["lr"],
-        tcfg["val_every"],
-        tcfg["log_every"],
-        plan,
-        tcfg["workers"],
-        lr_scales=vision_lr_scales(float(tcfg["vision_lr_scale"]), head),
-    )
-    resume_config = {
-        "system": config,
-        "train": {
-            k: tcfg[k]
-            for k in (
-                "batch_size",
-                "iterations",
-                "lr",
-                "val_every",
-                "val_scenes",
-                "pretrained_vision",
-                "vision_lr_scale",
-            )
-        },
-        "scenes": dict(params["scenes"]),
-        "pretrained": _file_digest(pretrained) if tcfg["pretrained_vision"] or init != "vision" else None,
-    }
-    result = fit(
-        system,
-        task,
-        IndexedScenes(train_sampler.__getitem__),
-        collate_scenes,
-        settings,
-        config=resume_config,
-        kind=f"train_{variant}",
-        checkpoint_dir=checkpoint_dir,
-        device=device,
-        dist=dist,
-        stop_after=stop_after,
-        desc=variant,
-    )
-    system.load_state_dict(result.best_state)
-    return result, config, system, task
+    return head
 
 
 def vision_lr_scales(scale: float, head_pretrained: bool) -> tuple[tuple[str, float], ...]:

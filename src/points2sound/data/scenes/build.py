@@ -12,6 +12,7 @@ from ...geometry.augment import AugmentParams, augment_performer
 from ...geometry.pointcloud import PointCloud
 from ...geometry.transforms import place_performer
 from ...geometry.voxelize import scene_features, voxelize
+from ...settings.scenes import SceneConfig
 from .sources import SceneSources
 from .spec import FEATURE_KINDS, MONO_INPUTS, FeatureKind, MonoInput, SceneSpec, check_choice
 
@@ -38,7 +39,7 @@ def _check_spec(spec: SceneSpec, sources: SceneSources) -> None:
 
 
 def scene_audio(
-    spec: SceneSpec, sources: SceneSources, *, scale_by_n: bool = True, with_true_mono: bool = True
+    spec: SceneSpec, sources: SceneSources, *, scale_by_n: bool, with_true_mono: bool = True
 ) -> tuple[np.ndarray | None, np.ndarray]:
     """(true mono mixture (T,) or None, binaural target (2, T)), float32.
 
@@ -87,9 +88,9 @@ def scene_cloud(
     spec: SceneSpec,
     sources: SceneSources,
     *,
+    listener_height_m: float,
     augment: AugmentParams | None = None,
     rng: np.random.Generator | None = None,
-    listener_height_m: float = 1.2,
 ) -> PointCloud:
     """The merged scene cloud (listener frame): each performer's frame, augmented
     independently when `augment` is given (in its own frame, in source order,
@@ -109,20 +110,20 @@ def scene_cloud(
 def build_scene(
     spec: SceneSpec,
     sources: SceneSources,
+    scenes: SceneConfig,
     *,
-    mono_input: MonoInput = "sum_lr",
-    features: FeatureKind = "rgb",
-    voxel_size: float = 0.02,
-    scale_by_n: bool = True,
+    mono_input: MonoInput,
+    features: FeatureKind,
     augment: AugmentParams | None = None,
     rng: np.random.Generator | None = None,
-    listener_height_m: float = 1.2,
     reduce: Literal["mean", "first"] = "mean",
 ) -> Scene:
-    """Arrays of one scene: mono input, binaural target and the voxelized cloud."""
+    """Arrays of one scene: mono input, binaural target and the cloud voxelized at `scenes.voxel_size_m`."""
     check_choice("mono_input", mono_input, MONO_INPUTS)
     check_choice("features", features, FEATURE_KINDS)
-    true_mono, binaural = scene_audio(spec, sources, scale_by_n=scale_by_n, with_true_mono=mono_input == "true_mono")
-    cloud = scene_cloud(spec, sources, augment=augment, rng=rng, listener_height_m=listener_height_m)
-    coords, feats = voxelize(cloud.xyz, scene_features(cloud, features), voxel_size, reduce=reduce)
+    true_mono, binaural = scene_audio(
+        spec, sources, scale_by_n=scenes.scale_by_n, with_true_mono=mono_input == "true_mono"
+    )
+    cloud = scene_cloud(spec, sources, augment=augment, rng=rng, listener_height_m=scenes.listener_height_m)
+    coords, feats = voxelize(cloud.xyz, scene_features(cloud, features), scenes.voxel_size_m, reduce=reduce)
     return Scene(mono_input_signal(mono_input, binaural, true_mono), binaural, coords, feats, spec)

@@ -7,15 +7,15 @@ learns to pick out a source that the vision network sees.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from ...errors import ParameterError
 from ...geometry.augment import AugmentParams
 from ...geometry.voxelize import scene_features, voxelize
+from ...settings.scenes import SceneConfig
+from ...settings.train import MixtureConfig
 from .build import scene_cloud
 from .sampling import sample_scene_spec
 from .sources import SceneSources
@@ -35,7 +35,7 @@ class Mixture:
     spec: SceneSpec
 
 
-def source_signals(spec: SceneSpec, sources: SceneSources, scale_by_n: bool = True) -> np.ndarray:
+def source_signals(spec: SceneSpec, sources: SceneSources, scale_by_n: bool) -> np.ndarray:
     """(N, T) float32: each source's mono segment, scaled by 1/N when `scale_by_n` (their sum is the mixture)."""
     gain = 1.0 / spec.n_sources if scale_by_n else 1.0
     t = spec.segment_samples
@@ -69,50 +69,42 @@ def performer_voxels(
     return voxelize(cloud.xyz, scene_features(cloud, features), voxel_size)
 
 
-def canonical_distance(params: Mapping[str, Any]) -> float | None:
-    """The fixed distance of `pretrain_audio.placement: canonical` (mid of the scene range), else None."""
-    if params["pretrain_audio"]["placement"] != "canonical":
+def canonical_distance(mixtures: MixtureConfig, scenes: SceneConfig) -> float | None:
+    """The fixed distance of `placement: canonical` (mid of the scene range), else None."""
+    if mixtures.placement != "canonical":
         return None
-    return float(np.mean(params["scenes"]["distance_range_m"]))
+    return float(np.mean(scenes.distance_range_m))
 
 
 class MixtureSampler:
     """Training (or validation) mixtures drawn on the fly; mixture i depends only on (seed, i)."""
 
-    def __init__(self, params: Mapping[str, Any], sources: SceneSources, seed: int, augment: bool) -> None:
-        cfg = params["pretrain_audio"]
-        lo, hi = int(cfg["min_sources"]), int(cfg["max_sources"])
+    def __init__(
+        self, sources: SceneSources, seed: int, scenes: SceneConfig, mixtures: MixtureConfig, augment: bool
+    ) -> None:
+        lo, hi = mixtures.min_sources, mixtures.max_sources
         if not 1 <= lo <= hi:
             raise ParameterError("pretrain_audio.min_sources", f"need 1 <= min_sources <= max_sources, got {lo}, {hi}")
         self.sources, self.seed, self.n_range = sources, int(seed), (lo, hi)
-        self.segment = int(params["scenes"]["segment_samples"])
-        self.features = cfg["features"]
-        self.voxel_size = float(params["scenes"]["voxel_size_m"])
-        self.height = float(params["scenes"]["listener_height_m"])
-        self.scale_by_n = bool(params["scenes"]["scale_by_n"])
-        self.spec_kwargs = dict(
-            azimuths_deg=params["render"]["azimuths_deg"],
-            fps=params["dataset"]["fps"],
-            distance_range=tuple(params["scenes"]["distance_range_m"]),
-        )
-        self.augment = AugmentParams(**params["scenes"]["augment"]) if augment else None
-        self.canonical_m = canonical_distance(params)
+        self.scenes, self.features = scenes.replace(max_sources=hi), mixtures.features
+        self.augment = scenes.augment if augment else None
+        self.canonical_m = canonical_distance(mixtures, scenes)
 
     def __getitem__(self, i: int) -> Mixture:
         rng = np.random.default_rng([self.seed, int(i)])
         n = int(rng.integers(self.n_range[0], self.n_range[1] + 1))
-        spec = sample_scene_spec(
-            rng,
-            self.sources,
-            n_sources=n,
-            max_sources=self.n_range[1],
-            segment_samples=self.segment,
-            scene_id=f"mix-{self.seed}-{i}",
-            **self.spec_kwargs,
-        )
+        spec = sample_scene_spec(rng, self.sources, self.scenes, n_sources=n, scene_id=f"mix-{self.seed}-{i}")
         j = int(rng.integers(n))
-        signals = source_signals(spec, self.sources, self.scale_by_n)
+        signals = source_signals(spec, self.sources, self.scenes.scale_by_n)
         coords, feats = performer_voxels(
-            spec, j, self.sources, self.features, self.voxel_size, self.height, self.augment, rng, self.canonical_m
+            spec,
+            j,
+            self.sources,
+            self.features,
+            self.scenes.voxel_size_m,
+            self.scenes.listener_height_m,
+            self.augment,
+            rng,
+            self.canonical_m,
         )
         return Mixture(signals.sum(axis=0), signals, j, coords, feats, spec)

@@ -13,6 +13,7 @@ from tqdm import tqdm
 from ...atomic import atomic_path
 from ...errors import InputFileError, ParameterError
 from ...geometry.voxelize import scene_features, voxelize
+from ...settings.scenes import SceneConfig
 from .build import mono_input_signal, scene_audio, scene_cloud
 from .sources import SceneSources
 from .spec import MONO_INPUTS, SceneSpec
@@ -22,10 +23,8 @@ def materialize_scenes(
     specs: Sequence[SceneSpec],
     sources: SceneSources,
     out_dir: str | Path,
+    scenes: SceneConfig,
     *,
-    voxel_size: float = 0.02,
-    scale_by_n: bool = True,
-    listener_height_m: float = 1.2,
     reduce: Literal["mean", "first"] = "mean",
 ) -> pd.DataFrame:
     """Write `<scene_id>.npz` per scene and `scenes.csv` (written last, one row per scene).
@@ -42,10 +41,11 @@ def materialize_scenes(
     if not specs:
         raise ParameterError("specs", "no scenes to materialize")
     out_dir.mkdir(parents=True, exist_ok=True)
+    voxel_size = scenes.voxel_size_m
     rows = []
     for spec in tqdm(specs, desc="scenes", unit="scene", disable=None):
-        true_mono, binaural = scene_audio(spec, sources, scale_by_n=scale_by_n, with_true_mono=True)
-        cloud = scene_cloud(spec, sources, listener_height_m=listener_height_m)
+        true_mono, binaural = scene_audio(spec, sources, scale_by_n=scenes.scale_by_n, with_true_mono=True)
+        cloud = scene_cloud(spec, sources, listener_height_m=scenes.listener_height_m)
         coords, feats_rgb = voxelize(cloud.xyz, scene_features(cloud, "rgb"), voxel_size, reduce=reduce)
         _, feats_xyz = voxelize(cloud.xyz, scene_features(cloud, "xyz"), voxel_size, reduce=reduce)
         arrays = {f"mono_{kind}": mono_input_signal(kind, binaural, true_mono) for kind in MONO_INPUTS}
