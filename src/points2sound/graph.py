@@ -581,14 +581,7 @@ class _Builder:
                 ),
             },
             ("audio", "hrir", "rooms", "scenes", "dataset", "pretrain_audio", "variants", "reproduce", "report"),
-            (
-                "report.page",
-                "report.tables",
-                "report.figures",
-                "report.separation",
-                "report.reproduction",
-                "report.html",
-            ),
+            ("report.run", "settings.report"),
         )
 
 
