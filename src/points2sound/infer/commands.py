@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from math import gcd
 from pathlib import Path
 from typing import Any
@@ -27,9 +27,9 @@ log = logging.getLogger(__name__)
 HEADLINE_VARIANT = "p2s_rgb"
 
 
-def default_checkpoint(params: Mapping[str, Any]) -> Path:
+def default_checkpoint(profile: str) -> Path:
     """The pipeline's headline model: models/<profile>/p2s_rgb/model.pt."""
-    return Path("models") / str(params.get("profile", "demo")) / HEADLINE_VARIANT / "model.pt"
+    return Path("models") / profile / HEADLINE_VARIANT / "model.pt"
 
 
 def check_writable(path: Path) -> None:
