@@ -115,6 +115,37 @@ def _binauralize_at_model_rate(
     return resample(y, sr, sr_in), runner, x.size
 
 
+def _summary(
+    out_path: Path, n: int, sr_in: int, config: Mapping[str, Any], peak: float, voxels: int, runner: Any, samples: int
+) -> dict[str, Any]:
+    """What binauralize_file did (logged too); `samples`: the input's length at the model's rate."""
+    plan = runner.plan(samples)
+    info = {
+        "output": str(out_path),
+        "samples": n,
+        "sample_rate": sr_in,
+        "model_rate": int(config["sample_rate"]),
+        "peak": peak,
+        "voxels": int(voxels),
+        "chunks": 1 if plan is None else len(plan.starts),
+        "variant": config.get("variant"),
+        "device": str(runner.device),
+        "precision": runner.options.precision,
+        "engine": runner.engine,
+    }
+    log.info(
+        "wrote %s (%.1f s, %d voxels, %s chunk(s), %s %s engine on %s)",
+        out_path,
+        n / sr_in,
+        info["voxels"],
+        info["chunks"],
+        info["precision"],
+        info["engine"],
+        info["device"],
+    )
+    return info
+
+
 def binauralize_file(
     audio_path: Path,
     out_path: Path,
@@ -160,31 +191,7 @@ def binauralize_file(
     y = y[:, :n] if y.shape[1] >= n else np.pad(y, ((0, 0), (0, n - y.shape[1])))
     y, peak = _clip_for(subtype, y, "the output")
     write_wav(out_path, y, sr_in, subtype=subtype)
-    plan = runner.plan(model_samples)
-    info = {
-        "output": str(out_path),
-        "samples": n,
-        "sample_rate": sr_in,
-        "model_rate": int(config["sample_rate"]),
-        "peak": peak,
-        "voxels": int(len(scene.coords)),
-        "chunks": 1 if plan is None else len(plan.starts),
-        "variant": config.get("variant"),
-        "device": str(runner.device),
-        "precision": runner.options.precision,
-        "engine": runner.engine,
-    }
-    log.info(
-        "wrote %s (%.1f s, %d voxels, %s chunk(s), %s %s engine on %s)",
-        out_path,
-        n / sr_in,
-        info["voxels"],
-        info["chunks"],
-        info["precision"],
-        info["engine"],
-        info["device"],
-    )
-    return info
+    return _summary(out_path, n, sr_in, config, peak, len(scene.coords), runner, model_samples)
 
 
 # ---------------------------------------------------------------------------------
