@@ -39,24 +39,35 @@ def _rendered_azimuths(params: Params, irset: Any) -> list[int]:
     return list(params["render"]["azimuths_deg"])
 
 
+def _generated(out_dir: Path, what: str, generate: Callable[[Path], pd.DataFrame]) -> pd.DataFrame:
+    """An embedded generator's files written atomically into `out_dir`; its table of `what` it wrote."""
+    with atomic_dir(out_dir) as tmp:
+        table = generate(tmp)
+    log.info("wrote %d %s to %s", len(table), what, out_dir)
+    return table
+
+
 def embed_audio(params: Params, out_dir: Path) -> pd.DataFrame:
     """Mono recordings rendered from real scores with a General MIDI SoundFont."""
     from .data.synth.audio import generate_recordings
 
     _require_embedded(params, "audio")
     cfg = params["embedded_audio"]
-    with atomic_dir(out_dir) as tmp:
-        table = generate_recordings(
+    seed = stage_seed(params, "embed_audio")
+    sr = params["audio"]["sample_rate"]
+    return _generated(
+        out_dir,
+        "recordings",
+        lambda tmp: generate_recordings(
             tmp,
             list(params["instruments"]),
             cfg["recordings_per_instrument"],
             cfg["duration_s"],
-            params["audio"]["sample_rate"],
-            stage_seed(params, "embed_audio"),
+            sr,
+            seed,
             cfg.get("variation"),
-        )
-    log.info("wrote %d recordings to %s", len(table), out_dir)
-    return table
+        ),
+    )
 
 
 def embed_frames(params: Params, out_dir: Path) -> pd.DataFrame:
@@ -65,18 +76,20 @@ def embed_frames(params: Params, out_dir: Path) -> pd.DataFrame:
 
     _require_embedded(params, "point cloud")
     cfg = params["embedded_frames"]
-    with atomic_dir(out_dir) as tmp:
-        table = generate_performers(
+    seed = stage_seed(params, "embed_frames")
+    return _generated(
+        out_dir,
+        "performers",
+        lambda tmp: generate_performers(
             tmp,
             list(params["instruments"]),
             cfg["performers_per_instrument"],
             cfg["frames_per_performer"],
-            stage_seed(params, "embed_frames"),
+            seed,
             camera=cfg["camera"],
             fps=params["dataset"]["fps"],
-        )
-    log.info("wrote %d performers to %s", len(table), out_dir)
-    return table
+        ),
+    )
 
 
 def embed_shapes(params: Params, out_dir: Path) -> pd.DataFrame:
