@@ -145,6 +145,17 @@ def test_every_stage_depends_on_the_code_it_runs():
         assert path in train
     assert "src/points2sound/render/room.py" not in set(expand(list(stages["embed_audio"].code), ROOT))
     assert "src/points2sound/render/room.py" in set(expand(list(stages["make_brir_calypso_sim"].code), ROOT))
+    report = set(expand(list(stages["report"].code), ROOT))
+    assert {"src/points2sound/report/run.py", "src/points2sound/settings/report.py"} <= report
+
+
+def test_every_stage_depends_on_every_cli_module():
+    """The parser of every command imports all of cli/: a change to any of its modules reruns the stages."""
+    from points2sound.graph import stage_graph
+
+    cli = {f"src/points2sound/cli/{p.name}" for p in (ROOT / "src/points2sound/cli").glob("*.py")}
+    for stage in stage_graph(resolve(read_params_file(ROOT / "params.yaml"), "tiny"), ROOT):
+        assert cli <= set(expand(list(stage.code), ROOT)), stage.name
 
 
 def test_a_seed_spread_file_is_a_declared_input_of_the_report():

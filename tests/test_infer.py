@@ -270,7 +270,8 @@ def test_binauralize_fast_paths_stay_close_to_evaluation(model_and_scene, tmp_pa
 def test_binauralize_from_performer_clouds(model_and_scene, tmp_path):
     """Per-source clouds placed by the command give the scene's voxels, hence the same output."""
     m = model_and_scene
-    scene = build_scene(sources=[SourcePlacement(p, az, d) for p, az, d in m["sources"]], features="rgb")
+    placed = [SourcePlacement(p, az, d) for p, az, d in m["sources"]]
+    scene = build_scene(sources=placed, features="rgb", voxel_size=0.02, listener_height_m=1.2)  # as the fixture
     np.testing.assert_array_equal(scene.coords, m["coords"])
     # PLY colours are 8-bit: features agree to 1/255
     np.testing.assert_allclose(scene.feats, m["feats"], atol=1 / 255)
@@ -334,7 +335,7 @@ def test_binauralize_stereo_other_rate_and_chunks(model_and_scene, tmp_path):
 
 def test_yaw_turns_the_scene(model_and_scene):
     m = model_and_scene
-    turned = build_scene(scene_npz=m["npz"], features="rgb", yaw_deg=90)
+    turned = build_scene(scene_npz=m["npz"], features="rgb", yaw_deg=90, voxel_size=0.02, listener_height_m=1.2)
     c, f = m["coords"], m["feats"]
     for _ in range(3):  # head +90 deg = scene -90 deg = three quarter turns
         c, f = rotate_voxels_quarter(c, f, "rgb")

@@ -221,7 +221,7 @@ def _dvc_changed(project: Path, *targets: str) -> str:
 
 def test_both_engines_rerun_a_stage_whose_code_changed(snakemake_run, dvc_run):
     for project in (snakemake_run, dvc_run):
-        code = project / "src" / "points2sound" / "data" / "embedded_shapes.py"
+        code = project / "src" / "points2sound" / "data" / "synth" / "shapes.py"
         original, stat = code.read_text(), code.stat()
         try:
             code.write_text(original + "\n# an edit\n")

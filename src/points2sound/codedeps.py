@@ -13,11 +13,12 @@ from pathlib import Path
 
 PACKAGE = "points2sound"
 PACKAGE_DIR = Path(__file__).resolve().parent
-# Modules every command passes through (cli.main writes the run record with the machine's facts).
-# They are listed as files only: their own imports reach every stage's code (the CLI builds all
-# subcommands, stages.py imports lazily), so each stage names the modules its stages.py function
-# imports as its entry modules.
-GLUE = ("cli", "stages", "config", "errors", "atomic", "runrecord", "machine", "__main__")
+# Modules every command passes through (cli.main writes the run record with the machine's facts;
+# cli's parser imports every command group of cli/). They are listed as files only: their own
+# imports reach every stage's code (the CLI builds all subcommands, stages.py imports lazily), so
+# each stage names the modules its stages.py function imports as its entry modules.
+CLI_MODULES = ("cli.building", "cli.data", "cli.evaluation", "cli.project", "cli.report", "cli.training", "cli.user")
+GLUE = ("cli", *CLI_MODULES, "stages", "config", "errors", "atomic", "runrecord", "machine", "__main__")
 GLUE_FILES = ("schemas/params.schema.yaml",)
 # A stage that runs this share of a folder's modules depends on the whole folder: a few more
 # reruns than needed, in exchange for a dvc.yaml that a person can read.

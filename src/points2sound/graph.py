@@ -229,7 +229,16 @@ class _Builder:
             ("instruments", "audio", "splits"),
             ("data.splits",),
         )
-        if P["hrir"]["source"] == "sphere":
+        self.ir_set_stages(hrir, rooms)
+        for stage, irset, splits in [("hrir", hrir, ["train", "val", "test"])] + [
+            (f"room_{r}", r, list(P["render"]["room_splits"])) for r in rooms
+        ]:
+            self.render_and_scenes(stage, irset, splits)
+
+    def ir_set_stages(self, hrir: str, rooms: list[str]) -> None:
+        """The rigid-sphere HRIR set and every simulated room's BRIRs (measured ones are fetched)."""
+        D = self.D
+        if self.P["hrir"]["source"] == "sphere":
             self.add(
                 "make_hrir",
                 "render",
@@ -251,44 +260,45 @@ class _Builder:
                     ("rooms",),
                     ("render.room", "render.sofa_io"),
                 )
-        for stage, irset, splits in [("hrir", hrir, ["train", "val", "test"])] + [
-            (f"room_{r}", r, list(P["render"]["room_splits"])) for r in rooms
-        ]:
-            ir = f"{D}/ir/{irset}.sofa"
-            self.add(
-                f"render_{stage}",
-                "render",
-                [
-                    "render-split",
-                    "--dataset",
-                    D,
-                    "--ir",
-                    ir,
-                    "--out",
-                    f"{D}/binaural/{irset}",
-                    "--splits",
-                    ",".join(splits),
-                ],
-                {"audio": f"{D}/audio", "splits": f"{D}/splits", "ir": ir},
-                {"renders": Out(f"{D}/binaural/{irset}", True)},
-                ("audio", "render"),
-                ("render.binaural", "render.sofa_io"),
-            )
-            self.add(
-                f"test_scenes_{stage}",
-                "scenes",
-                ["scenes", "--dataset", D, "--ir-set", irset, "--out", f"{D}/scenes/test_{irset}"],
-                {
-                    "audio": f"{D}/audio",
-                    "renders": f"{D}/binaural/{irset}",
-                    "splits": f"{D}/splits",
-                    "frames": f"{D}/frames",
-                    "ir": ir,
-                },
-                {"scenes": Out(f"{D}/scenes/test_{irset}", True)},
-                ("audio", "dataset", "scenes", "render"),
-                ("data.scenes", "render.sofa_io"),
-            )
+
+    def render_and_scenes(self, stage: str, irset: str, splits: list[str]) -> None:
+        """One IR set's binaural renders of some splits, and its materialized test scenes."""
+        D = self.D
+        ir = f"{D}/ir/{irset}.sofa"
+        self.add(
+            f"render_{stage}",
+            "render",
+            [
+                "render-split",
+                "--dataset",
+                D,
+                "--ir",
+                ir,
+                "--out",
+                f"{D}/binaural/{irset}",
+                "--splits",
+                ",".join(splits),
+            ],
+            {"audio": f"{D}/audio", "splits": f"{D}/splits", "ir": ir},
+            {"renders": Out(f"{D}/binaural/{irset}", True)},
+            ("audio", "render"),
+            ("render.binaural", "render.sofa_io"),
+        )
+        self.add(
+            f"test_scenes_{stage}",
+            "scenes",
+            ["scenes", "--dataset", D, "--ir-set", irset, "--out", f"{D}/scenes/test_{irset}"],
+            {
+                "audio": f"{D}/audio",
+                "renders": f"{D}/binaural/{irset}",
+                "splits": f"{D}/splits",
+                "frames": f"{D}/frames",
+                "ir": ir,
+            },
+            {"scenes": Out(f"{D}/scenes/test_{irset}", True)},
+            ("audio", "dataset", "scenes", "render"),
+            ("data.scenes", "render.sofa_io"),
+        )
 
     # ---- models ----
     def _training(
@@ -384,70 +394,82 @@ class _Builder:
         return Report("scores", "separation_scores.rst", subcategory="separation scores", labels={"scores": what})
 
     def evaluation(self) -> None:
-        D, P, M, R = self.D, self.P, self.models, self.results
-        hrir = P["hrir"]["name"]
         for irset in self.ir_sets():
-            scenes = f"{D}/scenes/test_{irset}"
-            for variant in P["variants"]:
-                self.add(
-                    f"evaluate_{variant}_{irset}",
-                    "evaluate",
-                    [
-                        "evaluate",
-                        "--variant",
-                        variant,
-                        "--model",
-                        f"{M}/{variant}/model.pt",
-                        "--scenes-root",
-                        f"{D}/scenes",
-                        "--ir-sets",
-                        irset,
-                        "--out-dir",
-                        f"{R}/scores/{variant}",
-                    ],
-                    {"model": f"{M}/{variant}", "scenes": scenes},
-                    {
-                        "scores": Out(
-                            self.score_path(variant, irset), cache=False, report=self.scores_report(variant, irset)
-                        )
-                    },
-                    ("audio", "model", "scenes.features", "scenes.mono_input", "train.device", f"variants.{variant}"),
-                    ("evaluate.run", "train.runtime", "train.variant"),
+            self.score_stages(irset)
+        self.separation_scores()
+        self.add(
+            "audio_costs",
+            "evaluate",
+            ["audio-costs", "--out", f"{self.results}/audio_costs.csv"],
+            {},
+            {
+                "costs": Out(
+                    f"{self.results}/audio_costs.csv", cache=False, report=Report("benchmarks", "audio_costs.rst")
                 )
+            },
+            ("model", "audio"),
+            ("models.cost",),
+        )
+        self.listening_examples()
+
+    def score_stages(self, irset: str) -> None:
+        """Per-scene scores of every variant, and of Mono-Mono, on one IR set's test scenes."""
+        D, M, R = self.D, self.models, self.results
+        scenes = f"{D}/scenes/test_{irset}"
+        for variant in self.P["variants"]:
             self.add(
-                f"evaluate_mono_mono_{irset}",
+                f"evaluate_{variant}_{irset}",
                 "evaluate",
-                ["evaluate", "--scenes-root", f"{D}/scenes", "--ir-sets", irset, "--out-dir", f"{R}/scores/mono_mono"],
-                {"scenes": scenes},
+                [
+                    "evaluate",
+                    "--variant",
+                    variant,
+                    "--model",
+                    f"{M}/{variant}/model.pt",
+                    "--scenes-root",
+                    f"{D}/scenes",
+                    "--ir-sets",
+                    irset,
+                    "--out-dir",
+                    f"{R}/scores/{variant}",
+                ],
+                {"model": f"{M}/{variant}", "scenes": scenes},
                 {
                     "scores": Out(
-                        self.score_path("mono_mono", irset), cache=False, report=self.scores_report("mono_mono", irset)
+                        self.score_path(variant, irset), cache=False, report=self.scores_report(variant, irset)
                     )
                 },
-                ("audio",),
+                ("audio", "model", "scenes.features", "scenes.mono_input", "train.device", f"variants.{variant}"),
                 ("evaluate.run", "train.runtime", "train.variant"),
             )
-        per_ear = list(P["pretrain_audio"]["per_ear_variants"])
+        self.add(
+            f"evaluate_mono_mono_{irset}",
+            "evaluate",
+            ["evaluate", "--scenes-root", f"{D}/scenes", "--ir-sets", irset, "--out-dir", f"{R}/scores/mono_mono"],
+            {"scenes": scenes},
+            {
+                "scores": Out(
+                    self.score_path("mono_mono", irset), cache=False, report=self.scores_report("mono_mono", irset)
+                )
+            },
+            ("audio",),
+            ("evaluate.run", "train.runtime", "train.variant"),
+        )
+
+    def separation_scores(self) -> None:
+        """bss_eval scores of the separation network, and per ear of the variants pretrain_audio names."""
+        D, M, R = self.D, self.models, self.results
+        per_ear = list(self.P["pretrain_audio"]["per_ear_variants"])
+        args = ["evaluate-separation", "--dataset", D, "--model", f"{M}/pretrain_separation/model.pt"]
+        args += ["--models-dir", M, "--binaural", *per_ear, "--out-dir", f"{R}/separation"]
         self.add(
             "evaluate_separation",
             "evaluate",
-            [
-                "evaluate-separation",
-                "--dataset",
-                D,
-                "--model",
-                f"{M}/pretrain_separation/model.pt",
-                "--models-dir",
-                M,
-                "--binaural",
-                *per_ear,
-                "--out-dir",
-                f"{R}/separation",
-            ],
+            args,
             {
                 "model": f"{M}/pretrain_separation",
                 "audio": f"{D}/audio",
-                "renders": f"{D}/binaural/{hrir}",
+                "renders": f"{D}/binaural/{self.P['hrir']['name']}",
                 "splits": f"{D}/splits",
                 "frames": f"{D}/frames",
                 "binaural": tuple(f"{M}/{v}" for v in per_ear),
@@ -472,15 +494,11 @@ class _Builder:
             ),
             ("evaluate.separation", "train.runtime", "train.variant"),
         )
-        self.add(
-            "audio_costs",
-            "evaluate",
-            ["audio-costs", "--out", f"{R}/audio_costs.csv"],
-            {},
-            {"costs": Out(f"{R}/audio_costs.csv", cache=False, report=Report("benchmarks", "audio_costs.rst"))},
-            ("model", "audio"),
-            ("models.cost",),
-        )
+
+    def listening_examples(self) -> None:
+        """The headline model's listening examples on the anechoic test scenes, and their scene pictures."""
+        D, P, M, R = self.D, self.P, self.models, self.results
+        hrir = P["hrir"]["name"]
         headline = "p2s_rgb" if "p2s_rgb" in P["variants"] else next(iter(P["variants"]))
         self.add(
             "listening_examples",
@@ -515,7 +533,8 @@ class _Builder:
             ("evaluate.run", "evaluate.listening", "train.runtime"),
         )
 
-    def report(self, reference: str | None) -> None:
+    def report_inputs(self, reference: str | None) -> tuple[list[str], dict[str, Any]]:
+        """The report command's input options and the same paths as its dependencies."""
         R = self.results
         scores = tuple(self.score_path(e, i) for e in [*self.P["variants"], "mono_mono"] for i in self.ir_sets())
         separation = tuple(o.path for s in self.stages if s.name == "evaluate_separation" for o in s.outs.values())
@@ -527,21 +546,8 @@ class _Builder:
         artifacts = tuple(
             sorted({o.path for s in self.stages for o in s.outs.values() if o.path.startswith(("data/", "models/"))})
         )
-        args = [
-            "report",
-            "--scores",
-            *scores,
-            "--examples",
-            f"{R}/examples",
-            "--separation-scores",
-            *separation,
-            "--costs",
-            f"{R}/audio_costs.csv",
-            "--artifacts",
-            *artifacts,
-            "--curves",
-            *curves,
-        ]
+        args = ["report", "--scores", *scores, "--examples", f"{R}/examples", "--separation-scores", *separation]
+        args += ["--costs", f"{R}/audio_costs.csv", "--artifacts", *artifacts, "--curves", *curves]
         deps: dict[str, Any] = {
             "scores": scores,
             "examples": f"{R}/examples",
@@ -557,6 +563,11 @@ class _Builder:
         if spread:  # a committed benchmark output (benchmarks/seed_spread.py): an input of the page
             args += ["--seed-spread", spread]
             deps["seed_spread"] = spread
+        return args, deps
+
+    def report(self, reference: str | None) -> None:
+        R = self.results
+        args, deps = self.report_inputs(reference)
         page = Report("scores", "report_page.rst", subcategory="results page")
         self.add(
             "report",
@@ -581,14 +592,7 @@ class _Builder:
                 ),
             },
             ("audio", "hrir", "rooms", "scenes", "dataset", "pretrain_audio", "variants", "reproduce", "report"),
-            (
-                "report.page",
-                "report.tables",
-                "report.figures",
-                "report.separation",
-                "report.reproduction",
-                "report.html",
-            ),
+            ("report.run", "settings.report"),
         )
 
 

@@ -516,7 +516,6 @@ def report(
     score_files: list[Path],
     examples_dir: Path | None,
     out_dir: Path,
-    params_file: Path | None = None,
     separation_scores: list[Path] | None = None,
     costs: Path | None = None,
     artifacts: Sequence[Path] = (),
@@ -524,116 +523,16 @@ def report(
     seed_spread: Path | None = None,
     curves: Sequence[Path] = (),
 ) -> None:
-    """Tables, figures and the one-page report, all computed from the per-scene scores.
+    """Tables, figures and the one-page report from the per-scene scores (report/run.py).
 
     With `separation_scores` (mono.csv / <variant>_per_ear.csv, or folders of them) or
-    `costs` (the audio-costs CSV) the page gets the audio pre-training section; files that
-    are absent are named there instead of stopping the report.
+    `costs` (the audio-costs CSV) the page gets the audio pre-training section.
     """
-    import json
+    from .report.run import ReportInputs, write_results
+    from .settings.report import report_settings
 
-    from .atomic import write_text
-    from .config import section_digest
-    from .evaluate.scores import read_scores, summarize
-    from .report.figures import figure_azimuth, figure_learning_curves, figure_p2s_vs_m2b, figure_rooms
-    from .report.page import write_report
-    from .report.stats import Bootstrap
-    from .report.tables import build_tables
-
-    profile = params["profile"]
-    anechoic = params["hrir"]["name"]
-    rooms = list(params["rooms"]["sets"])
-    # a scores folder may hold separation/ (bss_eval scores, another format): read by the section below
-    files = [
-        f
-        for p in score_files
-        for f in (sorted(p.glob("*/*.csv")) + sorted(p.glob("*.csv")) if p.is_dir() else [p])
-        if not (p.is_dir() and f.parent.name == "separation")
-    ]
-    df = read_scores(files)
-    from .machine import machine_facts
-    from .report import reproduction
-
-    machine = machine_facts()
-    commit = reproduction.commit_label(machine)
-    keys = [k for k in params if k not in ("profiles",)]
-    run_info = {
-        "profile": profile,
-        "data_source": params["dataset"]["source"],
-        "git_commit": commit,
-        "params_hash": section_digest(params, *keys),
-        "anechoic": anechoic,
-        "rooms": rooms,
-        "room_rt60_s": {r: params["rooms"]["sets"][r]["rt60_s"] for r in rooms},
-        "scenes_dir": f"data/{profile}/scenes",
-        "test_scenes": f"{params['scenes']['test']['count']} per IR set, {params['scenes']['test']['clip_s']} s clips",
-        "sample_rate": f"{params['audio']['sample_rate']} Hz",
-        "machine": reproduction.machine_line(machine),
-        "sample_rate_hz": int(params["audio"]["sample_rate"]),
-        "bootstrap": Bootstrap.from_params(params.get("report"), stage_seed(params, "report")),
-    }
-    if seed_spread is not None:
-        from .report.spread import SeedSpread
-
-        run_info["seed_spread"] = SeedSpread.read(seed_spread)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    tables = build_tables(df, profile, anechoic, rooms)
-    figures_dir = out_dir / "figures"
-    figures_dir.mkdir(exist_ok=True)
-    figures = {
-        "Figure 4: Points2Sound per N, anechoic and in each room": figure_rooms(
-            df, figures_dir / "figure4_rooms", profile, anechoic, rooms
-        ),
-        "Figure 5: Points2Sound against Mono2Binaural per N": figure_p2s_vs_m2b(
-            df, figures_dir / "figure5_m2b", profile, anechoic
-        ),
-        "d_ENV against source azimuth at N = 1: Points2Sound, Rotated-Visual and Mono-Mono (s_L + s_R)": {
-            "paths": figure_azimuth(df, figures_dir / "figure_azimuth", profile, anechoic),
-            "note": "Points: mean over the N = 1 test scenes at that azimuth, bars: their standard error "
-            "(series offset by a few degrees to stay apart).",
-        },
-    }
-    if curves:  # <results>/train/<run>: dvclive's folder of each variant's training
-        figures["Learning curves: validation L1 against the mono copy and the scene turned by pi/2"] = {
-            "paths": figure_learning_curves(
-                {Path(c).name: c for c in curves}, figures_dir / "learning_curves", profile
-            ),
-            "note": "Each run's validation L1 every `train.val_every` iterations (its dvclive history), beside the "
-            "mono input copied to both ears and the same weights with the scene turned by pi/2, on the same scenes.",
-        }
-    wavs = sorted(examples_dir.glob("*.wav")) if examples_dir is not None and examples_dir.is_dir() else []
-    separation = None
-    if separation_scores is not None or costs is not None:
-        from .report.separation import separation_section
-
-        separation = separation_section(
-            out_dir,
-            df,
-            separation_scores,
-            costs,
-            profile,
-            anechoic,
-            [anechoic, *rooms],
-            params.get("pretrain_audio", {}).get("per_ear_variants", ()),
-        )
-    page = write_report(out_dir, df, run_info, tables, figures, wavs, separation)  # writes the tables too
-    run = reproduction.record(list(artifacts), out_dir / "tables", machine, commit, profile)
-    closing = reproduction.section(run, out_dir / "tables", reference, params["reproduce"]["rel_tolerance"])
-    write_text(page, page.read_text() + "\n" + "\n".join(closing).rstrip() + "\n")
-    write_text(out_dir / "reproduction.json", json.dumps(run, indent=2, sort_keys=True) + "\n")
-    from .report.html import write_table_pages
-
-    write_table_pages(out_dir / "tables")  # for `snakemake --report` (the CSVs are the tables' data)
-    # `dvc metrics show`: per entry, every metric over all scenes, and the two paper distances per N too
-    from .evaluate.metrics import SCORE_KEYS
-
-    score_keys = [k for k in SCORE_KEYS if k in df.columns]
-    summary = summarize(df, score_keys)
-    keep = [c for c in summary.columns if c.endswith("_all") and not c.startswith("count")]
-    keep += [c for c in summary.columns if c.startswith(("d_env_n", "d_stft_n"))]
-    metrics = {}
-    for row in summary.to_dict("records"):
-        name = "/".join(x for x in (row["ir_set"], row["method"], row["variant"] or row["mono_input"]) if x)
-        metrics[name] = {k: float(row[k]) for k in keep if pd.notna(row[k])}
-    write_text(out_dir / "metrics.json", json.dumps(metrics, indent=2, sort_keys=True) + "\n")
-    log.info("report written to %s", out_dir / "README.md")
+    inputs = ReportInputs(
+        score_files, examples_dir, separation_scores, costs, artifacts, reference, seed_spread, curves
+    )
+    page = write_results(report_settings(params), inputs, out_dir)
+    log.info("report written to %s", page)

@@ -6,9 +6,12 @@ import argparse
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import ParameterError
-from ..infer.scene_input import SourcePlacement
+
+if TYPE_CHECKING:  # every command's parser registers these: infer's imports wait for a user command
+    from ..infer.scene_input import SourcePlacement
 
 FAST_LSTM_WINDOW_S = 3.0  # the paper's training segment (131072 samples at 44.1 kHz is 2.97 s)
 
@@ -54,6 +57,8 @@ def _scene_options(p: argparse.ArgumentParser) -> None:
 
 
 def _sources(args: argparse.Namespace) -> list[SourcePlacement]:
+    from ..infer.scene_input import SourcePlacement
+
     out = []
     for path, az, dist in args.source:
         try:
@@ -99,7 +104,7 @@ def _cmd_binauralize(args: argparse.Namespace, params: dict) -> None:
     info = binauralize_file(
         args.audio,
         args.out,
-        checkpoint=args.checkpoint or default_checkpoint(params),
+        checkpoint=args.checkpoint or default_checkpoint(params["profile"]),
         cloud_paths=args.cloud,
         sources=_sources(args),
         scene_npz=args.scene,
@@ -144,9 +149,7 @@ def _cmd_show_scene(args: argparse.Namespace, params: dict) -> None:
     )
 
 
-def add_user_commands(cmd: Callable[..., argparse.ArgumentParser]) -> None:
-    """Register `binauralize`, `render` and `show-scene` through the CLI's command factory."""
-
+def _add_binauralize(cmd: Callable[..., argparse.ArgumentParser]) -> None:
     p = cmd(
         "binauralize", "binauralize a mono recording with a trained model and a point-cloud scene", _cmd_binauralize
     )
@@ -165,6 +168,15 @@ def add_user_commands(cmd: Callable[..., argparse.ArgumentParser]) -> None:
         default=None,
         help="visual features (default: those the model was trained on; rgb = rgb-depth, xyz = depth only)",
     )
+    _inference_options(p)
+    p.add_argument(
+        "--subtype", default="FLOAT", help="WAV subtype (default FLOAT; PCM_16/PCM_24 clip above full scale)"
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _inference_options(p: argparse.ArgumentParser) -> None:
+    """How `binauralize` runs the network: device, precision, windows, engine."""
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto (default: cpu)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument(
@@ -210,11 +222,9 @@ def add_user_commands(cmd: Callable[..., argparse.ArgumentParser]) -> None:
         f"{FAST_LSTM_WINDOW_S:g} s BiLSTM windows (the paper's training segment); "
         f"GPU: 3 s windows batched, 0.5 s overlap, fp16",
     )
-    p.add_argument(
-        "--subtype", default="FLOAT", help="WAV subtype (default FLOAT; PCM_16/PCM_24 clip above full scale)"
-    )
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
+
+def _add_render(cmd: Callable[..., argparse.ArgumentParser]) -> None:
     p = cmd(
         "render",
         "classical binaural rendering: mono stems at azimuths through a SOFA HRIR/BRIR set",
@@ -241,6 +251,11 @@ def add_user_commands(cmd: Callable[..., argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--subtype", default="FLOAT", help="WAV subtype (default FLOAT)")
 
+
+def add_user_commands(cmd: Callable[..., argparse.ArgumentParser]) -> None:
+    """Register `binauralize`, `render` and `show-scene` through the CLI's command factory."""
+    _add_binauralize(cmd)
+    _add_render(cmd)
     p = cmd(
         "show-scene", "draw a scene (top and side views) with the listener's head and the azimuths", _cmd_show_scene
     )

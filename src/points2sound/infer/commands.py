@@ -27,9 +27,9 @@ log = logging.getLogger(__name__)
 HEADLINE_VARIANT = "p2s_rgb"
 
 
-def default_checkpoint(params: Mapping[str, Any]) -> Path:
+def default_checkpoint(profile: str) -> Path:
     """The pipeline's headline model: models/<profile>/p2s_rgb/model.pt."""
-    return Path("models") / str(params.get("profile", "demo")) / HEADLINE_VARIANT / "model.pt"
+    return Path("models") / profile / HEADLINE_VARIANT / "model.pt"
 
 
 def check_writable(path: Path) -> None:
@@ -77,54 +77,33 @@ def _progress_bar(total: int, enabled: bool):
     return tqdm(total=total, unit="sample", unit_scale=True, desc="binauralize", disable=not enabled or None)
 
 
-def binauralize_file(
-    audio_path: Path,
-    out_path: Path,
-    *,
-    checkpoint: Path,
-    cloud_paths: Sequence[Path] = (),
-    sources: Sequence[SourcePlacement] = (),
-    scene_npz: Path | None = None,
-    features: str | None = None,
-    yaw_deg: float = 0.0,
-    listener_height_m: float = 1.2,
-    options: Any = None,
-    subtype: str = "FLOAT",
-    progress: bool = True,
-) -> dict[str, Any]:
-    """Binauralize one audio file with a trained checkpoint; returns what was done."""
-    from ..models.loading import load_system
+def _prepare_output(out_path: Path, inputs: Sequence[tuple[str, Path | None]]) -> None:
+    """Fail before any work: the output overwrites no input and can be written."""
+    refuse_overwriting_inputs(out_path, list(inputs))
+    check_writable(out_path)
+
+
+def _clip_for(subtype: str, y: np.ndarray, what: str) -> tuple[np.ndarray, float]:
+    """(the signal as written, its peak): PCM subtypes clip above full scale, FLOAT keeps it."""
+    peak = float(np.abs(y).max(initial=0.0))
+    if subtype.upper().startswith("PCM") and peak > 1.0:
+        log.warning("%s peaks at %.2f (above full scale): %s will clip; FLOAT keeps it", what, peak, subtype)
+        y = np.clip(y, -1.0, 1.0)
+    return y, peak
+
+
+def _scene_inputs(
+    scene_npz: Path | None, cloud_paths: Sequence[Path], sources: Sequence[SourcePlacement]
+) -> list[tuple[str, Path | None]]:
+    return [("--scene", scene_npz), *(("--cloud", p) for p in cloud_paths), *(("--source", s.path) for s in sources)]
+
+
+def _binauralize_at_model_rate(
+    system: Any, config: Mapping[str, Any], options: Any, mono: np.ndarray, sr_in: int, scene: UserScene, progress: bool
+) -> tuple[np.ndarray, Any, int]:
+    """The model's output at the input's rate, the runner and the input's length at the model's rate."""
     from .binauralize import Binauralizer, InferenceOptions
 
-    refuse_overwriting_inputs(
-        out_path,
-        [
-            ("audio", audio_path),
-            ("--checkpoint", checkpoint),
-            ("--scene", scene_npz),
-            *(("--cloud", p) for p in cloud_paths),
-            *(("--source", s.path) for s in sources),
-        ],
-    )
-    check_writable(out_path)
-    audio, sr_in = read_audio(audio_path)
-    system, blob = load_system(checkpoint)
-    config = blob["config"]
-    feats_kind = features or config["features"]
-    if features and features != config["features"]:
-        log.warning("the checkpoint was trained on %s features; using %s as asked", config["features"], features)
-    scene = build_scene(
-        cloud_paths=cloud_paths,
-        sources=sources,
-        scene_npz=scene_npz,
-        features=feats_kind,
-        voxel_size=float(config["voxel_size_m"]),
-        listener_height_m=listener_height_m,
-        yaw_deg=yaw_deg,
-    )
-    mono = downmix(audio, config["mono_input"], audio_path)
-    if not np.any(mono):
-        log.warning("%s is silent: the output will be the model's response to silence", audio_path)
     sr = int(config["sample_rate"])
     if sr_in != sr:
         log.info("resampling %d Hz -> %d Hz (the model's rate) and back", sr_in, sr)
@@ -133,22 +112,21 @@ def binauralize_file(
     h = runner.visual_feature(scene.coords, scene.feats)
     with _progress_bar(x.size, progress) as bar:
         y = runner(x, h, progress=bar.update)
-    y = resample(y, sr, sr_in)
-    n = audio.shape[1]
-    y = y[:, :n] if y.shape[1] >= n else np.pad(y, ((0, 0), (0, n - y.shape[1])))
-    peak = float(np.abs(y).max(initial=0.0))
-    if subtype.upper().startswith("PCM") and peak > 1.0:
-        log.warning("the output peaks at %.2f (above full scale): %s will clip; FLOAT keeps it", peak, subtype)
-        y = np.clip(y, -1.0, 1.0)
-    write_wav(out_path, y, sr_in, subtype=subtype)
-    plan = runner.plan(x.size)
+    return resample(y, sr, sr_in), runner, x.size
+
+
+def _summary(
+    out_path: Path, n: int, sr_in: int, config: Mapping[str, Any], peak: float, voxels: int, runner: Any, samples: int
+) -> dict[str, Any]:
+    """What binauralize_file did (logged too); `samples`: the input's length at the model's rate."""
+    plan = runner.plan(samples)
     info = {
         "output": str(out_path),
         "samples": n,
         "sample_rate": sr_in,
-        "model_rate": sr,
+        "model_rate": int(config["sample_rate"]),
         "peak": peak,
-        "voxels": int(len(scene.coords)),
+        "voxels": int(voxels),
         "chunks": 1 if plan is None else len(plan.starts),
         "variant": config.get("variant"),
         "device": str(runner.device),
@@ -168,9 +146,85 @@ def binauralize_file(
     return info
 
 
+def binauralize_file(
+    audio_path: Path,
+    out_path: Path,
+    *,
+    checkpoint: Path,
+    listener_height_m: float,
+    cloud_paths: Sequence[Path] = (),
+    sources: Sequence[SourcePlacement] = (),
+    scene_npz: Path | None = None,
+    features: str | None = None,
+    yaw_deg: float = 0.0,
+    options: Any = None,
+    subtype: str = "FLOAT",
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Binauralize one audio file with a trained checkpoint; returns what was done.
+
+    The scene is voxelized at the voxel size the checkpoint was trained with (its config's voxel_size_m).
+    """
+    from ..models.loading import load_system
+
+    inputs = [("audio", audio_path), ("--checkpoint", checkpoint), *_scene_inputs(scene_npz, cloud_paths, sources)]
+    _prepare_output(out_path, inputs)
+    audio, sr_in = read_audio(audio_path)
+    system, blob = load_system(checkpoint)
+    config = blob["config"]
+    if features and features != config["features"]:
+        log.warning("the checkpoint was trained on %s features; using %s as asked", config["features"], features)
+    scene = build_scene(
+        cloud_paths=cloud_paths,
+        sources=sources,
+        scene_npz=scene_npz,
+        features=features or config["features"],
+        voxel_size=float(config["voxel_size_m"]),
+        listener_height_m=listener_height_m,
+        yaw_deg=yaw_deg,
+    )
+    mono = downmix(audio, config["mono_input"], audio_path)
+    if not np.any(mono):
+        log.warning("%s is silent: the output will be the model's response to silence", audio_path)
+    y, runner, model_samples = _binauralize_at_model_rate(system, config, options, mono, sr_in, scene, progress)
+    n = audio.shape[1]
+    y = y[:, :n] if y.shape[1] >= n else np.pad(y, ((0, 0), (0, n - y.shape[1])))
+    y, peak = _clip_for(subtype, y, "the output")
+    write_wav(out_path, y, sr_in, subtype=subtype)
+    return _summary(out_path, n, sr_in, config, peak, len(scene.coords), runner, model_samples)
+
+
 # ---------------------------------------------------------------------------------
 # Classical renderer
 # ---------------------------------------------------------------------------------
+
+
+def _read_stems(stems: Sequence[tuple[Path, float]]) -> tuple[list[tuple[np.ndarray, float, Path]], int]:
+    """(mono signal, azimuth, path) of every stem, and their one sample rate."""
+    signals, rate = [], None
+    for path, az in stems:
+        audio, sr = read_audio(path)
+        if rate is not None and sr != rate:
+            raise InputFileError(path, f"sample rate {sr} Hz differs from the first stem's {rate} Hz")
+        rate = sr
+        if audio.shape[0] > 1:
+            log.warning("%s has %d channels: using their mean", path, audio.shape[0])
+        signals.append((audio.mean(axis=0), float(az), path))
+    assert rate is not None
+    return signals, rate
+
+
+def _stem_ir(irset: Any, az: float, path: Path, tolerance_deg: float) -> np.ndarray:
+    """The set's measurement nearest to a stem's azimuth; the error lists the set's azimuths."""
+    if not np.isfinite(az):
+        raise ParameterError("azimuth", f"{path}: must be a number of degrees")
+    try:
+        return irset.ir(az, tol_deg=tolerance_deg)
+    except ParameterError as exc:
+        measured = np.unique(np.round(irset.azimuths_deg[np.abs(irset.elevations_deg) <= 0.5], 1))
+        raise ParameterError(
+            "azimuth", f"{exc}; this set holds {measured.size} horizontal azimuths, e.g. {measured[:12].tolist()}"
+        ) from None
 
 
 def render_stems(
@@ -192,45 +246,23 @@ def render_stems(
 
     if not stems:
         raise ParameterError("stem", "give at least one --stem PATH AZIMUTH")
-    refuse_overwriting_inputs(out_path, [("--ir", ir_path), *(("--stem", p) for p, _ in stems)])
-    check_writable(out_path)
+    _prepare_output(out_path, [("--ir", ir_path), *(("--stem", p) for p, _ in stems)])
     irset = read_ir_set(ir_path)
-    signals, rate = [], None
-    for path, az in stems:
-        audio, sr = read_audio(path)
-        if rate is not None and sr != rate:
-            raise InputFileError(path, f"sample rate {sr} Hz differs from the first stem's {rate} Hz")
-        rate = sr
-        if audio.shape[0] > 1:
-            log.warning("%s has %d channels: using their mean", path, audio.shape[0])
-        signals.append((audio.mean(axis=0), float(az), path))
-    assert rate is not None
+    signals, rate = _read_stems(stems)
     if irset.sample_rate != rate:
         log.info("resampling IR set %s from %d Hz to %d Hz", irset.name, irset.sample_rate, rate)
         irset = resample_ir_set(irset, rate)
-    total = max(s.size for s, _, _ in signals)
-    out = np.zeros((2, total), np.float32)
+    out = np.zeros((2, max(s.size for s, _, _ in signals)), np.float32)
     used = []
     for sig, az, path in signals:
-        if not np.isfinite(az):
-            raise ParameterError("azimuth", f"{path}: must be a number of degrees")
-        try:
-            ir = irset.ir(az, tol_deg=tolerance_deg)
-        except ParameterError as exc:
-            measured = np.unique(np.round(irset.azimuths_deg[np.abs(irset.elevations_deg) <= 0.5], 1))
-            raise ParameterError(
-                "azimuth", f"{exc}; this set holds {measured.size} horizontal azimuths, e.g. {measured[:12].tolist()}"
-            ) from None
+        ir = _stem_ir(irset, az, path, tolerance_deg)
         if not np.any(sig):
             log.warning("%s is silent", path)
         out[:, : sig.size] += render_binaural(sig, ir[None])[0]
         used.append(float(irset.azimuths_deg[int(irset.nearest_indices(np.asarray(az)))]))
     if scale_by_n:
         out /= len(signals)
-    peak = float(np.abs(out).max(initial=0.0))
-    if subtype.upper().startswith("PCM") and peak > 1.0:
-        log.warning("the render peaks at %.2f (above full scale): %s will clip; FLOAT keeps it", peak, subtype)
-        out = np.clip(out, -1.0, 1.0)
+    out, peak = _clip_for(subtype, out, "the render")
     write_wav(out_path, out, rate, subtype=subtype)
     log.info(
         "rendered %d stem(s) through %s (%s) at azimuths %s -> %s", len(signals), irset.name, irset.kind, used, out_path
@@ -246,23 +278,19 @@ def render_stems(
 def show_scene_file(
     out_path: Path,
     *,
+    voxel_size: float,
     cloud_paths: Sequence[Path] = (),
     sources: Sequence[SourcePlacement] = (),
     scene_npz: Path | None = None,
     yaw_deg: float = 0.0,
     listener_height_m: float = 1.2,
-    voxel_size: float = 0.02,
     azimuths: Sequence[float] = (),
     title: str | None = None,
 ) -> UserScene:
     """Top and side views of a scene with the listener's head and the azimuths marked (PNG, PDF or SVG)."""
     from .show import plot_scene
 
-    refuse_overwriting_inputs(
-        out_path,
-        [("--scene", scene_npz), *(("--cloud", p) for p in cloud_paths), *(("--source", s.path) for s in sources)],
-    )
-    check_writable(out_path)
+    _prepare_output(out_path, _scene_inputs(scene_npz, cloud_paths, sources))
     scene = build_scene(
         cloud_paths=cloud_paths,
         sources=sources,

@@ -146,19 +146,20 @@ def place_sources(
 
 def build_scene(
     *,
+    voxel_size: float,
+    listener_height_m: float,
     cloud_paths: Sequence[str | Path] = (),
     sources: Sequence[SourcePlacement] = (),
     scene_npz: str | Path | None = None,
     features: str = "rgb",
-    voxel_size: float = 0.02,
-    listener_height_m: float = 1.2,
     yaw_deg: float = 0.0,
     require_colours: bool | None = None,
 ) -> UserScene:
     """The voxelized scene of the given inputs (exactly one kind of input), turned by the head yaw.
 
     Clouds must carry colours when the features are rgb (`require_colours` None), so an
-    uncoloured cloud is refused instead of reaching an rgb model as uniform grey.
+    uncoloured cloud is refused instead of reaching an rgb model as uniform grey. `voxel_size`
+    is the model's (its checkpoint config's voxel_size_m): a scene voxelized otherwise is another input.
     """
     if require_colours is None:
         require_colours = features == "rgb"

@@ -119,6 +119,25 @@ def _check_positive(name: str, value: int, minimum: int = 1) -> None:
         raise ParameterError(name, f"must be an integer >= {minimum}, got {value!r}")
 
 
+def _check_config(
+    positive: dict[str, int], lstm_layers: int, growth: float, rescale: float | None, init_std: float | None
+) -> None:
+    """Refuse a configuration that would build a broken network, naming the parameter."""
+    for name, value in positive.items():
+        _check_positive(name, value)
+    _check_positive("lstm_layers", lstm_layers, minimum=0)
+    if positive["stride"] > positive["kernel_size"]:
+        raise ParameterError(
+            "stride", f"{positive['stride']} > kernel_size {positive['kernel_size']} would skip input samples"
+        )
+    if not growth >= 1.0:
+        raise ParameterError("growth", f"must be >= 1, got {growth!r}")
+    if init_std is not None and not init_std > 0:
+        raise ParameterError("init_std", f"must be None or > 0, got {init_std!r}")
+    if rescale is not None and rescale < 0:
+        raise ParameterError("rescale", f"must be None or >= 0, got {rescale!r}")
+
+
 class ConditionedDemucs(nn.Module):
     """Demucs v2 with global conditioning (Points2Sound's audio network).
 
@@ -171,27 +190,9 @@ class ConditionedDemucs(nn.Module):
         seed: int = 0,
     ):
         super().__init__()
-        for name, value in [
-            ("in_channels", in_channels),
-            ("out_channels", out_channels),
-            ("channels", channels),
-            ("depth", depth),
-            ("kernel_size", kernel_size),
-            ("stride", stride),
-            ("context", context),
-            ("cond_dim", cond_dim),
-        ]:
-            _check_positive(name, value)
-        _check_positive("lstm_layers", lstm_layers, minimum=0)
-        if stride > kernel_size:
-            raise ParameterError("stride", f"{stride} > kernel_size {kernel_size} would skip input samples")
-        if not growth >= 1.0:
-            raise ParameterError("growth", f"must be >= 1, got {growth!r}")
-        if init_std is not None and not init_std > 0:
-            raise ParameterError("init_std", f"must be None or > 0, got {init_std!r}")
-        if rescale is not None and rescale < 0:
-            raise ParameterError("rescale", f"must be None or >= 0, got {rescale!r}")
-
+        positive = dict(in_channels=in_channels, out_channels=out_channels, channels=channels, depth=depth)
+        positive |= dict(kernel_size=kernel_size, stride=stride, context=context, cond_dim=cond_dim)
+        _check_config(positive, lstm_layers, growth, rescale, init_std)
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.depth = depth
@@ -206,37 +207,45 @@ class ConditionedDemucs(nn.Module):
 
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            self.encoder = nn.ModuleList()
-            decoders = []
-            c_in = in_channels
-            for i, width in enumerate(self.widths):
-                self.encoder.append(_Encoder(c_in, width, kernel_size, stride, cond_dim))
-                c_out = out_channels if i == 0 else c_in
-                decoders.append(
-                    _Decoder(
-                        width,
-                        c_out,
-                        kernel_size,
-                        stride,
-                        context,
-                        cond_dim,
-                        last=(i == 0),
-                        condition_output=(i > 0 or condition_output),
-                    )
+            self._build_blocks(lstm_layers, condition_output)
+            self._initialise(rescale, init_std)
+
+    def _build_blocks(self, lstm_layers: int, condition_output: bool) -> None:
+        """Encoder and decoder blocks and the bottleneck, drawn in this order from the seeded RNG."""
+        self.encoder = nn.ModuleList()
+        decoders = []
+        c_in = self.in_channels
+        for i, width in enumerate(self.widths):
+            self.encoder.append(_Encoder(c_in, width, self.kernel_size, self.stride, self.cond_dim))
+            c_out = self.out_channels if i == 0 else c_in
+            decoders.append(
+                _Decoder(
+                    width,
+                    c_out,
+                    self.kernel_size,
+                    self.stride,
+                    self.context,
+                    self.cond_dim,
+                    last=(i == 0),
+                    condition_output=(i > 0 or condition_output),
                 )
-                c_in = width
-            # decoder[0] works at the bottleneck, decoder[-1] produces the waveform
-            self.decoder = nn.ModuleList(reversed(decoders))
-            self.bottleneck = _BiLSTM(self.widths[-1], lstm_layers) if lstm_layers else nn.Identity()
-            if rescale:
-                # the convolutions and V projections of the blocks; not the bottleneck
-                for module in [*self.encoder.modules(), *self.decoder.modules()]:
-                    if isinstance(module, (nn.Conv1d, nn.ConvTranspose1d, nn.Linear)):
-                        _rescale_(module, rescale)
-            if init_std is not None:
-                for module in self.modules():
-                    if isinstance(module, (nn.Conv1d, nn.ConvTranspose1d, nn.Linear)):
-                        nn.init.normal_(module.weight, 0.0, init_std)
+            )
+            c_in = width
+        # decoder[0] works at the bottleneck, decoder[-1] produces the waveform
+        self.decoder = nn.ModuleList(reversed(decoders))
+        self.bottleneck = _BiLSTM(self.widths[-1], lstm_layers) if lstm_layers else nn.Identity()
+
+    def _initialise(self, rescale: float | None, init_std: float | None) -> None:
+        """Demucs's rescaling of the blocks' weights, then the reference code's N(0, init_std) redraw."""
+        if rescale:
+            # the convolutions and V projections of the blocks; not the bottleneck
+            for module in [*self.encoder.modules(), *self.decoder.modules()]:
+                if isinstance(module, (nn.Conv1d, nn.ConvTranspose1d, nn.Linear)):
+                    _rescale_(module, rescale)
+        if init_std is not None:
+            for module in self.modules():
+                if isinstance(module, (nn.Conv1d, nn.ConvTranspose1d, nn.Linear)):
+                    nn.init.normal_(module.weight, 0.0, init_std)
 
     # ----- lengths -------------------------------------------------------------------
 

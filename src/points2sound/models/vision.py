@@ -173,26 +173,16 @@ class SparseResNet18(SparseResNetBase):
     Args:
         in_channels: input feature width (3).
         out_channels: K, the width of the visual feature h (16 in the paper).
-        planes, layers, init_dim, stem_kernel, backend, seed: see SparseResNetBase;
-            e.g. planes (16, 32, 64, 128) for a small demo network.
+        trunk, trunk_options: planes, layers, init_dim, stem_kernel, backend, seed, as
+            SparseResNetBase takes them; e.g. planes (16, 32, 64, 128) for a small demo network.
 
     Shapes: sparse tensor of B scenes, (n, in_channels) at voxel indices (0.02 m
     voxels in the paper) -> h: (B, out_channels), row b for batch index b.
     """
 
-    def __init__(
-        self,
-        in_channels: int = 3,
-        out_channels: int = 16,
-        planes: Sequence[int] = PAPER_PLANES,
-        layers: Sequence[int] = (2, 2, 2, 2),
-        init_dim: int | None = None,
-        stem_kernel: int = 5,
-        backend: str = "torch",
-        seed: int = 0,
-    ):
-        super().__init__(in_channels, planes, layers, init_dim, stem_kernel, backend, seed)
-        ops = get_backend(backend)
+    def __init__(self, in_channels: int = 3, out_channels: int = 16, *trunk: Any, **trunk_options: Any):
+        super().__init__(in_channels, *trunk, **trunk_options)
+        ops = get_backend(self.backend_name)
         self.out_channels = int(out_channels)
         self.fc = ops.conv(self.feature_channels, out_channels, 3, 1)
         self.glob_pool = ops.global_max_pool()
@@ -222,21 +212,12 @@ class SparseResNetClassifier(SparseResNetBase):
 
     Its state dict has ME ResNet18's keys; `SparseResNet18.load_backbone(classifier.state_dict())`
     transfers the pre-trained trunk. Shapes: sparse tensor of B shapes -> logits (B, n_classes).
+    `trunk`, `trunk_options`: SparseResNetBase's arguments after in_channels (planes, layers, ...).
     """
 
-    def __init__(
-        self,
-        in_channels: int = 3,
-        n_classes: int = 40,
-        planes: Sequence[int] = PAPER_PLANES,
-        layers: Sequence[int] = (2, 2, 2, 2),
-        init_dim: int | None = None,
-        stem_kernel: int = 5,
-        backend: str = "torch",
-        seed: int = 0,
-    ):
-        super().__init__(in_channels, planes, layers, init_dim, stem_kernel, backend, seed)
-        ops = get_backend(backend)
+    def __init__(self, in_channels: int = 3, n_classes: int = 40, *trunk: Any, **trunk_options: Any):
+        super().__init__(in_channels, *trunk, **trunk_options)
+        ops = get_backend(self.backend_name)
         width = self.feature_channels
         self.conv5 = ops.conv(width, width, 3, 3)
         self.bn5 = ops.batch_norm(width)

@@ -123,6 +123,71 @@ def default_listener(room_dims_m: Sequence[float], source_distance_m: float) -> 
     return np.array([(lx - source_distance_m) / 2.0, 0.45 * ly, min(1.2, lz / 2.0)])
 
 
+def _placed(
+    dims: np.ndarray, source_distance_m: float, listener_pos: Sequence[float] | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(listener, source) in room coordinates, both at least 0.1 m inside the walls."""
+    listener = default_listener(dims, source_distance_m) if listener_pos is None else np.asarray(listener_pos, float)
+    source = listener + np.array([source_distance_m, 0.0, 0.0])
+    for what, pos in (("listener", listener), ("source", source)):
+        if np.any(pos < 0.1) or np.any(pos > dims - 0.1):
+            name = "listener_pos" if listener_pos is not None and what == "listener" else "source_distance_m"
+            raise ParameterError(
+                name,
+                f"the {what} at {np.round(pos, 3).tolist()} m (source {source_distance_m} m ahead "
+                f"of the listener) is not inside the {dims.tolist()} m room (0.1 m margin)",
+            )
+    return listener, source
+
+
+def _image_sources(
+    dims: np.ndarray, listener: np.ndarray, source: np.ndarray, max_order: int, fs: int, c: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The visible image sources seen from the listener (K, 3) and their reflection orders (K,)."""
+    # geometry only: the material does not change positions and reflection orders
+    room = pra.ShoeBox(
+        dims.tolist(), fs=fs, materials=pra.Material(0.5), max_order=int(max_order), air_absorption=False
+    )
+    room.add_source(source.tolist())
+    room.add_microphone(listener.tolist())
+    room.image_source_model()
+    src = room.sources[0]
+    visible = np.asarray(room.visibility[0][0], dtype=bool)
+    return src.images[:, visible].T - listener, np.asarray(src.orders)[visible]
+
+
+def _rotated_brir(
+    hrir: IRSet, images: np.ndarray, delay: np.ndarray, gain: np.ndarray, theta: float, n_len: int, n_fft: int
+) -> np.ndarray:
+    """(2, n_len): every image source through its nearest HRIR, for a head turned by theta (rad) about z."""
+    chunk = 64
+    # world -> frame of a head turned by theta about z (x front, y left)
+    head = np.stack(
+        [
+            images[:, 0] * np.cos(theta) + images[:, 1] * np.sin(theta),
+            -images[:, 0] * np.sin(theta) + images[:, 1] * np.cos(theta),
+            images[:, 2],
+        ],
+        axis=1,
+    )
+    idx = hrir.nearest_indices(horizontal_azimuth(head))
+    used, inv = np.unique(idx, return_inverse=True)
+    order = np.argsort(inv, kind="stable")
+    bounds = np.searchsorted(inv[order], np.arange(0, used.size + chunk, chunk))
+    acc = np.zeros((2, n_fft // 2 + 1), dtype=np.complex128)
+    for c, start in enumerate(range(0, used.size, chunk)):
+        # one impulse train per HRIR (gains at delays), then convolve with it in frequency
+        sel = order[bounds[c] : bounds[c + 1]]
+        n_h = min(chunk, used.size - start)
+        trains = np.bincount((inv[sel] - start) * n_len + delay[sel], weights=gain[sel], minlength=n_h * n_len).reshape(
+            n_h, n_len
+        )
+        spec_t = scipy.fft.rfft(trains, n_fft, axis=-1)  # (B, F)
+        spec_h = scipy.fft.rfft(hrir.irs[used[start : start + chunk]].astype(np.float64), n_fft, axis=-1)  # (B, 2, F)
+        acc += np.einsum("bf,bef->ef", spec_t, spec_h)
+    return scipy.fft.irfft(acc, n_fft, axis=-1)[:, :n_len]
+
+
 def simulate_brirs(
     hrir: IRSet,
     room_dims_m: Sequence[float],
@@ -153,33 +218,14 @@ def simulate_brirs(
         raise ParameterError("rt60_s", f"must be > 0, got {rt60_s}")
     if hrir.kind != "hrir":
         raise ParameterError("hrir", f"IR set {hrir.name!r} is a {hrir.kind}; rooms need an anechoic HRIR set")
-    listener = default_listener(dims, source_distance_m) if listener_pos is None else np.asarray(listener_pos, float)
-    source = listener + np.array([source_distance_m, 0.0, 0.0])
-    for what, pos in (("listener", listener), ("source", source)):
-        if np.any(pos < 0.1) or np.any(pos > dims - 0.1):
-            name = "listener_pos" if listener_pos is not None and what == "listener" else "source_distance_m"
-            raise ParameterError(
-                name,
-                f"the {what} at {np.round(pos, 3).tolist()} m (source {source_distance_m} m ahead "
-                f"of the listener) is not inside the {dims.tolist()} m room (0.1 m margin)",
-            )
+    listener, source = _placed(dims, source_distance_m, listener_pos)
     fs = hrir.sample_rate
     d_hrir = float(np.median(hrir.distances_m)) if hrir.distances_m is not None else 1.0
     taps = hrir.irs.shape[2]
     n_len = int(np.ceil(((source_distance_m - d_hrir) / speed_of_sound + length_factor * rt60_s) * fs)) + taps
     if max_order is None:  # images up to c x (BRIR length) away, all of them
         _, max_order = pra.inverse_sabine(length_factor * rt60_s, dims.tolist(), c=speed_of_sound)
-    # geometry only: the material does not change positions and reflection orders
-    room = pra.ShoeBox(
-        dims.tolist(), fs=fs, materials=pra.Material(0.5), max_order=int(max_order), air_absorption=False
-    )
-    room.add_source(source.tolist())
-    room.add_microphone(listener.tolist())
-    room.image_source_model()
-    src = room.sources[0]
-    visible = np.asarray(room.visibility[0][0], dtype=bool)
-    images = src.images[:, visible].T - listener  # (K, 3) seen from the listener
-    orders = np.asarray(src.orders)[visible]
+    images, orders = _image_sources(dims, listener, source, max_order, fs, speed_of_sound)
     dist = np.linalg.norm(images, axis=1)
     delay = np.round((dist - d_hrir) / speed_of_sound * fs).astype(np.int64)
     if delay.min() < 0:
@@ -192,33 +238,6 @@ def simulate_brirs(
     n_fft = scipy.fft.next_fast_len(n_len + taps - 1, real=True)
     rotations = np.asarray(head_rotations_deg, dtype=float).reshape(-1)
     out = np.zeros((rotations.size, 2, n_len), dtype=np.float32)
-    chunk = 64
     for m, theta in enumerate(np.deg2rad(rotations)):
-        # world -> frame of a head turned by theta about z (x front, y left)
-        head = np.stack(
-            [
-                images[:, 0] * np.cos(theta) + images[:, 1] * np.sin(theta),
-                -images[:, 0] * np.sin(theta) + images[:, 1] * np.cos(theta),
-                images[:, 2],
-            ],
-            axis=1,
-        )
-        idx = hrir.nearest_indices(horizontal_azimuth(head))
-        used, inv = np.unique(idx, return_inverse=True)
-        order = np.argsort(inv, kind="stable")
-        bounds = np.searchsorted(inv[order], np.arange(0, used.size + chunk, chunk))
-        acc = np.zeros((2, n_fft // 2 + 1), dtype=np.complex128)
-        for c, start in enumerate(range(0, used.size, chunk)):
-            # one impulse train per HRIR (gains at delays), then convolve with it in frequency
-            sel = order[bounds[c] : bounds[c + 1]]
-            n_h = min(chunk, used.size - start)
-            trains = np.bincount(
-                (inv[sel] - start) * n_len + delay[sel], weights=gain[sel], minlength=n_h * n_len
-            ).reshape(n_h, n_len)
-            spec_t = scipy.fft.rfft(trains, n_fft, axis=-1)  # (B, F)
-            spec_h = scipy.fft.rfft(
-                hrir.irs[used[start : start + chunk]].astype(np.float64), n_fft, axis=-1
-            )  # (B, 2, F)
-            acc += np.einsum("bf,bef->ef", spec_t, spec_h)
-        out[m] = scipy.fft.irfft(acc, n_fft, axis=-1)[:, :n_len]
+        out[m] = _rotated_brir(hrir, images, delay, gain, theta, n_len, n_fft)
     return out, rotations

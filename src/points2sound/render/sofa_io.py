@@ -166,6 +166,34 @@ def write_hrir_sofa(
     _write(path, sofa)
 
 
+# optional SingleRoomSRIR variables whose defaults do not fit two ears / M measurements
+_UNFIT_OPTIONAL = (
+    "ReceiverDescriptions",
+    "EmitterDescriptions",
+    "ReceiverView",
+    "ReceiverUp",
+    "MeasurementDate",
+    "RoomVolume",
+    "RoomTemperature",
+)
+
+
+def _set_room(sofa: sofar.Sofa, room_dims_m: Sequence[float] | None, listener_pos_m: Sequence[float] | None) -> None:
+    """A shoebox around the listener (corners in listener-centred coordinates), else a 'reverberant' room."""
+    if room_dims_m is not None:
+        if listener_pos_m is None:
+            raise ParameterError("listener_pos_m", "is needed with room_dims_m to place the room around the listener")
+        dims = np.asarray(room_dims_m, dtype=float)
+        lis = np.asarray(listener_pos_m, dtype=float)
+        sofa.GLOBAL_RoomType = "shoebox"
+        sofa.RoomCornerA = (-lis)[None, :]
+        sofa.RoomCornerB = (dims - lis)[None, :]
+    else:
+        sofa.GLOBAL_RoomType = "reverberant"
+        for var in ("RoomCornerA", "RoomCornerB", "RoomCorners"):
+            sofa.delete(var)
+
+
 def write_brir_sofa(
     path: str | Path,
     irs: np.ndarray,
@@ -204,30 +232,10 @@ def write_brir_sofa(
     sofa.ReceiverPosition = np.array([[0.0, 0.09, 0.0], [0.0, -0.09, 0.0]])[:, :, None]  # (R, C, I): left, right
     sofa.ReceiverPosition_Type = "cartesian"
     sofa.ReceiverPosition_Units = "metre"
-    # optional variables whose defaults do not fit two ears / M measurements
-    for var in (
-        "ReceiverDescriptions",
-        "EmitterDescriptions",
-        "ReceiverView",
-        "ReceiverUp",
-        "MeasurementDate",
-        "RoomVolume",
-        "RoomTemperature",
-    ):
+    for var in _UNFIT_OPTIONAL:
         if hasattr(sofa, var):
             sofa.delete(var)
-    if room_dims_m is not None:
-        if listener_pos_m is None:
-            raise ParameterError("listener_pos_m", "is needed with room_dims_m to place the room around the listener")
-        dims = np.asarray(room_dims_m, dtype=float)
-        lis = np.asarray(listener_pos_m, dtype=float)
-        sofa.GLOBAL_RoomType = "shoebox"
-        sofa.RoomCornerA = (-lis)[None, :]
-        sofa.RoomCornerB = (dims - lis)[None, :]
-    else:
-        sofa.GLOBAL_RoomType = "reverberant"
-        for var in ("RoomCornerA", "RoomCornerB", "RoomCorners"):
-            sofa.delete(var)
+    _set_room(sofa, room_dims_m, listener_pos_m)
     sofa.GLOBAL_Title = name
     sofa.GLOBAL_RoomShortName = name
     sofa.GLOBAL_RoomDescription = room_description or name
@@ -307,17 +315,8 @@ def _relative_directions(sofa: sofar.Sofa, m: int, path: Path) -> tuple[np.ndarr
     return np.where(np.isclose(az, 360.0), 0.0, az), el, dist
 
 
-def read_ir_set(path: str | Path) -> IRSet:
-    """Read any two-receiver FIR SOFA file into an IRSet (relative source azimuths).
-
-    Works for SimpleFreeFieldHRIR (e.g. TU Berlin QU_KEMAR_anechoic_1m.sofa) and for
-    room sets whose ListenerView varies per measurement (head rotations). FIR-E files
-    with a single emitter are accepted too. Ear 0 is the receiver on the left (+y) when
-    the receiver positions tell; Data.Delay (samples) is applied by shifting.
-    """
-    path = require_file(path, "SOFA file")
-    if path.suffix.lower() != ".sofa":
-        raise InputFileError(path, "not a SOFA file (expected the .sofa extension)")
+def _open_spatial(path: Path) -> tuple[sofar.Sofa, str, str]:
+    """(the file, its convention, its data type), refused unless a SOFA file of FIR source directions."""
     with open(path, "rb") as f:
         magic = f.read(8)
     if not (magic.startswith(b"\x89HDF") or magic.startswith(b"CDF")):
@@ -337,6 +336,11 @@ def read_ir_set(path: str | Path) -> IRSet:
         raise InputFileError(
             path, f"DataType is {dtype!r} (convention {convention}); only FIR impulse responses are supported"
         )
+    return sofa, convention, dtype
+
+
+def _impulse_responses(sofa: sofar.Sofa, dtype: str, path: Path) -> np.ndarray:
+    """Data.IR as (M, 2, N) float64, checked: one emitter, two receivers, finite."""
     data = _get(sofa, "Data_IR")
     if data is None:
         raise InputFileError(path, "has no Data.IR")
@@ -351,14 +355,24 @@ def read_ir_set(path: str | Path) -> IRSet:
         data = data[:, :, None]
     if data.ndim != 3:
         raise InputFileError(path, f"Data.IR has shape {data.shape}, expected (M, R, N)")
-    m, r, n = data.shape
+    r = data.shape[1]
     if r != 2:
         raise InputFileError(path, f"has {r} receivers; a binaural set needs exactly 2 (left, right)")
     if not np.all(np.isfinite(data)):
         raise InputFileError(path, "Data.IR contains NaN or infinite values")
+    return data
+
+
+def _sample_rate(sofa: sofar.Sofa, path: Path) -> int:
     sr = np.atleast_1d(np.asarray(_get(sofa, "Data_SamplingRate", np.nan), dtype=float))
     if not (np.all(np.isfinite(sr)) and np.all(sr == sr[0]) and sr[0] > 0 and sr[0] == round(sr[0])):
         raise InputFileError(path, f"Data.SamplingRate {sr} is not one positive integer rate")
+    return int(sr[0])
+
+
+def _delayed(sofa: sofar.Sofa, data: np.ndarray, path: Path) -> np.ndarray:
+    """The IRs with Data.Delay (samples, rounded) applied by shifting them later."""
+    m, r, n = data.shape
     delay = np.asarray(_get(sofa, "Data_Delay", 0.0), dtype=float)
     if delay.ndim == 3 and delay.shape[2] == 1:  # FIR-E: (I or M, R, E = 1)
         delay = delay[:, :, 0]
@@ -368,29 +382,51 @@ def read_ir_set(path: str | Path) -> IRSet:
         raise InputFileError(path, f"Data.Delay has shape {delay.shape}, expected (1, {r}) or ({m}, {r})") from None
     if not np.all(np.isfinite(delay)) or np.any(delay < 0):
         raise InputFileError(path, "Data.Delay must be finite and >= 0")
-    if np.any(delay > 0):
-        shifts = np.round(delay).astype(int)
-        shifted = np.zeros((m, r, n + shifts.max()))
-        for i, j in np.ndindex(m, r):
-            shifted[i, j, shifts[i, j] : shifts[i, j] + n] = data[i, j]
-        data = shifted
-    # ear order: receiver 0 should be the left ear (+y in the listener frame)
+    if not np.any(delay > 0):
+        return data
+    shifts = np.round(delay).astype(int)
+    shifted = np.zeros((m, r, n + shifts.max()))
+    for i, j in np.ndindex(m, r):
+        shifted[i, j, shifts[i, j] : shifts[i, j] + n] = data[i, j]
+    return shifted
+
+
+def _left_ear_first(sofa: sofar.Sofa, data: np.ndarray, path: Path) -> np.ndarray:
+    """Receiver 0 made the left ear (+y in the listener frame) when the receiver positions tell."""
     recv = _get(sofa, "ReceiverPosition")
-    if recv is not None:
-        recv = np.asarray(recv, dtype=float)
-        if recv.ndim == 3:
-            recv = recv[:, :, 0]
-        if recv.shape == (2, 3):
-            rc = _to_cartesian(
-                recv,
-                _get(sofa, "ReceiverPosition_Type", "cartesian"),
-                _get(sofa, "ReceiverPosition_Units", "metre"),
-                "ReceiverPosition",
-                path,
-            )
-            if rc[0, 1] < rc[1, 1]:
-                data = data[:, ::-1]
-    az, el, dist = _relative_directions(sofa, m, path)
+    if recv is None:
+        return data
+    recv = np.asarray(recv, dtype=float)
+    if recv.ndim == 3:
+        recv = recv[:, :, 0]
+    if recv.shape != (2, 3):
+        return data
+    rc = _to_cartesian(
+        recv,
+        _get(sofa, "ReceiverPosition_Type", "cartesian"),
+        _get(sofa, "ReceiverPosition_Units", "metre"),
+        "ReceiverPosition",
+        path,
+    )
+    return data[:, ::-1] if rc[0, 1] < rc[1, 1] else data
+
+
+def read_ir_set(path: str | Path) -> IRSet:
+    """Read any two-receiver FIR SOFA file into an IRSet (relative source azimuths).
+
+    Works for SimpleFreeFieldHRIR (e.g. TU Berlin QU_KEMAR_anechoic_1m.sofa) and for
+    room sets whose ListenerView varies per measurement (head rotations). FIR-E files
+    with a single emitter are accepted too. Ear 0 is the receiver on the left (+y) when
+    the receiver positions tell; Data.Delay (samples) is applied by shifting.
+    """
+    path = require_file(path, "SOFA file")
+    if path.suffix.lower() != ".sofa":
+        raise InputFileError(path, "not a SOFA file (expected the .sofa extension)")
+    sofa, convention, dtype = _open_spatial(path)
+    data = _impulse_responses(sofa, dtype, path)
+    sample_rate = _sample_rate(sofa, path)
+    data = _left_ear_first(sofa, _delayed(sofa, data, path), path)
+    az, el, dist = _relative_directions(sofa, data.shape[0], path)
     room_type = str(_get(sofa, "GLOBAL_RoomType", "")).strip().lower()
     if room_type:
         kind = "hrir" if room_type in _FREE_FIELD else "brir"
@@ -400,7 +436,7 @@ def read_ir_set(path: str | Path) -> IRSet:
         name=path.stem,
         azimuths_deg=az,
         irs=data.astype(np.float32),
-        sample_rate=int(sr[0]),
+        sample_rate=sample_rate,
         kind=kind,
         elevations_deg=el,
         distances_m=dist,

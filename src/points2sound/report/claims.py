@@ -136,17 +136,17 @@ def _entry(
     return Entry(label, ir_set, method, variant, mono_input, tuple(sorted(filters.items())), values)
 
 
-def paper_claims(
-    anechoic: str, rooms: Sequence[str] = (), room_rt60_s: Mapping[str, float] | None = None
-) -> list[Claim]:
-    """The orderings the paper reports, as claims on our entries."""
-    inputs = [
-        ("true mono", "true_mono", "p2s_truemono"),
-        ("s_L", "left", "p2s_left"),
-        ("s_L + s_R", "sum_lr", "p2s_rgb"),
-    ]
+_MONO_INPUTS = (  # label, mono input, the Points2Sound variant trained on it
+    ("true mono", "true_mono", "p2s_truemono"),
+    ("s_L", "left", "p2s_left"),
+    ("s_L + s_R", "sum_lr", "p2s_rgb"),
+)
+
+
+def _baseline_claims(anechoic: str) -> list[Claim]:
+    """Points2Sound against Mono-Mono and Rotated-Visual, per mono input (Table 1)."""
     claims = []
-    for label, mono_input, variant in inputs:
+    for label, mono_input, variant in _MONO_INPUTS:
         p2s = _entry(f"Points2Sound ({label})", anechoic, "points2sound", variant, mono_input)
         claims.append(
             Claim(
@@ -160,53 +160,54 @@ def paper_claims(
                 [p2s, _entry(f"Rotated-Visual ({label})", anechoic, "rotated_visual", variant, mono_input)],
             )
         )
+    return claims
+
+
+def _model_claims(anechoic: str) -> list[Claim]:
+    """Features, loss, mono inputs and Points2Sound against Mono2Binaural (Tables 1 and 2)."""
     p2s_rgb = _entry("Points2Sound rgb-depth", anechoic, **HEADLINE)
     p2s_depth = _entry("Points2Sound depth only", anechoic, "points2sound", "p2s_depth", "sum_lr")
     m2b_rgb = _entry("Mono2Binaural rgb-depth", anechoic, "mono2binaural", "m2b_rgb", "sum_lr")
     m2b_depth = _entry("Mono2Binaural depth only", anechoic, "mono2binaural", "m2b_depth", "sum_lr")
-    claims += [
+    by_input = [
+        _entry(f"Points2Sound ({label})", anechoic, "points2sound", v, mi) for label, mi, v in reversed(_MONO_INPUTS)
+    ]
+    return [
         Claim("rgb-depth beats depth only (Points2Sound)", [p2s_rgb, p2s_depth]),
         Claim("rgb-depth beats depth only (Mono2Binaural)", [m2b_rgb, m2b_depth]),
         Claim(
             "L_full beats L_diff",
             [p2s_rgb, _entry("Points2Sound L_diff", anechoic, "points2sound", "p2s_diff", "sum_lr")],
         ),
-        Claim(
-            "mono inputs ordered s_L + s_R < s_L < true mono (Points2Sound)",
-            [_entry(f"Points2Sound ({label})", anechoic, "points2sound", v, mi) for label, mi, v in reversed(inputs)],
-        ),
+        Claim("mono inputs ordered s_L + s_R < s_L < true mono (Points2Sound)", by_input),
         Claim("Points2Sound beats Mono2Binaural (rgb-depth)", [p2s_rgb, m2b_rgb]),
         Claim("Points2Sound beats Mono2Binaural (depth only)", [p2s_depth, m2b_depth]),
     ]
+
+
+def _same_side_claim(anechoic: str) -> Claim:
+    """N = 2 by source placement (the paper's text)."""
     text = load_paper_numbers()["text"]["n2_same_side"]
-    claims.append(
-        Claim(
-            "N = 2: sources on the same side beat other configurations",
-            [
-                Entry(
-                    "same side",
-                    anechoic,
-                    **HEADLINE,
-                    filters=(("n_sources", 2), ("same_side", True)),
-                    paper=dict(text["same_side"]),
-                ),
-                Entry(
-                    "other configurations",
-                    anechoic,
-                    **HEADLINE,
-                    filters=(("n_sources", 2), ("same_side", False)),
-                    paper=dict(text["other"]),
-                ),
-            ],
-        )
+    sides = [("same side", True, text["same_side"]), ("other configurations", False, text["other"])]
+    return Claim(
+        "N = 2: sources on the same side beat other configurations",
+        [
+            Entry(label, anechoic, **HEADLINE, filters=(("n_sources", 2), ("same_side", side)), paper=dict(paper))
+            for label, side, paper in sides
+        ],
     )
-    for room in rooms:
-        claims.append(
-            Claim(
-                f"anechoic beats room {room} (Points2Sound rgb-depth)",
-                [p2s_rgb, _entry(f"Points2Sound in {room}", room, **HEADLINE, paper=False)],
-            )
+
+
+def _room_claims(anechoic: str, rooms: Sequence[str], room_rt60_s: Mapping[str, float] | None) -> list[Claim]:
+    """Anechoic against each room, and the rooms ordered by RT60 (ours, else the paper's)."""
+    p2s_rgb = _entry("Points2Sound rgb-depth", anechoic, **HEADLINE)
+    claims = [
+        Claim(
+            f"anechoic beats room {room} (Points2Sound rgb-depth)",
+            [p2s_rgb, _entry(f"Points2Sound in {room}", room, **HEADLINE, paper=False)],
         )
+        for room in rooms
+    ]
     rt60 = dict(room_rt60_s or {})
     if not rt60:
         paper_rt60 = load_paper_numbers()["text"]["room_rt60_s"]
@@ -220,6 +221,18 @@ def paper_claims(
             )
         )
     return claims
+
+
+def paper_claims(
+    anechoic: str, rooms: Sequence[str] = (), room_rt60_s: Mapping[str, float] | None = None
+) -> list[Claim]:
+    """The orderings the paper reports, as claims on our entries."""
+    return [
+        *_baseline_claims(anechoic),
+        *_model_claims(anechoic),
+        _same_side_claim(anechoic),
+        *_room_claims(anechoic, rooms, room_rt60_s),
+    ]
 
 
 def check_claims(

@@ -10,7 +10,6 @@ missing, so a profile that did not run the separation stages still gets its repo
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,12 +17,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..atomic import write_text
 from ..errors import InputFileError
 from ..evaluate.separation_metrics import METRICS as SEP_METRICS
 from ..evaluate.separation_metrics import per_n_summary
 from .page import _rel
-from .tables import METRIC_LABELS, _md_escape, _tex
+from .table_text import FrameTable
+from .tables import METRIC_LABELS
 
 MONO_COLUMNS = ("scene_id", "n_sources", "source_index", "instrument", "azimuth_deg", "sdr", "sir", "sar")
 EARS = ("left", "right")
@@ -32,84 +31,6 @@ BASELINE, PRETRAINED = "p2s_rgb", "p2s_audiopt"  # Points2Sound without / with a
 BINAURAL_METRICS = ("d_env", "d_stft")
 HELPED, NOT_HELPED, MIXED = "helped", "did not help", "mixed"
 SEP_LABELS = {"sdr": "SDR", "sir": "SIR", "sar": "SAR"}
-NA = "n/a"
-
-
-# ---------------------------------------------------------------------------
-# A small table: a frame rendered as CSV, Markdown and LaTeX
-# ---------------------------------------------------------------------------
-
-
-@dataclass
-class FrameTable:
-    """A data frame with column headers and number formats, written like the report's other tables."""
-
-    name: str  # file stem: <name>.csv / .md / .tex
-    caption: str
-    frame: pd.DataFrame
-    headers: Mapping[str, str] = field(default_factory=dict)  # column -> printed header
-    formats: Mapping[str, str] = field(default_factory=dict)  # column -> format spec (default .3f for floats)
-
-    def text(self, column: str, value: object) -> str:
-        spec = self.formats.get(column)
-        if isinstance(value, (float, np.floating)):
-            if math.isnan(value):
-                return NA
-            if math.isinf(value):
-                return "inf" if value > 0 else "-inf"
-            if spec and spec.endswith("d"):  # an integer column read back as float
-                return format(int(round(value)), spec)
-            return format(float(value), spec or ".3f")
-        if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
-            return format(int(value), spec if spec and spec.endswith("d") else "d")
-        return str(value)
-
-    def _rows(self) -> list[list[str]]:
-        # itertuples keeps each column's type (iterrows would turn counts into floats)
-        columns = list(self.frame.columns)
-        rows = self.frame.itertuples(index=False, name=None)
-        return [[self.text(c, v) for c, v in zip(columns, row)] for row in rows]
-
-    def _header(self) -> list[str]:
-        return [self.headers.get(c, c) for c in self.frame.columns]
-
-    def to_csv(self) -> str:
-        return self.frame.to_csv(index=False, lineterminator="\n", float_format="%.6g")
-
-    def to_markdown(self) -> str:
-        numeric = [pd.api.types.is_numeric_dtype(self.frame[c]) for c in self.frame.columns]
-        lines = [
-            f"**{self.caption}**",
-            "",
-            "| " + " | ".join(self._header()) + " |",
-            "|" + "|".join("---:" if n else "---" for n in numeric) + "|",
-        ]
-        lines += ["| " + " | ".join(_md_escape(x) for x in row) + " |" for row in self._rows()]
-        return "\n".join(lines) + "\n"
-
-    def to_latex(self) -> str:
-        align = "".join("r" if pd.api.types.is_numeric_dtype(self.frame[c]) else "l" for c in self.frame.columns)
-        lines = [
-            "\\begin{table}[ht]",
-            "\\centering",
-            "\\small",
-            f"\\caption{{{_tex(self.caption)}}}",
-            f"\\label{{tab:{self.name}}}",
-            f"\\begin{{tabular}}{{{align}}}",
-            "\\toprule",
-            " & ".join(_tex(h) for h in self._header()) + " \\\\",
-            "\\midrule",
-        ]
-        lines += [" & ".join(_tex(x) for x in row) + " \\\\" for row in self._rows()]
-        lines += ["\\bottomrule", "\\end{tabular}", "\\end{table}"]
-        return "\n".join(lines) + "\n"
-
-    def write(self, out_dir: str | Path) -> list[Path]:
-        """Write <name>.csv, .md and .tex atomically; return their paths."""
-        paths = [Path(out_dir) / f"{self.name}.{ext}" for ext in ("csv", "md", "tex")]
-        for path, text in zip(paths, (self.to_csv(), self.to_markdown(), self.to_latex())):
-            write_text(path, text)
-        return paths
 
 
 # ---------------------------------------------------------------------------

@@ -25,14 +25,12 @@ from __future__ import annotations
 
 import math
 import zlib
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 HOLDS, FAILS, UNRESOLVED, NA = "holds", "does not hold", "not resolved", "n/a"
-DEFAULT_BOOTSTRAP = {"resamples": 2000, "confidence": 0.95}
 
 
 def standard_error(values: np.ndarray | pd.Series) -> float:
@@ -51,11 +49,6 @@ class Bootstrap:
     resamples: int = 2000
     confidence: float = 0.95
     seed: int = 0
-
-    @classmethod
-    def from_params(cls, params: Mapping | None, seed: int) -> Bootstrap:
-        cfg = {**DEFAULT_BOOTSTRAP, **dict((params or {}).get("bootstrap", {}))}
-        return cls(int(cfg["resamples"]), float(cfg["confidence"]), int(seed))
 
     def rng(self, key: str) -> np.random.Generator:
         return np.random.default_rng([self.seed, zlib.crc32(key.encode())])

@@ -5,7 +5,7 @@ mono_input) as defined in `points2sound.evaluate.scores`: per-N cells average
 the scenes with that N, the "mean" cells all scenes of the entry. Entries
 that were not run show "n/a"; cells the paper has no number for show "–".
 Each table is written as CSV (separate ours / paper columns), Markdown and
-LaTeX; the LaTeX comes from a small formatter here, so no jinja2 is needed.
+LaTeX by the report's one table writer (table_text.py).
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..atomic import write_text
 from ..evaluate.metrics import FIELD_METRICS, HIGHER_IS_BETTER
 from ..evaluate.scores import SOURCE_COLUMN, entry_means
 from .paper import load_paper_numbers
 from .stats import standard_error
+from .table_text import TableWriter, tex
 
 NA_OURS = "n/a"  # the entry was not run (or has no scene of that kind)
 NA_PAPER = "–"  # the paper gives no number for this cell
@@ -48,7 +48,7 @@ HEADLINE = dict(method="points2sound", variant="p2s_rgb", mono_input="sum_lr")
 
 
 @dataclass
-class Table:
+class Table(TableWriter):
     """One table: row labels, (metric, sub-column) columns, our means and the paper's numbers."""
 
     name: str  # file stem: <name>.csv / .md / .tex
@@ -143,88 +143,33 @@ class Table:
     def to_csv(self) -> str:
         return self.to_frame().to_csv(index=False, lineterminator="\n")
 
-    def to_markdown(self) -> str:
-        header = [*self.index_names, *(self.column_label(c) for c in self.columns)]
-        lines = [
-            f"**{self.caption}** {self.legend()}",
-            "",
-            "| " + " | ".join(header) + " |",
-            "|" + "|".join(["---"] * len(self.index_names) + ["---:"] * len(self.columns)) + "|",
-        ]
-        for i, labels in enumerate(self.index):
-            cells = [_md_escape(x) for x in labels] + [self.cell(i, j) for j in range(len(self.columns))]
-            lines.append("| " + " | ".join(cells) + " |")
-        return "\n".join(lines) + "\n"
+    def header(self) -> list[str]:
+        return [*self.index_names, *(self.column_label(c) for c in self.columns)]
 
-    def to_latex(self) -> str:
-        """A booktabs table: one header row of metrics spanning their N columns, one of N."""
-        n_idx, n_col = len(self.index_names), len(self.columns)
+    def right_aligned(self) -> list[bool]:
+        return [False] * len(self.index_names) + [True] * len(self.columns)
+
+    def body(self) -> list[list[str]]:
+        return [[*labels, *(self.cell(i, j) for j in range(len(self.columns)))] for i, labels in enumerate(self.index)]
+
+    def tex_header(self) -> list[str]:
+        """One header row of metrics spanning their N columns, one of N."""
         spans: list[tuple[str, int]] = []
         for metric, _ in self.columns:
             if spans and spans[-1][0] == metric:
                 spans[-1] = (metric, spans[-1][1] + 1)
             else:
                 spans.append((metric, 1))
-        top = [""] * n_idx + [f"\\multicolumn{{{k}}}{{c}}{{{_latex_metric(m)}}}" for m, k in spans]
-        sub = [_tex(x) for x in self.index_names] + ["mean" if s == "all" else f"$N={s[1:]}$" for _, s in self.columns]
-        lines = [
-            "\\begin{table}[ht]",
-            "\\centering",
-            "\\small",
-            f"\\caption{{{_tex(self.caption)} {_tex(self.legend())}}}",
-            f"\\label{{tab:{self.name}}}",
-            "\\begin{tabular}{" + "l" * n_idx + "r" * n_col + "}",
-            "\\toprule",
-            " & ".join(top) + " \\\\",
-            " & ".join(sub) + " \\\\",
-            "\\midrule",
-        ]
-        for i, labels in enumerate(self.index):
-            cells = [_tex(x) for x in labels] + [_tex(self.cell(i, j)) for j in range(n_col)]
-            lines.append(" & ".join(cells) + " \\\\")
-        lines += ["\\bottomrule", "\\end{tabular}", "\\end{table}"]
-        return "\n".join(lines) + "\n"
-
-    def write(self, out_dir: str | Path) -> list[Path]:
-        """Write <name>.csv, <name>.md and <name>.tex atomically; return their paths."""
-        out_dir = Path(out_dir)
-        paths = [out_dir / f"{self.name}.{ext}" for ext in ("csv", "md", "tex")]
-        for path, text in zip(paths, (self.to_csv(), self.to_markdown(), self.to_latex())):
-            write_text(path, text)
-        return paths
-
-
-def _md_escape(text: str) -> str:
-    return str(text).replace("|", "\\|")
-
-
-_TEX_ESCAPES = {
-    "\\": r"\textbackslash{}",
-    "&": r"\&",
-    "%": r"\%",
-    "$": r"\$",
-    "#": r"\#",
-    "_": r"\_",
-    "{": r"\{",
-    "}": r"\}",
-    "~": r"\textasciitilde{}",
-    "^": r"\textasciicircum{}",
-    "–": "--",
-    "±": r"$\pm$",
-    "×": r"$\times$",
-    "Δ": r"$\Delta$",
-}
-
-
-def _tex(text: str) -> str:
-    return "".join(_TEX_ESCAPES.get(ch, ch) for ch in str(text))
+        top = [""] * len(self.index_names) + [f"\\multicolumn{{{k}}}{{c}}{{{_latex_metric(m)}}}" for m, k in spans]
+        sub = [tex(x) for x in self.index_names] + ["mean" if s == "all" else f"$N={s[1:]}$" for _, s in self.columns]
+        return [" & ".join(top), " & ".join(sub)]
 
 
 def _latex_metric(metric: str) -> str:
     base = {"d_env": r"$d_{\mathrm{ENV}}$", "d_stft": r"$d_{\mathrm{STFT}}$"}
     if metric in base:
         return base[metric]
-    return _tex(METRIC_LABELS.get(metric, metric))
+    return tex(METRIC_LABELS.get(metric, metric))
 
 
 # ---------------------------------------------------------------------------
@@ -319,6 +264,60 @@ def _paper_cell(paper_row: dict | None, metric: str, sub: str) -> float:
     return math.nan if value is None else float(value)
 
 
+class _Rows:
+    """A Table's arrays and lists, filled one row at a time (every cell NaN until filled)."""
+
+    def __init__(self, n_rows: int, columns: list[tuple[str, str]]):
+        self.columns = columns
+        shape = (n_rows, len(columns))
+        self.ours, self.paper, self.se, self.ratio, self.paper_ratio = (np.full(shape, np.nan) for _ in range(5))
+        self.index: list[tuple[str, ...]] = []
+        self.counts: list[int] = []
+        self.sources: list[list[str]] = []
+
+    def add(self, label: tuple[str, ...], sel: pd.DataFrame) -> None:
+        """The next row's label and the scene rows behind it."""
+        self.index.append(label)
+        self.counts.append(len(sel))
+        self.sources.append(_sources(sel))
+
+    def fill_per_n(
+        self,
+        i: int,
+        sel: pd.DataFrame,
+        base: pd.DataFrame,
+        paper_row: dict | None,
+        metrics: Sequence[str],
+        ns: Sequence[int],
+        paper_mono_input: str | None,
+    ) -> None:
+        """Row i of a per-N table; the paper's ratio to Mono-Mono with `paper_mono_input` (None: none)."""
+        means = entry_means(sel, metrics, ns)
+        for j, (m, sub) in enumerate(self.columns):
+            self.ours[i, j] = means[f"{m}_{sub}"]
+            self.paper[i, j] = _paper_cell(paper_row, m, sub)
+            self.se[i, j], self.ratio[i, j] = _cell_stats(sel, base, m, sub)
+            if paper_mono_input is not None:
+                self.paper_ratio[i, j] = _paper_ratio(paper_row, paper_mono_input, m, sub)
+
+    def table(self, name: str, caption: str, index_names: list[str], show_paper: bool = True) -> Table:
+        return Table(
+            name,
+            caption,
+            index_names,
+            self.index,
+            self.columns,
+            self.ours,
+            self.paper,
+            self.counts,
+            self.sources,
+            se=self.se,
+            ratio=self.ratio,
+            paper_ratio=self.paper_ratio,
+            show_paper=show_paper,
+        )
+
+
 def _entry_table(
     name: str,
     caption: str,
@@ -330,36 +329,13 @@ def _entry_table(
 ) -> Table:
     """One table row per paper row: our means of its entry beside its numbers."""
     ns = _ns(df)
-    columns = _metric_columns(metrics, ns)
-    ours = np.full((len(rows), len(columns)), np.nan)
-    paper, se, ratio, paper_ratio = (np.full_like(ours, np.nan) for _ in range(4))
-    counts, sources, index = [], [], []
+    grid = _Rows(len(rows), _metric_columns(metrics, ns))
     for i, row in enumerate(rows):
         sel = select_entry(df, ir_set, row["method"], row["variant"], row["mono_input"])
         base = mono_mono_rows(df, ir_set, row["mono_input"])
-        means = entry_means(sel, metrics, ns)
-        for j, (m, sub) in enumerate(columns):
-            ours[i, j] = means[f"{m}_{sub}"]
-            paper[i, j] = _paper_cell(row, m, sub)
-            se[i, j], ratio[i, j] = _cell_stats(sel, base, m, sub)
-            paper_ratio[i, j] = _paper_ratio(row, row["mono_input"], m, sub)
-        index.append((row["group"], row["label"]))
-        counts.append(len(sel))
-        sources.append(_sources(sel))
-    return Table(
-        name,
-        caption,
-        index_names,
-        index,
-        columns,
-        ours,
-        paper,
-        counts,
-        sources,
-        se=se,
-        ratio=ratio,
-        paper_ratio=paper_ratio,
-    )
+        grid.fill_per_n(i, sel, base, row, metrics, ns, row["mono_input"])
+        grid.add((row["group"], row["label"]), sel)
+    return grid.table(name, caption, index_names)
 
 
 # ---------------------------------------------------------------------------
@@ -392,38 +368,21 @@ def table_same_side(
 ) -> Table:
     """The text-only N = 2 comparison: both sources on one side of the head vs the rest."""
     text = load_paper_numbers()["text"]["n2_same_side"]
-    columns = [(m, "n2") for m in metrics]
     labels = [("same side", True, text["same_side"]), ("other configurations", False, text["other"])]
-    ours = np.full((2, len(columns)), np.nan)
-    paper, se, ratio = (np.full_like(ours, np.nan) for _ in range(3))
-    counts, sources, index = [], [], []
+    grid = _Rows(2, [(m, "n2") for m in metrics])
     for i, (label, side, numbers) in enumerate(labels):
         sel = select_entry(df, anechoic, **HEADLINE, n_sources=2, same_side=side)
         base = mono_mono_rows(df, anechoic, HEADLINE["mono_input"], n_sources=2, same_side=side)
-        for j, (m, _) in enumerate(columns):
-            ours[i, j] = sel[m].mean() if len(sel) else math.nan
-            paper[i, j] = float(numbers.get(m, math.nan))
-            se[i, j], ratio[i, j] = _cell_stats(sel, base, m, "all")
-        index.append(("Points2Sound (L_full), rgb-depth", label))
-        counts.append(len(sel))
-        sources.append(_sources(sel))
+        for j, (m, _) in enumerate(grid.columns):
+            grid.ours[i, j] = sel[m].mean() if len(sel) else math.nan
+            grid.paper[i, j] = float(numbers.get(m, math.nan))
+            grid.se[i, j], grid.ratio[i, j] = _cell_stats(sel, base, m, "all")
+        grid.add(("Points2Sound (L_full), rgb-depth", label), sel)
     caption = (
         f"N = 2 by source placement (profile {profile}, {anechoic}, {HEADLINE['variant']}); "
         f"numbers from the paper's text; lower is better."
     )
-    return Table(
-        "table_same_side",
-        caption,
-        ["method", "sources"],
-        index,
-        columns,
-        ours,
-        paper,
-        counts,
-        sources,
-        se=se,
-        ratio=ratio,
-    )
+    return grid.table("table_same_side", caption, ["method", "sources"])
 
 
 def room_key(ir_set: str) -> str:
@@ -446,46 +405,31 @@ def table_rooms(
     anechoic_row = next(r for r in numbers["table1"]["rows"] if all(r[k] == v for k, v in HEADLINE.items()))
     text_rooms = numbers["text"]["rooms"]
     ns = _ns(df)
-    columns = _metric_columns(metrics, ns)
     sets = [("anechoic", anechoic, anechoic_row)]
     for room in rooms:
         given = text_rooms.get(room_key(room), {})
         paper_row = {m: {n: v[m] for n, v in given.items() if m in v} for m in metrics}
         sets.append(("room", room, paper_row))
-    ours = np.full((len(sets), len(columns)), np.nan)
-    paper, se, ratio, paper_ratio = (np.full_like(ours, np.nan) for _ in range(4))
-    counts, sources, index = [], [], []
+    grid = _Rows(len(sets), _metric_columns(metrics, ns))
     for i, (kind, ir_set, paper_row) in enumerate(sets):
         sel = select_entry(df, ir_set, **HEADLINE)
         base = mono_mono_rows(df, ir_set, HEADLINE["mono_input"])
-        means = entry_means(sel, metrics, ns)
-        for j, (m, sub) in enumerate(columns):
-            ours[i, j] = means[f"{m}_{sub}"]
-            paper[i, j] = _paper_cell(paper_row, m, sub)
-            se[i, j], ratio[i, j] = _cell_stats(sel, base, m, sub)
-            if kind == "anechoic":  # the paper has Mono-Mono numbers for the anechoic set only
-                paper_ratio[i, j] = _paper_ratio(paper_row, HEADLINE["mono_input"], m, sub)
-        index.append((kind, ir_set))
-        counts.append(len(sel))
-        sources.append(_sources(sel))
+        # the paper has Mono-Mono numbers for the anechoic set only
+        grid.fill_per_n(i, sel, base, paper_row, metrics, ns, HEADLINE["mono_input"] if kind == "anechoic" else None)
+        grid.add((kind, ir_set), sel)
     caption = (
         f"Points2Sound (L_full, rgb-depth, {HEADLINE['variant']}) in anechoic conditions and in rooms "
         f"(profile {profile}); paper numbers from Table 1 and the text; lower is better."
     )
-    return Table(
-        "table_rooms",
-        caption,
-        ["condition", "ir_set"],
-        index,
-        columns,
-        ours,
-        paper,
-        counts,
-        sources,
-        se=se,
-        ratio=ratio,
-        paper_ratio=paper_ratio,
-    )
+    return grid.table("table_rooms", caption, ["condition", "ir_set"])
+
+
+def _metrics_label(row: dict) -> str:
+    if row["method"] == "mono2binaural":
+        return f"Mono2Binaural {row['label']}"
+    if row["method"] != "points2sound" or "L_" in row["label"]:
+        return row["label"]
+    return f"Points2Sound ({row['variant']})"
 
 
 def table_metrics(
@@ -500,46 +444,22 @@ def table_metrics(
         if key not in seen:
             seen.add(key)
             rows.append(row)
-    columns = [(m, "all") for m in metrics]
-    ours = np.full((len(rows), len(columns)), np.nan)
-    se, ratio = np.full_like(ours, np.nan), np.full_like(ours, np.nan)
-    counts, sources, index = [], [], []
+    grid = _Rows(len(rows), [(m, "all") for m in metrics])
     mono_labels = {"true_mono": "true mono", "left": "s_L", "sum_lr": "s_L + s_R"}
     for i, row in enumerate(rows):
         sel = select_entry(df, anechoic, row["method"], row["variant"], row["mono_input"])
         base = mono_mono_rows(df, anechoic, row["mono_input"])
-        for j, (m, sub) in enumerate(columns):
-            ours[i, j] = float(sel[m].mean()) if len(sel) else math.nan
-            se[i, j], ratio[i, j] = _cell_stats(sel, base, m, sub)
-        label = (
-            row["label"]
-            if row["method"] != "points2sound" or "L_" in row["label"]
-            else f"Points2Sound ({row['variant']})"
-        )
-        if row["method"] == "mono2binaural":
-            label = f"Mono2Binaural {row['label']}"
-        index.append((mono_labels.get(row["mono_input"], row["mono_input"]), label, row["variant"] or "-"))
-        counts.append(len(sel))
-        sources.append(_sources(sel))
+        for j, (m, sub) in enumerate(grid.columns):
+            grid.ours[i, j] = float(sel[m].mean()) if len(sel) else math.nan
+            grid.se[i, j], grid.ratio[i, j] = _cell_stats(sel, base, m, sub)
+        mono = mono_labels.get(row["mono_input"], row["mono_input"])
+        grid.add((mono, _metrics_label(row), row["variant"] or "-"), sel)
     caption = (
         f"The field's metrics (profile {profile}, {anechoic}), mean over all scenes: Mag and Phase "
         f"(of L - R) distances, SNR (higher is better), wave MSE, ITD and ILD errors, broadband and per "
         f"octave band; lower is better except SNR. The paper reports none of these."
     )
-    return Table(
-        "table_metrics",
-        caption,
-        ["mono input", "method", "variant"],
-        index,
-        columns,
-        ours,
-        np.full_like(ours, np.nan),
-        counts,
-        sources,
-        se=se,
-        ratio=ratio,
-        show_paper=False,
-    )
+    return grid.table("table_metrics", caption, ["mono input", "method", "variant"], show_paper=False)
 
 
 def build_tables(df: pd.DataFrame, profile: str, anechoic: str, rooms: Sequence[str] | None = None) -> list[Table]:

@@ -1,0 +1,50 @@
+"""Settings of the report stage: what the results page says of the run, and how it checks orderings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..config import section_digest, stage_seed
+from ..report.stats import Bootstrap
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    """The parameters the page is computed from; values keep their YAML types (the page prints them)."""
+
+    profile: str
+    data_source: str
+    params_hash: str  # of every section but `profiles`: the page names the parameters it ran with
+    anechoic: str  # the anechoic IR set
+    room_rt60_s: Mapping[str, float]  # every room IR set, in the parameters' order, and its RT60
+    test_scene_count: int
+    test_clip_s: float
+    sample_rate: int
+    bootstrap: Bootstrap
+    per_ear_variants: tuple[str, ...]
+    rel_tolerance: float  # reproduce.rel_tolerance: trained-model cells against the reference
+
+    @property
+    def rooms(self) -> list[str]:
+        return list(self.room_rt60_s)
+
+
+def report_settings(params: Mapping[str, Any]) -> ReportSettings:
+    rooms = params["rooms"]["sets"]
+    boot = params["report"]["bootstrap"]
+    test = params["scenes"]["test"]
+    return ReportSettings(
+        profile=params["profile"],
+        data_source=params["dataset"]["source"],
+        params_hash=section_digest(params, *(k for k in params if k != "profiles")),
+        anechoic=params["hrir"]["name"],
+        room_rt60_s={r: rooms[r]["rt60_s"] for r in rooms},
+        test_scene_count=test["count"],
+        test_clip_s=test["clip_s"],
+        sample_rate=params["audio"]["sample_rate"],
+        bootstrap=Bootstrap(int(boot["resamples"]), float(boot["confidence"]), stage_seed(params, "report")),
+        per_ear_variants=tuple(params["pretrain_audio"]["per_ear_variants"]),
+        rel_tolerance=params["reproduce"]["rel_tolerance"],
+    )
