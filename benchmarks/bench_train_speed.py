@@ -45,9 +45,9 @@ DEFAULT_VARIANTS = ("p2s_rgb", "p2s_depth", "m2b_rgb", "separation")
 
 def _separation_sampler(params: dict[str, Any], root: Path) -> tuple[dict[str, Any], Any]:
     """The separation config and training mixtures, through the typed settings (or the parameters, before them)."""
-    from points2sound.config import stage_seed
     from points2sound.data.scenes import SceneSources
     from points2sound.data.scenes.mixtures import MixtureSampler
+    from points2sound.settings import stage_seed
 
     sources = SceneSources.from_dataset(root, "train", params["hrir"]["name"], require_renders=False)
     seed = stage_seed(params, "separation_mixtures")
@@ -63,7 +63,7 @@ def _separation_sampler(params: dict[str, Any], root: Path) -> tuple[dict[str, A
 
 def _variant_sampler(params: dict[str, Any], variant: str, sources: Any) -> tuple[dict[str, Any], Any]:
     """A variant's system config and training scenes, through the typed settings (or the parameters, before them)."""
-    from points2sound.config import stage_seed
+    from points2sound.settings import stage_seed
     from points2sound.train.variant import make_sampler
 
     seed = stage_seed(params, f"train_scenes_{variant}")

@@ -23,10 +23,11 @@ from torch import nn
 from torch.nn import functional as F
 
 from points2sound.atomic import write_text
-from points2sound.config import load_params, stage_seed
+from points2sound.config import load_params
 from points2sound.data.scenes import SceneSources, load_materialized_scene, read_scene_specs
 from points2sound.evaluate.run import binauralize_scene
 from points2sound.models.loading import load_system
+from points2sound.settings import stage_seed
 from points2sound.settings.scenes import scene_config
 from points2sound.train.scene_pretext import PlacedScenes, PlacementLabels, collate_placed
 

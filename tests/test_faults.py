@@ -1,4 +1,4 @@
-"""Bad input and faults (issue 15): each ends with exit status 2, ONE line on stderr naming the file
+"""Bad input and faults (docs/faults.md): each ends with exit status 2, ONE line on stderr naming the file
 and what is wrong, nothing lost and nothing half-written left behind.
 
 Every case has an id (A1, B2, ...) listed with its message in docs/faults.md; the last test

@@ -16,8 +16,10 @@ from points2sound.report import build_tables, check_claims, figure_p2s_vs_m2b, f
 from points2sound.report.claims import FAILS, HOLDS, NA, UNRESOLVED
 from points2sound.report.paper import load_paper_numbers, paper_entry
 from points2sound.report.tables import table1, table_rooms, table_same_side
+from points2sound.settings.report import Bootstrap
 
 ANECHOIC, ROOMS = "sphere_1m", ["calypso_sim", "spirit_sim"]
+BOOT = Bootstrap(resamples=2000, confidence=0.95, seed=0)  # the report's bootstrap at seed 0
 
 # (method, variant, mono_input, features, loss) -> base distance; lower is better
 ENTRIES = {
@@ -276,7 +278,7 @@ def test_figure_without_scores_still_draws(tmp_path):
 
 
 def _verdicts(df) -> dict[str, dict[str, str]]:
-    return {c.statement: c.verdicts for c in check_claims(df, ANECHOIC)}
+    return {c.statement: c.verdicts for c in check_claims(df, ANECHOIC, boot=BOOT)}
 
 
 def test_claims_follow_the_data():
@@ -330,6 +332,7 @@ def test_write_report(score_files, tmp_path):
         params_hash="feedbeef",
         anechoic=ANECHOIC,
         rooms=ROOMS,
+        bootstrap=BOOT,
     )
     page = write_report(out, df, run_info, tables, figs, {"N = 2, p2s_rgb": wav})
     text = page.read_text()
@@ -413,7 +416,7 @@ def test_old_score_files_without_the_field_metrics_still_read(score_files, tmp_p
 
 
 def test_bootstrap_is_seeded_paired_and_covers_the_true_difference():
-    from points2sound.report.stats import FAILS, Bootstrap, bootstrap_difference
+    from points2sound.report.stats import FAILS, bootstrap_difference
 
     rng = np.random.default_rng(3)
     scene = [f"s{k}" for k in range(200)]
@@ -438,7 +441,6 @@ def test_bootstrap_is_seeded_paired_and_covers_the_true_difference():
 
 def test_explanations_compare_with_mono_mono_on_the_same_scenes():
     from points2sound.report.claims import explanations_markdown
-    from points2sound.report.stats import Bootstrap
 
     df = synthetic_scores()
     # depth only better than rgb-depth (a learned difference: the same Mono-Mono on both sides)

@@ -24,9 +24,8 @@ from points2sound.data.scenes import (
     scene_cloud,
 )
 from points2sound.errors import InputFileError, ParameterError
-from points2sound.geometry.augment import AugmentParams
 from points2sound.geometry.pointcloud import PointCloud, read_ply, write_ply
-from points2sound.settings.scenes import SceneConfig, SceneTestSet
+from points2sound.settings.scenes import AugmentParams, SceneConfig, SceneTestSet
 
 SR = 8000
 N_SAMPLES = 8000  # 1 s recordings

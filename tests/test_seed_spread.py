@@ -12,7 +12,7 @@ from points2sound.errors import InputFileError
 from points2sound.report import check_claims
 from points2sound.report.claims import claims_markdown, within_seed_spread
 from points2sound.report.spread import SPREAD_METRICS, SeedSpread, entry_means, pair_differences
-from test_report import ANECHOIC, ROOMS, synthetic_scores
+from test_report import ANECHOIC, BOOT, ROOMS, synthetic_scores
 
 RT60 = {"calypso_sim": 0.17, "spirit_sim": 0.5}
 # per seed, what each retrained variant's d_ENV moves by (every scene, both its entries)
@@ -57,7 +57,7 @@ def _claim(claims, statement):
 def checked():
     base, frames = _seed_frames()
     spread = SeedSpread(json.loads(json.dumps(_spread_data(frames))))  # through JSON, as the file is read
-    return base, spread, check_claims(base, ANECHOIC, ROOMS, RT60)
+    return base, spread, check_claims(base, ANECHOIC, ROOMS, RT60, boot=BOOT)
 
 
 def test_a_measured_pair_has_the_std_of_its_per_seed_differences(checked):
@@ -96,7 +96,7 @@ def test_within_marks_follow_the_size_of_the_difference(checked):
     assert within_seed_spread(depth, "d_env", spread) is True
     assert within_seed_spread(mono, "d_env", spread) is False
     assert within_seed_spread(mono, "d_env", None) is None
-    table = claims_markdown(claims, base, spread=spread)
+    table = claims_markdown(claims, base, BOOT, spread=spread)
     row = next(line for line in table.splitlines() if line.startswith("| rgb-depth beats depth only (Points2Sound)"))
     assert "**within seed spread**" in row
     row = next(
@@ -109,7 +109,9 @@ def test_the_page_counts_the_checks_within_the_spread(checked, tmp_path):
     from points2sound.report import build_tables, write_report
 
     base, spread, _ = checked
-    run_info = dict(profile="demo", anechoic=ANECHOIC, rooms=ROOMS, room_rt60_s=RT60, seed_spread=spread)
+    run_info = dict(
+        profile="demo", anechoic=ANECHOIC, rooms=ROOMS, room_rt60_s=RT60, seed_spread=spread, bootstrap=BOOT
+    )
     page = write_report(tmp_path, base, run_info, build_tables(base, "demo", ANECHOIC), {}, [])
     text = page.read_text()
     assert "**Training noise.** From 3 training seeds (7, 8, 9) of p2s_rgb, p2s_depth" in text

@@ -1,4 +1,4 @@
-"""Audio pre-training by separation (issue 7): mixtures, the weight transfer, and the stages end to end."""
+"""Audio pre-training by separation (README, "Audio pre-training by separation"): mixtures, the weight transfer, and the stages end to end."""
 
 from __future__ import annotations
 

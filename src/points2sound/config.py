@@ -11,8 +11,6 @@ import copy
 import difflib
 import functools
 import hashlib
-import json
-import zlib
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -392,14 +390,3 @@ def validate(params: Mapping[str, Any]) -> None:
                 f"variants.{name}.mono_input",
                 f"loss {v['loss']!r} recovers L and R from s_m = L + R (Eq. 12/13): needs 'sum_lr'",
             )
-
-
-def section_digest(params: Mapping[str, Any], *keys: str) -> str:
-    """A short hash of some parameter sections: Snakemake reruns a rule when it changes."""
-    blob = json.dumps({k: params.get(k) for k in keys}, sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-
-def stage_seed(params: Mapping[str, Any], stage: str) -> int:
-    """A per-stage seed derived from the global seed, so stages draw independent streams."""
-    return (int(params["seed"]) * 1_000_003 + zlib.crc32(stage.encode())) % (2**31 - 1)

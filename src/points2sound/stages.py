@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 
 from .atomic import atomic_dir
-from .config import stage_seed
 from .errors import InputFileError, ParameterError
 from .runrecord import RUN
+from .settings import stage_seed
 
 log = logging.getLogger(__name__)
 Params = Mapping[str, Any]

@@ -1,4 +1,4 @@
-"""Separation quality on test mixtures (issue 7): bss_eval SDR/SIR/SAR per source.
+"""Separation quality on test mixtures (README, "Audio pre-training by separation"): bss_eval SDR/SIR/SAR per source.
 
 The test mixtures are fixed specs drawn from the test split (`test_mixtures_per_n` for each
 N in min..max sources, clips of `test_clip_s`). Two kinds of estimates are scored:

@@ -4,38 +4,19 @@ Each performer in a training scene is augmented independently, in its own frame
 and before it is placed around the listener, so a shear never moves it to
 another azimuth. Every function takes an explicit np.random.Generator and
 returns a new cloud (inputs, which may be cached frames, are never modified).
-Defaults are the paper's values; the reference code differs in two of them
-(stature_std 0.15, colour noise variance 0.001), which the parameters allow.
+The spreads come from `scenes.augment` (params.yaml: the paper's values; the reference code
+differs in two of them, stature_std 0.15 and colour noise variance 0.001, which the parameters allow).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from ..errors import ParameterError
+from ..settings.scenes import AugmentParams
 from .pointcloud import PointCloud
 
 
-@dataclass(frozen=True)
-class AugmentParams:
-    """Spreads of the five augmentations; zero switches one off."""
-
-    shear_std: float = 0.1  # shear matrix T = I + shear_std * randn(3, 3)
-    stature_std: float = 0.2  # translation along y ~ N(0, stature_std^2)
-    color_noise_std: float = 0.05  # per point, per rgb channel ~ N(0, std^2)
-    value_range: float = 0.2  # HSV value offset ~ U(-value_range, value_range)
-    saturation_range: float = 0.15  # HSV saturation offset ~ U(-range, range)
-
-    def __post_init__(self) -> None:
-        for name in ("shear_std", "stature_std", "color_noise_std", "value_range", "saturation_range"):
-            value = getattr(self, name)
-            if not np.isfinite(value) or value < 0:
-                raise ParameterError(f"augment.{name}", f"must be a finite number >= 0, got {value}")
-
-
-def shear(cloud: PointCloud, rng: np.random.Generator, shear_std: float = 0.1) -> PointCloud:
+def shear(cloud: PointCloud, rng: np.random.Generator, shear_std: float) -> PointCloud:
     """Apply T = I + shear_std * randn(3, 3) about the cloud's centroid.
 
     Working about the centroid keeps the performer where it stands; only its
@@ -49,7 +30,7 @@ def shear(cloud: PointCloud, rng: np.random.Generator, shear_std: float = 0.1) -
     return PointCloud(out.astype(np.float32), cloud.rgb.copy())
 
 
-def translate_stature(cloud: PointCloud, rng: np.random.Generator, stature_std: float = 0.2) -> PointCloud:
+def translate_stature(cloud: PointCloud, rng: np.random.Generator, stature_std: float) -> PointCloud:
     """Shift the whole performer along y (stature) by one draw of N(0, stature_std^2)."""
     dy = stature_std * rng.standard_normal()
     xyz = cloud.xyz.copy()
@@ -57,15 +38,13 @@ def translate_stature(cloud: PointCloud, rng: np.random.Generator, stature_std: 
     return PointCloud(xyz, cloud.rgb.copy())
 
 
-def color_noise(cloud: PointCloud, rng: np.random.Generator, color_noise_std: float = 0.05) -> PointCloud:
+def color_noise(cloud: PointCloud, rng: np.random.Generator, color_noise_std: float) -> PointCloud:
     """Add N(0, color_noise_std^2) to every rgb channel of every point; clip to [0, 1]."""
     rgb = cloud.rgb + np.float32(color_noise_std) * rng.standard_normal(cloud.rgb.shape, dtype=np.float32)
     return PointCloud(cloud.xyz.copy(), np.clip(rgb, 0.0, 1.0))
 
 
-def hsv_offset(
-    cloud: PointCloud, rng: np.random.Generator, value_range: float = 0.2, saturation_range: float = 0.15
-) -> PointCloud:
+def hsv_offset(cloud: PointCloud, rng: np.random.Generator, value_range: float, saturation_range: float) -> PointCloud:
     """Offset HSV value by U(-value_range, value_range) and saturation by
     U(-saturation_range, saturation_range), one draw each for the whole performer
     (brightness and colour intensity of the source); clip to [0, 1]; hue is kept.
@@ -99,9 +78,7 @@ def shift_value_saturation(rgb: np.ndarray, dv: float, ds: float) -> np.ndarray:
     return np.ascontiguousarray(np.clip(out, 0.0, 1.0, out=out).T)
 
 
-def augment_performer(
-    cloud: PointCloud, rng: np.random.Generator, settings: AugmentParams = AugmentParams()
-) -> PointCloud:
+def augment_performer(cloud: PointCloud, rng: np.random.Generator, settings: AugmentParams) -> PointCloud:
     """All augmentations in a fixed order (shear, stature shift, colour noise, HSV offsets).
 
     The fixed order and a single generator make the result a function of the

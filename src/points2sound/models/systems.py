@@ -179,7 +179,7 @@ class Mono2BinauralNet(nn.Module):
 class SeparationNet(nn.Module):
     """Sparse ResNet18 (K-wide head) + conditioned Demucs, mono mixture in, one source out.
 
-    The audio pre-training of issue 7 (mix-and-separate, as LAVSS pre-trains on MUSIC): the
+    The audio pre-training (README, "Audio pre-training by separation"; mix-and-separate, as LAVSS pre-trains on MUSIC): the
     condition is the feature of one performer's point cloud, the target that performer's
     mono signal. Same sizes as Points2SoundNet, so its weights initialize one
     (`init_from_separation`). No residual copy path: the mixture is not an estimate of a source.

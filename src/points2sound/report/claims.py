@@ -23,8 +23,9 @@ from typing import Any
 
 import pandas as pd
 
+from ..settings.report import Bootstrap
 from .paper import load_paper_numbers, paper_entry
-from .stats import FAILS, HOLDS, NA, NAN_DIFF, UNRESOLVED, Bootstrap, Difference, bootstrap_difference
+from .stats import FAILS, HOLDS, NA, NAN_DIFF, UNRESOLVED, Difference, bootstrap_difference
 from .tables import HEADLINE, METRIC_LABELS, room_key, select_entry
 
 __all__ = [
@@ -99,8 +100,7 @@ class Claim:
     verdicts: dict[str, str] = field(default_factory=dict)  # metric -> holds / does not hold / ...
     pairs: dict[str, list[Difference]] = field(default_factory=dict)  # metric -> one per adjacent pair
 
-    def evaluate(self, df: pd.DataFrame, metrics: Sequence[str], boot: Bootstrap | None = None) -> Claim:
-        boot = boot or Bootstrap()
+    def evaluate(self, df: pd.DataFrame, metrics: Sequence[str], boot: Bootstrap) -> Claim:
         for m in metrics:
             means = [e.mean(df, m) for e in self.entries]
             self.ours[m] = means
@@ -241,7 +241,8 @@ def check_claims(
     rooms: Sequence[str] | None = None,
     room_rt60_s: Mapping[str, float] | None = None,
     metrics: Sequence[str] = ("d_env", "d_stft"),
-    boot: Bootstrap | None = None,
+    *,
+    boot: Bootstrap,
 ) -> list[Claim]:
     """Evaluate every paper claim on `df` (rooms default to every ir_set but the anechoic one)."""
     if rooms is None:
@@ -280,13 +281,10 @@ def _spread_text(claim: Claim, metric: str, spread: Any) -> str:
     return ("; **within seed spread**: " if within else "; outside seed spread: ") + "; ".join(texts)
 
 
-def claims_markdown(
-    claims: Sequence[Claim], df: pd.DataFrame, boot: Bootstrap | None = None, spread: Any = None
-) -> str:
+def claims_markdown(claims: Sequence[Claim], df: pd.DataFrame, boot: Bootstrap, spread: Any = None) -> str:
     """A Markdown table: claim, our means along the ordering, the paper's, the interval of each
     adjacent pair's difference (worse - better; > 0: the paper's ordering) and the verdict, per metric;
     with `spread` (report.spread.SeedSpread) the verdict says whether the check lies within the seed spread."""
-    boot = boot or Bootstrap()
     metrics = list(claims[0].verdicts) if claims else []
     header = ["claim (best first)"]
     for m in metrics:
@@ -395,9 +393,8 @@ def explain_pair(
     return text
 
 
-def explanations_markdown(claims: Sequence[Claim], df: pd.DataFrame, boot: Bootstrap | None = None) -> list[str]:
+def explanations_markdown(claims: Sequence[Claim], df: pd.DataFrame, boot: Bootstrap) -> list[str]:
     """Markdown list items: a measured explanation of each pair of each check that does not hold."""
-    boot = boot or Bootstrap()
     items = []
     for c in claims:
         for m, verdict in c.verdicts.items():

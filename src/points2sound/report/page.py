@@ -26,7 +26,6 @@ from .claims import (
     explanations_markdown,
     within_seed_spread,
 )
-from .stats import Bootstrap
 from .tables import Table
 
 PAPER_SAMPLE_RATE = 44100
@@ -152,7 +151,7 @@ def _examples_section(examples: Mapping[str, str | Path] | Sequence[str | Path],
 def _claims_section(df: pd.DataFrame, run_info: Mapping[str, Any]) -> list[str]:
     anechoic = str(run_info.get("anechoic", ""))
     rooms = run_info.get("rooms")
-    boot = run_info.get("bootstrap") or Bootstrap()
+    boot = run_info["bootstrap"]
     claims = check_claims(df, anechoic, rooms, run_info.get("room_rt60_s"), boot=boot)
     spread = run_info.get("seed_spread")
     verdicts = [v for c in claims for v in c.verdicts.values()]
@@ -250,7 +249,7 @@ def write_report(
     run_info keys used: profile, data_source, git_commit, params_hash, anechoic (the
     anechoic ir_set), rooms (list of room ir_sets), optionally room_rt60_s
     ({room: RT60}), scenes_dir (default data/<profile>/scenes), bootstrap (a
-    report.stats.Bootstrap; default 2000 resamples, 95 %, seed 0) and sample_rate_hz
+    settings.report.Bootstrap, required) and sample_rate_hz
     (for the note on d_STFT's rate dependence); other keys are listed.
     `figures` maps a caption to the figure's files (already written), or to
     {"paths": files, "note": text} for a figure that is not a box plot; `examples`

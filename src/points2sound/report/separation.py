@@ -1,4 +1,4 @@
-"""The report section "Audio pre-training by separation" (issue 7), computed from score files.
+"""The report section "Audio pre-training by separation" (README, the section of that name), computed from score files.
 
 Inputs: the separation network's bss_eval scores (`mono.csv`, one row per source of each
 test mixture), optional per-ear scores of binaural variants (`<variant>_per_ear.csv`, the
@@ -505,7 +505,7 @@ def separation_section(
     lines = [
         "## Audio pre-training by separation",
         "",
-        "Not in the paper (issue 7, as LAVSS pre-trains on MUSIC): a conditioned Demucs learns to separate one "
+        "Not in the paper (as LAVSS pre-trains on MUSIC): a conditioned Demucs learns to separate one "
         "performer's mono signal from a mono mixture of N sources, conditioned on that performer's point "
         f"cloud; `{PRETRAINED}` is Points2Sound (as `{BASELINE}`) with its audio network initialized from "
         "those weights. Separation scores are bss_eval's (mir_eval): SDR, SIR and SAR in dB, higher is better.",

@@ -31,12 +31,14 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputFileError
+from ..settings.report import Bootstrap
 from .claims import Claim, Entry, compare, paper_claims
-from .stats import Bootstrap
 
 SPREAD_METRICS = ("d_env", "d_stft")
 WITHIN_SIGMAS = 2.0
-_BOOT = Bootstrap(resamples=10)  # the differences only: their intervals come from the report's own bootstrap
+_BOOT = Bootstrap(
+    resamples=10, confidence=0.95, seed=0
+)  # the differences only: their intervals come from the report's own bootstrap
 
 
 def entry_key(entry: Entry) -> str:

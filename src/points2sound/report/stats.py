@@ -24,11 +24,12 @@ does not depend on which other checks ran.
 from __future__ import annotations
 
 import math
-import zlib
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from ..settings.report import Bootstrap
 
 HOLDS, FAILS, UNRESOLVED, NA = "holds", "does not hold", "not resolved", "n/a"
 
@@ -40,22 +41,6 @@ def standard_error(values: np.ndarray | pd.Series) -> float:
     if len(v) < 2:
         return math.nan
     return float(np.std(v, ddof=1) / math.sqrt(len(v)))
-
-
-@dataclass(frozen=True)
-class Bootstrap:
-    """Resamples, confidence level and seed of every bootstrap of one report."""
-
-    resamples: int = 2000
-    confidence: float = 0.95
-    seed: int = 0
-
-    def rng(self, key: str) -> np.random.Generator:
-        return np.random.default_rng([self.seed, zlib.crc32(key.encode())])
-
-    @property
-    def percent(self) -> str:
-        return f"{100 * self.confidence:g} %"
 
 
 @dataclass

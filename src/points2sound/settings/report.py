@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..config import section_digest, stage_seed
-from ..report.stats import Bootstrap
+import numpy as np
+
+from . import section_digest, stage_seed
+
+
+@dataclass(frozen=True)
+class Bootstrap:
+    """Resamples, confidence level and seed of every bootstrap of one report."""
+
+    resamples: int
+    confidence: float
+    seed: int
+
+    def rng(self, key: str) -> np.random.Generator:
+        return np.random.default_rng([self.seed, zlib.crc32(key.encode())])
+
+    @property
+    def percent(self) -> str:
+        return f"{100 * self.confidence:g} %"
 
 
 @dataclass(frozen=True)

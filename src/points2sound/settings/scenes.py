@@ -16,8 +16,26 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from ..errors import ParameterError
-from ..geometry.augment import AugmentParams
+
+
+@dataclass(frozen=True)
+class AugmentParams:
+    """Spreads of the five augmentations; zero switches one off."""
+
+    shear_std: float  # shear matrix T = I + shear_std * randn(3, 3)
+    stature_std: float  # translation along y ~ N(0, stature_std^2)
+    color_noise_std: float  # per point, per rgb channel ~ N(0, std^2)
+    value_range: float  # HSV value offset ~ U(-value_range, value_range)
+    saturation_range: float  # HSV saturation offset ~ U(-range, range)
+
+    def __post_init__(self) -> None:
+        for name in ("shear_std", "stature_std", "color_noise_std", "value_range", "saturation_range"):
+            value = getattr(self, name)
+            if not np.isfinite(value) or value < 0:
+                raise ParameterError(f"augment.{name}", f"must be a finite number >= 0, got {value}")
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config import stage_seed
 from ..errors import ParameterError
+from . import stage_seed
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..config import stage_seed
 from ..errors import ParameterError
+from . import stage_seed
 from .scenes import SceneConfig, scene_config
 
 _TRAIN_RESUME_KEYS = (

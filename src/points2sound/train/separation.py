@@ -1,4 +1,4 @@
-"""Audio pre-training by visually-conditioned source separation (issue 7; not in the paper).
+"""Audio pre-training by visually-conditioned source separation (not in the paper; README, "Audio pre-training by separation").
 
 Mix-and-separate on the mono recordings, as LAVSS pre-trains on MUSIC before binaural
 fine-tuning: a mixture of N = min..max sources (distinct instruments of the split, each

@@ -8,11 +8,11 @@ from typing import Literal
 import numpy as np
 
 from ...errors import InputFileError, ParameterError
-from ...geometry.augment import AugmentParams, augment_performer
+from ...geometry.augment import augment_performer
 from ...geometry.pointcloud import PointCloud
 from ...geometry.transforms import place_performer
 from ...geometry.voxelize import scene_features, voxelize
-from ...settings.scenes import SceneConfig
+from ...settings.scenes import AugmentParams, SceneConfig
 from .sources import SceneSources
 from .spec import FEATURE_KINDS, MONO_INPUTS, FeatureKind, MonoInput, SceneSpec, check_choice
 

@@ -12,9 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...errors import ParameterError
-from ...geometry.augment import AugmentParams
 from ...geometry.voxelize import scene_features, voxelize
-from ...settings.scenes import SceneConfig
+from ...settings.scenes import AugmentParams, SceneConfig
 from ...settings.train import MixtureConfig
 from .build import scene_cloud
 from .sampling import sample_scene_spec

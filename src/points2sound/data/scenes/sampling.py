@@ -53,7 +53,7 @@ def sample_scene_spec(
     video frame at the segment's start time, floor(start_s * fps) mod n_frames.
     The order of draws is fixed, so the spec is a function of the rng's state.
     `fixed_azimuths_deg` (one per source, from the azimuths) replaces the azimuth
-    draw (a balanced test-set design, `scene_design`); the other draws are as without it.
+    draw (a balanced test-set design, `data.scenes.design`); the other draws are as without it.
     """
     azimuths = _check_azimuths(scenes.azimuths_deg)
     segment = scenes.segment_samples
@@ -128,7 +128,7 @@ def make_scene_specs(
 
     `design='random'` draws each scene's azimuths with the rest of the scene;
     `design='balanced'` (needs `per_n_equal`) takes them from
-    `scene_design.balanced_azimuths`: every azimuth equally often within each N,
+    `design.balanced_azimuths`: every azimuth equally often within each N,
     and round(same_side_share * count / max_sources) same-side scenes at N = 2.
     Counts that cannot be balanced over the azimuths raise a ParameterError.
     """
