@@ -20,10 +20,10 @@ from points2sound.config import (
     freeze_run_params,
     read_params_file,
     resolve,
-    section_digest,
     with_overrides,
 )
 from points2sound.graph import final_outputs, stage_graph
+from points2sound.settings import section_digest
 
 min_version("8.0")
 
