@@ -21,10 +21,10 @@ from points2sound.config import (
     load_params,
     override_sections,
     resolve,
-    stage_seed,
     with_overrides,
 )
 from points2sound.errors import InputFileError, ParameterError
+from points2sound.settings import stage_seed
 
 ROOT = Path(__file__).resolve().parents[1]
 
