@@ -203,6 +203,22 @@ FIELD_METRICS = (
     *(f"ild_err_db_{b}" for b in ILD_BANDS_HZ),
 )
 SCORE_KEYS = (*PAPER_METRICS, *FIELD_METRICS)
+METRIC_LABELS = {  # how the report names each score
+    "d_env": "d_ENV",
+    "d_stft": "d_STFT",
+    "d_env_paper": "d_ENV (paper def.)",
+    "d_stft_paper": "d_STFT (paper def.)",
+    "d_mag": "Mag",
+    "d_phase": "Phase L-R (rad)",
+    "snr_db": "SNR (dB)",
+    "wave_mse": "wave MSE",
+    "itd_err_us": "ITD err (µs)",
+    "ild_err_db": "ILD err (dB)",
+    "ild_err_db_500hz": "ILD err 500 Hz",
+    "ild_err_db_1khz": "ILD err 1 kHz",
+    "ild_err_db_2khz": "ILD err 2 kHz",
+    "ild_err_db_4khz": "ILD err 4 kHz",
+}
 HIGHER_IS_BETTER = frozenset({"snr_db"})  # every other score is an error: lower is better
 SIGNED = frozenset({"snr_db"})  # may be negative
 

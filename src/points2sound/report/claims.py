@@ -23,10 +23,11 @@ from typing import Any
 
 import pandas as pd
 
+from ..evaluate.metrics import METRIC_LABELS
 from ..settings.report import Bootstrap
 from .paper import load_paper_numbers, paper_entry
 from .stats import FAILS, HOLDS, NA, NAN_DIFF, UNRESOLVED, Difference, bootstrap_difference
-from .tables import HEADLINE, METRIC_LABELS, room_key, select_entry
+from .tables import HEADLINE, room_key, select_entry
 
 __all__ = [
     "FAILS",

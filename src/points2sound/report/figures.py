@@ -21,7 +21,8 @@ from matplotlib.figure import Figure
 
 from ..atomic import atomic_path
 from ..errors import InputFileError
-from .tables import HEADLINE, METRIC_LABELS, PAPER_NS, select_entry
+from ..evaluate.metrics import METRIC_LABELS
+from .tables import HEADLINE, PAPER_NS, select_entry
 
 FORMATS = ("png", "pdf")
 _RC = {"svg.hashsalt": "points2sound", "pdf.fonttype": 42, "font.size": 9, "savefig.dpi": 150}

@@ -1,4 +1,4 @@
-"""The report section "Audio pre-training by separation" (README, the section of that name), computed from score files.
+"""The report section "Audio pre-training by separation", computed from score files.
 
 Inputs: the separation network's bss_eval scores (`mono.csv`, one row per source of each
 test mixture), optional per-ear scores of binaural variants (`<variant>_per_ear.csv`, the

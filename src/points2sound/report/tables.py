@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..evaluate.metrics import FIELD_METRICS, HIGHER_IS_BETTER
+from ..evaluate.metrics import FIELD_METRICS, HIGHER_IS_BETTER, METRIC_LABELS
 from ..evaluate.scores import SOURCE_COLUMN, entry_means
 from .paper import load_paper_numbers
 from .stats import standard_error
@@ -26,22 +26,6 @@ from .table_text import TableWriter, tex
 
 NA_OURS = "n/a"  # the entry was not run (or has no scene of that kind)
 NA_PAPER = "–"  # the paper gives no number for this cell
-METRIC_LABELS = {
-    "d_env": "d_ENV",
-    "d_stft": "d_STFT",
-    "d_env_paper": "d_ENV (paper def.)",
-    "d_stft_paper": "d_STFT (paper def.)",
-    "d_mag": "Mag",
-    "d_phase": "Phase L-R (rad)",
-    "snr_db": "SNR (dB)",
-    "wave_mse": "wave MSE",
-    "itd_err_us": "ITD err (µs)",
-    "ild_err_db": "ILD err (dB)",
-    "ild_err_db_500hz": "ILD err 500 Hz",
-    "ild_err_db_1khz": "ILD err 1 kHz",
-    "ild_err_db_2khz": "ILD err 2 kHz",
-    "ild_err_db_4khz": "ILD err 4 kHz",
-}
 DIFF_METRICS = frozenset(HIGHER_IS_BETTER)  # compared with Mono-Mono by difference, not ratio
 PAPER_NS = (1, 2, 3)
 HEADLINE = dict(method="points2sound", variant="p2s_rgb", mono_input="sum_lr")

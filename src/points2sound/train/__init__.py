@@ -1,2 +1,3 @@
-"""Training: one loop with exact resume (loop), batch plans (data), checkpoints,
-vision pre-training (pretrain), the paper's variants (variant), distributed setup."""
+"""Training: one loop with exact resume (loop), batches (data), dvclive metrics (live), distributed setup,
+and one module per kind of run: vision pre-training (pretrain, scene_pretext), audio pre-training
+(separation) and the paper's variants (variant)."""
