@@ -5,6 +5,7 @@ from __future__ import annotations
 import colorsys
 import math
 from collections import defaultdict
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,9 +14,9 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy import stats
 
+from points2sound.config import read_params_file
 from points2sound.errors import ParameterError
 from points2sound.geometry.augment import (
-    AugmentParams,
     augment_performer,
     color_noise,
     hsv_offset,
@@ -26,6 +27,12 @@ from points2sound.geometry.augment import (
 from points2sound.geometry.pointcloud import PointCloud
 from points2sound.geometry.transforms import place_performer, rotate_scene, rotation_y
 from points2sound.geometry.voxelize import rotate_voxels_quarter, scene_features, voxelize
+from points2sound.settings.scenes import AugmentParams
+
+# the paper's augmentation, as params.yaml's base sets it
+PAPER_AUGMENT = AugmentParams(
+    **read_params_file(Path(__file__).resolve().parents[1] / "params.yaml")["scenes"]["augment"]
+)
 
 # ---------------------------------------------------------------- transforms
 
@@ -105,7 +112,7 @@ def test_shear_elements_are_normal_with_std_0_1():
     xc = x - x.mean(axis=0)
     elements = []
     for _ in range(1500):
-        out = shear(cloud, rng).xyz.astype(float)
+        out = shear(cloud, rng, 0.1).xyz.astype(float)
         np.testing.assert_allclose(out.mean(axis=0), x.mean(axis=0), atol=1e-5)  # about the centroid
         t_transposed, *_ = np.linalg.lstsq(xc, out - x.mean(axis=0), rcond=None)
         elements.append((t_transposed.T - np.eye(3)).ravel())
@@ -179,9 +186,9 @@ def test_augment_performer_is_seeded_and_leaves_input_alone():
     cloud = _cloud(500, np.random.default_rng(5))
     cloud.xyz.flags.writeable = False
     cloud.rgb.flags.writeable = False
-    a = augment_performer(cloud, np.random.default_rng(9), AugmentParams())
-    b = augment_performer(cloud, np.random.default_rng(9), AugmentParams())
-    c = augment_performer(cloud, np.random.default_rng(10), AugmentParams())
+    a = augment_performer(cloud, np.random.default_rng(9), PAPER_AUGMENT)
+    b = augment_performer(cloud, np.random.default_rng(9), PAPER_AUGMENT)
+    c = augment_performer(cloud, np.random.default_rng(10), PAPER_AUGMENT)
     np.testing.assert_array_equal(a.xyz, b.xyz)
     np.testing.assert_array_equal(a.rgb, b.rgb)
     assert not np.allclose(a.xyz, c.xyz)
@@ -193,7 +200,7 @@ def test_augment_performer_is_seeded_and_leaves_input_alone():
 
 def test_augment_params_reject_negative_values():
     with pytest.raises(ParameterError, match="shear_std"):
-        AugmentParams(shear_std=-0.1)
+        AugmentParams(-0.1, 0.2, 0.05, 0.2, 0.15)
 
 
 # ---------------------------------------------------------------- voxelization

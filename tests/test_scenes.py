@@ -11,6 +11,7 @@ import pytest
 import soundfile as sf
 from scipy import stats
 
+from points2sound.config import read_params_file
 from points2sound.data.scenes import (
     SceneSampler,
     SceneSources,
@@ -26,6 +27,11 @@ from points2sound.data.scenes import (
 from points2sound.errors import InputFileError, ParameterError
 from points2sound.geometry.pointcloud import PointCloud, read_ply, write_ply
 from points2sound.settings.scenes import AugmentParams, SceneConfig, SceneTestSet
+
+# the paper's augmentation, as params.yaml's base sets it
+PAPER_AUGMENT = AugmentParams(
+    **read_params_file(Path(__file__).resolve().parents[1] / "params.yaml")["scenes"]["augment"]
+)
 
 SR = 8000
 N_SAMPLES = 8000  # 1 s recordings
@@ -44,7 +50,7 @@ SCENES = SceneConfig(
     listener_height_m=1.2,
     voxel_size_m=0.02,
     scale_by_n=True,
-    augment=AugmentParams(),
+    augment=PAPER_AUGMENT,
     test=SceneTestSet(count=6, clip_s=0.25, design="random", same_side_share_n2=0.0),
 )
 BUILD = dict(mono_input="sum_lr", features="rgb")
@@ -269,7 +275,7 @@ def test_sampler_is_deterministic_and_augments_without_touching_cache(dataset):
 
 def test_augmented_build_needs_a_generator(sources):
     with pytest.raises(ParameterError, match="rng"):
-        build_scene(_spec(sources), sources, SCENES, augment=AugmentParams(), **BUILD)
+        build_scene(_spec(sources), sources, SCENES, augment=PAPER_AUGMENT, **BUILD)
     with pytest.raises(ParameterError, match="mono_input"):
         build_scene(_spec(sources), sources, SCENES, mono_input="right", features="rgb")
 
