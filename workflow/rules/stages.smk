@@ -10,7 +10,7 @@
 # the project (workflow/envs/points2sound.yaml is environment.yml; see the comment there).
 #
 # P2S_HERMETIC=1 runs every job in a shadow folder that holds only its declared inputs
-# (shadow: "minimal"): an undeclared read fails (tests/test_hermetic.py).
+# (shadow: "minimal"): an undeclared read fails (tests/test_workflow.py).
 
 
 for stage in GRAPH:
