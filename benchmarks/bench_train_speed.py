@@ -18,7 +18,9 @@ after the timed iterations: equal hashes mean the two versions train bit-identic
 Writes results/benchmarks/train_speed.json (figures, machine facts, load before and after). On a
 shared machine compare the per-CPU-second rates too (process time of the timed loop): they move
 less with the load than wall-clock rates. Each version reads its own params.yaml unless --params.
-The worker is this file run with --worker; it only uses calls both versions have.
+The worker is this file run with --worker; it only uses calls both versions have, which are those of
+the package layout of docs/architecture.md (typed settings, models.loading): a --baseline-rev from
+commit b0c9fae on. Older revisions are measured with this file as it was at their time.
 """
 
 from __future__ import annotations
@@ -44,36 +46,25 @@ DEFAULT_VARIANTS = ("p2s_rgb", "p2s_depth", "m2b_rgb", "separation")
 
 
 def _separation_sampler(params: dict[str, Any], root: Path) -> tuple[dict[str, Any], Any]:
-    """The separation config and training mixtures, through the typed settings (or the parameters, before them)."""
+    """The separation config and training mixtures, through the typed settings."""
     from points2sound.data.scenes import SceneSources
     from points2sound.data.scenes.mixtures import MixtureSampler
     from points2sound.settings import stage_seed
+    from points2sound.settings.train import separation_config
 
     sources = SceneSources.from_dataset(root, "train", params["hrir"]["name"], require_renders=False)
     seed = stage_seed(params, "separation_mixtures")
-    try:
-        from points2sound.settings.train import separation_config
-    except ImportError:  # a version before settings/
-        from points2sound.train.separation import separation_config
-
-        return separation_config(params), MixtureSampler(params, sources, seed, augment=True)
     settings = separation_config(params)
     return dict(settings.network), MixtureSampler(sources, seed, settings.scenes, settings.mixtures, augment=True)
 
 
 def _variant_sampler(params: dict[str, Any], variant: str, sources: Any) -> tuple[dict[str, Any], Any]:
-    """A variant's system config and training scenes, through the typed settings (or the parameters, before them)."""
+    """A variant's system config and training scenes, through the typed settings."""
     from points2sound.settings import stage_seed
+    from points2sound.settings.train import variant_config
     from points2sound.train.variant import make_sampler
 
     seed = stage_seed(params, f"train_scenes_{variant}")
-    try:
-        from points2sound.settings.train import variant_config
-    except ImportError:  # a version before settings/
-        from points2sound.train.variant import system_config
-
-        config = system_config(params, variant)
-        return config, make_sampler(params, sources, config, seed, True, None)
     run = variant_config(params, variant)
     return dict(run.system), make_sampler(run, sources, seed, True, None)
 
@@ -111,7 +102,7 @@ def _worker(args: argparse.Namespace) -> dict[str, Any]:
         system = build_from_config(config)
         task, collate = SceneTask(system, config, []), collate_scenes
         batch_size, micro = int(params["train"]["batch_size"]), int(params["train"]["micro_batch_size"])
-    target_of = lambda b: b.target if hasattr(b, "target") else b.binaural  # noqa: E731  (scene batches before: .binaural)
+    target_of = lambda b: b.target  # noqa: E731
     plan = BatchPlan(batch_size, micro, 1)
     for i in range(args.warm_scenes):  # fill the source caches as a long run has them (indices no batch uses)
         sampler[10**9 + i]

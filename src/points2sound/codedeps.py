@@ -17,7 +17,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 # cli's parser imports every command group of cli/). They are listed as files only: their own
 # imports reach every stage's code (the CLI builds all subcommands, stages.py imports lazily), so
 # each stage names the modules its stages.py function imports as its entry modules.
-CLI_MODULES = ("cli.building", "cli.data", "cli.evaluation", "cli.project", "cli.report", "cli.training", "cli.user")
+CLI_MODULES = tuple(f"cli.{p.stem}" for p in sorted((PACKAGE_DIR / "cli").glob("*.py")) if p.stem != "__init__")
 GLUE = ("cli", *CLI_MODULES, "stages", "config", "errors", "atomic", "runrecord", "machine", "__main__")
 GLUE_FILES = ("schemas/params.schema.yaml",)
 # A stage that runs this share of a folder's modules depends on the whole folder: a few more
