@@ -1,20 +1,23 @@
 """Why `p2s_audiopt` ends at the mono copy: which part of the separation network's audio weights to transfer.
 
 `p2s_audiopt` is `p2s_rgb` with its audio network initialized from the separation pre-training
-(`init: separation_audio`). In the demo run it ends at the copy of the mono input (validation L1
-0.3 % below it) where `p2s_rgb` ends 36 % below it. This script trains the variant again on the
-data and pre-training checkpoints of a finished run, once per transfer rule, and reports each
-run's validation L1 against the copy and against the scene turned by pi/2:
+(`init: separation_audio`). Transferring every weight, the demo run's `p2s_audiopt` ended at the
+copy of the mono input (validation L1 0.3 % below it) where `p2s_rgb` ended 36 % below it. This
+script trains the variant again on the data and pre-training checkpoints of a finished run, once
+per transfer rule (`variants.p2s_audiopt.transfer`), and reports each run's validation L1 against
+the copy and against the scene turned by pi/2:
 
-    full      every audio weight from the separation network (the pipeline's rule)
-    no_last   all but the last decoder block, which produces the waveform (it is trained to
-              output the separated source; with the residual copy path that doubles the input)
-    encoder   the encoder and the LSTM bottleneck only; every decoder block as a fresh init
+    all             every audio weight from the separation network (the pipeline's rule until
+                    it measured this)
+    all_but_output  all but the last decoder block, which produces the waveform (it is trained
+                    to output the separated source; with the residual copy path that doubles the
+                    input); the pipeline's rule now (`variants.p2s_audiopt.transfer`)
+    encoder         the encoder and the LSTM bottleneck only; every decoder block as a fresh init
 
 The vision network comes from the shape and scene pretext pre-training in every case, as in the
 pipeline. Nothing of the run is changed: models and logs go to --work.
 
-    python benchmarks/diag_audio_transfer.py --root . --profile demo --rules no_last encoder
+    python benchmarks/diag_audio_transfer.py --root . --profile demo --rules all all_but_output encoder
 
 Writes results/benchmarks/audio_transfer_<profile>.json.
 """
@@ -30,50 +33,28 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-import points2sound.models.systems as systems  # noqa: E402
 from points2sound import stages  # noqa: E402
 from points2sound.atomic import write_text  # noqa: E402
 from points2sound.config import load_params  # noqa: E402
-
-RULES = {"full": (), "no_last": ("audio.decoder.{last}.",), "encoder": ("audio.decoder.",)}
-_transfer = systems.init_from_separation
-
-
-def _keeping_fresh(prefixes: tuple[str, ...]):
-    """init_from_separation, then the weights under `prefixes` put back to the network's own init."""
-
-    def init(system, separation_state):
-        fresh = {k: v.clone() for k, v in system.state_dict().items()}
-        widened = _transfer(system, separation_state)
-        last = len(system.audio.decoder) - 1
-        names = tuple(p.format(last=last) for p in prefixes)
-        state = system.state_dict()
-        state.update({k: fresh[k] for k in fresh if k.startswith(names)})
-        system.load_state_dict(state)
-        return widened
-
-    return init
+from points2sound.settings.train import SEPARATION_TRANSFERS  # noqa: E402
 
 
 def run_rule(root: Path, profile: str, rule: str, work: Path) -> dict:
     params = load_params(root / "params.yaml", profile)
+    params["variants"]["p2s_audiopt"]["transfer"] = rule
     models = root / "models" / profile
-    systems.init_from_separation = _keeping_fresh(RULES[rule])
     out = work / rule
     t0 = time.perf_counter()
-    try:
-        stages.train(
-            params,
-            "p2s_audiopt",
-            root / "data" / profile,
-            models / "pretrain_separation" / "model.pt",
-            out / "model",
-            out / "live",
-            out / "checkpoints",
-            pretrained_vision=models / "pretrain_vision" / "model.pt",
-        )
-    finally:
-        systems.init_from_separation = _transfer
+    stages.train(
+        params,
+        "p2s_audiopt",
+        root / "data" / profile,
+        models / "pretrain_separation" / "model.pt",
+        out / "model",
+        out / "live",
+        out / "checkpoints",
+        pretrained_vision=models / "pretrain_vision" / "model.pt",
+    )
     summary = json.loads((out / "live" / "metrics.json").read_text())
     keys = ("val_l1", "val_l1_mono_copy", "val_l1_rotated")
     result = {k: summary[k] for k in keys if k in summary}
@@ -86,7 +67,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--root", type=Path, default=ROOT, help="a project with a finished run of --profile")
     ap.add_argument("--profile", default="demo")
-    ap.add_argument("--rules", nargs="+", choices=sorted(RULES), default=["no_last", "encoder"])
+    ap.add_argument("--rules", nargs="+", choices=sorted(SEPARATION_TRANSFERS), default=["all_but_output", "encoder"])
     ap.add_argument("--work", type=Path, default=None, help="default: <root>/work/audio_transfer/<profile>")
     ap.add_argument("--out", type=Path, default=None, help="default: results/benchmarks/audio_transfer_<profile>.json")
     args = ap.parse_args()
@@ -94,7 +75,7 @@ def main() -> None:
     work = args.work or root / "work" / "audio_transfer" / args.profile
     results = {rule: run_rule(root, args.profile, rule, work) for rule in args.rules}
     for rule, r in results.items():
-        print(f"{rule:8s} val L1 {r['val_l1']:.5f}  copy {r['val_l1_mono_copy']:.5f}  "
+        print(f"{rule:15s} val L1 {r['val_l1']:.5f}  copy {r['val_l1_mono_copy']:.5f}  "
               f"rotated {r.get('val_l1_rotated', float('nan')):.5f}  {100 * r['below_copy']:+.1f} % below the copy")  # fmt: skip
     out = args.out or ROOT / "results" / "benchmarks" / f"audio_transfer_{args.profile}.json"
     write_text(out, json.dumps({"profile": args.profile, "variant": "p2s_audiopt", "rules": results}, indent=2) + "\n")

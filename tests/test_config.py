@@ -73,6 +73,10 @@ def test_tiny_overlay_applies():
         ({"splits": {"train": 0.8}}, "splits"),
         ({"scenes": {"distance_range_m": [3.0, 1.0]}}, "scenes.distance_range_m"),
         ({"instruments": ["cello", "violin"]}, "scenes.max_sources"),
+        ({"variants": {"p2s_audiopt": {"transfer": "half"}}}, "variants.p2s_audiopt.transfer"),
+        ({"variants": {"p2s_rgb": {"transfer": "all"}}}, "variants.p2s_rgb.transfer"),  # only with a separation init
+        ({"variants": {"p2s_audiopt": {"init": "vision"}}}, "variants.p2s_audiopt.transfer"),
+        ({"variants": {"p2s_rgb": {"init": "separation"}}}, "variants.p2s_rgb.transfer"),  # needed with one
     ],
 )
 def test_bad_values_name_the_parameter(override, name):

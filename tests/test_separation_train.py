@@ -73,7 +73,7 @@ def test_transfer_puts_the_separated_source_in_both_ears(condition_output):
         for p in sep.parameters():
             p.add_(0.05 * torch.randn_like(p))
     p2s = Points2SoundNet(VISION, demucs, loss="full", seed=4)
-    widened = init_from_separation(p2s, sep.state_dict())
+    widened = init_from_separation(p2s, sep.state_dict(), "all")
     assert any("deconv" in name for name in widened) and all(name.startswith("audio.") for name in widened)
     sep.eval(), p2s.eval()
     rng = np.random.default_rng(0)
@@ -91,7 +91,27 @@ def test_transfer_puts_the_separated_source_in_both_ears(condition_output):
 def test_transfer_refuses_another_size():
     sep = SeparationNet(VISION, {**DEMUCS, "channels": 8})
     with pytest.raises(ParameterError, match="another model size"):
-        init_from_separation(Points2SoundNet(VISION, DEMUCS), sep.state_dict())
+        init_from_separation(Points2SoundNet(VISION, DEMUCS), sep.state_dict(), "all")
+
+
+@pytest.mark.parametrize("rule", ["all_but_output", "encoder"])
+def test_transfer_rule_keeps_the_named_blocks_fresh(rule):
+    sep = SeparationNet(VISION, DEMUCS, seed=3)
+    with torch.no_grad():
+        for p in sep.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    p2s = Points2SoundNet(VISION, DEMUCS, loss="full", seed=4)
+    fresh = {k: v.clone() for k, v in p2s.state_dict().items()}
+    assert init_from_separation(p2s, sep.state_dict(), rule) == []  # the widened output layer stays fresh
+    last = f"audio.decoder.{len(p2s.audio.decoder) - 1}."
+    kept = last if rule == "all_but_output" else "audio.decoder."
+    taken = sep.state_dict()
+    for name, value in p2s.state_dict().items():
+        expected = fresh[name] if name.startswith(kept) else taken[name]
+        assert torch.equal(value, expected), name
+    assert any(n.startswith(kept) for n in fresh) and any(n.startswith("audio.encoder.") for n in fresh)
+    with pytest.raises(ParameterError, match="transfer"):
+        init_from_separation(p2s, sep.state_dict(), "half")
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,7 @@ import jsonschema
 import yaml
 
 from .errors import InputFileError, ParameterError
+from .settings.train import SEPARATION_INITS
 
 PROFILES_KEY = "profiles"
 OVERRIDES_KEY = "overrides"
@@ -378,8 +379,14 @@ def validate(params: Mapping[str, Any]) -> None:
     if unknown:
         raise ParameterError("pretrain_audio.per_ear_variants", f"unknown variants {unknown}")
     for name, v in params["variants"].items():
-        if v["init"] in ("separation", "separation_audio") and v["model"] != "points2sound":
+        if v["init"] in SEPARATION_INITS and v["model"] != "points2sound":
             raise ParameterError(f"variants.{name}.init", f"{v['init']!r} initializes a Demucs: needs points2sound")
+        if (v["init"] in SEPARATION_INITS) != ("transfer" in v):
+            raise ParameterError(
+                f"variants.{name}.transfer",
+                "names which separation weights a variant takes: needed with init "
+                f"{' or '.join(SEPARATION_INITS)}, and only then (init is {v['init']!r})",
+            )
         allowed = {"points2sound": ("full", "diff"), "mono2binaural": ("mse",)}[v["model"]]
         if v["loss"] not in allowed:
             raise ParameterError(

@@ -29,6 +29,7 @@ from points2sound.models.demucs import ConditionedDemucs
 from points2sound.models.mono2binaural import Mono2Binaural
 from points2sound.models.objectives import loss_diff, loss_full, recover_from_difference
 from points2sound.models.vision import SparseResNet18
+from points2sound.settings.train import SEPARATION_TRANSFERS
 
 MODEL_KINDS = ("points2sound", "mono2binaural")
 LOSSES = {"points2sound": ("full", "diff"), "mono2binaural": ("mse",)}
@@ -202,13 +203,20 @@ class SeparationNet(nn.Module):
         return F.l1_loss(out, target)
 
 
-def init_from_separation(system: Points2SoundNet, separation_state: Mapping[str, torch.Tensor]) -> list[str]:
+def init_from_separation(
+    system: Points2SoundNet, separation_state: Mapping[str, torch.Tensor], rule: str
+) -> list[str]:
     """Copy a SeparationNet's weights into a Points2SoundNet; returns the names that were widened.
 
-    Every tensor must match in shape, except the output layer of an L_full model (2 channels
+    Every transferred tensor must match in shape, except the output layer of an L_full model (2 channels
     against the separation's 1): that channel is copied to both ears, so the binaural model
-    starts out predicting the separated source in each ear.
+    starts out predicting the separated source in each ear. `rule` (`variants.<name>.transfer`, one of
+    SEPARATION_TRANSFERS) names the weights that keep their fresh init instead.
     """
+    if rule not in SEPARATION_TRANSFERS:
+        raise ParameterError("variants.<name>.transfer", f"must be one of {sorted(SEPARATION_TRANSFERS)}, got {rule!r}")
+    last = len(system.audio.decoder) - 1
+    fresh = tuple(prefix.format(last=last) for prefix in SEPARATION_TRANSFERS[rule])
     own = system.state_dict()
     missing = sorted(set(own) - set(separation_state))
     if missing:
@@ -217,23 +225,30 @@ def init_from_separation(system: Points2SoundNet, separation_state: Mapping[str,
         )
     widened, state = [], {}
     for name, target in own.items():
-        source = separation_state[name]
-        if source.shape != target.shape:
-            diff = (
-                [d for d in range(source.dim()) if source.shape[d] != target.shape[d]]
-                if source.dim() == target.dim()
-                else []
-            )
-            if len(diff) != 1 or source.shape[diff[0]] != 1 or not name.startswith("audio."):
-                raise ParameterError(
-                    "separation checkpoint",
-                    f"{name} has shape {tuple(source.shape)}, the model {tuple(target.shape)} (another model size?)",
-                )
-            source = source.expand_as(target)
-            widened.append(name)
-        state[name] = source.clone()
+        if fresh and name.startswith(fresh):
+            state[name] = target.clone()
+            continue
+        state[name] = _transferred(name, separation_state[name], target, widened)
     system.load_state_dict(state)
     return widened
+
+
+def _transferred(name: str, source: torch.Tensor, target: torch.Tensor, widened: list[str]) -> torch.Tensor:
+    """`source` in `target`'s shape: equal, or a 1-wide audio dimension copied to both ears (noted in `widened`)."""
+    if source.shape != target.shape:
+        diff = (
+            [d for d in range(source.dim()) if source.shape[d] != target.shape[d]]
+            if source.dim() == target.dim()
+            else []
+        )
+        if len(diff) != 1 or source.shape[diff[0]] != 1 or not name.startswith("audio."):
+            raise ParameterError(
+                "separation checkpoint",
+                f"{name} has shape {tuple(source.shape)}, the model {tuple(target.shape)} (another model size?)",
+            )
+        source = source.expand_as(target)
+        widened.append(name)
+    return source.clone()
 
 
 def build_system(

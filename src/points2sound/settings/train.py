@@ -16,6 +16,17 @@ from ..errors import ParameterError
 from . import stage_seed
 from .scenes import SceneConfig, scene_config
 
+# The inits that start a binaural model from the separation pre-training, and which of its weights they may take
+# (`variants.<name>.transfer`): name prefixes that keep the binaural model's own init instead. The separation's
+# last decoder block writes the separated source; with the residual copy path the binaural model would start at
+# the copy plus that source in each ear and stay there (benchmarks/diag_audio_transfer.py).
+SEPARATION_INITS = ("separation", "separation_audio")
+SEPARATION_TRANSFERS: dict[str, tuple[str, ...]] = {
+    "all": (),
+    "all_but_output": ("audio.decoder.{last}.",),
+    "encoder": ("audio.decoder.",),
+}
+
 _TRAIN_RESUME_KEYS = (
     "batch_size",
     "iterations",

@@ -168,7 +168,7 @@ def _initialize(system: nn.Module, run: VariantConfig, pretrained: Path | None, 
     init, variant = run.system["init"], run.name
     head = init == "separation"  # a separation checkpoint holds the whole vision net
     if init in ("separation", "separation_audio"):
-        _init_from_separation(system, variant, pretrained)
+        _init_from_separation(system, variant, pretrained, run.system["transfer"])
     if init == "separation_audio" or (init == "vision" and run.train.pretrained_vision):
         vision_ckpt = pretrained_vision if init == "separation_audio" else pretrained
         if vision_ckpt is None:
@@ -195,8 +195,9 @@ def vision_lr_scales(scale: float, head_pretrained: bool) -> tuple[tuple[str, fl
     return (("vision.fc.", scale if head_pretrained else 1.0), ("vision.", scale))
 
 
-def _init_from_separation(system: nn.Module, variant: str, separation: Path | None) -> None:
-    """Vision and audio weights from the separation pre-training (whose vision came from the shape pre-training)."""
+def _init_from_separation(system: nn.Module, variant: str, separation: Path | None, rule: str) -> None:
+    """Vision and audio weights from the separation pre-training (whose vision came from the shape pre-training),
+    except those the transfer `rule` keeps fresh."""
     from points2sound.models.systems import Points2SoundNet, init_from_separation
 
     if not isinstance(system, Points2SoundNet):
@@ -206,11 +207,12 @@ def _init_from_separation(system: nn.Module, variant: str, separation: Path | No
             f"variants.{variant}.init", "is 'separation' but no separation checkpoint was given (--pretrained)"
         )
     blob = load_checkpoint(separation, SEPARATION_KIND)
-    widened = init_from_separation(system, blob["model"])
+    widened = init_from_separation(system, blob["model"], rule)
     log.info(
-        "vision and audio initialized from %s (val L1 %.5f); copied to both ears: %s",
+        "vision and audio initialized from %s (val L1 %.5f, transfer %s); copied to both ears: %s",
         separation,
         blob.get("val_l1", float("nan")),
+        rule,
         widened,
     )
 
