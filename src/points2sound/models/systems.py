@@ -203,9 +203,7 @@ class SeparationNet(nn.Module):
         return F.l1_loss(out, target)
 
 
-def init_from_separation(
-    system: Points2SoundNet, separation_state: Mapping[str, torch.Tensor], rule: str
-) -> list[str]:
+def init_from_separation(system: Points2SoundNet, separation_state: Mapping[str, torch.Tensor], rule: str) -> list[str]:
     """Copy a SeparationNet's weights into a Points2SoundNet; returns the names that were widened.
 
     Every transferred tensor must match in shape, except the output layer of an L_full model (2 channels
