@@ -384,3 +384,22 @@ def test_balanced_test_set(sources):
     assert make_scene_specs(sources, SCENES, 30, seed=5) == make_scene_specs(
         sources, SCENES, 30, seed=5, design="random", same_side_share=0.9
     )
+
+
+def test_the_foa_target_has_the_true_mono_as_w_and_each_source_at_its_azimuth(sources):
+    from points2sound.data.scenes.build import scene_audio
+    from points2sound.foa.ambisonics import foa_gains
+    from points2sound.foa.scenes import scene_foa
+
+    spec = _spec(sources, seed=3, n_sources=2)
+    field = scene_foa(spec, sources, scale_by_n=True)
+    true_mono, _ = scene_audio(spec, sources, scale_by_n=True)
+    assert field.shape == (4, spec.segment_samples) and field.dtype == np.float32
+    np.testing.assert_allclose(field[0], true_mono, atol=1e-6)
+    assert not field[2].any()  # horizontal sources
+    # the field is linear in the sources: removing one source's encoding leaves the other's
+    one = spec.sources[0]
+    mono = sources.cache.audio(sources.mono_path(one.instrument, one.recording), one.start, one.start + spec.segment_samples, 1, sources.sample_rate)[0]  # fmt: skip
+    rest = field - (foa_gains(one.azimuth_deg)[:, None] * mono / 2).astype(np.float32)
+    other = spec.sources[1]
+    np.testing.assert_allclose(rest[1:], foa_gains(other.azimuth_deg)[1:, None] * rest[0], atol=1e-5)
