@@ -387,9 +387,9 @@ def test_balanced_test_set(sources):
 
 
 def test_the_foa_target_has_the_true_mono_as_w_and_each_source_at_its_azimuth(sources):
+    from points2sound.data.scenes import scene_foa
     from points2sound.data.scenes.build import scene_audio
     from points2sound.foa.ambisonics import foa_gains
-    from points2sound.foa.scenes import scene_foa
 
     spec = _spec(sources, seed=3, n_sources=2)
     field = scene_foa(spec, sources, scale_by_n=True)

@@ -20,7 +20,7 @@ import jsonschema
 import yaml
 
 from .errors import InputFileError, ParameterError
-from .settings.train import SEPARATION_INITS
+from .settings.train import MODEL_LOSSES, SEPARATION_INITS
 
 PROFILES_KEY = "profiles"
 OVERRIDES_KEY = "overrides"
@@ -387,10 +387,15 @@ def validate(params: Mapping[str, Any]) -> None:
                 "names which separation weights a variant takes: needed with init "
                 f"{' or '.join(SEPARATION_INITS)}, and only then (init is {v['init']!r})",
             )
-        allowed = {"points2sound": ("full", "diff"), "mono2binaural": ("mse",)}[v["model"]]
+        allowed = MODEL_LOSSES[v["model"]]
         if v["loss"] not in allowed:
             raise ParameterError(
                 f"variants.{name}.loss", f"a {v['model']} model trains with {allowed}, got {v['loss']!r}"
+            )
+        if v["model"] == "points2sound_foa" and v["mono_input"] != "true_mono":
+            raise ParameterError(
+                f"variants.{name}.mono_input",
+                f"an FOA model takes the omni channel W, the true mono mixture: needs 'true_mono', got {v['mono_input']!r}",
             )
         if v["loss"] in ("diff", "mse") and v["mono_input"] != "sum_lr":
             raise ParameterError(

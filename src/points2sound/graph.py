@@ -396,6 +396,7 @@ class _Builder:
     def evaluation(self) -> None:
         for irset in self.ir_sets():
             self.score_stages(irset)
+        self.foa_scores()
         self.separation_scores()
         self.add(
             "audio_costs",
@@ -412,11 +413,59 @@ class _Builder:
         )
         self.listening_examples()
 
+    def binaural_variants(self) -> list[str]:
+        """The variants that output binaural signals (an FOA variant is scored by `foa_scores`)."""
+        return [v for v, spec in self.P["variants"].items() if spec["model"] != "points2sound_foa"]
+
+    def foa_variants(self) -> list[str]:
+        return [v for v, spec in self.P["variants"].items() if spec["model"] == "points2sound_foa"]
+
+    def foa_scores(self) -> None:
+        """Each FOA variant against the spatial prior and the omni field, as fields and decoded (issue 18)."""
+        D, M, R = self.D, self.models, self.results
+        hrir = self.P["hrir"]["name"]
+        for variant in self.foa_variants():
+            out = f"{R}/scores/foa/{variant}"
+            report = Report("scores", "foa_scores.rst", subcategory="FOA scores", labels={"entry": variant})
+            self.add(
+                f"evaluate_foa_{variant}",
+                "evaluate",
+                [
+                    "evaluate-foa",
+                    "--variant",
+                    variant,
+                    "--model",
+                    f"{M}/{variant}/model.pt",
+                    "--dataset",
+                    D,
+                    "--scenes",
+                    f"{D}/scenes/test_{hrir}",
+                    "--ir",
+                    f"{D}/ir/{hrir}.sofa",
+                    "--out-dir",
+                    out,
+                ],
+                {
+                    "model": f"{M}/{variant}",
+                    "scenes": f"{D}/scenes/test_{hrir}",
+                    "audio": f"{D}/audio",
+                    "splits": f"{D}/splits",
+                    "renders": f"{D}/binaural/{hrir}",
+                    "ir": f"{D}/ir/{hrir}.sofa",
+                },
+                {
+                    "scores": Out(f"{out}/scores.csv", cache=False, report=report),
+                    "maps": Out(f"{out}/energy_maps.csv", cache=False, report=report),
+                },
+                ("audio", "model", "scenes", "render", "foa", "train.device", f"variants.{variant}"),
+                ("evaluate.foa", "train.runtime", "train.variant"),
+            )
+
     def score_stages(self, irset: str) -> None:
-        """Per-scene scores of every variant, and of Mono-Mono, on one IR set's test scenes."""
+        """Per-scene scores of every binaural variant, and of Mono-Mono, on one IR set's test scenes."""
         D, M, R = self.D, self.models, self.results
         scenes = f"{D}/scenes/test_{irset}"
-        for variant in self.P["variants"]:
+        for variant in self.binaural_variants():
             self.add(
                 f"evaluate_{variant}_{irset}",
                 "evaluate",
@@ -536,7 +585,8 @@ class _Builder:
     def report_inputs(self, reference: str | None) -> tuple[list[str], dict[str, Any]]:
         """The report command's input options and the same paths as its dependencies."""
         R = self.results
-        scores = tuple(self.score_path(e, i) for e in [*self.P["variants"], "mono_mono"] for i in self.ir_sets())
+        scores = tuple(self.score_path(e, i) for e in [*self.binaural_variants(), "mono_mono"] for i in self.ir_sets())
+        foa = tuple(o.path for s in self.stages if s.name.startswith("evaluate_foa_") for o in s.outs.values())
         separation = tuple(o.path for s in self.stages if s.name == "evaluate_separation" for o in s.outs.values())
         # the learning curves: every variant's dvclive folder (history and summary; the pre-trainings log others)
         runs = [s for s in self.stages if s.name.startswith("train_") and "plots" in s.outs]
@@ -548,6 +598,8 @@ class _Builder:
         )
         args = ["report", "--scores", *scores, "--examples", f"{R}/examples", "--separation-scores", *separation]
         args += ["--costs", f"{R}/audio_costs.csv", "--artifacts", *artifacts, "--curves", *curves]
+        if foa:
+            args += ["--foa-scores", *foa]
         deps: dict[str, Any] = {
             "scores": scores,
             "examples": f"{R}/examples",
@@ -556,6 +608,8 @@ class _Builder:
             "artifacts": artifacts,
             "curves": histories,
         }
+        if foa:
+            deps["foa"] = foa
         if reference is not None:
             args += ["--reference", reference]
             deps["reference"] = reference

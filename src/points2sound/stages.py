@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .atomic import atomic_dir
+from .atomic import atomic_dir, atomic_path
 from .errors import InputFileError, ParameterError
 from .runrecord import RUN
 from .settings import stage_seed
@@ -492,6 +492,50 @@ def evaluate(
         log.info("scored %d rows on %s", n, name)
 
 
+def evaluate_foa(
+    params: Params,
+    variant: str,
+    model_path: Path,
+    dataset_root: Path,
+    scenes_dir: Path,
+    ir_path: Path,
+    out_dir: Path,
+    threads: int | None = None,
+) -> None:
+    """FOA scores of one FOA variant and its baselines on the anechoic test scenes (`evaluate.foa`):
+    `<out_dir>/scores.csv` (per scene and method) and `<out_dir>/energy_maps.csv` (a few scenes)."""
+    from .data.scenes import SceneSources
+    from .evaluate.foa import score_foa_variant, spatial_prior
+    from .models.loading import load_system
+    from .settings.scenes import scene_config
+    from .settings.train import system_config
+    from .train.runtime import setup_runtime
+
+    load_system(model_path, system_config(params, variant))  # refuses a model of another configuration
+    setup_runtime("cpu", threads or 1, stage_seed(params, "evaluate"))
+    cfg, scenes = params["foa"], scene_config(params)
+    hrir = params["hrir"]["name"]
+    train = SceneSources.from_dataset(dataset_root, "train", hrir)
+    prior = spatial_prior(train, scenes, int(cfg["prior_scenes"]), stage_seed(params, "foa_prior"), cfg["n_directions"])
+    log.info("spatial prior from %d training scenes: first-order gains %s", prior.scenes, np.round(prior.gains, 4))
+    test = SceneSources.from_dataset(dataset_root, "test", hrir)
+    scores, maps = score_foa_variant(
+        model_path,
+        scenes_dir,
+        test,
+        prior,
+        ir_path,
+        int(cfg["n_directions"]),
+        scale_by_n=bool(params["scenes"]["scale_by_n"]),
+        map_scenes_per_n=int(cfg["map_scenes_per_n"]),
+    )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, df in (("scores.csv", scores), ("energy_maps.csv", maps)):
+        with atomic_path(out_dir / name) as tmp:
+            df.to_csv(tmp, index=False, lineterminator="\n", float_format="%.9g")
+        log.info("wrote %s (%d rows)", out_dir / name, len(df))
+
+
 def examples(
     params: Params, model_path: Path, scenes_dir: Path, out_dir: Path, pictures_dir: Path | None = None
 ) -> None:
@@ -522,6 +566,7 @@ def report(
     reference: Path | None = None,
     seed_spread: Path | None = None,
     curves: Sequence[Path] = (),
+    foa_scores: Sequence[Path] = (),
 ) -> None:
     """Tables, figures and the one-page report from the per-scene scores (report/run.py).
 
@@ -532,7 +577,7 @@ def report(
     from .settings.report import report_settings
 
     inputs = ReportInputs(
-        score_files, examples_dir, separation_scores, costs, artifacts, reference, seed_spread, curves
+        score_files, examples_dir, separation_scores, costs, artifacts, reference, seed_spread, curves, foa_scores
     )
     page = write_results(report_settings(params), inputs, out_dir)
     log.info("report written to %s", page)

@@ -63,6 +63,21 @@ def _add_scores(cmd: Callable[..., argparse.ArgumentParser]) -> None:
     )
 
 
+def _add_foa(cmd: Callable[..., argparse.ArgumentParser]) -> None:
+    p = cmd(
+        "evaluate-foa",
+        "score an FOA variant, the spatial prior, the omni field and the decoded truth on the anechoic test scenes",
+        lambda a, P: stages.evaluate_foa(P, a.variant, a.model, a.dataset, a.scenes, a.ir, a.out_dir, a.threads),
+    )
+    p.add_argument("--variant", required=True, help="an FOA variant (model points2sound_foa)")
+    p.add_argument("--model", type=Path, required=True, help="the variant's model.pt")
+    p.add_argument("--dataset", type=Path, required=True, help="dataset root (train split: the spatial prior)")
+    p.add_argument("--scenes", type=Path, required=True, help="the anechoic test scenes (test_<hrir>/)")
+    p.add_argument("--ir", type=Path, required=True, help="the HRIR set the fields are decoded through (.sofa)")
+    p.add_argument("--out-dir", type=Path, required=True, help="writes scores.csv and energy_maps.csv")
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default 1)")
+
+
 def _add_examples(cmd: Callable[..., argparse.ArgumentParser]) -> None:
     p = cmd(
         "examples",
@@ -84,6 +99,7 @@ def add_evaluation_commands(cmd: Callable[..., argparse.ArgumentParser]) -> None
     """Register `evaluate-separation`, `evaluate`, `examples` and `audio-costs` through the command factory."""
     _add_separation(cmd)
     _add_scores(cmd)
+    _add_foa(cmd)
     _add_examples(cmd)
     p = cmd(
         "audio-costs",

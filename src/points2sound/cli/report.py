@@ -21,6 +21,7 @@ def _cmd_report(args: argparse.Namespace, params: dict) -> None:
         reference=args.reference,
         seed_spread=args.seed_spread,
         curves=args.curves,
+        foa_scores=args.foa_scores,
     )
 
 
@@ -47,6 +48,13 @@ def _add_report(cmd: Callable[..., argparse.ArgumentParser]) -> None:
         "pre-training section; absent files are named there)",
     )
     p.add_argument("--costs", type=Path, default=None, help="the audio-costs CSV (cost table of that section)")
+    p.add_argument(
+        "--foa-scores",
+        type=Path,
+        nargs="*",
+        default=(),
+        help="the FOA stages' scores.csv and energy_maps.csv (<dir>/<variant>/): the first-order ambisonics section",
+    )
     p.add_argument(
         "--artifacts",
         type=Path,

@@ -143,6 +143,19 @@ def envelope_distance(pred: np.ndarray, true: np.ndarray, definition: str = "cod
     return _envelope_reduce(envelope(normalize_peak(pred)) - envelope(normalize_peak(true)), definition)
 
 
+def channel_distances(pred: np.ndarray, true: np.ndarray, sample_rate: int) -> dict[str, float]:
+    """{'stft', 'env'}: the 'code' d_STFT and d_ENV of any number of channels (C, T), summed over them, with
+    no normalization (the caller scales; the FOA fields share one factor, `foa.metrics.field_distances`)."""
+    pred, true = np.asarray(pred, dtype=np.float64), np.asarray(true, dtype=np.float64)
+    if pred.ndim != 2 or pred.shape != true.shape:
+        raise ParameterError("pred", f"needs the shape of 'true' (C, T), got {pred.shape} and {true.shape}")
+    diff = _stft(pred, sample_rate, "code") - _stft(true, sample_rate, "code")
+    return {
+        "stft": _stft_reduce(diff, "code"),
+        "env": _envelope_reduce(envelope(pred) - envelope(true), "code"),
+    }
+
+
 def binaural_scores(pred: np.ndarray, true: np.ndarray, sample_rate: int) -> dict[str, float]:
     """Every score of one scene (SCORE_KEYS): the per-scene CSV's metric columns.
 

@@ -61,13 +61,16 @@ def rotate_foa(foa: np.ndarray, yaw_deg: float) -> np.ndarray:
 
 def _spaudiopy():
     """spaudiopy, made to work with SciPy >= 1.17, which removed `scipy.special.sph_harm` (spaudiopy 0.2.0 calls it)."""
+    import contextlib
+    import io
     import warnings
 
     import scipy.special
 
     if not hasattr(scipy.special, "sph_harm"):  # same function, arguments in another order
         scipy.special.sph_harm = lambda m, n, azi, zen: scipy.special.sph_harm_y(n, m, zen, azi)
-    with warnings.catch_warnings():  # it warns that it cannot play sound (no PortAudio): not needed here
+    # without PortAudio it prints and warns that it cannot play sound (not needed here): keep stdout clean
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
         import spaudiopy
     return spaudiopy

@@ -56,3 +56,27 @@ def circular_emd(p: np.ndarray, q: np.ndarray) -> float:
 def foa_emd(pred: np.ndarray, true: np.ndarray, n_directions: int) -> float:
     """EMD (radians) between the energy maps of a predicted and a true ambiX field (Morgado's Eq. 4)."""
     return circular_emd(energy_map(pred, n_directions), energy_map(true, n_directions))
+
+
+def field_distances(pred: np.ndarray, true: np.ndarray, sample_rate: int) -> dict[str, float]:
+    """STFT and envelope distances ('code' definitions of `evaluate.metrics`) of the first-order channels.
+
+    Both fields are divided by the true W's peak (one factor: the two share W, the input), and the
+    distances are summed over Y, Z and X. Morgado et al. score the predicted channels this way."""
+    from ..evaluate.metrics import channel_distances
+
+    pred, true = _check_field("pred", pred), _check_field("true", true)
+    if pred.shape != true.shape:
+        raise ParameterError("pred", f"has shape {pred.shape}, 'true' {true.shape}")
+    peak = float(np.max(np.abs(true[0])))
+    scale = 1.0 / peak if peak > 0 else 1.0
+    return channel_distances(pred[1:] * scale, true[1:] * scale, sample_rate)
+
+
+def _check_field(name: str, foa: np.ndarray) -> np.ndarray:
+    foa = np.asarray(foa, dtype=np.float64)
+    if foa.ndim != 2 or foa.shape[0] != 4:
+        raise ParameterError(name, f"expected (4, T) ambiX channels, got shape {foa.shape}")
+    if not np.all(np.isfinite(foa)):
+        raise ParameterError(name, "holds NaN or infinite values")
+    return foa

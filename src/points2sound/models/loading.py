@@ -14,7 +14,7 @@ from typing import Any
 from torch import nn
 
 from points2sound.models.checkpoint import load_checkpoint, load_weights
-from points2sound.models.systems import SeparationNet, build_system
+from points2sound.models.systems import DEMUCS_KINDS, SeparationNet, build_system
 
 MODEL_KIND = "binauralizer"  # a trained variant (train_<variant>)
 PRETRAIN_KIND = "pretrain_vision"  # the vision net of the scene pretext (pretrain_vision)
@@ -24,7 +24,7 @@ SEPARATION_KIND = "pretrain_separation"  # the separation network (pretrain_sepa
 def build_from_config(config: Mapping[str, Any]) -> nn.Module:
     """The (untrained) network a system config describes."""
     sizes = config["sizes"]
-    audio_key = "demucs" if config["model"] == "points2sound" else "mono2binaural"
+    audio_key = "demucs" if config["model"] in DEMUCS_KINDS else "mono2binaural"
     return build_system(
         config["model"],
         {"vision": sizes["vision"], audio_key: sizes["audio"]},

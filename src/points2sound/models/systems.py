@@ -29,10 +29,11 @@ from points2sound.models.demucs import ConditionedDemucs
 from points2sound.models.mono2binaural import Mono2Binaural
 from points2sound.models.objectives import loss_diff, loss_full, recover_from_difference
 from points2sound.models.vision import SparseResNet18
-from points2sound.settings.train import SEPARATION_TRANSFERS
+from points2sound.settings.train import MODEL_LOSSES, SEPARATION_TRANSFERS
 
-MODEL_KINDS = ("points2sound", "mono2binaural")
-LOSSES = {"points2sound": ("full", "diff"), "mono2binaural": ("mse",)}
+MODEL_KINDS = tuple(MODEL_LOSSES)
+LOSSES = MODEL_LOSSES
+DEMUCS_KINDS = ("points2sound", "points2sound_foa")  # the model kinds whose audio net is the conditioned Demucs
 
 
 def build_vision(cfg: Mapping[str, Any], out_channels: int, seed: int) -> SparseResNet18:
@@ -129,6 +130,45 @@ class Points2SoundNet(nn.Module):
 
     def l1(self, mono: torch.Tensor, scene: Any, binaural: torch.Tensor) -> torch.Tensor:
         return F.l1_loss(self.binauralize(mono, scene), binaural)
+
+
+class Points2SoundFOANet(nn.Module):
+    """Sparse ResNet18 + conditioned Demucs predicting a first-order sound field (issue 18; Morgado et al.).
+
+    The mono input is the omni channel W (the true mono mixture); the Demucs writes the three
+    first-order channels in ambiX order (Y, Z, X), trained with L1 against the encoded scene. No
+    residual copy path: W is not an estimate of any first-order channel, so the net starts from the
+    omnidirectional field (Y = Z = X = 0), the FOA counterpart of copying the mono input to both ears.
+
+    Shapes: mono (B, 1, T); scene: a sparse tensor of B scenes; target and forward (B, 3, T);
+    `field` (B, 4, T) = (W, Y, Z, X).
+    """
+
+    kind = "points2sound_foa"
+    loss_kind = "full"
+
+    def __init__(self, vision: Mapping[str, Any], demucs: Mapping[str, Any], seed: int = 0):
+        super().__init__()
+        k = int(vision["out_channels"])
+        self.vision = build_vision(vision, k, seed)
+        self.audio = build_demucs(demucs, 3, k, seed)
+
+    def forward(self, mono: torch.Tensor, scene: Any) -> torch.Tensor:
+        """(B, 3, T) first-order channels Y, Z, X."""
+        return self.audio(mono, self.vision(scene))
+
+    def objective(self, out: torch.Tensor, mono: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return F.l1_loss(out, target)
+
+    def loss(self, mono: torch.Tensor, scene: Any, target: torch.Tensor) -> torch.Tensor:
+        return self.objective(self(mono, scene), mono, target)
+
+    def field(self, mono: torch.Tensor, scene: Any) -> torch.Tensor:
+        """(B, 4, T) ambiX field of whole clips: W is the input itself."""
+        return torch.cat([mono, self(mono, scene)], dim=1)
+
+    def l1(self, mono: torch.Tensor, scene: Any, target: torch.Tensor) -> torch.Tensor:
+        return F.l1_loss(self(mono, scene), target)
 
 
 class Mono2BinauralNet(nn.Module):
@@ -261,4 +301,8 @@ def build_system(
         if loss != "mse":
             raise ParameterError("loss", f"Mono2Binaural trains with 'mse', got {loss!r}")
         return Mono2BinauralNet(model["vision"], model["mono2binaural"], sample_rate, seed=seed)
+    if kind == "points2sound_foa":
+        if loss != "full":
+            raise ParameterError("loss", f"the FOA model trains with 'full' (L1 on Y, Z, X), got {loss!r}")
+        return Points2SoundFOANet(model["vision"], model["demucs"], seed=seed)
     raise ParameterError("model", f"must be one of {MODEL_KINDS}, got {kind!r}")

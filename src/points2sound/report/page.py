@@ -254,7 +254,8 @@ def write_report(
     `figures` maps a caption to the figure's files (already written), or to
     {"paths": files, "note": text} for a figure that is not a box plot; `examples`
     maps a label to a WAV path (or is a list of WAV paths). `separation`: the Markdown lines
-    of the audio pre-training section (report/separation.py), placed after the claims.
+    of the sections beyond the paper (audio pre-training, report/separation.py; first-order ambisonics,
+    report/foa.py), placed after the claims.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

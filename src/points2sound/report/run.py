@@ -23,6 +23,7 @@ from ..machine import machine_facts
 from ..settings.report import ReportSettings
 from . import reproduction
 from .figures import figure_azimuth, figure_learning_curves, figure_p2s_vs_m2b, figure_rooms
+from .foa import foa_section
 from .html import write_table_pages
 from .page import write_report
 from .separation import separation_section
@@ -44,6 +45,7 @@ class ReportInputs:
     reference: Path | None = None  # the committed reference run of the profile
     seed_spread: Path | None = None  # benchmarks/seed_spread.py's output
     curves: Sequence[Path] = ()  # the training runs' dvclive folders
+    foa_scores: Sequence[Path] = ()  # the FOA stages' scores.csv / energy_maps.csv (<dir>/<variant>/)
 
     @property
     def has_separation(self) -> bool:
@@ -150,6 +152,9 @@ def write_results(settings: ReportSettings, inputs: ReportInputs, out_dir: Path)
             [settings.anechoic, *settings.rooms],
             settings.per_ear_variants,
         )
+    if inputs.foa_scores:
+        foa = foa_section(out_dir, df, inputs.foa_scores, settings.profile, settings.anechoic, settings.bootstrap)
+        separation = [*(separation or []), *foa]
     page = write_report(out_dir, df, run_info, tables, figures, wavs, separation)  # writes the tables too
     run = reproduction.record(list(inputs.artifacts), out_dir / "tables", machine, commit, settings.profile)
     closing = reproduction.section(run, out_dir / "tables", inputs.reference, settings.rel_tolerance)

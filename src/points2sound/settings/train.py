@@ -16,6 +16,8 @@ from ..errors import ParameterError
 from . import stage_seed
 from .scenes import SceneConfig, scene_config
 
+# the losses each model kind trains with (paper: L_full, L_diff; appendix: the U-Net's MSE; issue 18: the FOA field's L1)
+MODEL_LOSSES = {"points2sound": ("full", "diff"), "mono2binaural": ("mse",), "points2sound_foa": ("full",)}
 # The inits that start a binaural model from the separation pre-training, and which of its weights they may take
 # (`variants.<name>.transfer`): name prefixes that keep the binaural model's own init instead. The separation's
 # last decoder block writes the separated source; with the residual copy path the binaural model would start at
@@ -228,7 +230,7 @@ def system_config(params: Mapping[str, Any], variant: str) -> dict[str, Any]:
         raise ParameterError("variant", f"no variant named {variant!r}; known: {sorted(variants)}")
     v = dict(variants[variant])
     sizes = {"vision": dict(params["model"]["vision"])}
-    sizes["audio"] = dict(params["model"]["demucs" if v["model"] == "points2sound" else "mono2binaural"])
+    sizes["audio"] = dict(params["model"]["demucs" if v["model"] != "mono2binaural" else "mono2binaural"])
     return {
         "variant": variant,
         **v,

@@ -52,8 +52,8 @@ class BatchPlan:
 
 @dataclass
 class SceneBatch:
-    """mono (B, 1, T) inputs and targets (B, C, T), float32: a scene's binaural signal (C = 2) or a mixture's
-    source to separate (C = 1); voxels per example as numpy arrays."""
+    """mono (B, 1, T) inputs and targets (B, C, T), float32: a scene's binaural signal (C = 2), its ambiX
+    field's Y, Z, X (C = 3) or a mixture's source to separate (C = 1); voxels per example as numpy arrays."""
 
     mono: torch.Tensor
     target: torch.Tensor
@@ -68,14 +68,15 @@ def stacked(arrays: Sequence[np.ndarray]) -> torch.Tensor:
     return torch.from_numpy(np.stack(arrays))
 
 
-def collate_scenes(scenes: Sequence[Any]) -> SceneBatch:
-    """Stack Scene objects (data.scenes.Scene) of equal length into one batch."""
+def collate_scenes(scenes: Sequence[Any], target: str = "binaural") -> SceneBatch:
+    """Stack Scene objects (data.scenes.Scene) of equal length into one batch, with their `target` signals
+    (the binaural pair, or the ambiX field's first-order channels)."""
     lengths = {len(s.mono) for s in scenes}
     if len(lengths) != 1:
         raise ParameterError("scenes", f"a batch needs scenes of one length, got {sorted(lengths)}")
     mono = stacked([s.mono for s in scenes])[:, None]
     return SceneBatch(
-        mono, stacked([s.binaural for s in scenes]), [s.coords for s in scenes], [s.feats for s in scenes]
+        mono, stacked([s.target(target) for s in scenes]), [s.coords for s in scenes], [s.feats for s in scenes]
     )
 
 

@@ -9,8 +9,9 @@ best weights. The saved model records its configuration, so evaluation rebuilds 
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,11 +45,25 @@ def make_sampler(
         features=run.system["features"],
         augment=augment,
         length=length,
+        target=target_kind(run.system),
     )
 
 
-def mono_copy(mono: torch.Tensor, mono_input: str) -> torch.Tensor:
-    """The Mono-Mono estimate (B, 2, T): the mono input in both ears (halved when s_m = L + R)."""
+def target_kind(config: Mapping[str, Any]) -> str:
+    """What a variant learns to produce: 'foa' for the FOA model, 'binaural' for the paper's."""
+    return "foa" if config["model"] == "points2sound_foa" else "binaural"
+
+
+def collate_for(config: Mapping[str, Any]) -> Callable[[Sequence[Scene]], SceneBatch]:
+    """The batch collation of a variant's scenes (its target signals)."""
+    return functools.partial(collate_scenes, target=target_kind(config))
+
+
+def mono_copy(mono: torch.Tensor, mono_input: str, target: str = "binaural") -> torch.Tensor:
+    """The copy estimate: the mono input in both ears (B, 2, T), halved when s_m = L + R (Mono-Mono); for an
+    FOA target, the omnidirectional field, W alone: zero first-order channels (B, 3, T)."""
+    if target == "foa":
+        return torch.zeros_like(mono).expand(-1, 3, -1)
     scale = 0.5 if mono_input == "sum_lr" else 1.0
     return (mono * scale).expand(-1, 2, -1)
 
@@ -93,14 +108,17 @@ class SceneTask:
             k = b.mono.shape[0]
             loss += float(self.system.loss(b.mono, scene, b.target)) * k
             l1 += float(self.system.l1(b.mono, scene, b.target)) * k
-            l1_copy += float(F.l1_loss(mono_copy(b.mono, self.config["mono_input"]), b.target)) * k
+            copy = mono_copy(b.mono, self.config["mono_input"], target_kind(self.config))
+            l1_copy += float(F.l1_loss(copy, b.target)) * k
             n += k
         model.train(was_training)
         return {"val_loss": loss / n, "val_l1": l1 / n, "val_l1_mono_copy": l1_copy / n}
 
 
-def validation_batches(scenes: Sequence[Scene], batch_size: int) -> list[SceneBatch]:
-    return [collate_scenes(scenes[i : i + batch_size]) for i in range(0, len(scenes), batch_size)]
+def validation_batches(
+    scenes: Sequence[Scene], batch_size: int, collate: Callable[[Sequence[Scene]], SceneBatch] = collate_scenes
+) -> list[SceneBatch]:
+    return [collate(scenes[i : i + batch_size]) for i in range(0, len(scenes), batch_size)]
 
 
 def train_variant(
@@ -140,7 +158,7 @@ def train_variant(
         system,
         task,
         IndexedScenes(train_sampler.__getitem__),
-        collate_scenes,
+        collate_for(config),
         settings,
         config=run.resume_config(started_from),
         kind=f"train_{run.name}",
@@ -159,7 +177,7 @@ def scene_sets(run: VariantConfig, system: nn.Module, dataset_root: Path) -> tup
     ir_set, count = run.scenes.ir_set, run.train.val_scenes
     train = make_sampler(run, SceneSources.from_dataset(dataset_root, "train", ir_set), run.train_seed, True, None)
     val = make_sampler(run, SceneSources.from_dataset(dataset_root, "val", ir_set), run.val_seed, False, count)
-    batches = validation_batches([val[i] for i in range(count)], run.train.micro_batch_size)
+    batches = validation_batches([val[i] for i in range(count)], run.train.micro_batch_size, collate_for(run.system))
     return train, SceneTask(system, run.system, batches)
 
 

@@ -20,7 +20,7 @@ Inputs follow the data contract under one dataset root:
     frames/<instrument>/<performer>/<frame:05d>.ply
 """
 
-from .build import Scene, build_scene, mono_input_signal, scene_audio, scene_cloud
+from .build import TARGETS, Scene, build_scene, mono_input_signal, scene_audio, scene_cloud, scene_foa
 from .sampling import SceneSampler, make_scene_specs, sample_scene_spec
 from .sources import Performer, Recording, SceneSources, SourceCache
 from .spec import (
@@ -54,6 +54,7 @@ __all__ = [
     "SceneSpec",
     "SourceCache",
     "SourceSpec",
+    "TARGETS",
     "build_scene",
     "load_materialized_scene",
     "make_scene_specs",
@@ -64,4 +65,5 @@ __all__ = [
     "sample_scene_spec",
     "scene_audio",
     "scene_cloud",
+    "scene_foa",
 ]

@@ -1,4 +1,4 @@
-"""A scene built from its spec: mixed binaural target, mono input, merged and voxelized point cloud."""
+"""A scene built from its spec: mixed binaural target (and FOA target), mono input, merged and voxelized point cloud."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Literal
 import numpy as np
 
 from ...errors import InputFileError, ParameterError
+from ...foa.ambisonics import encode_foa
 from ...geometry.augment import augment_performer
 from ...geometry.pointcloud import PointCloud
 from ...geometry.transforms import place_performer
@@ -16,16 +17,28 @@ from ...settings.scenes import AugmentParams, SceneConfig
 from .sources import SceneSources
 from .spec import FEATURE_KINDS, MONO_INPUTS, FeatureKind, MonoInput, SceneSpec, check_choice
 
+TARGETS = ("binaural", "foa")  # what a model learns to produce: the two ears, or the ambiX field (issue 18)
+
 
 @dataclass
 class Scene:
-    """mono: float32 (T,); binaural: float32 (2, T); coords: int32 (m, 3); feats: float32 (m, c)."""
+    """mono: float32 (T,); binaural: float32 (2, T); coords: int32 (m, 3); feats: float32 (m, c);
+    foa: float32 (4, T) ambiX field (W, Y, Z, X), built only for a model that learns it."""
 
     mono: np.ndarray
     binaural: np.ndarray
     coords: np.ndarray
     feats: np.ndarray
     spec: SceneSpec
+    foa: np.ndarray | None = None
+
+    def target(self, kind: str) -> np.ndarray:
+        """What a model of target `kind` learns: the binaural signal (2, T), or the field's Y, Z, X (3, T)."""
+        if kind == "binaural":
+            return self.binaural
+        if kind == "foa" and self.foa is not None:
+            return self.foa[1:]
+        raise ParameterError("target", f"scene {self.spec.scene_id} has no {kind!r} target (one of {TARGETS})")
 
 
 def _check_spec(spec: SceneSpec, sources: SceneSources) -> None:
@@ -69,6 +82,23 @@ def scene_audio(
     if mono is not None:
         mono = (mono * gain).astype(np.float32)
     return mono, binaural.astype(np.float32)
+
+
+def scene_foa(spec: SceneSpec, sources: SceneSources, *, scale_by_n: bool) -> np.ndarray:
+    """(4, T) float32 ambiX field of the scene (W, Y, Z, X): each source's mono segment encoded at its azimuth.
+
+    Scaled as the binaural target (1/N when `scale_by_n`), so W is the true mono mixture."""
+    _check_spec(spec, sources)
+    t = spec.segment_samples
+    monos = np.zeros((spec.n_sources, t), np.float64)
+    for i, s in enumerate(spec.sources):
+        path = sources.mono_path(s.instrument, s.recording)
+        if not path.is_file():
+            raise InputFileError(path, "mono recording not found", f"the audio of split {sources.split!r}")
+        monos[i] = sources.cache.audio(path, s.start, s.start + t, 1, sources.sample_rate)[0]
+    gain = 1.0 / spec.n_sources if scale_by_n else 1.0
+    field = encode_foa(monos, np.array([s.azimuth_deg for s in spec.sources], dtype=float))
+    return (field * gain).astype(np.float32)
 
 
 def mono_input_signal(kind: MonoInput, binaural: np.ndarray, true_mono: np.ndarray | None = None) -> np.ndarray:
@@ -117,13 +147,24 @@ def build_scene(
     augment: AugmentParams | None = None,
     rng: np.random.Generator | None = None,
     reduce: Literal["mean", "first"] = "mean",
+    target: str = "binaural",
 ) -> Scene:
-    """Arrays of one scene: mono input, binaural target and the cloud voxelized at `scenes.voxel_size_m`."""
+    """Arrays of one scene: mono input, binaural target and the cloud voxelized at `scenes.voxel_size_m`.
+
+    With `target='foa'` the scene also holds its ambiX field, and the mono input (which must be
+    'true_mono') is the field's W channel itself."""
     check_choice("mono_input", mono_input, MONO_INPUTS)
     check_choice("features", features, FEATURE_KINDS)
+    check_choice("target", target, TARGETS)
+    if target == "foa" and mono_input != "true_mono":
+        raise ParameterError(
+            "mono_input", f"an FOA target takes W, the true mono mixture, as input; got {mono_input!r}"
+        )
+    foa = scene_foa(spec, sources, scale_by_n=scenes.scale_by_n) if target == "foa" else None
     true_mono, binaural = scene_audio(
-        spec, sources, scale_by_n=scenes.scale_by_n, with_true_mono=mono_input == "true_mono"
+        spec, sources, scale_by_n=scenes.scale_by_n, with_true_mono=mono_input == "true_mono" and foa is None
     )
     cloud = scene_cloud(spec, sources, augment=augment, rng=rng, listener_height_m=scenes.listener_height_m)
     coords, feats = voxelize(cloud.xyz, scene_features(cloud, features), scenes.voxel_size_m, reduce=reduce)
-    return Scene(mono_input_signal(mono_input, binaural, true_mono), binaural, coords, feats, spec)
+    mono = foa[0].copy() if foa is not None else mono_input_signal(mono_input, binaural, true_mono)
+    return Scene(mono, binaural, coords, feats, spec, foa)

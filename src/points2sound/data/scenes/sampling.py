@@ -217,6 +217,7 @@ class SceneSampler:
         augment: bool,
         length: int | None = None,
         reduce: Literal["mean", "first"] = "mean",
+        target: str = "binaural",
     ) -> None:
         if seed < 0:
             raise ParameterError("seed", f"must be >= 0, got {seed}")
@@ -233,6 +234,7 @@ class SceneSampler:
             features=features,
             augment=scenes.augment if augment else None,
             reduce=reduce,
+            target=target,
         )
 
     def _rng_and_spec(self, i: int) -> tuple[np.random.Generator, SceneSpec]:
