@@ -77,6 +77,9 @@ def test_tiny_overlay_applies():
         ({"variants": {"p2s_rgb": {"transfer": "all"}}}, "variants.p2s_rgb.transfer"),  # only with a separation init
         ({"variants": {"p2s_audiopt": {"init": "vision"}}}, "variants.p2s_audiopt.transfer"),
         ({"variants": {"p2s_rgb": {"init": "separation"}}}, "variants.p2s_rgb.transfer"),  # needed with one
+        ({"variants": {"p2s_foa": {"mono_input": "sum_lr"}}}, "variants.p2s_foa.mono_input"),  # W is the true mono
+        ({"variants": {"p2s_foa": {"loss": "diff"}}}, "variants.p2s_foa.loss"),
+        ({"foa": {"n_directions": 2}}, "foa.n_directions"),
     ],
 )
 def test_bad_values_name_the_parameter(override, name):

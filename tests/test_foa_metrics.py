@@ -74,3 +74,19 @@ def test_silence_and_bad_maps():
         circular_emd(np.array([0.5, 0.5, 0.5, -0.5]), np.full(4, 0.25))
     with pytest.raises(ParameterError, match="directions"):
         energy_map(np.zeros((4, 10)), 2)
+
+
+def test_field_distances_share_the_true_w_scale():
+    from points2sound.foa.ambisonics import encode_foa
+    from points2sound.foa.metrics import field_distances
+
+    rng = np.random.default_rng(2)
+    s = rng.standard_normal((1, 3000))
+    true, pred = encode_foa(s, np.array([60.0])), encode_foa(s, np.array([100.0]))
+    assert field_distances(true, true, 16000) == {"stft": 0.0, "env": 0.0}
+    d = field_distances(pred, true, 16000)
+    assert d["env"] > 0 and d["stft"] > 0
+    scaled = field_distances(3 * pred, 3 * true, 16000)  # one factor for both: the distances do not move
+    assert scaled["env"] == pytest.approx(d["env"]) and scaled["stft"] == pytest.approx(d["stft"])
+    with pytest.raises(ParameterError, match="ambiX"):
+        field_distances(pred[:2], true[:2], 16000)

@@ -186,3 +186,13 @@ def test_report_outputs_have_a_category_and_a_caption():
     assert shown[("report", "figures")].patterns and shown[("report", "tables")].patterns
     assert all(shown[(s.name, "history")].category == "training" for s in stages if "history" in s.outs)
     assert (ROOT / "workflow" / "report" / "stage_costs.rst").is_file()
+
+
+def test_an_foa_variant_is_scored_as_a_field_and_reaches_the_report():
+    from points2sound.graph import stage_graph
+
+    stages = {s.name: s for s in stage_graph(resolve(read_params_file(ROOT / "params.yaml"), "demo"), ROOT)}
+    foa = stages["evaluate_foa_p2s_foa"]
+    assert "models/demo/p2s_foa" in foa.dep_paths() and "data/demo/ir/sphere_1m.sofa" in foa.dep_paths()
+    assert not [n for n in stages if n.startswith("evaluate_p2s_foa_")]  # not scored as a binaural model
+    assert {o.path for o in foa.outs.values()} <= set(stages["report"].dep_paths())

@@ -386,3 +386,15 @@ def test_d_stft_grows_with_the_sample_rate_and_d_env_does_not():
     assert 2.5 < high["d_mag"] / low["d_mag"] < 3.0
     for key in ("d_env", "d_phase", "ild_err_db"):
         assert high[key] / low[key] == pytest.approx(1.0, abs=0.05), key
+
+
+def test_channel_distances_of_a_normalized_pair_are_the_binaural_distances():
+    from points2sound.evaluate.metrics import channel_distances, envelope_distance, normalize_peak, stft_distance
+
+    rng = np.random.default_rng(4)
+    pred, true = rng.standard_normal((2, 2, 4000))
+    d = channel_distances(normalize_peak(pred), normalize_peak(true), 16000)
+    assert d["stft"] == pytest.approx(stft_distance(pred, true, 16000))
+    assert d["env"] == pytest.approx(envelope_distance(pred, true))
+    three = channel_distances(np.vstack([pred, pred[:1]]), np.vstack([true, true[:1]]), 16000)
+    assert three["env"] > channel_distances(pred, true, 16000)["env"]  # any number of channels, summed

@@ -114,6 +114,8 @@ def _cmd_binauralize(args: argparse.Namespace, params: dict) -> None:
         options=options,
         subtype=args.subtype,
         progress=not args.no_progress,
+        output_format=args.format,
+        hrir=args.hrir,
     )
     if args.verbose:
         print(json.dumps(info, indent=2))
@@ -155,6 +157,19 @@ def _add_binauralize(cmd: Callable[..., argparse.ArgumentParser]) -> None:
     )
     p.add_argument("audio", type=Path, help="mono (or stereo, downmixed) audio file, any length and sample rate")
     p.add_argument("--out", type=Path, required=True, help="binaural WAV, at the input's sample rate")
+    p.add_argument(
+        "--format",
+        choices=("binaural", "foa"),
+        default="binaural",
+        help="binaural (two ears) or foa: an FOA model's ambiX field (W, Y, Z, X; ACN, SN3D), turned by --yaw "
+        "without running the network again",
+    )
+    p.add_argument(
+        "--hrir",
+        type=Path,
+        default=None,
+        help="an FOA model's binaural output: the HRIR set (SOFA) its field is decoded through (magLS)",
+    )
     p.add_argument(
         "--checkpoint",
         type=Path,

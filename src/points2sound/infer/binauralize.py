@@ -43,6 +43,7 @@ from torch import nn
 from ..errors import ParameterError
 from ..models.demucs import ConditionedDemucs
 from ..models.objectives import recover_from_difference
+from ..models.systems import DEMUCS_KINDS
 from .gemm_demucs import GemmDemucs
 from .quantize import quantize_lstm_linear
 from .windows import ChunkPlan, plan_chunks
@@ -122,8 +123,10 @@ def resolve_device(name: str) -> torch.device:
 class Binauralizer:
     """A trained system, ready to binauralize mono clips of any length.
 
-    system: a Points2SoundNet or Mono2BinauralNet (as `train.variant.load_system` returns);
-    config: its checkpoint config (sample_rate, features, mono_input, voxel_size_m).
+    system: a Points2SoundNet, Mono2BinauralNet or Points2SoundFOANet (as `models.loading.load_system`
+    returns); config: its checkpoint config (sample_rate, features, mono_input, voxel_size_m).
+    The output is the binaural pair (2, T), or for an FOA model its ambiX field (4, T): W, the input, then
+    the predicted Y, Z, X (`channels`).
     """
 
     def __init__(self, system: nn.Module, config: dict[str, Any], options: InferenceOptions | None = None):
@@ -143,10 +146,12 @@ class Binauralizer:
             )
         self.system = system.eval().to(self.device)
         self.kind = getattr(system, "kind", "points2sound")
+        self.demucs = self.kind in DEMUCS_KINDS
+        self.channels = 4 if self.kind == "points2sound_foa" else 2
         self.audio = self.system.audio
         engine = self.options.engine
         if engine == "auto":
-            engine = "gemm" if self.kind == "points2sound" and self.device.type == "cpu" else "module"
+            engine = "gemm" if self.demucs and self.device.type == "cpu" else "module"
         self.engine = engine  # the one that runs: 'module' or 'gemm'
         if engine == "gemm":
             self.audio = self._gemm_engine()
@@ -158,7 +163,7 @@ class Binauralizer:
 
     def _gemm_engine(self) -> GemmDemucs:
         o = self.options
-        if self.kind != "points2sound":
+        if not self.demucs:
             raise ParameterError(
                 "engine", "the gemm engine runs Points2Sound's Demucs; use engine 'module' for Mono2Binaural"
             )
@@ -186,7 +191,10 @@ class Binauralizer:
     # ----- audio ------------------------------------------------------------------
 
     def _forward(self, mono: torch.Tensor, h: torch.Tensor, length: int | None = None) -> torch.Tensor:
-        """(B, 2, length) binaural of windows (B, 1, T) with context (Points2Sound) or plain clips."""
+        """(B, C, length) output of windows (B, 1, T) with context (Points2Sound) or plain clips."""
+        if self.kind == "points2sound_foa":
+            out = self.audio(mono.to(self.dtype), h.to(self.dtype), length).float()
+            return torch.cat([_centre(mono, out.shape[-1]), out], dim=1)
         if self.kind == "points2sound":
             return self._binaural(mono, self.audio(mono.to(self.dtype), h.to(self.dtype), length).float())
         sys_ = self.system
@@ -195,7 +203,9 @@ class Binauralizer:
         return self.audio.binauralize(mono, h, sys_.clip_samples, sys_.hop_samples)
 
     def whole(self, mono: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-        """The evaluation's computation: one pass over the whole clip (1, 1, T) -> (1, 2, T)."""
+        """The evaluation's computation: one pass over the whole clip (1, 1, T) -> (1, C, T)."""
+        if self.kind == "points2sound_foa" and self.dtype == torch.float32 and self.audio is self.system.audio:
+            return torch.cat([mono, self.system.audio(mono, h)], dim=1)  # Points2SoundFOANet.field, h given
         if self.kind == "points2sound" and self.dtype == torch.float32 and self.audio is self.system.audio:
             return self._binaural(mono, self.system.audio(mono, h))
         return self._forward(mono, h)
@@ -215,7 +225,7 @@ class Binauralizer:
         if length >= total:
             return None
         overlap = round(o.overlap_s * sr)
-        if self.kind == "points2sound":
+        if self.demucs:
             net: ConditionedDemucs = self.system.audio  # the geometry; self.audio may be a quantized copy or engine
             grid = net.stride**net.depth
             # whole-clip input sample 0 sits at absolute -pad; window inputs must start on that grid
@@ -226,7 +236,8 @@ class Binauralizer:
 
     @torch.inference_mode()
     def __call__(self, mono: np.ndarray, h: torch.Tensor, progress: Callable[[int], None] | None = None) -> np.ndarray:
-        """Binaural (2, T) float32 of a mono clip (T,) at the model's rate, given the scene's h (1, K)."""
+        """Binaural (2, T) float32, or an FOA model's field (4, T), of a mono clip (T,) at the model's rate,
+        given the scene's h (1, K)."""
         mono = np.asarray(mono, np.float32).reshape(-1)
         total = mono.size
         plan = self.plan(total)
@@ -240,7 +251,7 @@ class Binauralizer:
 
     def _window_inputs(self, mono: np.ndarray, plan: ChunkPlan, starts: Sequence[int]) -> tuple[np.ndarray, int]:
         """Input windows (n, 1, L_in) with context, zeros beyond the clip, and the output length."""
-        if self.kind == "points2sound":
+        if self.demucs:
             net = self.system.audio
             in_len = net.valid_length(plan.length)
             ctx = (in_len - plan.length) // 2
@@ -258,7 +269,7 @@ class Binauralizer:
         self, mono: np.ndarray, h: torch.Tensor, plan: ChunkPlan, progress: Callable[[int], None] | None
     ) -> np.ndarray:
         total = plan.total
-        acc = np.zeros((2, total), np.float32)  # the only buffers that grow with the input
+        acc = np.zeros((self.channels, total), np.float32)  # the only buffers that grow with the input
         norm = np.zeros(total, np.float32)
         batch = self.options.batch
         for i in range(0, len(plan.starts), batch):

@@ -25,6 +25,7 @@ from .scene_input import SourcePlacement, UserScene, build_scene
 
 log = logging.getLogger(__name__)
 HEADLINE_VARIANT = "p2s_rgb"
+FORMATS = ("binaural", "foa")  # what binauralize writes: two ears, or an FOA model's ambiX field (W, Y, Z, X)
 
 
 def default_checkpoint(profile: str) -> Path:
@@ -115,6 +116,26 @@ def _binauralize_at_model_rate(
     return resample(y, sr, sr_in), runner, x.size
 
 
+def _decoder(hrir: Path, sample_rate: int) -> np.ndarray:
+    """The magLS decoding filters (2, 4, L) of an HRIR SOFA set at `sample_rate` (the output's)."""
+    from ..foa.ambisonics import binaural_decoder
+    from ..render.sofa_io import read_ir_set, resample_ir_set
+
+    irset = read_ir_set(hrir)
+    if irset.sample_rate != sample_rate:
+        log.info("resampling %s from %d Hz to %d Hz", hrir, irset.sample_rate, sample_rate)
+        irset = resample_ir_set(irset, sample_rate)
+    return binaural_decoder(irset)
+
+
+def _field_output(field: np.ndarray, yaw_deg: float, decoder: np.ndarray | None) -> np.ndarray:
+    """An FOA model's field turned with the head by `yaw_deg`, decoded when a decoder is given."""
+    from ..foa.ambisonics import decode_binaural, rotate_foa
+
+    field = rotate_foa(field, yaw_deg) if yaw_deg else field
+    return field if decoder is None else decode_binaural(field, decoder).astype(np.float32)
+
+
 def _summary(
     out_path: Path, n: int, sr_in: int, config: Mapping[str, Any], peak: float, voxels: int, runner: Any, samples: int
 ) -> dict[str, Any]:
@@ -160,18 +181,36 @@ def binauralize_file(
     options: Any = None,
     subtype: str = "FLOAT",
     progress: bool = True,
+    output_format: str = "binaural",
+    hrir: Path | None = None,
 ) -> dict[str, Any]:
     """Binauralize one audio file with a trained checkpoint; returns what was done.
 
     The scene is voxelized at the voxel size the checkpoint was trained with (its config's voxel_size_m).
+    A binaural model turns the scene by -yaw (the head's turn). An FOA model predicts the field of the
+    scene as given and turns the field instead (`foa.ambisonics.rotate_foa`: no second network pass for
+    another head orientation); it writes the ambiX field (`output_format='foa'`) or decodes it through
+    the `hrir` SOFA set (binaural).
     """
     from ..models.loading import load_system
 
+    if output_format not in FORMATS:
+        raise ParameterError("format", f"must be one of {FORMATS}, got {output_format!r}")
     inputs = [("audio", audio_path), ("--checkpoint", checkpoint), *_scene_inputs(scene_npz, cloud_paths, sources)]
+    if hrir is not None:
+        inputs.append(("--hrir", hrir))
     _prepare_output(out_path, inputs)
     audio, sr_in = read_audio(audio_path)
     system, blob = load_system(checkpoint)
     config = blob["config"]
+    field_model = config["model"] == "points2sound_foa"
+    if output_format == "foa" and not field_model:
+        raise ParameterError("format", f"'foa' needs an FOA model; {checkpoint} is a {config['model']} model")
+    if field_model and output_format == "binaural" and hrir is None:
+        raise ParameterError(
+            "hrir", f"{checkpoint} predicts an ambiX field: decoding it to headphones needs --hrir SOFA"
+        )
+    decoder = _decoder(hrir, sr_in) if field_model and output_format == "binaural" else None  # at the output's rate
     if features and features != config["features"]:
         log.warning("the checkpoint was trained on %s features; using %s as asked", config["features"], features)
     scene = build_scene(
@@ -181,12 +220,14 @@ def binauralize_file(
         features=features or config["features"],
         voxel_size=float(config["voxel_size_m"]),
         listener_height_m=listener_height_m,
-        yaw_deg=yaw_deg,
+        yaw_deg=0.0 if field_model else yaw_deg,
     )
     mono = downmix(audio, config["mono_input"], audio_path)
     if not np.any(mono):
         log.warning("%s is silent: the output will be the model's response to silence", audio_path)
     y, runner, model_samples = _binauralize_at_model_rate(system, config, options, mono, sr_in, scene, progress)
+    if field_model:
+        y = _field_output(y, yaw_deg, decoder)
     n = audio.shape[1]
     y = y[:, :n] if y.shape[1] >= n else np.pad(y, ((0, 0), (0, n - y.shape[1])))
     y, peak = _clip_for(subtype, y, "the output")
