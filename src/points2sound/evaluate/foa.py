@@ -8,7 +8,9 @@ being the true mono mixture the model takes as input. Every method gives a field
 - the field decoded to headphones through the profile's HRIR set (spaudiopy's magLS decoder) and scored
   with the paper's d_ENV and d_STFT against the scene's binaural truth, as the binaural models are.
 
-Methods: the FOA variant, its Rotated-Visual input (the scene turned by pi/2), the spatial prior (the
+Methods: the FOA variant, its Rotated-Visual input (the scene turned by pi/2), `turned_back` (that
+prediction with the head turned by pi/2 to follow the scene: `rotate_foa`, no network pass; a model that
+understood the scene's geometry gives its own prediction again), the spatial prior (the
 training set's average direction, Morgado's Table 1 baseline), the omnidirectional field (W alone: the
 FOA counterpart of Mono-Mono) and the true field itself (its decoded scores are the ceiling first order
 allows through this decoder).
@@ -31,7 +33,7 @@ import torch
 
 from ..data.scenes import SceneSources, load_materialized_scene, read_scene_specs, sample_scene_spec, scene_foa
 from ..errors import InputFileError, ParameterError
-from ..foa.ambisonics import binaural_decoder, decode_binaural
+from ..foa.ambisonics import binaural_decoder, decode_binaural, rotate_foa
 from ..foa.metrics import circle_directions, energy_map, field_distances, foa_emd
 from ..geometry.voxelize import rotate_voxels_quarter
 from ..settings.scenes import SceneConfig
@@ -39,9 +41,10 @@ from .metrics import binaural_scores
 
 log = logging.getLogger(__name__)
 
-FOA_METHODS = ("points2sound_foa", "rotated_visual", "spatial_prior", "omni", "truth")
+FOA_METHODS = ("points2sound_foa", "rotated_visual", "turned_back", "spatial_prior", "omni", "truth")
 SCORE_COLUMNS = ("scene_id", "method", "n_sources", "azimuths_deg", "same_side")
-METRIC_COLUMNS = ("foa_stft", "foa_env", "emd", "d_env", "d_stft")
+# emd_vs_model: EMD of the method's energy map against the model's prediction (turned_back: rotation consistency)
+METRIC_COLUMNS = ("foa_stft", "foa_env", "emd", "d_env", "d_stft", "emd_vs_model")
 
 
 @dataclass(frozen=True)
@@ -89,9 +92,15 @@ def predicted_field(
 
 
 def field_scores(
-    pred: np.ndarray, true: np.ndarray, binaural: np.ndarray, decoder: np.ndarray, sample_rate: int, n_directions: int
+    pred: np.ndarray,
+    true: np.ndarray,
+    binaural: np.ndarray,
+    decoder: np.ndarray,
+    sample_rate: int,
+    n_directions: int,
+    model: np.ndarray,
 ) -> dict[str, float]:
-    """Every metric of one method on one scene (METRIC_COLUMNS)."""
+    """Every metric of one method on one scene (METRIC_COLUMNS); `model` is the FOA variant's own field."""
     dist = field_distances(pred, true, sample_rate)
     decoded = binaural_scores(decode_binaural(pred, decoder), binaural, sample_rate)
     return {
@@ -100,6 +109,7 @@ def field_scores(
         "emd": foa_emd(pred, true, n_directions),
         "d_env": decoded["d_env"],
         "d_stft": decoded["d_stft"],
+        "emd_vs_model": foa_emd(pred, model, n_directions),
     }
 
 
@@ -151,7 +161,9 @@ def score_foa_variant(
                     "n_sources": spec.n_sources,
                     "azimuths_deg": ";".join(str(s.azimuth_deg) for s in spec.sources),
                     "same_side": spec.same_side,
-                    **field_scores(field, true, scene["binaural"], decoder, sr, n_directions),
+                    **field_scores(
+                        field, true, scene["binaural"], decoder, sr, n_directions, fields["points2sound_foa"]
+                    ),
                 }
             )
         if mapped.get(spec.n_sources, 0) < map_scenes_per_n:
@@ -168,9 +180,11 @@ def _method_fields(
     w = true[0]
     omni = np.zeros_like(true)
     omni[0] = w
+    turned = predicted_field(system, scene, w, features, rotate=True)  # every source pi/2 further left
     return {
         "points2sound_foa": predicted_field(system, scene, w, features),
-        "rotated_visual": predicted_field(system, scene, w, features, rotate=True),
+        "rotated_visual": turned,
+        "turned_back": rotate_foa(turned, 90.0),  # the head turned left by pi/2 follows the scene
         "spatial_prior": prior.field(w),
         "omni": omni,
         "truth": true,

@@ -25,11 +25,13 @@ from .tables import HEADLINE, select_entry
 FIELD_LABELS = {
     "points2sound_foa": "Points2Sound-FOA",
     "rotated_visual": "Rotated-Visual (scene turned by pi/2)",
+    "turned_back": "Rotated-Visual, head turned by pi/2 to follow (rotation matrix)",
     "spatial_prior": "Spatial prior (training mean)",
     "omni": "Omni (W alone)",
     "truth": "True field (decoded: first-order ceiling)",
 }
 _FORMATS = {"foa_stft": ".3f", "foa_env": ".4f", "emd": ".3f", "d_env": ".4f", "d_stft": ".3f", "scenes": "d"}
+_FORMATS["emd_vs_model"] = ".3f"
 
 
 def _per_n(rows: pd.DataFrame, metrics: Sequence[str]) -> dict[str, float]:
@@ -97,7 +99,7 @@ def _verdicts(scores: pd.DataFrame, decoded: dict[str, pd.DataFrame], boot: Boot
         for m in ("emd", "foa_env")
         for n in (1, None)
     ]
-    checks += [("Rotated-Visual", scores[scores["method"] == "rotated_visual"], "emd", None)]
+    checks += [("Rotated-Visual", scores[scores["method"] == "rotated_visual"], "emd", n) for n in (1, None)]
     for name, base, metric, n in checks:
         a = model if n is None else model[model["n_sources"] == n]
         b = base if n is None else base[base["n_sources"] == n]
@@ -109,6 +111,7 @@ def _verdicts(scores: pd.DataFrame, decoded: dict[str, pd.DataFrame], boot: Boot
             f"{d.better_mean:.4g} against {d.worse_mean:.4g}, difference {d.interval_text()} "
             f"({boot.confidence:.0%} interval, {d.scenes})."
         )
+    lines += _rotation_lines(scores)
     binaural = decoded.get("Points2Sound (p2s_rgb, binaural)")
     ours = decoded.get("Points2Sound-FOA decoded")
     if binaural is not None and ours is not None:
@@ -123,6 +126,30 @@ def _verdicts(scores: pd.DataFrame, decoded: dict[str, pd.DataFrame], boot: Boot
                 f"that the binaural model is closer ({d.scenes})."
             )
     return lines
+
+
+def _rotation_lines(scores: pd.DataFrame) -> list[str]:
+    """Rotation consistency: the prediction for the scene turned by pi/2, turned back by the head (a rotation
+    matrix), against the prediction itself. It matches when that EMD is below both the model's own error (its
+    EMD to the truth) and the EMD the turn makes uncompensated (Rotated-Visual against the prediction), which a
+    model that ignores the scene has near zero."""
+    back = scores[scores["method"] == "turned_back"]
+    turned = scores[scores["method"] == "rotated_visual"]
+    model = scores[scores["method"] == "points2sound_foa"]
+    if not len(back):
+        return []
+    out = []
+    for n in (1, None):
+        b, t, m = (x if n is None else x[x["n_sources"] == n] for x in (back, turned, model))
+        gap, raw, own = (float(v) for v in (b["emd_vs_model"].mean(), t["emd_vs_model"].mean(), m["emd"].mean()))
+        where = "all scenes" if n is None else f"N = {n}"
+        verdict = "matches" if gap < min(raw, own) else "does not match"
+        out.append(
+            f"- Head turned by pi/2 after synthesis against the scene turned the other way ({where}): mean EMD "
+            f"between the two fields {gap:.4g} rad, against {raw:.4g} rad uncompensated and the model's own EMD "
+            f"to the truth {own:.4g} rad: it {verdict}."
+        )
+    return out
 
 
 def figure_energy_maps(maps: pd.DataFrame, stem: Path, variant: str) -> list[Path]:
