@@ -80,6 +80,7 @@ def test_tiny_overlay_applies():
         ({"variants": {"p2s_foa": {"mono_input": "sum_lr"}}}, "variants.p2s_foa.mono_input"),  # W is the true mono
         ({"variants": {"p2s_foa": {"loss": "diff"}}}, "variants.p2s_foa.loss"),
         ({"foa": {"n_directions": 2}}, "foa.n_directions"),
+        ({"variants": {"p2s_rgb": {"vision": False}}}, "variants.p2s_rgb.vision"),  # only the FOA baseline
     ],
 )
 def test_bad_values_name_the_parameter(override, name):

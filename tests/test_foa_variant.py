@@ -142,3 +142,20 @@ def test_binauralize_refuses_formats_a_model_cannot_give(work, tmp_path):
     proc = _cli(work, "binauralize", mono, "--out", tmp_path / "y.wav", "--format", "foa", "--checkpoint",
                 work / "foa_models/p2s_rgb/model.pt", *common, ok=2)  # fmt: skip
     assert "needs an FOA model" in proc.stderr and not (tmp_path / "y.wav").exists()
+
+
+def test_the_unet_baseline_ignores_the_scene(work, tiny_params):
+    import torch
+
+    from points2sound.models.systems import build_system
+
+    net = build_system("points2sound_foa", tiny_params["model"], "full", 8000, seed=1, vision=False).eval()
+    assert not any(p.requires_grad for p in net.vision.parameters())  # frozen and unused
+    scenes = sorted((work / f"data/tiny/scenes/test_{HRIR}").glob("*.npz"))[:2]
+    mono = torch.randn(1, 1, 4096)
+    outs = []
+    for path in scenes:
+        s = load_materialized_scene(path)
+        with torch.no_grad():
+            outs.append(net(mono, net.vision.collate([s["coords"]], [s["feats_rgb"]])))
+    torch.testing.assert_close(outs[0], outs[1])

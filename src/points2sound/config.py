@@ -392,6 +392,10 @@ def validate(params: Mapping[str, Any]) -> None:
             raise ParameterError(
                 f"variants.{name}.loss", f"a {v['model']} model trains with {allowed}, got {v['loss']!r}"
             )
+        if v.get("vision", True) is False and v["model"] != "points2sound_foa":
+            raise ParameterError(
+                f"variants.{name}.vision", "false (no visual feature) is the FOA U-Net baseline: needs points2sound_foa"
+            )
         if v["model"] == "points2sound_foa" and v["mono_input"] != "true_mono":
             raise ParameterError(
                 f"variants.{name}.mono_input",

@@ -185,6 +185,8 @@ class Binauralizer:
     @torch.inference_mode()
     def visual_feature(self, coords: np.ndarray, feats: np.ndarray) -> torch.Tensor:
         """The global feature h (1, K) of one voxelized scene (fp32, vision is cheap)."""
+        if getattr(self.system, "blind", False):  # the FOA U-Net baseline: no visual feature
+            return torch.zeros(1, self.system.k, device=self.device)
         scene = self.system.vision.collate([coords], [feats], device=self.device)
         return self.system.vision(scene)
 

@@ -32,6 +32,7 @@ def build_from_config(config: Mapping[str, Any]) -> nn.Module:
         config["sample_rate"],
         seed=config["seed"],
         mono_input=config["mono_input"],
+        vision=config.get("vision", True),
     )
 
 

@@ -140,6 +140,10 @@ class Points2SoundFOANet(nn.Module):
     residual copy path: W is not an estimate of any first-order channel, so the net starts from the
     omnidirectional field (Y = Z = X = 0), the FOA counterpart of copying the mono input to both ears.
 
+    `blind` is Morgado's U-Net baseline (Table 1): the same audio net conditioned on a zero feature, so
+    only the sound tells it where sources are (the vision net is kept, frozen and unused, for the shared
+    data path).
+
     Shapes: mono (B, 1, T); scene: a sparse tensor of B scenes; target and forward (B, 3, T);
     `field` (B, 4, T) = (W, Y, Z, X).
     """
@@ -147,15 +151,22 @@ class Points2SoundFOANet(nn.Module):
     kind = "points2sound_foa"
     loss_kind = "full"
 
-    def __init__(self, vision: Mapping[str, Any], demucs: Mapping[str, Any], seed: int = 0):
+    def __init__(self, vision: Mapping[str, Any], demucs: Mapping[str, Any], seed: int = 0, blind: bool = False):
         super().__init__()
-        k = int(vision["out_channels"])
-        self.vision = build_vision(vision, k, seed)
-        self.audio = build_demucs(demucs, 3, k, seed)
+        self.k = int(vision["out_channels"])
+        self.blind = bool(blind)
+        self.vision = build_vision(vision, self.k, seed)
+        self.audio = build_demucs(demucs, 3, self.k, seed)
+        if self.blind:
+            self.vision.requires_grad_(False)
+
+    def condition(self, mono: torch.Tensor, scene: Any) -> torch.Tensor:
+        """The visual feature h (B, K): the vision net's, or zeros for the blind baseline."""
+        return mono.new_zeros(mono.shape[0], self.k) if self.blind else self.vision(scene)
 
     def forward(self, mono: torch.Tensor, scene: Any) -> torch.Tensor:
         """(B, 3, T) first-order channels Y, Z, X."""
-        return self.audio(mono, self.vision(scene))
+        return self.audio(mono, self.condition(mono, scene))
 
     def objective(self, out: torch.Tensor, mono: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return F.l1_loss(out, target)
@@ -290,7 +301,13 @@ def _transferred(name: str, source: torch.Tensor, target: torch.Tensor, widened:
 
 
 def build_system(
-    kind: str, model: Mapping[str, Any], loss: str, sample_rate: int, seed: int = 0, mono_input: str = "sum_lr"
+    kind: str,
+    model: Mapping[str, Any],
+    loss: str,
+    sample_rate: int,
+    seed: int = 0,
+    mono_input: str = "sum_lr",
+    vision: bool = True,
 ) -> nn.Module:
     """The network of a training variant from the `model` section of the parameters."""
     if kind == "points2sound":
@@ -304,5 +321,5 @@ def build_system(
     if kind == "points2sound_foa":
         if loss != "full":
             raise ParameterError("loss", f"the FOA model trains with 'full' (L1 on Y, Z, X), got {loss!r}")
-        return Points2SoundFOANet(model["vision"], model["demucs"], seed=seed)
+        return Points2SoundFOANet(model["vision"], model["demucs"], seed=seed, blind=not vision)
     raise ParameterError("model", f"must be one of {MODEL_KINDS}, got {kind!r}")

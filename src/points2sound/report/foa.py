@@ -128,6 +128,25 @@ def _verdicts(scores: pd.DataFrame, decoded: dict[str, pd.DataFrame], boot: Boot
     return lines
 
 
+def _baseline_lines(scores: pd.DataFrame, unet: pd.DataFrame, name: str, boot: Bootstrap) -> list[str]:
+    """The variant against the U-Net baseline's prediction (the same audio net without vision), same scenes."""
+    model = scores[scores["method"] == "points2sound_foa"]
+    base = unet[unet["method"] == "points2sound_foa"]
+    lines = []
+    for metric in ("emd", "foa_env"):
+        for n in (1, None):
+            a = model if n is None else model[model["n_sources"] == n]
+            b = base if n is None else base[base["n_sources"] == n]
+            d = bootstrap_difference(a, b, metric, True, boot, f"foa/unet/{name}/{metric}/{n}")
+            where = "all scenes" if n is None else f"N = {n}"
+            verdict = "yes" if d.verdict == HOLDS else f"no ({d.verdict})"
+            lines.append(
+                f"- Below the U-Net baseline `{name}` (no vision) on {metric} ({where}): {verdict}; "
+                f"{d.better_mean:.4g} against {d.worse_mean:.4g}, difference {d.interval_text()} ({d.scenes})."
+            )
+    return lines
+
+
 def _rotation_lines(scores: pd.DataFrame) -> list[str]:
     """Rotation consistency: the prediction for the scene turned by pi/2, turned back by the head (a rotation
     matrix), against the prediction itself. It matches when that EMD is below both the model's own error (its
@@ -192,9 +211,16 @@ def _table_lines(table: FrameTable, out_dir: Path) -> list[str]:
 
 
 def foa_section(
-    out_dir: Path, binaural: pd.DataFrame, foa_paths: Sequence[Path], profile: str, anechoic: str, boot: Bootstrap
+    out_dir: Path,
+    binaural: pd.DataFrame,
+    foa_paths: Sequence[Path],
+    profile: str,
+    anechoic: str,
+    boot: Bootstrap,
+    baselines: Sequence[str] = (),
 ) -> list[str]:
-    """Write the section's tables and figure; return its Markdown lines."""
+    """Write the section's tables and figure; return its Markdown lines. `baselines` are the FOA variants
+    without vision (the U-Net baseline): each other variant is also checked against them."""
     lines = [
         "## Beyond the paper: first-order ambisonics",
         "",
@@ -208,22 +234,21 @@ def foa_section(
         "the horizontal circle (`foa.n_directions`), EMD with the angle between directions as ground distance.",
         "",
     ]
-    for path in foa_paths:
-        path = Path(path)
-        if path.name != "scores.csv":
-            continue
-        variant = path.parent.name
-        scores = read_foa_scores(path)
+    score_paths = {Path(p).parent.name: Path(p) for p in foa_paths if Path(p).name == "scores.csv"}
+    all_scores = {v: read_foa_scores(p) for v, p in score_paths.items()}
+    for variant, path in score_paths.items():
+        scores = all_scores[variant]
         decoded = decoded_rows(scores, binaural, anechoic)
-        lines += [f"### `{variant}`", ""]
+        blind = variant in baselines
+        lines += [f"### `{variant}`" + (" (U-Net baseline: no visual feature)" if blind else ""), ""]
         lines += _table_lines(field_table(scores, variant, profile), out_dir)
         lines += _table_lines(decoded_table(decoded, variant, profile), out_dir)
-        lines += [
-            "Verdicts (paired bootstrap over the same scenes):",
-            "",
-            *_verdicts(scores, decoded, boot, variant),
-            "",
-        ]
+        verdicts = _verdicts(scores, decoded, boot, variant)
+        if not blind:
+            for b in baselines:
+                if b in all_scores:
+                    verdicts += _baseline_lines(scores, all_scores[b], b, boot)
+        lines += ["Verdicts (paired bootstrap over the same scenes):", "", *verdicts, ""]
         maps_path = path.with_name("energy_maps.csv")
         if maps_path.is_file():
             maps = pd.read_csv(maps_path, dtype={"scene_id": str, "azimuths_deg": str})

@@ -153,7 +153,15 @@ def write_results(settings: ReportSettings, inputs: ReportInputs, out_dir: Path)
             settings.per_ear_variants,
         )
     if inputs.foa_scores:
-        foa = foa_section(out_dir, df, inputs.foa_scores, settings.profile, settings.anechoic, settings.bootstrap)
+        foa = foa_section(
+            out_dir,
+            df,
+            inputs.foa_scores,
+            settings.profile,
+            settings.anechoic,
+            settings.bootstrap,
+            settings.foa_baselines,
+        )
         separation = [*(separation or []), *foa]
     page = write_report(out_dir, df, run_info, tables, figures, wavs, separation)  # writes the tables too
     run = reproduction.record(list(inputs.artifacts), out_dir / "tables", machine, commit, settings.profile)

@@ -43,6 +43,7 @@ class ReportSettings:
     bootstrap: Bootstrap
     per_ear_variants: tuple[str, ...]
     rel_tolerance: float  # reproduce.rel_tolerance: trained-model cells against the reference
+    foa_baselines: tuple[str, ...] = ()  # FOA variants without vision (Morgado's U-Net baseline)
 
     @property
     def rooms(self) -> list[str]:
@@ -65,4 +66,7 @@ def report_settings(params: Mapping[str, Any]) -> ReportSettings:
         bootstrap=Bootstrap(int(boot["resamples"]), float(boot["confidence"]), stage_seed(params, "report")),
         per_ear_variants=tuple(params["pretrain_audio"]["per_ear_variants"]),
         rel_tolerance=params["reproduce"]["rel_tolerance"],
+        foa_baselines=tuple(
+            v for v, s in params["variants"].items() if s["model"] == "points2sound_foa" and s.get("vision") is False
+        ),
     )
