@@ -109,11 +109,15 @@ def test_snakemake_builds_the_data_half(snakemake_run):
 def test_snakemake_runs_the_whole_pipeline_to_the_report(snakemake_run):
     results = snakemake_run / "results" / "tiny"
     params = yaml.safe_load((snakemake_run / "params.yaml").read_text())
-    for variant in params["variants"]:
+    for variant, spec in params["variants"].items():
         assert (snakemake_run / "models" / "tiny" / variant / "model.pt").is_file()
+        if spec["model"] == "points2sound_foa":  # scored as a field, anechoic only
+            assert (results / "scores" / "foa" / variant / "scores.csv").is_file()
+            continue
         for irset in (HRIR, "calypso_sim", "spirit_sim"):
             assert (results / "scores" / variant / f"{irset}.csv").is_file()
     page = (results / "README.md").read_text()
+    assert "## Beyond the paper: first-order ambisonics" in page
     assert "Table 1" in page and "Table 2" in page
     for name in ("table1", "table2", "separation_mono", "audiopt_vs_rgb", "audio_costs"):
         assert (results / "tables" / f"{name}.tex").is_file()
@@ -351,7 +355,8 @@ def test_snakemake_report_opens_in_a_browser_with_figures_tables_and_players(sna
     figures = {p.name for p in (results / "figures").glob("*.png")}
     scenes = {p.name for p in (results / "scene_pictures").glob("*.png")}
     shown = {i["name"] for i in summary["images"] if i["size"]}
-    assert figures | scenes <= shown and len(figures) == 4 and len(scenes) == len(examples)
+    # the paper's three, the learning curves and one energy-map figure per FOA variant (p2s_foa, foa_unet)
+    assert figures | scenes <= shown and len(figures) == 6 and len(scenes) == len(examples)
     tables = len(list((results / "tables").glob("*.md")))
     assert summary["table_pages"] == tables + 1  # and the stage-cost table
     spread, colours = _non_blank(shot)
