@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from ..evaluate.foa import read_foa_scores
 from ..settings.report import Bootstrap
 from .figures import COLORS, save_figure
-from .stats import HOLDS, bootstrap_difference
+from .stats import HOLDS, Difference, bootstrap_difference
 from .table_text import FrameTable
 from .tables import HEADLINE, select_entry
 
@@ -55,9 +55,7 @@ def field_table(scores: pd.DataFrame, variant: str, profile: str) -> FrameTable:
         f"FOA field distances of `{variant}` ({profile}, anechoic test scenes): envelope and STFT distances "
         "of the first-order channels, EMD of the directional energy maps (radians); lower is better"
     )
-    frame = pd.DataFrame(rows)
-    formats = {c: _FORMATS[c.split()[0]] for c in frame.columns if c != "method"}
-    return FrameTable(f"foa_fields_{variant}", caption, frame, formats=formats)
+    return _frame_table(f"foa_fields_{variant}", caption, rows)
 
 
 def decoded_rows(scores: pd.DataFrame, binaural: pd.DataFrame, anechoic: str) -> dict[str, pd.DataFrame]:
@@ -85,9 +83,14 @@ def decoded_table(decoded: dict[str, pd.DataFrame], variant: str, profile: str) 
         f"Decoded to headphones ({profile}, anechoic test scenes): `{variant}`'s field and the true field "
         "through the HRIR set's magLS decoder, beside the binaural headline model and Mono-Mono on the same scenes"
     )
+    return _frame_table(f"foa_decoded_{variant}", caption, rows)
+
+
+def _frame_table(name: str, caption: str, rows: list[dict]) -> FrameTable:
+    """A table of per-N means: the first column labels the rows, each other's format follows its metric."""
     frame = pd.DataFrame(rows)
-    formats = {c: _FORMATS[c.split()[0]] for c in frame.columns if c != "signal"}
-    return FrameTable(f"foa_decoded_{variant}", caption, frame, formats=formats)
+    formats = {c: _FORMATS[c.split()[0]] for c in frame.columns[1:]}
+    return FrameTable(name, caption, frame, formats=formats)
 
 
 def _verdicts(scores: pd.DataFrame, decoded: dict[str, pd.DataFrame], boot: Bootstrap, variant: str) -> list[str]:
@@ -101,11 +104,7 @@ def _verdicts(scores: pd.DataFrame, decoded: dict[str, pd.DataFrame], boot: Boot
     ]
     checks += [("Rotated-Visual", scores[scores["method"] == "rotated_visual"], "emd", n) for n in (1, None)]
     for name, base, metric, n in checks:
-        a = model if n is None else model[model["n_sources"] == n]
-        b = base if n is None else base[base["n_sources"] == n]
-        d = bootstrap_difference(a, b, metric, True, boot, f"foa/{variant}/{name}/{metric}/{n}")
-        where = "all scenes" if n is None else f"N = {n}"
-        verdict = "yes" if d.verdict == HOLDS else f"no ({d.verdict})"
+        d, where, verdict = _paired(model, base, metric, n, boot, f"foa/{variant}/{name}/{metric}/{n}")
         lines.append(
             f"- Points2Sound-FOA below the {name} on {metric} ({where}): {verdict}; "
             f"{d.better_mean:.4g} against {d.worse_mean:.4g}, difference {d.interval_text()} "
@@ -116,16 +115,23 @@ def _verdicts(scores: pd.DataFrame, decoded: dict[str, pd.DataFrame], boot: Boot
     ours = decoded.get("Points2Sound-FOA decoded")
     if binaural is not None and ours is not None:
         for n in (1, None):
-            a = binaural if n is None else binaural[binaural["n_sources"] == n]
-            b = ours if n is None else ours[ours["n_sources"] == n]
-            d = bootstrap_difference(a, b, "d_env", True, boot, f"foa/{variant}/decoded/{n}")
-            where = "all scenes" if n is None else f"N = {n}"
+            d, where, _ = _paired(binaural, ours, "d_env", n, boot, f"foa/{variant}/decoded/{n}")
             lines.append(
                 f"- Binaural p2s_rgb against the decoded FOA prediction on d_ENV ({where}): {d.better_mean:.4g} "
                 f"against {d.worse_mean:.4g}, difference (FOA - binaural) {d.interval_text()}, {d.verdict} "
                 f"that the binaural model is closer ({d.scenes})."
             )
     return lines
+
+
+def _paired(
+    better: pd.DataFrame, worse: pd.DataFrame, metric: str, n: int | None, boot: Bootstrap, key: str
+) -> tuple[Difference, str, str]:
+    """The paired interval of `metric` at N = n (None: all scenes), where it was taken, and yes / no (why)."""
+    a = better if n is None else better[better["n_sources"] == n]
+    b = worse if n is None else worse[worse["n_sources"] == n]
+    d = bootstrap_difference(a, b, metric, True, boot, key)
+    return d, "all scenes" if n is None else f"N = {n}", "yes" if d.verdict == HOLDS else f"no ({d.verdict})"
 
 
 def _baseline_lines(scores: pd.DataFrame, unet: pd.DataFrame, name: str, boot: Bootstrap) -> list[str]:
@@ -135,11 +141,7 @@ def _baseline_lines(scores: pd.DataFrame, unet: pd.DataFrame, name: str, boot: B
     lines = []
     for metric in ("emd", "foa_env"):
         for n in (1, None):
-            a = model if n is None else model[model["n_sources"] == n]
-            b = base if n is None else base[base["n_sources"] == n]
-            d = bootstrap_difference(a, b, metric, True, boot, f"foa/unet/{name}/{metric}/{n}")
-            where = "all scenes" if n is None else f"N = {n}"
-            verdict = "yes" if d.verdict == HOLDS else f"no ({d.verdict})"
+            d, where, verdict = _paired(model, base, metric, n, boot, f"foa/unet/{name}/{metric}/{n}")
             lines.append(
                 f"- Below the U-Net baseline `{name}` (no vision) on {metric} ({where}): {verdict}; "
                 f"{d.better_mean:.4g} against {d.worse_mean:.4g}, difference {d.interval_text()} ({d.scenes})."
