@@ -22,7 +22,7 @@ channel's error counts in proportion to the field, not to its own peak as a bina
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -227,10 +227,3 @@ def read_foa_scores(path: Path) -> pd.DataFrame:
     df["scene_id"] = df["scene_id"].astype(str)
     df["azimuths_deg"] = df["azimuths_deg"].astype(str)
     return df
-
-
-def summarize_foa(df: pd.DataFrame, metrics: Sequence[str] = METRIC_COLUMNS) -> pd.DataFrame:
-    """Mean of each metric per (method, N), with an 'all' row per method."""
-    per_n = df.groupby(["method", "n_sources"])[list(metrics)].mean().reset_index()
-    overall = df.groupby("method")[list(metrics)].mean().reset_index().assign(n_sources="all")
-    return pd.concat([per_n.astype({"n_sources": str}), overall], ignore_index=True)
