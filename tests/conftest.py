@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,24 @@ settings.register_profile("ci", derandomize=True, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Outside the cluster tests, a `scontrol` that answers at once that no SLURM controller runs.
+
+    Every Snakemake start imports the SLURM executor plugin, which asks `scontrol show config` for
+    MinJobAge whenever SLURM's client tools are installed; with no controller running (these tests
+    never start one) scontrol waits 9 s before it gives that answer. A hermetic run spawns one
+    Snakemake per job, so the tiny pipeline paid it 60 times. The stub gives the same answer
+    (exit 1) without the wait; the cluster tests (`-m cluster`) keep the real one.
+    """
+    marks = config.option.markexpr or ""
+    if "cluster" in marks.replace("not cluster", ""):
+        return
+    stub = Path(tempfile.mkdtemp(prefix="p2s-no-slurm-"))
+    (stub / "scontrol").write_text("#!/bin/sh\necho 'no SLURM controller in the local tests' >&2\nexit 1\n")
+    (stub / "scontrol").chmod(0o755)
+    os.environ["PATH"] = f"{stub}{os.pathsep}{os.environ['PATH']}"
 
 
 @pytest.fixture(scope="session")
