@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -38,6 +39,7 @@ def pytest_configure(config: pytest.Config) -> None:
     (stub / "scontrol").write_text("#!/bin/sh\necho 'no SLURM controller in the local tests' >&2\nexit 1\n")
     (stub / "scontrol").chmod(0o755)
     os.environ["PATH"] = f"{stub}{os.pathsep}{os.environ['PATH']}"
+    config.add_cleanup(lambda: shutil.rmtree(stub, ignore_errors=True))
 
 
 @pytest.fixture(scope="session")
