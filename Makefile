@@ -17,11 +17,12 @@ setup: $(VENV)/.installed browser
 browser:
 	@tools/browser.sh
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	# CPU build of torch (a GPU cluster installs its own CUDA build instead)
-	$(BIN)/python -m pip install --quiet torch==2.13.0
+	# torch with the torchvision built for it (the 2D vision net); a pair that works together: torchvision
+	# 0.28.0 does not import with torch 2.13.0+cpu (operator torchvision::nms does not exist)
+	$(BIN)/python -m pip install --quiet torch==2.14.1 torchvision==0.29.1
 	# tinysoundfont's declared pyaudio dependency is only for playback and does not build headless
 	$(BIN)/python -m pip install --quiet --no-deps tinysoundfont==0.3.7
 	$(BIN)/python -m pip install --quiet -e '.[test]'

@@ -196,3 +196,18 @@ def test_an_foa_variant_is_scored_as_a_field_and_reaches_the_report():
     assert "models/demo/p2s_foa" in foa.dep_paths() and "data/demo/ir/sphere_1m.sofa" in foa.dep_paths()
     assert not [n for n in stages if n.startswith("evaluate_p2s_foa_")]  # not scored as a binaural model
     assert {o.path for o in foa.outs.values()} <= set(stages["report"].dep_paths())
+
+
+def test_a_2d_variant_adds_its_pretraining_and_reaches_the_report():
+    from points2sound.graph import stage_graph
+
+    raw = read_params_file(ROOT / "params.yaml")
+    stages = {s.name: s for s in stage_graph(resolve(raw, "demo"), ROOT)}
+    pre, train = stages["pretrain_vision_2d"], stages["train_p2s_2d"]
+    assert "models/demo/pretrain_vision_2d" in train.dep_paths()
+    assert "models/demo/pretrain_vision" not in train.dep_paths()  # not the 3D net's pre-training
+    assert "evaluate_p2s_2d_sphere_1m" in stages and "evaluate_p2s_2d_calypso_sim" in stages
+    summaries = {pre.outs["metrics"].path, stages["pretrain_vision"].outs["metrics"].path}
+    assert summaries <= set(stages["report"].dep_paths())
+    paper = {s.name for s in stage_graph(resolve(raw, "paper"), ROOT)}
+    assert not {"pretrain_vision_2d", "train_p2s_2d"} & paper  # the paper's recipe has no scene pretext

@@ -396,6 +396,12 @@ def validate(params: Mapping[str, Any]) -> None:
             raise ParameterError(
                 f"variants.{name}.vision", "false (no visual feature) is the FOA U-Net baseline: needs points2sound_foa"
             )
+        if v.get("vision_net") == "panorama2d" and (v["init"] != "vision" or v["features"] != "rgb"):
+            raise ParameterError(
+                f"variants.{name}.vision_net",
+                "panorama2d sees an rgb-depth panorama and starts from its own pre-training: needs features 'rgb' "
+                f"and init 'vision', got {v['features']!r} and {v['init']!r}",
+            )
         if v["model"] == "points2sound_foa" and v["mono_input"] != "true_mono":
             raise ParameterError(
                 f"variants.{name}.mono_input",

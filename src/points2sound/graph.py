@@ -18,17 +18,26 @@ from typing import Any
 
 from .codedeps import code_paths
 from .errors import ParameterError
+from .settings.train import VISION_NETS, vision_net
 
 NAME = re.compile(r"^[A-Za-z0-9_]+$")
 SOURCE_MODULES = {"modelnet40": "modelnet"}  # source name -> module under data/sources/ where they differ
 TOPICS = ("download", "data", "render", "scenes", "train", "evaluate", "report")
 # the pre-training stage whose model.pt a variant's `init` passes as --pretrained
-# (separation_audio also takes pretrain_vision's, as --pretrained-vision)
+# (separation_audio also takes pretrain_vision's, as --pretrained-vision; `init: vision` takes the
+# pre-training of the variant's vision net kind, settings.train.VISION_NETS)
 INIT_PRETRAINING = {
     "vision": "pretrain_vision",
     "separation": "pretrain_separation",
     "separation_audio": "pretrain_separation",
 }
+
+
+def init_pretraining(spec: Mapping[str, Any]) -> str:
+    """The pre-training stage a variant (`variants.<name>`) starts from."""
+    return VISION_NETS[vision_net(spec)] if spec["init"] == "vision" else INIT_PRETRAINING[spec["init"]]
+
+
 REPORT_CATEGORIES = ("data", "training", "scores", "listening", "benchmarks")  # of `snakemake --report`
 
 
@@ -353,9 +362,18 @@ class _Builder:
             ("train.separation", "train.runtime"),
             "pretrain",
         )
+        if any(vision_net(spec) == "panorama2d" for spec in P["variants"].values()):
+            self._training(
+                "pretrain_vision_2d",
+                ["pretrain-panorama", "--dataset", D],
+                {"splits": f"{D}/splits", "frames": f"{D}/frames"},
+                ("model", "pretrain", "scenes", "train.device"),
+                ("train.pretrain_panorama", "train.runtime"),
+                "pretrain",
+            )
         for variant, spec in P["variants"].items():
             _check_name(variant, "variants")
-            init = f"{M}/{INIT_PRETRAINING[spec['init']]}"
+            init = f"{M}/{init_pretraining(spec)}"
             command = ["train", "--variant", variant, "--dataset", D, "--pretrained", f"{init}/model.pt"]
             deps = {
                 "audio": f"{D}/audio",
@@ -600,6 +618,11 @@ class _Builder:
         args += ["--costs", f"{R}/audio_costs.csv", "--artifacts", *artifacts, "--curves", *curves]
         if foa:
             args += ["--foa-scores", *foa]
+        # the vision pre-trainings' summaries, for the 3D-against-2D section's pretext accuracies
+        pretext = ()
+        if any(vision_net(spec) == "panorama2d" for spec in self.P["variants"].values()):
+            pretext = tuple(s.outs["metrics"].path for s in self.stages if s.name in VISION_NETS.values())
+            args += ["--pretext", *pretext]
         deps: dict[str, Any] = {
             "scores": scores,
             "examples": f"{R}/examples",
@@ -610,6 +633,8 @@ class _Builder:
         }
         if foa:
             deps["foa"] = foa
+        if pretext:
+            deps["pretext"] = pretext
         if reference is not None:
             args += ["--reference", reference]
             deps["reference"] = reference

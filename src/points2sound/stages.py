@@ -293,6 +293,37 @@ def pretrain(
     )
 
 
+def pretrain_panorama(
+    params: Params,
+    dataset_root: Path,
+    out_dir: Path,
+    live_dir: Path,
+    checkpoint_dir: Path,
+    threads: int | None = None,
+    stop_after: int | None = None,
+) -> None:
+    """Pre-train the 2D vision net (torchvision ResNet18 on panoramas) on the scene pretext; its checkpoint."""
+    from .settings.train import pretrain_config
+    from .train.pretrain_panorama import pretrain_panorama as run_pretext
+
+    _pretraining_run(
+        params,
+        "pretrain_vision_2d",
+        "fit_pretrain_scene",
+        threads,
+        out_dir,
+        live_dir,
+        lambda model_path, device: run_pretext(
+            pretrain_config(params, "panorama2d"),
+            dataset_root,
+            checkpoint_dir,
+            model_path,
+            device=device,
+            stop_after=stop_after,
+        ),
+    )
+
+
 def _pretraining_run(
     params: Params,
     name: str,
@@ -567,6 +598,7 @@ def report(
     seed_spread: Path | None = None,
     curves: Sequence[Path] = (),
     foa_scores: Sequence[Path] = (),
+    pretext: Sequence[Path] = (),
 ) -> None:
     """Tables, figures and the one-page report from the per-scene scores (report/run.py).
 
@@ -577,7 +609,16 @@ def report(
     from .settings.report import report_settings
 
     inputs = ReportInputs(
-        score_files, examples_dir, separation_scores, costs, artifacts, reference, seed_spread, curves, foa_scores
+        score_files,
+        examples_dir,
+        separation_scores,
+        costs,
+        artifacts,
+        reference,
+        seed_spread,
+        curves,
+        foa_scores,
+        pretext,
     )
     page = write_results(report_settings(params), inputs, out_dir)
     log.info("report written to %s", page)

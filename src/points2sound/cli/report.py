@@ -22,6 +22,7 @@ def _cmd_report(args: argparse.Namespace, params: dict) -> None:
         seed_spread=args.seed_spread,
         curves=args.curves,
         foa_scores=args.foa_scores,
+        pretext=args.pretext,
     )
 
 
@@ -74,6 +75,13 @@ def _add_report(cmd: Callable[..., argparse.ArgumentParser]) -> None:
         nargs="*",
         default=(),
         help="the training runs' dvclive folders (plots/metrics/*.tsv, metrics.json): the learning-curve figure",
+    )
+    p.add_argument(
+        "--pretext",
+        type=Path,
+        nargs="*",
+        default=(),
+        help="the vision pre-trainings' dvclive summaries (metrics.json): the 3D-against-2D section's pretext accuracies",
     )
     p.add_argument(
         "--seed-spread",

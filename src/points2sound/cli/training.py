@@ -43,7 +43,7 @@ def _train(args: argparse.Namespace, params: dict) -> None:
 
 
 def add_training_commands(cmd: Callable[..., argparse.ArgumentParser]) -> None:
-    """Register `pretrain`, `train` and `pretrain-separation` through the CLI's command factory."""
+    """Register `pretrain`, `pretrain-panorama`, `train` and `pretrain-separation` through the CLI's command factory."""
     p = cmd(
         "pretrain",
         "pre-train the vision trunk on shape classification",
@@ -51,6 +51,14 @@ def add_training_commands(cmd: Callable[..., argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--shapes", type=Path, required=True, help="shapes root (<class>/<shape>.ply, splits/)")
     p.add_argument("--dataset", type=Path, default=None, help="dataset root (performers for the scene pretext)")
+    _training_options(p)
+
+    p = cmd(
+        "pretrain-panorama",
+        "pre-train the 2D vision net (ResNet18 on the scene's panorama) on the scene pretext",
+        lambda a, P: stages.pretrain_panorama(P, a.dataset, a.out, a.live, a.checkpoints, a.threads, a.stop_after),
+    )
+    p.add_argument("--dataset", type=Path, required=True, help="dataset root (performers for the scene pretext)")
     _training_options(p)
 
     p = cmd("train", "train one variant of the paper (see `variants:` in params.yaml)", _train)

@@ -36,8 +36,13 @@ LOSSES = MODEL_LOSSES
 DEMUCS_KINDS = ("points2sound", "points2sound_foa")  # the model kinds whose audio net is the conditioned Demucs
 
 
-def build_vision(cfg: Mapping[str, Any], out_channels: int, seed: int) -> SparseResNet18:
-    """The sparse ResNet18 of the `model.vision` section with a K-wide head."""
+def build_vision(cfg: Mapping[str, Any], out_channels: int, seed: int) -> nn.Module:
+    """The vision net of a vision config with a K-wide head: the sparse ResNet18 of `model.vision`, or with
+    `net: panorama2d` (settings.train.vision_sizes) torchvision's ResNet18 on the scene's panorama."""
+    if cfg.get("net", "sparse3d") == "panorama2d":
+        from points2sound.vision2d.network import build_panorama_net  # imports torchvision
+
+        return build_panorama_net(cfg, out_channels, seed)
     return SparseResNet18(
         in_channels=3,
         out_channels=out_channels,

@@ -202,6 +202,11 @@ class SparseResNet18(SparseResNetBase):
         self.load_state_dict(head, strict=False)
         return True
 
+    def scale_feature(self, std: torch.Tensor) -> None:
+        """Divide h's channels by `std` (max pooling commutes with a positive per-channel factor)."""
+        with torch.no_grad():
+            self.fc.kernel.div_(std)
+
     def forward(self, x: Any) -> torch.Tensor:
         """x: sparse tensor (n, in_channels), B scenes -> h: (B, out_channels)."""
         return self.glob_pool(self.fc(self.forward_features(x)))

@@ -29,6 +29,7 @@ from .page import write_report
 from .separation import separation_section
 from .spread import SeedSpread
 from .tables import build_tables
+from .vision2d import vision2d_section
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ class ReportInputs:
     seed_spread: Path | None = None  # benchmarks/seed_spread.py's output
     curves: Sequence[Path] = ()  # the training runs' dvclive folders
     foa_scores: Sequence[Path] = ()  # the FOA stages' scores.csv / energy_maps.csv (<dir>/<variant>/)
+    pretext: Sequence[Path] = ()  # the vision pre-trainings' dvclive summaries (metrics.json)
 
     @property
     def has_separation(self) -> bool:
@@ -163,6 +165,13 @@ def write_results(settings: ReportSettings, inputs: ReportInputs, out_dir: Path)
             settings.foa_baselines,
         )
         separation = [*(separation or []), *foa]
+    if settings.panorama_variants:
+        ir_sets = [settings.anechoic, *settings.rooms]
+        panorama = vision2d_section(
+            out_dir, df, settings.panorama_variants, settings.profile, settings.anechoic, ir_sets,
+            settings.bootstrap, inputs.pretext,
+        )  # fmt: skip
+        separation = [*(separation or []), *panorama]
     page = write_report(out_dir, df, run_info, tables, figures, wavs, separation)  # writes the tables too
     run = reproduction.record(list(inputs.artifacts), out_dir / "tables", machine, commit, settings.profile)
     closing = reproduction.section(run, out_dir / "tables", inputs.reference, settings.rel_tolerance)

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from . import section_digest, stage_seed
+from .train import vision_net
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class ReportSettings:
     per_ear_variants: tuple[str, ...]
     rel_tolerance: float  # reproduce.rel_tolerance: trained-model cells against the reference
     foa_baselines: tuple[str, ...] = ()  # FOA variants without vision (Morgado's U-Net baseline)
+    panorama_variants: tuple[str, ...] = ()  # variants whose vision net is the 2D one (3D against 2D)
 
     @property
     def rooms(self) -> list[str]:
@@ -69,4 +71,5 @@ def report_settings(params: Mapping[str, Any]) -> ReportSettings:
         foa_baselines=tuple(
             v for v, s in params["variants"].items() if s["model"] == "points2sound_foa" and s.get("vision") is False
         ),
+        panorama_variants=tuple(v for v, s in params["variants"].items() if vision_net(s) == "panorama2d"),
     )

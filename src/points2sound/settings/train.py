@@ -29,6 +29,10 @@ SEPARATION_TRANSFERS: dict[str, tuple[str, ...]] = {
     "encoder": ("audio.decoder.",),
 }
 
+# `variants.<name>.vision_net`: the sparse 3D ResNet18 on the voxels (the paper), or torchvision's 2D ResNet18 on
+# the scene's rgb-depth panorama (issue 18, 3D against 2D); the pre-training stage each one starts from
+VISION_NETS = {"sparse3d": "pretrain_vision", "panorama2d": "pretrain_vision_2d"}
+
 _TRAIN_RESUME_KEYS = (
     "batch_size",
     "iterations",
@@ -223,13 +227,33 @@ def _train(params: Mapping[str, Any]) -> TrainConfig:
     )
 
 
+def vision_net(spec: Mapping[str, Any]) -> str:
+    """The vision net kind of a variant's spec (`variants.<name>`)."""
+    return spec.get("vision_net", "sparse3d")
+
+
+def vision_sizes(params: Mapping[str, Any], net: str = "sparse3d") -> dict[str, Any]:
+    """The vision config `models.systems.build_vision` builds: `model.vision`, or for the 2D net the
+    panorama's size (`model.panorama`), the voxel size its input comes in and the same K."""
+    if net == "sparse3d":
+        return dict(params["model"]["vision"])
+    if net == "panorama2d":
+        return {
+            "net": net,
+            **params["model"]["panorama"],
+            "voxel_size_m": params["scenes"]["voxel_size_m"],
+            "out_channels": params["model"]["vision"]["out_channels"],
+        }
+    raise ParameterError("vision_net", f"must be one of {sorted(VISION_NETS)}, got {net!r}")
+
+
 def system_config(params: Mapping[str, Any], variant: str) -> dict[str, Any]:
     """Everything that fixes a variant's network and its inputs (stored in its checkpoints)."""
     variants = params["variants"]
     if variant not in variants:
         raise ParameterError("variant", f"no variant named {variant!r}; known: {sorted(variants)}")
     v = dict(variants[variant])
-    sizes = {"vision": dict(params["model"]["vision"])}
+    sizes = {"vision": vision_sizes(params, vision_net(v))}
     sizes["audio"] = dict(params["model"]["demucs" if v["model"] != "mono2binaural" else "mono2binaural"])
     return {
         "variant": variant,
@@ -262,7 +286,8 @@ def variant_config(params: Mapping[str, Any], variant: str) -> VariantConfig:
     )
 
 
-def pretrain_config(params: Mapping[str, Any]) -> PretrainConfig:
+def pretrain_config(params: Mapping[str, Any], net: str = "sparse3d") -> PretrainConfig:
+    """The vision pre-training of the `net` kind: shapes then the scene pretext (3D), the pretext alone (2D)."""
     cfg = params["pretrain"]
     scene = ScenePretextConfig(
         cfg["scene_iterations"],
@@ -277,8 +302,8 @@ def pretrain_config(params: Mapping[str, Any]) -> PretrainConfig:
         lr=cfg["lr"],
         val_every=cfg["val_every"],
         features=cfg["features"],
-        seed=stage_seed(params, "pretrain_vision"),
-        vision=dict(params["model"]["vision"]),
+        seed=stage_seed(params, VISION_NETS[net]),
+        vision=vision_sizes(params, net),
         instruments=tuple(params["instruments"]),
         scene=scene,
         scenes=scene_config(params),

@@ -166,13 +166,15 @@ def pretrain_vision(
         "test_shapes": len(test),
     }
     if settings.scene.iterations and not result.stopped_early:
-        from points2sound.train.scene_pretext import scene_pretext
+        from points2sound.train.scene_pretext import scene_pretext, scene_vision
 
-        model, figures, timing = scene_pretext(
-            settings, model.state_dict(), dataset_root, checkpoint_dir / "scene", device, config
+        vision = scene_vision(settings)
+        vision.load_backbone(model.state_dict())
+        model, scene_result, figures = scene_pretext(
+            settings, vision, dataset_root, checkpoint_dir / "scene", device, config
         )
         result.extra.update(figures)
-        result.facts.update(timing)
+        result.facts.update({f"scene_{k}": v for k, v in scene_result.timing().items()})
         config = settings.with_scene_pretext(config)
     if not result.stopped_early:
         weights = {k: v.cpu() for k, v in model.state_dict().items()}

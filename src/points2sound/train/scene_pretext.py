@@ -35,7 +35,6 @@ from points2sound.data.scenes import SceneSources, sample_scene_spec, scene_clou
 from points2sound.errors import ParameterError
 from points2sound.geometry.voxelize import scene_features, voxelize
 from points2sound.models.systems import build_vision
-from points2sound.models.vision import SparseResNet18
 from points2sound.settings.scenes import SceneConfig
 from points2sound.settings.train import PretrainConfig
 from points2sound.train.data import IndexedScenes
@@ -141,7 +140,7 @@ def collate_placed(
 class PlacementNet(nn.Module):
     """The binaural model's vision network (h: (B, K)) and a linear read-out (B, labels)."""
 
-    def __init__(self, vision: SparseResNet18, n_labels: int, seed: int):
+    def __init__(self, vision: nn.Module, n_labels: int, seed: int):
         super().__init__()
         self.vision = vision
         self.head = nn.Linear(vision.out_channels, n_labels)
@@ -203,16 +202,16 @@ def unit_feature_scale(model: PlacementNet, batches: Sequence[Any], device: torc
     standard deviations it divided by.
 
     The read-out drives h to tens (std about 5, peaks about 30), and a fresh Demucs conditioned on
-    that starts far from the copy (val L1 0.040 against 0.0315 at 250 steps, measured). Max pooling
-    commutes with a positive per-channel factor, so h keeps what it knows; the read-out's weights take
-    the inverse factor, so its logits do not change.
+    that starts far from the copy (val L1 0.040 against 0.0315 at 250 steps, measured). Both vision
+    nets' heads commute with a positive per-channel factor (`scale_feature`), so h keeps what it knows;
+    the read-out's weights take the inverse factor, so its logits do not change.
     """
     was_training = model.training
     model.eval()
     h = torch.cat([model.vision(model.vision.collate(c, f, device=device)) for c, f, _, _ in batches])
     model.train(was_training)
     std = h.std(0).clamp_min(1e-3)
-    model.vision.fc.kernel.div_(std)
+    model.vision.scale_feature(std)
     model.head.weight.mul_(std)
     return std.cpu()
 
@@ -246,18 +245,26 @@ def placement_sets(settings: PretrainConfig, dataset_root: Path, labels: Placeme
     }
 
 
+def scene_vision(settings: PretrainConfig) -> nn.Module:
+    """The binaural model's vision net with its K-wide head, as the pretext starts it (seeded)."""
+    return build_vision(settings.vision, int(settings.vision["out_channels"]), settings.seed + 1)
+
+
 def scene_pretext(
     settings: PretrainConfig,
-    trunk_state: Mapping[str, torch.Tensor],
+    vision: nn.Module,
     dataset_root: Path | None,
     checkpoint_dir: Path,
     device: torch.device,
     config: Mapping[str, Any],
-) -> tuple[SparseResNet18, dict[str, Any], dict[str, Any]]:
-    """Fine-tune the shape-pretrained trunk, with the binaural model's K-wide head, on scene placement.
+    *,
+    stop_after: int | None = None,
+) -> tuple[nn.Module, FitResult, dict[str, Any]]:
+    """Train `vision` (`scene_vision`: the 3D net with the shape-pretrained trunk, or the 2D net), with the
+    binaural model's K-wide head, on scene placement.
 
-    Returns the vision network (trunk and head: what the variants load), its summary
-    figures and its run-record facts (timing). `config`: the shape classifier's checkpoint config.
+    Returns the vision network (trunk and head: what the variants load), the loop's result and the pretext's
+    summary figures. `config`: what the pretext's checkpoints must share (the network's config).
     """
     if dataset_root is None:
         raise ParameterError("pretrain.scene_iterations", "the scene pretext needs the dataset (--dataset)")
@@ -265,8 +272,6 @@ def scene_pretext(
     azimuths = tuple(int(a) for a in settings.scenes.azimuths_deg)
     labels = PlacementLabels(settings.instruments, azimuths, pretext.target)
     sets = placement_sets(settings, dataset_root, labels)
-    vision = build_vision(settings.vision, int(settings.vision["out_channels"]), seed + 1)
-    vision.load_backbone(trunk_state)
     model = PlacementNet(vision, labels.size, seed + 2)
     count, size = int(pretext.val_scenes), int(settings.batch_size)
     task = PlacementTask(model, labels, _batches(sets["val"], count, size), _batches(sets["val_single"], count, size))
@@ -281,8 +286,11 @@ def scene_pretext(
         kind="fit_pretrain_scene",
         checkpoint_dir=checkpoint_dir,
         device=device,
+        stop_after=stop_after,
         desc="scene pretext",
     )
+    if result.stopped_early:
+        return model.vision.cpu(), result, {}
     model.load_state_dict(result.best_state)
     summary = _pretext_summary(model, task, _batches(sets["test_single"], count, size), result, iters, device)
     log.info(
@@ -291,7 +299,7 @@ def scene_pretext(
         summary["scene_test_azimuth_accuracy"],
         summary["scene_azimuth_chance"],
     )
-    return model.vision.cpu(), summary, {f"scene_{k}": v for k, v in result.timing().items()}
+    return model.vision.cpu(), result, summary
 
 
 def _pretext_summary(
