@@ -4,16 +4,22 @@ panorama, fed the very voxel batches the 3D net takes, seeded, and kept apart fr
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+import yaml
 
 from points2sound.config import resolve
 from points2sound.errors import ParameterError
 from points2sound.models.systems import build_vision
 from points2sound.models.vision import SparseResNet18
+from points2sound.report.spread import SeedSpread
 from points2sound.report.vision2d import vision2d_section
 from points2sound.settings.report import Bootstrap
 from points2sound.settings.train import system_config, vision_sizes
@@ -94,11 +100,11 @@ def test_pretrained_weights_load_only_from_a_2d_net_of_this_size():
 
 
 def test_a_panorama_variant_builds_the_2d_net_with_the_profiles_sizes():
-    params = resolve(raw(), "tiny")
+    params = resolve(raw(), "demo")
     vision = system_config(params, "p2s_2d")["sizes"]["vision"]
-    assert vision == vision_sizes(params, "panorama2d") and vision["width"] == 32
+    assert vision == vision_sizes(params, "panorama2d") and vision["width"] == 128
     net = build_vision(vision, 16, seed=0)
-    assert isinstance(net, PanoramaResNet18) and (net.width, net.height) == (32, 16)
+    assert isinstance(net, PanoramaResNet18) and (net.width, net.height) == (128, 64)
     assert net.voxel_size_m == params["scenes"]["voxel_size_m"]
     assert isinstance(build_vision(system_config(params, "p2s_rgb")["sizes"]["vision"], 16, seed=0), SparseResNet18)
 
@@ -109,13 +115,13 @@ def test_a_panorama_variant_builds_the_2d_net_with_the_profiles_sizes():
 )
 def test_a_panorama_variant_needs_rgb_and_its_own_pretraining(edit):
     with pytest.raises(ParameterError) as err:
-        resolve(raw(), "tiny", {"variants": {"p2s_2d": edit}})
+        resolve(raw(), "demo", {"variants": {"p2s_2d": edit}})
     assert err.value.name == "variants.p2s_2d.vision_net"
 
 
 def test_unknown_vision_nets_are_named():
     with pytest.raises(ParameterError) as err:
-        resolve(raw(), "tiny", {"variants": {"p2s_2d": {"vision_net": "vit"}}})
+        resolve(raw(), "demo", {"variants": {"p2s_2d": {"vision_net": "vit"}}})
     assert "vision_net" in err.value.name
 
 
@@ -145,11 +151,17 @@ def test_the_report_section_gives_the_paired_verdict_either_way(tmp_path, offset
     summary.parent.mkdir(parents=True)
     summary.write_text(json.dumps({"scene_target": "azimuth", "scene_test_azimuth_accuracy": 0.625,
                                    "scene_azimuth_chance": 0.125, "scene_iterations": 12}))  # fmt: skip
+    key = "sphere_1m|points2sound|p2s_rgb|sum_lr|"  # p2s_rgb's means over two seeds
+    spread = SeedSpread({"seeds": [1, 2], "variants": ["p2s_rgb"], "per_seed": {
+        "1": {"entries": {key: {"d_env": 0.17, "d_stft": 1.0}}, "pairs": {}},
+        "2": {"entries": {key: {"d_env": 0.19, "d_stft": 2.0}}, "pairs": {}}}})  # fmt: skip
     out = tmp_path / "report"
-    lines = vision2d_section(out, _scores(offset), ["p2s_2d"], "demo", "sphere_1m", ["sphere_1m"], boot, [summary])
+    lines = vision2d_section(out, _scores(offset), ["p2s_2d"], "demo", ["sphere_1m"], boot, [summary], spread)
     text = "\n".join(lines)
-    overall = next(line for line in lines if line.startswith("Verdict"))
+    overall = next(line for line in lines if line.startswith("- sphere_1m (all N, paired over 30 scenes)"))
     assert overall.count(verdict) == 2  # d_env and d_stft
+    assert "d_env" in overall and "outside seed spread (2σ = 0.04, proxy)" in overall  # |0.05| > 2 sqrt(2) 0.01414
+    assert "within seed spread (2σ = 2, proxy)" in overall  # d_stft: |0.5| < 2 sqrt(2) 0.707
     assert "paired over 30 scenes" in text and "paired over 10 scenes" in text  # all N, and each N
     assert "3D model fed the scene turned by pi/2" in text and "uses the scene" in text
     assert "2D model fed the scene turned by pi/2" in text and "scene use not shown" in text
@@ -161,4 +173,65 @@ def test_the_report_section_gives_the_paired_verdict_either_way(tmp_path, offset
 def test_the_report_section_is_absent_without_2d_scores(tmp_path):
     df = _scores(0.0)
     df = df[df["variant"] != "p2s_2d"]
-    assert vision2d_section(tmp_path, df, ["p2s_2d"], "demo", "sphere_1m", ["sphere_1m"], Bootstrap(10, 0.9, 1)) == []
+    assert vision2d_section(tmp_path, df, ["p2s_2d"], "demo", ["sphere_1m"], Bootstrap(10, 0.9, 1)) == []
+
+
+# --- end to end on the tiny data: the 2D pre-training, p2s_2d trained from it and scored -----------------------
+
+P2S_2D = {"model": "points2sound", "features": "rgb", "loss": "full", "mono_input": "sum_lr", "init": "vision",
+          "vision_net": "panorama2d"}  # fmt: skip
+
+
+def _cli(work: Path, *args: str | Path, ok: int = 0) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "points2sound", *map(str, args)], cwd=work, env=env, capture_output=True, text=True,
+        timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == ok, f"{args[0]} -> {proc.returncode}:\n{proc.stderr[-3000:]}"
+    return proc
+
+
+@pytest.fixture(scope="module")
+def work2d(tiny_data) -> Path:
+    """tiny_data with p2s_2d declared, a 2-iteration scene pretext, the 2D pre-training and p2s_2d trained."""
+    raw_params = yaml.safe_load((tiny_data / "params.yaml").read_text())
+    tiny = raw_params["profiles"]["tiny"]
+    tiny["pretrain"].update(scene_iterations=2, scene_val_scenes=4)
+    tiny["variants"] = {"p2s_2d": P2S_2D}
+    (tiny_data / "params_2d.yaml").write_text(yaml.safe_dump(raw_params, sort_keys=False))
+    p, d = "params_2d.yaml", "data/tiny"
+    _cli(tiny_data, "pretrain-panorama", "--params", p, "--dataset", d, "--out", "m2d/pre", "--live", "m2d/pre_live",
+         "--checkpoints", "m2d/pre_ckpt")  # fmt: skip
+    _cli(tiny_data, "train", "--params", p, "--variant", "p2s_2d", "--dataset", d, "--pretrained",
+         "m2d/pre/model.pt", "--out", "m2d/p2s_2d", "--live", "m2d/live", "--checkpoints", "m2d/ckpt")  # fmt: skip
+    return tiny_data
+
+
+def test_the_2d_pretraining_and_p2s_2d_train_the_2d_net(work2d):
+    summary = json.loads((work2d / "m2d/pre_live/metrics.json").read_text())
+    assert summary["scene_iterations"] == 2 and 0.0 <= summary["scene_test_azimuth_accuracy"] <= 1.0
+    pre = torch.load(work2d / "m2d/pre/model.pt", weights_only=True)
+    model = torch.load(work2d / "m2d/p2s_2d/model.pt", weights_only=True)
+    stem = next(v for k, v in model["model"].items() if k.endswith("trunk.conv1.weight"))
+    assert tuple(stem.shape) == (64, 4, 7, 7)  # torchvision's stem on r, g, b and depth
+    assert json.loads(pre["config"])["net"] == "panorama2d"
+
+
+def test_p2s_2d_is_scored_on_the_test_scenes_with_its_rotated_visual(work2d):
+    _cli(work2d, "evaluate", "--params", "params_2d.yaml", "--variant", "p2s_2d", "--model", "m2d/p2s_2d/model.pt",
+         "--scenes-root", "data/tiny/scenes", "--ir-sets", "sphere_1m", "--out-dir", "s2d")  # fmt: skip
+    scores = pd.read_csv(work2d / "s2d/sphere_1m.csv")
+    scenes = pd.read_csv(work2d / "data/tiny/scenes/test_sphere_1m/scenes.csv")
+    for method in ("points2sound", "rotated_visual"):
+        rows = scores[scores["method"] == method]
+        assert len(rows) == len(scenes) and (rows["variant"] == "p2s_2d").all() and rows["d_env"].notna().all()
+
+
+def test_p2s_2d_refuses_a_3d_pretraining(work2d, tmp_path):
+    _cli(work2d, "pretrain", "--params", "params_2d.yaml", "--shapes", "data/tiny/shapes", "--dataset", "data/tiny",
+         "--out", "m2d/pre3d", "--live", "m2d/pre3d_live", "--checkpoints", "m2d/pre3d_ckpt")  # fmt: skip
+    proc = _cli(work2d, "train", "--params", "params_2d.yaml", "--variant", "p2s_2d", "--dataset", "data/tiny",
+                "--pretrained", "m2d/pre3d/model.pt", "--out", tmp_path / "m", "--live", tmp_path / "l",
+                "--checkpoints", tmp_path / "c", ok=2)  # fmt: skip
+    assert "2D network" in proc.stderr and not (tmp_path / "m").exists()

@@ -166,11 +166,16 @@ def write_results(settings: ReportSettings, inputs: ReportInputs, out_dir: Path)
         )
         separation = [*(separation or []), *foa]
     if settings.panorama_variants:
-        ir_sets = [settings.anechoic, *settings.rooms]
         panorama = vision2d_section(
-            out_dir, df, settings.panorama_variants, settings.profile, settings.anechoic, ir_sets,
-            settings.bootstrap, inputs.pretext,
-        )  # fmt: skip
+            out_dir,
+            df,
+            settings.panorama_variants,
+            settings.profile,
+            [settings.anechoic, *settings.rooms],
+            settings.bootstrap,
+            inputs.pretext,
+            run_info.get("seed_spread"),
+        )
         separation = [*(separation or []), *panorama]
     page = write_report(out_dir, df, run_info, tables, figures, wavs, separation)  # writes the tables too
     run = reproduction.record(list(inputs.artifacts), out_dir / "tables", machine, commit, settings.profile)

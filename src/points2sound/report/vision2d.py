@@ -10,12 +10,15 @@ the same either way. The pretext accuracies come from the two pre-trainings' dvc
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
 from ..settings.report import Bootstrap
+from .claims import Entry
+from .spread import PairSpread, SeedSpread
 from .stats import FAILS, HOLDS, bootstrap_difference
 from .table_text import FrameTable
 from .tables import HEADLINE, select_entry
@@ -112,15 +115,29 @@ def verdict_lines(df: pd.DataFrame, variant: str, ir_sets: Sequence[str], boot: 
     return lines
 
 
-def _overall(df: pd.DataFrame, variant: str, anechoic: str, boot: Bootstrap) -> str:
-    three, two = _rows(df, anechoic, "points2sound", HEADLINE["variant"]), _rows(df, anechoic, "points2sound", variant)
-    if not (len(three) and len(two)):
-        return f"No verdict: `{variant}` or p2s_rgb has no scores on {anechoic}."
-    words = []
-    for m in _METRICS:
-        d = bootstrap_difference(three, two, m, True, boot, f"vision2d/{variant}/{anechoic}/{m}/None")
-        words.append(f"on {m} {_word(d.verdict, 'the 3D net', 'the 2D net')} ({d.interval_text()})")
-    return f"Verdict on the anechoic scenes ({anechoic}, all N, paired): " + "; ".join(words) + "."
+def _overall(
+    df: pd.DataFrame, variant: str, ir_sets: Sequence[str], boot: Bootstrap, spread: SeedSpread | None
+) -> list[str]:
+    """The plain verdict per IR set over all N: the paired interval, and whether another training seed could
+    flip it (|difference| within 2 sigma_d of the seed spread; the 2D side's sigma is the 3D net's, a proxy)."""
+    lines = []
+    for ir in ir_sets:
+        three, two = _rows(df, ir, "points2sound", HEADLINE["variant"]), _rows(df, ir, "points2sound", variant)
+        if not (len(three) and len(two)):
+            lines.append(f"- {ir}: no verdict, `{variant}` or p2s_rgb has no scores here.")
+            continue
+        words = []
+        for m in _METRICS:
+            d = bootstrap_difference(three, two, m, True, boot, f"vision2d/{variant}/{ir}/{m}/None")
+            noise = ""
+            if spread is not None:
+                entry = Entry("p2s_rgb", ir, "points2sound", HEADLINE["variant"], HEADLINE["mono_input"])
+                sigma, _ = spread.entry_sigma(entry, m)
+                if math.isfinite(sigma):
+                    noise = ", " + PairSpread(math.hypot(sigma, sigma), False, len(spread.seeds)).text(d.diff)
+            words.append(f"{m} {_word(d.verdict, 'the 3D net', 'the 2D net')} (2D - 3D {d.interval_text()}{noise})")
+        lines.append(f"- {ir} (all N, paired over {d.n_better} scenes): " + "; ".join(words) + ".")
+    return lines
 
 
 def vision2d_section(
@@ -128,10 +145,10 @@ def vision2d_section(
     df: pd.DataFrame,
     variants: Sequence[str],
     profile: str,
-    anechoic: str,
     ir_sets: Sequence[str],
     boot: Bootstrap,
     pretext: Sequence[Path] = (),
+    spread: SeedSpread | None = None,
 ) -> list[str]:
     """Write the section's table; return its Markdown lines (none when no 2D variant was scored)."""
     scored = [v for v in variants if (df["variant"] == v).any()]
@@ -160,7 +177,9 @@ def vision2d_section(
             table.to_markdown(),
             "Files: " + ", ".join(f"[{p.suffix[1:]}]({p.relative_to(out_dir)})" for p in paths) + ".",
             "",
-            _overall(df, variant, anechoic, boot),
+            "Verdict per IR set:",
+            "",
+            *_overall(df, variant, ir_sets, boot, spread),
             "",
             "Paired intervals over the same scenes:",
             "",
