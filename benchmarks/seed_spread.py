@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from points2sound.atomic import write_text  # noqa: E402
 from points2sound.config import freeze_run_params, load_params, read_params_file, with_overrides  # noqa: E402
 from points2sound.evaluate.scores import read_scores  # noqa: E402
+from points2sound.graph import init_pretraining  # noqa: E402
 from points2sound.report.spread import SPREAD_METRICS, entry_means, pair_differences  # noqa: E402
 
 DEFAULT_VARIANTS = ("p2s_rgb", "p2s_depth")
@@ -60,17 +61,26 @@ def train_and_score(root: Path, profile: str, seed: int, variants: list[str], ir
                 *map(str, args)]  # fmt: skip
 
     data, log, times = root / "data" / profile, out / "commands.log", {}
-    vision = out / "models" / "pretrain_vision"
-    if not (vision / "model.pt").is_file():
-        times["pretrain_vision"] = _run(
-            cli("pretrain", "--shapes", data / "shapes", "--dataset", data, "--out", vision,
-                "--live", out / "live" / "pretrain_vision", "--checkpoints", out / "checkpoints" / "pretrain_vision"),
-            log,
-            root,
-        )  # fmt: skip
+    params = load_params(frozen, profile)
+    pretrainings = {
+        "pretrain_vision": ("pretrain", "--shapes", data / "shapes", "--dataset", data),
+        "pretrain_vision_2d": ("pretrain-panorama", "--dataset", data),  # the 2D net's (vision_net: panorama2d)
+    }
+    needed = {init_pretraining(params["variants"][v]) for v in variants}
+    for name in sorted(needed):
+        if name not in pretrainings:
+            raise SystemExit(f"seed_spread: variants starting from {name} are not supported")
+        if not (out / "models" / name / "model.pt").is_file():
+            times[name] = _run(
+                cli(*pretrainings[name], "--out", out / "models" / name, "--live", out / "live" / name,
+                    "--checkpoints", out / "checkpoints" / name),
+                log,
+                root,
+            )  # fmt: skip
     files = []
     for variant in variants:
         model = out / "models" / variant
+        vision = out / "models" / init_pretraining(params["variants"][variant])
         if not (model / "model.pt").is_file():
             times[f"train_{variant}"] = _run(
                 cli("train", "--variant", variant, "--dataset", data, "--pretrained", vision / "model.pt",
@@ -103,6 +113,21 @@ def _val_losses(live_root: Path, variants: list[str]) -> dict[str, dict[str, flo
         if path.is_file():
             summary = json.loads(path.read_text())
             out[v] = {k: summary[k] for k in ("val_l1", "val_l1_mono_copy", "val_l1_rotated") if k in summary}
+    return out
+
+
+def variant_means(df, variants: list[str], ir_sets: list[str]) -> dict:
+    """Each variant's mean of each metric per IR set, over all test scenes and per N (variants outside the
+    report's claims, such as p2s_2d, have no claim entries)."""
+    out: dict = {}
+    for v in variants:
+        for ir in ir_sets:
+            rows = df[(df["variant"] == v) & (df["method"] == "points2sound") & (df["ir_set"] == ir)]
+            cell = {m: {"all": float(rows[m].mean())} for m in SPREAD_METRICS}
+            for n, part in rows.groupby("n_sources"):
+                for m in SPREAD_METRICS:
+                    cell[m][f"N={n}"] = float(part[m].mean())
+            out.setdefault(v, {})[ir] = cell
     return out
 
 
@@ -148,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
             "pairs": pair_differences(df, anechoic, rooms, rt60, SPREAD_METRICS),
             "val": run["val"],
             "wall_s": run["wall_s"],
+            "variant_means": variant_means(df, args.variants, ir_sets),
         }
     result = {
         "profile": args.profile,
