@@ -362,7 +362,7 @@ class _Builder:
             ("train.separation", "train.runtime"),
             "pretrain",
         )
-        if any(vision_net(spec) == "panorama2d" for spec in P["variants"].values()):
+        if self.panorama_variants():
             self._training(
                 "pretrain_vision_2d",
                 ["pretrain-panorama", "--dataset", D],
@@ -437,6 +437,10 @@ class _Builder:
 
     def foa_variants(self) -> list[str]:
         return [v for v, spec in self.P["variants"].items() if spec["model"] == "points2sound_foa"]
+
+    def panorama_variants(self) -> list[str]:
+        """The variants whose vision net is the 2D one (they need `pretrain_vision_2d`)."""
+        return [v for v, spec in self.P["variants"].items() if vision_net(spec) == "panorama2d"]
 
     def foa_scores(self) -> None:
         """Each FOA variant against the spatial prior and the omni field, as fields and decoded (issue 18)."""
@@ -620,7 +624,7 @@ class _Builder:
             args += ["--foa-scores", *foa]
         # the vision pre-trainings' summaries, for the 3D-against-2D section's pretext accuracies
         pretext = ()
-        if any(vision_net(spec) == "panorama2d" for spec in self.P["variants"].values()):
+        if self.panorama_variants():
             pretext = tuple(s.outs["metrics"].path for s in self.stages if s.name in VISION_NETS.values())
             args += ["--pretext", *pretext]
         deps: dict[str, Any] = {
