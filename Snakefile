@@ -1,6 +1,6 @@
-# Points2Sound: the full reproduction. The stages are declared once, in the package
-# (src/points2sound/graph.py); workflow/rules/stages.smk makes one rule of each, and
-# dvc.yaml is rendered from the same declaration (`points2sound dvc-yaml`).
+# Points2Sound: the full reproduction. Each stage kind is one module of the package
+# (src/points2sound/pipeline/stages/<kind>.py); workflow/rules/stages.smk makes one rule of each
+# stage, and dvc.yaml is rendered from the same declarations (`points2sound dvc-yaml`).
 #
 #   snakemake --cores 2                                       # default profile (demo, embedded data)
 #   snakemake --cores 2 --config profile=tiny                 # another profile of params.yaml
@@ -22,7 +22,7 @@ from points2sound.config import (
     resolve,
     with_overrides,
 )
-from points2sound.graph import final_outputs, stage_graph
+from points2sound.pipeline.graph import final_outputs, stage_graph
 from points2sound.settings import section_digest
 
 min_version("8.0")

@@ -33,9 +33,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from points2sound import stages  # noqa: E402
 from points2sound.atomic import write_text  # noqa: E402
 from points2sound.config import load_params  # noqa: E402
+from points2sound.pipeline.stages import train as train_stage  # noqa: E402
 from points2sound.settings.train import SEPARATION_TRANSFERS  # noqa: E402
 
 
@@ -45,7 +45,7 @@ def run_rule(root: Path, profile: str, rule: str, work: Path) -> dict:
     models = root / "models" / profile
     out = work / rule
     t0 = time.perf_counter()
-    stages.train(
+    train_stage.run(
         params,
         "p2s_audiopt",
         root / "data" / profile,

@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from points2sound.atomic import write_text  # noqa: E402
 from points2sound.config import freeze_run_params, load_params, read_params_file, with_overrides  # noqa: E402
 from points2sound.evaluate.scores import read_scores  # noqa: E402
-from points2sound.graph import init_pretraining  # noqa: E402
+from points2sound.model_kinds import init_pretraining  # noqa: E402
 from points2sound.report.spread import SPREAD_METRICS, entry_means, pair_differences  # noqa: E402
 
 DEFAULT_VARIANTS = ("p2s_rgb", "p2s_depth")

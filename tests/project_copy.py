@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from points2sound.config import read_params_file, resolve
-from points2sound.dvc_yaml import render, set_profile_line
+from points2sound.pipeline.dvc_yaml import render, set_profile_line
 
 ROOT = Path(__file__).resolve().parents[1]
 # the pipeline and the committed inputs its graph can name (results/benchmarks: report.seed_spread)

@@ -226,52 +226,42 @@ def test_status_reports_verified_sources(fetched):
 
 def test_shared_stages_run_on_the_fetched_data(fetched):
     """split, render (HRIR and measured rooms) and scenes run unchanged on the converted data."""
-    from points2sound import stages
+    from points2sound.pipeline.stages import pretrain_vision, test_scenes
+    from points2sound.pipeline.stages import render as render_stage
+    from points2sound.pipeline.stages import split as split_stage
+    from points2sound.pipeline.stages import train as train_stage
 
     params, root, _, _ = fetched
-    stages.split(params, root)
-    stages.render(
+    split_stage.run(params, root)
+    render_stage.run(
         params,
         root,
         root / "ir" / "QU_KEMAR_anechoic_1m.sofa",
         root / "binaural" / "QU_KEMAR_anechoic_1m",
         ["train", "val", "test"],
     )
-    stages.render(params, root, root / "ir" / "calypso.sofa", root / "binaural" / "calypso", ["test"])
-    stages.scenes(params, root, "QU_KEMAR_anechoic_1m", root / "scenes" / "test_QU_KEMAR_anechoic_1m")
-    stages.scenes(params, root, "calypso", root / "scenes" / "test_calypso")
+    render_stage.run(params, root, root / "ir" / "calypso.sofa", root / "binaural" / "calypso", ["test"])
+    test_scenes.run(params, root, "QU_KEMAR_anechoic_1m", root / "scenes" / "test_QU_KEMAR_anechoic_1m")
+    test_scenes.run(params, root, "calypso", root / "scenes" / "test_calypso")
     table = pd.read_csv(root / "scenes" / "test_calypso" / "scenes.csv")
     assert len(table) >= 1
-    if hasattr(stages, "pretrain"):  # the training half, where present: a few iterations on the fetched shapes
-        try:
-            import inspect
-
-            sig = inspect.signature(stages.pretrain)
-        except (TypeError, ValueError):
-            return
-        if len(sig.parameters) >= 7:
-            out = root.parent / "models"
-            stages.pretrain(params, root / "shapes", out / "pretrain", out / "pretrain_live", out / "ckpt", 1, None)
-            assert (out / "pretrain" / "model.pt").is_file()
-    if hasattr(stages, "train") and "variants" in params:
-        import inspect
-
-        if len(inspect.signature(stages.train).parameters) >= 9:
-            out = root.parent / "models"
-            variant = next(iter(params["variants"]))
-            pretrained = out / "pretrain" / "model.pt"
-            stages.train(
-                params,
-                variant,
-                root,
-                pretrained if pretrained.is_file() else None,
-                out / variant,
-                out / f"{variant}_live",
-                out / f"ckpt_{variant}",
-                1,
-                None,
-            )
-            assert (out / variant / "model.pt").is_file()
+    # the training half: a few iterations on the fetched shapes, then one variant
+    out = root.parent / "models"
+    pretrain_vision.run(params, root / "shapes", out / "pretrain", out / "pretrain_live", out / "ckpt", 1, None)
+    assert (out / "pretrain" / "model.pt").is_file()
+    variant = next(iter(params["variants"]))
+    train_stage.run(
+        params,
+        variant,
+        root,
+        out / "pretrain" / "model.pt",
+        out / variant,
+        out / f"{variant}_live",
+        out / f"ckpt_{variant}",
+        1,
+        None,
+    )
+    assert (out / variant / "model.pt").is_file()
 
 
 # ---------------------------------------------------------------- failures

@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from scipy.optimize import linprog
 
 from points2sound.errors import ParameterError
+from points2sound.evaluate.foa_metrics import circle_directions, circular_emd, energy_map, foa_emd
 from points2sound.foa.ambisonics import encode_foa, rotate_foa
-from points2sound.foa.metrics import circle_directions, circular_emd, energy_map, foa_emd
 
 
 def _emd_by_linear_programming(p: np.ndarray, q: np.ndarray) -> float:
@@ -77,8 +77,8 @@ def test_silence_and_bad_maps():
 
 
 def test_field_distances_share_the_true_w_scale():
+    from points2sound.evaluate.foa_metrics import field_distances
     from points2sound.foa.ambisonics import encode_foa
-    from points2sound.foa.metrics import field_distances
 
     rng = np.random.default_rng(2)
     s = rng.standard_normal((1, 3000))

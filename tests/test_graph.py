@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from points2sound.codedeps import expand
 from points2sound.config import read_params_file, resolve
-from points2sound.dvc_yaml import render
+from points2sound.pipeline.codedeps import expand
+from points2sound.pipeline.dvc_yaml import render
 from project_copy import ROOT, copy_project
 
 BIN = Path(sys.executable).parent
@@ -132,7 +132,7 @@ def test_dvc_yaml_command_switches_profile(tmp_path):
 
 def test_every_stage_depends_on_the_code_it_runs():
     """The code paths come from the imports: the training stage runs the training loop and the model files."""
-    from points2sound.graph import stage_graph
+    from points2sound.pipeline.graph import stage_graph
 
     stages = {s.name: s for s in stage_graph(resolve(read_params_file(ROOT / "params.yaml"), "tiny"), ROOT)}
     train = set(expand(list(stages["train_p2s_rgb"].code), ROOT))
@@ -149,18 +149,9 @@ def test_every_stage_depends_on_the_code_it_runs():
     assert {"src/points2sound/report/run.py", "src/points2sound/settings/report.py"} <= report
 
 
-def test_every_stage_depends_on_every_cli_module():
-    """The parser of every command imports all of cli/: a change to any of its modules reruns the stages."""
-    from points2sound.graph import stage_graph
-
-    cli = {f"src/points2sound/cli/{p.name}" for p in (ROOT / "src/points2sound/cli").glob("*.py")}
-    for stage in stage_graph(resolve(read_params_file(ROOT / "params.yaml"), "tiny"), ROOT):
-        assert cli <= set(expand(list(stage.code), ROOT)), stage.name
-
-
 def test_a_seed_spread_file_is_a_declared_input_of_the_report():
     """report.seed_spread (a committed benchmark output) reaches the report's command and its inputs."""
-    from points2sound.graph import stage_graph
+    from points2sound.pipeline.graph import stage_graph
 
     raw = read_params_file(ROOT / "params.yaml")
     plain = {s.name: s for s in stage_graph(resolve(raw, "tiny"), ROOT)}["report"]
@@ -173,7 +164,8 @@ def test_a_seed_spread_file_is_a_declared_input_of_the_report():
 
 def test_report_outputs_have_a_category_and_a_caption():
     """What `snakemake --report` shows is declared in the graph; DVC's dvc.yaml is the same without it."""
-    from points2sound.graph import REPORT_CATEGORIES, stage_graph
+    from points2sound.pipeline.declare import REPORT_CATEGORIES
+    from points2sound.pipeline.graph import stage_graph
 
     stages = stage_graph(resolve(read_params_file(ROOT / "params.yaml"), "tiny"), ROOT)
     shown = {(s.name, k): o.report for s in stages for k, o in s.outs.items() if o.report is not None}
@@ -189,7 +181,7 @@ def test_report_outputs_have_a_category_and_a_caption():
 
 
 def test_an_foa_variant_is_scored_as_a_field_and_reaches_the_report():
-    from points2sound.graph import stage_graph
+    from points2sound.pipeline.graph import stage_graph
 
     stages = {s.name: s for s in stage_graph(resolve(read_params_file(ROOT / "params.yaml"), "demo"), ROOT)}
     foa = stages["evaluate_foa_p2s_foa"]
@@ -199,7 +191,7 @@ def test_an_foa_variant_is_scored_as_a_field_and_reaches_the_report():
 
 
 def test_a_2d_variant_adds_its_pretraining_and_reaches_the_report():
-    from points2sound.graph import stage_graph
+    from points2sound.pipeline.graph import stage_graph
 
     raw = read_params_file(ROOT / "params.yaml")
     stages = {s.name: s for s in stage_graph(resolve(raw, "demo"), ROOT)}

@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 import torch
 
-from points2sound import stages
 from points2sound.config import load_params
 from points2sound.data.scenes import SceneSources
 from points2sound.data.scenes.mixtures import MixtureSampler
@@ -18,6 +17,8 @@ from points2sound.errors import ParameterError
 from points2sound.models.checkpoint import load_checkpoint
 from points2sound.models.loading import load_system
 from points2sound.models.systems import Points2SoundNet, SeparationNet, init_from_separation
+from points2sound.pipeline.stages import evaluate_separation, pretrain_separation, pretrain_vision
+from points2sound.pipeline.stages import train as train_stage
 from points2sound.settings.train import separation_config
 from points2sound.train.separation import collate_mixtures
 
@@ -117,14 +118,14 @@ def test_transfer_rule_keeps_the_named_blocks_fresh(rule):
 @pytest.fixture(scope="module")
 def pretrained(tiny_data, params, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("pre")
-    stages.pretrain(params, tiny_data / "data/tiny/shapes", out / "model", out / "live", out / "ckpt", threads=1)
+    pretrain_vision.run(params, tiny_data / "data/tiny/shapes", out / "model", out / "live", out / "ckpt", threads=1)
     return out / "model/model.pt"
 
 
 def test_separation_stages_end_to_end(params, tiny_data, pretrained, tmp_path):
     data = tiny_data / "data/tiny"
     sep = tmp_path / "sep"
-    stages.pretrain_separation(params, data, pretrained, sep / "model", sep / "live", sep / "ckpt", threads=1)
+    pretrain_separation.run(params, data, pretrained, sep / "model", sep / "live", sep / "ckpt", threads=1)
     summary = json.loads((sep / "live/metrics.json").read_text())
     assert summary["iterations"] == params["pretrain_audio"]["iterations"] and summary["val_l1"] > 0
     blob = load_checkpoint(sep / "model/model.pt", "pretrain_separation")
@@ -134,7 +135,7 @@ def test_separation_stages_end_to_end(params, tiny_data, pretrained, tmp_path):
     models = tmp_path / "models"
     for variant, init in (("p2s_rgb", pretrained), ("p2s_audiopt", sep / "model/model.pt")):
         out = tmp_path / variant
-        stages.train(
+        train_stage.run(
             params,
             variant,
             data,
@@ -149,14 +150,16 @@ def test_separation_stages_end_to_end(params, tiny_data, pretrained, tmp_path):
     system, saved = load_system(models / "p2s_audiopt/model.pt")
     assert saved["config"]["init"] == "separation_audio"
     with pytest.raises(ParameterError, match="init"):  # a vision checkpoint is not a separation checkpoint
-        stages.train(params, "p2s_audiopt", data, None, tmp_path / "x", tmp_path / "xlive", tmp_path / "xck", threads=1)
+        train_stage.run(
+            params, "p2s_audiopt", data, None, tmp_path / "x", tmp_path / "xlive", tmp_path / "xck", threads=1
+        )
     with pytest.raises(ParameterError, match="separation_audio.*vision pre-training"):
-        stages.train(
+        train_stage.run(
             params, "p2s_audiopt", data, sep / "model/model.pt", tmp_path / "y", tmp_path / "yl", tmp_path / "yc", 1
         )
 
     scores = tmp_path / "scores"
-    stages.evaluate_separation(params, data, sep / "model/model.pt", models, None, scores, threads=1)
+    evaluate_separation.run(params, data, sep / "model/model.pt", models, None, scores, threads=1)
     mono = pd.read_csv(scores / "mono.csv")
     per_n = params["pretrain_audio"]["test_mixtures_per_n"]
     assert len(mono) == per_n * (2 + 3) and set(mono.n_sources) == {2, 3}

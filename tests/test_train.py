@@ -19,14 +19,16 @@ import pytest
 import torch
 import yaml
 
-from points2sound import stages
 from points2sound.config import load_params
 from points2sound.data.scenes import load_materialized_scene, read_scene_specs
-from points2sound.errors import InputFileError, ParameterError
+from points2sound.errors import InputFileError, ParameterError, RunStopped
 from points2sound.evaluate.metrics import binaural_scores
 from points2sound.evaluate.run import binauralize_scene
 from points2sound.models.checkpoint import load_checkpoint, save_checkpoint
 from points2sound.models.loading import load_system
+from points2sound.pipeline.stages import evaluate as evaluate_stage
+from points2sound.pipeline.stages import evaluate_mono_mono, pretrain_vision
+from points2sound.pipeline.stages import train as train_stage
 from points2sound.settings.train import system_config
 from points2sound.train.data import BatchPlan
 
@@ -75,12 +77,12 @@ def _history(out: Path) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def pretrained(tiny_data, params, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("pre")
-    stages.pretrain(params, tiny_data / "data/tiny/shapes", out / "model", out / "live", out / "ckpt", threads=1)
+    pretrain_vision.run(params, tiny_data / "data/tiny/shapes", out / "model", out / "live", out / "ckpt", threads=1)
     return out
 
 
 def _train(params, tiny_data, pretrained, out: Path, variant: str = "p2s_rgb", stop_after=None) -> Path:
-    stages.train(
+    train_stage.run(
         params,
         variant,
         tiny_data / "data/tiny",
@@ -110,7 +112,7 @@ def uninterrupted(params, tiny_data, pretrained, tmp_path_factory) -> Path:
 
 
 def test_resumed_run_ends_with_the_same_weights(params, tiny_data, pretrained, uninterrupted, tmp_path):
-    with pytest.raises(stages.RunStopped):
+    with pytest.raises(RunStopped):
         _train(params, tiny_data, pretrained, tmp_path, stop_after=3)
     assert not (tmp_path / "model").exists(), "a stopped run must not leave a final model"
     assert (tmp_path / "ckpt/last.pt").is_file()
@@ -127,7 +129,7 @@ def test_resumed_run_ends_with_the_same_weights(params, tiny_data, pretrained, u
 def test_a_resumed_run_logs_each_step_once(params, tiny_data, pretrained, uninterrupted, tmp_path):
     """The dvclive files of a stopped and resumed run are the uninterrupted run's, even when the run was
     killed after logging a row its last checkpoint does not hold (a kill -9 between the two)."""
-    with pytest.raises(stages.RunStopped):
+    with pytest.raises(RunStopped):
         _train(params, tiny_data, pretrained, tmp_path, stop_after=3)
     tsv = tmp_path / "live/plots/metrics/train_loss.tsv"
     assert pd.read_csv(tsv, sep="\t")["step"].tolist() == [2]
@@ -176,9 +178,9 @@ def test_dvclive_writes_only_its_files(tmp_path, monkeypatch):
 
 def test_resumed_pretraining_gives_the_same_bytes(params, tiny_data, pretrained, tmp_path):
     args = (params, tiny_data / "data/tiny/shapes", tmp_path / "model", tmp_path / "live", tmp_path / "ckpt")
-    with pytest.raises(stages.RunStopped):
-        stages.pretrain(*args, threads=1, stop_after=3)
-    stages.pretrain(*args, threads=1)
+    with pytest.raises(RunStopped):
+        pretrain_vision.run(*args, threads=1, stop_after=3)
+    pretrain_vision.run(*args, threads=1)
     assert _artifacts(tmp_path) == _artifacts(pretrained)
 
 
@@ -300,7 +302,7 @@ def test_every_variant_builds_and_steps(params, tiny_data, pretrained, tmp_path)
 
 
 def test_evaluation_scores_what_the_model_outputs(params, tiny_data, uninterrupted, tmp_path):
-    stages.evaluate(params, "p2s_rgb", uninterrupted, tiny_data / "data/tiny/scenes", HRIR, tmp_path, threads=1)
+    evaluate_stage.run(params, "p2s_rgb", uninterrupted, tiny_data / "data/tiny/scenes", HRIR, tmp_path, threads=1)
     scores = pd.read_csv(tmp_path / f"{HRIR}.csv")
     assert set(scores["method"]) == {"points2sound", "rotated_visual"}
     scenes = tiny_data / f"data/tiny/scenes/test_{HRIR}"
@@ -314,7 +316,7 @@ def test_evaluation_scores_what_the_model_outputs(params, tiny_data, uninterrupt
 
 
 def test_mono_mono_scores_every_mono_input(params, tiny_data, tmp_path):
-    stages.evaluate(params, None, None, tiny_data / "data/tiny/scenes", HRIR, tmp_path)
+    evaluate_mono_mono.run(params, tiny_data / "data/tiny/scenes", HRIR, tmp_path)
     scores = pd.read_csv(tmp_path / f"{HRIR}.csv")
     assert sorted(set(scores["mono_input"])) == ["left", "sum_lr", "true_mono"]
     assert len(scores) == 3 * params["scenes"]["test"]["count"]
@@ -324,7 +326,7 @@ def test_unknown_variant_and_bad_ir_set_are_named(params, tiny_data, tmp_path):
     with pytest.raises(ParameterError, match="no variant named 'nope'"):
         system_config(params, "nope")
     with pytest.raises(ParameterError, match="ir_sets"):
-        stages.evaluate(params, None, None, tiny_data / "data/tiny/scenes", "nowhere", tmp_path)
+        evaluate_mono_mono.run(params, tiny_data / "data/tiny/scenes", "nowhere", tmp_path)
 
 
 @pytest.mark.parametrize("world", [1, 2, 4])
@@ -362,14 +364,14 @@ def test_checkpoint_writes_are_atomic(tmp_path):
 
 def test_scene_pretext_after_shape_classification(tiny_data, params, tmp_path):
     p = {**params, "pretrain": {**params["pretrain"], "scene_iterations": 2, "val_every": 2, "scene_val_scenes": 4}}
-    stages.pretrain(
+    pretrain_vision.run(
         p,
         tiny_data / "data/tiny/shapes",
         tmp_path / "model",
         tmp_path / "live",
         tmp_path / "ckpt",
         threads=1,
-        dataset_root=tiny_data / "data/tiny",
+        dataset=tiny_data / "data/tiny",
     )
     summary = _summary(tmp_path)
     assert 0.0 <= summary["scene_val_azimuth_accuracy"] <= 1.0
@@ -385,7 +387,7 @@ def test_scene_pretext_after_shape_classification(tiny_data, params, tmp_path):
     assert build_vision(params["model"]["vision"], k, 0).load_pretrained(blob["model"]) is True
     assert build_vision(params["model"]["vision"], k + 1, 0).load_pretrained(blob["model"]) is False
     with pytest.raises(ParameterError, match="needs the dataset"):
-        stages.pretrain(
+        pretrain_vision.run(
             p, tiny_data / "data/tiny/shapes", tmp_path / "m2", tmp_path / "live2", tmp_path / "ck2", threads=1
         )
 

@@ -294,7 +294,7 @@ def test_report_compares_with_a_committed_reference(snakemake_run):
 
 def test_every_rule_writes_a_benchmark_and_the_stage_costs_table_reads_them(snakemake_run):
     from points2sound.config import load_params
-    from points2sound.graph import stage_graph
+    from points2sound.pipeline.graph import stage_graph
 
     stages = stage_graph(load_params(snakemake_run / "params.yaml"), snakemake_run)
     for stage in stages:

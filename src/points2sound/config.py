@@ -20,7 +20,7 @@ import jsonschema
 import yaml
 
 from .errors import InputFileError, ParameterError
-from .settings.train import MODEL_LOSSES, SEPARATION_INITS
+from .model_kinds import MODEL_KINDS, SEPARATION_INITS
 
 PROFILES_KEY = "profiles"
 OVERRIDES_KEY = "overrides"
@@ -387,7 +387,7 @@ def validate(params: Mapping[str, Any]) -> None:
                 "names which separation weights a variant takes: needed with init "
                 f"{' or '.join(SEPARATION_INITS)}, and only then (init is {v['init']!r})",
             )
-        allowed = MODEL_LOSSES[v["model"]]
+        allowed = MODEL_KINDS[v["model"]].losses
         if v["loss"] not in allowed:
             raise ParameterError(
                 f"variants.{name}.loss", f"a {v['model']} model trains with {allowed}, got {v['loss']!r}"

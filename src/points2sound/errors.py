@@ -35,3 +35,11 @@ class ParameterError(Points2SoundError):
     def __init__(self, name: str, problem: str):
         self.name = name
         super().__init__(f"parameter {name!r}: {problem}")
+
+
+class RunStopped(Exception):
+    """A run cut short on purpose (--stop-after): resumable, no output written (exit status 3)."""
+
+    def __init__(self, iteration: int):
+        super().__init__(f"stopped after iteration {iteration}; rerun the same command to resume")
+        self.iteration = iteration

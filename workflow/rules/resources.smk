@@ -4,9 +4,9 @@
 
 from snakemake.exceptions import WorkflowError
 
-from points2sound.codedeps import code_paths
-from points2sound.codedeps import expand as expand_code
-from points2sound.graph import by_topic
+from points2sound.pipeline.codedeps import code_paths
+from points2sound.pipeline.codedeps import expand as expand_code
+from points2sound.pipeline.graph import by_topic
 
 
 def stage_inputs(stage):
@@ -51,9 +51,9 @@ def topic_outputs(*topics):
 
 def stage_resources(stage):
     """mem_mb, runtime (min), cpus_per_task and GPUs of a training rule (resources.<kind>)."""
-    if stage.kind is None:
+    if stage.resources is None:
         return {}
-    r = P["resources"][stage.kind]
+    r = P["resources"][stage.resources]
     out = {"mem_mb": int(r["mem_mb"]), "runtime": int(r["runtime_min"]), "cpus_per_task": int(r["cpus"])}
     gpus, nodes = int(r.get("gpus", 0)), int(r.get("nodes", 1))
     if nodes > 1:
@@ -68,10 +68,10 @@ def stage_resources(stage):
 def stage_threads(stage):
     """resources.<kind>.cpus, at most the cores of one machine (on 2 cores, 1-core demo runs go two
     at a time); in cluster jobs the job's CPUs. The command picks the same count by itself
-    (stages._threads), so both engines train with the same threads and the same float sums."""
-    if stage.kind is None:
+    (pipeline.training.stage_threads), so both engines train with the same threads and the same float sums."""
+    if stage.resources is None:
         return 1
-    cpus = int(P["resources"][stage.kind]["cpus"])
+    cpus = int(P["resources"][stage.resources]["cpus"])
     if workflow.remote_exec:  # inside a cluster job
         return cpus
     try:
@@ -106,9 +106,9 @@ def launcher(kind):
 
 def stage_shell(stage):
     """The launcher, then the command exactly as dvc.yaml has it."""
-    return f"{launcher(stage.kind)} {stage.command}"
+    return f"{launcher(stage.resources)} {stage.command}"
 
 
 def costs_code():
     """The source files of `points2sound stage-costs` (costs.smk): code changes rerun it."""
-    return expand_code(code_paths(("report.costs",)), Path(workflow.basedir))
+    return expand_code(list(code_paths("pipeline.stages.stage_costs")), Path(workflow.basedir))

@@ -1,8 +1,8 @@
-# One rule per stage of the stage graph (src/points2sound/graph.py), the same stages as dvc.yaml.
+# One rule per stage of the stage graph (src/points2sound/pipeline/graph.py), the same stages as dvc.yaml.
 # Each rule runs one `points2sound` command with explicit paths; its inputs are the data it reads
 # and the source files it runs (code changes rerun it), its `digest` param the parameter keys it
-# reads. Topics (data, render, scenes, train, evaluate, report) are the builder's sections there;
-# targets.smk has a target rule per topic.
+# reads. Each stage kind (pipeline/stages/<kind>.py) names its topic (data, render, scenes, train,
+# evaluate, report); targets.smk has a target rule per topic.
 #
 # Outputs that `snakemake --report` shows carry their category and caption in the graph (Out.report,
 # captions under workflow/report/); every rule writes a benchmark file (wall, CPU time, peak memory)

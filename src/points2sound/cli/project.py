@@ -20,7 +20,7 @@ def _cmd_dvc_yaml(args: argparse.Namespace, params: dict) -> None:
     """Render dvc.yaml for `--profile` (which also becomes params.yaml's `profile:`), or check it."""
     from ..atomic import write_text
     from ..config import read_params_file
-    from ..dvc_yaml import check_current, render, set_profile_line
+    from ..pipeline.dvc_yaml import check_current, render, set_profile_line
 
     root = args.out.resolve().parent
     if args.check:

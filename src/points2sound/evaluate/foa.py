@@ -1,4 +1,4 @@
-"""Scoring first-order ambisonics (FOA) models on the anechoic test scenes (issue 18; Morgado et al., seed 003).
+"""Scoring first-order ambisonics (FOA) models on the anechoic test scenes (Morgado et al., seed 003).
 
 Each test scene's true field is its sources' mono segments encoded at their azimuths (`scene_foa`), W
 being the true mono mixture the model takes as input. Every method gives a field; the scores are:
@@ -34,9 +34,9 @@ import torch
 from ..data.scenes import SceneSources, load_materialized_scene, read_scene_specs, sample_scene_spec, scene_foa
 from ..errors import InputFileError, ParameterError
 from ..foa.ambisonics import binaural_decoder, decode_binaural, rotate_foa
-from ..foa.metrics import circle_directions, energy_map, field_distances, foa_emd
 from ..geometry.voxelize import rotate_voxels_quarter
 from ..settings.scenes import SceneConfig
+from .foa_metrics import circle_directions, energy_map, field_distances, foa_emd
 from .metrics import binaural_scores
 
 log = logging.getLogger(__name__)

@@ -145,7 +145,7 @@ def envelope_distance(pred: np.ndarray, true: np.ndarray, definition: str = "cod
 
 def channel_distances(pred: np.ndarray, true: np.ndarray, sample_rate: int) -> dict[str, float]:
     """{'stft', 'env'}: the 'code' d_STFT and d_ENV of any number of channels (C, T), summed over them, with
-    no normalization (the caller scales; the FOA fields share one factor, `foa.metrics.field_distances`)."""
+    no normalization (the caller scales; the FOA fields share one factor, `evaluate.foa_metrics.field_distances`)."""
     pred, true = np.asarray(pred, dtype=np.float64), np.asarray(true, dtype=np.float64)
     if pred.ndim != 2 or pred.shape != true.shape:
         raise ParameterError("pred", f"needs the shape of 'true' (C, T), got {pred.shape} and {true.shape}")

@@ -12,78 +12,20 @@ input to both ears. Scores are per scene, in the CSV format of evaluate.scores.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from points2sound.audio_io import write_wav
-from points2sound.data.scenes import MONO_INPUTS, load_materialized_scene, read_scene_specs
-from points2sound.errors import InputFileError
-from points2sound.evaluate.metrics import binaural_scores
+from points2sound.data.scenes import load_materialized_scene, read_scene_specs
+from points2sound.evaluate.scene_rows import iter_scenes, score_row
 from points2sound.evaluate.scores import write_scores
 from points2sound.geometry.voxelize import rotate_voxels_quarter
 
 log = logging.getLogger(__name__)
-
-
-def iter_scenes(scenes_dir: Path) -> Iterator[dict[str, Any]]:
-    specs = read_scene_specs(scenes_dir / "scenes.csv")
-    for spec in tqdm(specs, desc=f"scoring {scenes_dir.name}", unit="scene", disable=None):
-        scene = load_materialized_scene(scenes_dir / f"{spec.scene_id}.npz")
-        if scene["spec"] != spec:
-            raise InputFileError(
-                scenes_dir / f"{spec.scene_id}.npz", "does not match its row in scenes.csv", "rerun the scenes stage"
-            )
-        yield scene
-
-
-def _row(
-    scene: Mapping[str, Any],
-    ir_set: str,
-    method: str,
-    variant: str,
-    mono_input: str,
-    features: str,
-    loss: str,
-    estimate: np.ndarray,
-    sample_rate: int,
-) -> dict[str, Any]:
-    spec = scene["spec"]
-    return {
-        "scene_id": spec.scene_id,
-        "ir_set": ir_set,
-        "method": method,
-        "variant": variant,
-        "mono_input": mono_input,
-        "features": features,
-        "loss": loss,
-        "n_sources": spec.n_sources,
-        "instruments": ";".join(s.instrument for s in spec.sources),
-        "azimuths_deg": ";".join(str(s.azimuth_deg) for s in spec.sources),
-        "same_side": spec.same_side,
-        **binaural_scores(estimate, scene["binaural"], sample_rate),
-    }
-
-
-def mono_mono_estimate(mono: np.ndarray) -> np.ndarray:
-    """Mono-Mono: the mono input in both ears, (2, T). Metrics normalize the peak, so no gain is needed."""
-    return np.stack([mono, mono])
-
-
-def score_mono_mono(scenes_dir: Path, ir_set: str, sample_rate: int, out_csv: Path) -> int:
-    """The Mono-Mono baseline for each of the three mono inputs."""
-    rows = []
-    for scene in iter_scenes(scenes_dir):
-        for kind in MONO_INPUTS:
-            rows.append(
-                _row(scene, ir_set, "mono_mono", "", kind, "", "", mono_mono_estimate(scene["mono"][kind]), sample_rate)
-            )
-    write_scores(out_csv, rows)
-    return len(rows)
 
 
 @torch.inference_mode()
@@ -130,7 +72,7 @@ def score_variant(
     for scene in iter_scenes(scenes_dir):
         est = binauralize_scene(system, scene, config, device)
         rows.append(
-            _row(
+            score_row(
                 scene,
                 ir_set,
                 method,
@@ -145,7 +87,7 @@ def score_variant(
         if rotate:
             est = binauralize_scene(system, scene, config, device, rotate=True)
             rows.append(
-                _row(
+                score_row(
                     scene,
                     ir_set,
                     "rotated_visual",

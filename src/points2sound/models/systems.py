@@ -138,7 +138,7 @@ class Points2SoundNet(nn.Module):
 
 
 class Points2SoundFOANet(nn.Module):
-    """Sparse ResNet18 + conditioned Demucs predicting a first-order sound field (issue 18; Morgado et al.).
+    """Sparse ResNet18 + conditioned Demucs predicting a first-order sound field (Morgado et al.).
 
     The mono input is the omni channel W (the true mono mixture); the Demucs writes the three
     first-order channels in ambiX order (Y, Z, X), trained with L1 against the encoded scene. No

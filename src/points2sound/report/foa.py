@@ -1,4 +1,4 @@
-"""The report's first-order ambisonics section (issue 18): the FOA variant against Morgado's baselines.
+"""The report's first-order ambisonics section: the FOA variant against Morgado's baselines.
 
 Reads the FOA stage's per-scene scores (`evaluate/foa.py`) and, for the decoded comparison, the binaural
 scores of the headline model and Mono-Mono on the same anechoic scenes. Every number is a mean over

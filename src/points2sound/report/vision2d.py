@@ -1,4 +1,4 @@
-"""The report's 3D-against-2D section (issue 18): the sparse 3D net on the voxels against torchvision's 2D
+"""The report's 3D-against-2D section: the sparse 3D net on the voxels against torchvision's 2D
 ResNet18 on the panorama of the same voxels, each feeding the same conditioned Demucs.
 
 Both variants are scored on the very same test scenes of every IR set, so each comparison is a paired

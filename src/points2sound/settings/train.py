@@ -13,25 +13,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ParameterError
+from ..model_kinds import MODEL_KINDS, VISION_NETS, vision_net
 from . import stage_seed
 from .scenes import SceneConfig, scene_config
 
-# the losses each model kind trains with (paper: L_full, L_diff; appendix: the U-Net's MSE; issue 18: the FOA field's L1)
-MODEL_LOSSES = {"points2sound": ("full", "diff"), "mono2binaural": ("mse",), "points2sound_foa": ("full",)}
-# The inits that start a binaural model from the separation pre-training, and which of its weights they may take
+# the losses each model kind trains with (model_kinds.py)
+MODEL_LOSSES = {k.name: k.losses for k in MODEL_KINDS.values()}
+# The weights a binaural model may take from the separation pre-training
 # (`variants.<name>.transfer`): name prefixes that keep the binaural model's own init instead. The separation's
 # last decoder block writes the separated source; with the residual copy path the binaural model would start at
 # the copy plus that source in each ear and stay there (benchmarks/diag_audio_transfer.py).
-SEPARATION_INITS = ("separation", "separation_audio")
 SEPARATION_TRANSFERS: dict[str, tuple[str, ...]] = {
     "all": (),
     "all_but_output": ("audio.decoder.{last}.",),
     "encoder": ("audio.decoder.",),
 }
-
-# `variants.<name>.vision_net`: the sparse 3D ResNet18 on the voxels (the paper), or torchvision's 2D ResNet18 on
-# the scene's rgb-depth panorama (issue 18, 3D against 2D); the pre-training stage each one starts from
-VISION_NETS = {"sparse3d": "pretrain_vision", "panorama2d": "pretrain_vision_2d"}
 
 _TRAIN_RESUME_KEYS = (
     "batch_size",
@@ -225,11 +221,6 @@ def _train(params: Mapping[str, Any]) -> TrainConfig:
         t["pretrained_vision"],
         t["vision_lr_scale"],
     )
-
-
-def vision_net(spec: Mapping[str, Any]) -> str:
-    """The vision net kind of a variant's spec (`variants.<name>`)."""
-    return spec.get("vision_net", "sparse3d")
 
 
 def vision_sizes(params: Mapping[str, Any], net: str = "sparse3d") -> dict[str, Any]:

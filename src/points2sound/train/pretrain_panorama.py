@@ -1,4 +1,4 @@
-"""Pre-training of the 2D vision net (issue 18, 3D against 2D): the scene pretext on panoramas.
+"""Pre-training of the 2D vision net (3D against 2D): the scene pretext on panoramas.
 
 The 3D net of `p2s_rgb` starts from shape classification and then the scene pretext
 (train/scene_pretext.py). The 2D net (vision2d/network.py) has no shape stage: its

@@ -1,4 +1,4 @@
-"""A 2D vision network for the 2D-against-3D question (issue 18): torchvision's ResNet18 on a panorama.
+"""A 2D vision network for the 2D-against-3D question: torchvision's ResNet18 on a panorama.
 
 The 3D network sees the scene's voxels; this one sees the same voxels as a 360 camera at the
 listener's head would: an equirectangular rgb-depth panorama (`vision2d.panorama`) of the voxel

@@ -17,7 +17,7 @@ from ...settings.scenes import AugmentParams, SceneConfig
 from .sources import SceneSources
 from .spec import FEATURE_KINDS, MONO_INPUTS, FeatureKind, MonoInput, SceneSpec, check_choice
 
-TARGETS = ("binaural", "foa")  # what a model learns to produce: the two ears, or the ambiX field (issue 18)
+TARGETS = ("binaural", "foa")  # what a model learns to produce: the two ears, or the ambiX field
 
 
 @dataclass

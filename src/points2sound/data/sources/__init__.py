@@ -12,49 +12,35 @@ all call `fetch_source` below.
 
 from __future__ import annotations
 
-import importlib
 import logging
 from pathlib import Path
 from typing import Any
 
 from ...errors import ParameterError
-from ...settings.sources import FetchOptions, RemoteFile, SourcesConfig
-from .download import Check, fetch
+from ...settings.sources import SourcesConfig
+from . import kemar, modelnet, music_solos, points2sound_clouds, rooms
 from .manifest import manifest_path, write_manifest
 
 log = logging.getLogger(__name__)
 
 SOURCES = ("music_solos", "points2sound_clouds", "modelnet40", "kemar", "rooms")
-_MODULES = {
-    "music_solos": "music_solos",
-    "points2sound_clouds": "points2sound_clouds",
-    "modelnet40": "modelnet",
-    "kemar": "kemar",
-    "rooms": "rooms",
-}
 
 
 def module(name: str):
-    if name not in _MODULES:
+    modules = {
+        "music_solos": music_solos,
+        "points2sound_clouds": points2sound_clouds,
+        "modelnet40": modelnet,
+        "kemar": kemar,
+        "rooms": rooms,
+    }
+    if name not in modules:
         raise ParameterError("source", f"unknown source {name!r}; choose one of {list(SOURCES)}")
-    return importlib.import_module(f"{__name__}.{_MODULES[name]}")
+    return modules[name]
 
 
 def cache_dir(sources: SourcesConfig, name: str, override: str | Path | None = None) -> Path:
     return (Path(override) if override else sources.cache_dir) / name
-
-
-def refetch_command(options: FetchOptions, source: str) -> str:
-    """The command that fetches a source again (named in the error about a corrupt cached download)."""
-    return f"points2sound data fetch {source} --profile {options.profile}"
-
-
-def fetch_remote(
-    options: FetchOptions, remote: RemoteFile, dest: Path, source: str | None = None, check: Check | None = None
-) -> str:
-    """Fetch one file of a source into the cache; `check` validates its format where no checksum is pinned."""
-    refetch = refetch_command(options, source) if source else None
-    return fetch(remote, dest, options, check=check, refetch=refetch)
 
 
 def fetch_source(

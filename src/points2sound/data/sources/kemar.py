@@ -16,7 +16,7 @@ import numpy as np
 from ...atomic import atomic_path
 from ...errors import InputFileError
 from ...settings.sources import FetchOptions, KemarSource, RemoteFile
-from . import fetch_remote
+from .remote import fetch_remote
 
 NAME = "kemar"
 

@@ -28,8 +28,8 @@ from ...atomic import atomic_dir, atomic_path
 from ...errors import InputFileError
 from ...geometry.pointcloud import PointCloud, write_ply
 from ...settings.sources import FetchOptions, ModelNetSource, RemoteFile
-from . import fetch_remote
 from .extract import check_archive, iter_members
+from .remote import fetch_remote
 
 log = logging.getLogger(__name__)
 NAME = "modelnet40"

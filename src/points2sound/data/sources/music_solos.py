@@ -37,8 +37,8 @@ from ...atomic import atomic_dir, atomic_path
 from ...audio_io import write_wav
 from ...errors import InputFileError, ParameterError
 from ...settings.sources import FetchOptions, MusicSolosSource, RemoteFile
-from . import fetch_remote
 from .download import DownloadError
+from .remote import fetch_remote
 
 log = logging.getLogger(__name__)
 NAME = "music_solos"

@@ -35,9 +35,9 @@ from ...atomic import atomic_dir, write_text
 from ...errors import InputFileError, ParameterError
 from ...geometry.pointcloud import PointCloud, read_ply, write_ply
 from ...settings.sources import CloudsSource, FetchOptions, RemoteFile
-from . import fetch_remote
 from .download import DownloadError, zenodo_files, zenodo_record
 from .extract import archive_kind, check_archive, safe_extract
+from .remote import fetch_remote
 
 log = logging.getLogger(__name__)
 NAME = "points2sound_clouds"

@@ -22,7 +22,7 @@ import numpy as np
 
 from ...errors import InputFileError, ParameterError
 from ...settings.sources import FetchOptions, RemoteFile, RoomsSource
-from . import fetch_remote
+from .remote import fetch_remote
 
 NAME = "rooms"
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ParameterError
-from .ambisonics import foa_gains
+from ..foa.ambisonics import foa_gains
 
 
 def circle_directions(n: int) -> np.ndarray:
@@ -63,7 +63,7 @@ def field_distances(pred: np.ndarray, true: np.ndarray, sample_rate: int) -> dic
 
     Both fields are divided by the true W's peak (one factor: the two share W, the input), and the
     distances are summed over Y, Z and X. Morgado et al. score the predicted channels this way."""
-    from ..evaluate.metrics import channel_distances
+    from .metrics import channel_distances
 
     pred, true = _check_field("pred", pred), _check_field("true", true)
     if pred.shape != true.shape:
