@@ -54,7 +54,7 @@ test-slow: setup
 # re-render dvc.yaml and take the new code paths' hashes into dvc.lock (refuses where a stage needs a run)
 relock: setup
 	$(BIN)/points2sound dvc-yaml
-	$(BIN)/python tools/relock_code.py $(RENAMED)
+	$(BIN)/python tools/relock_code.py $(RELOCK_ARGS)
 
 clean:
 	rm -rf data/tiny logs/tiny results/tiny

@@ -31,10 +31,15 @@ import scipy  # noqa: E402
 import scipy.signal  # noqa: E402
 
 from points2sound.atomic import write_text  # noqa: E402
+from points2sound.config import load_params  # noqa: E402
 from points2sound.render.binaural import render_binaural  # noqa: E402
 from points2sound.render.sphere_head import sphere_hrirs  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+SPHERE_HEAD = {  # params.yaml's rigid-sphere head
+    k: load_params(ROOT / "params.yaml")["hrir"][k]
+    for k in ("head_radius_m", "ear_angle_deg", "distance_m", "speed_of_sound")
+}
 
 
 def loop_convolve(mono: np.ndarray, irs: np.ndarray, convolve=scipy.signal.fftconvolve) -> np.ndarray:
@@ -84,7 +89,7 @@ def main() -> None:
     n_brir = int(args.brir_seconds * fs)
     decay = np.exp(-6.9 * np.arange(n_brir) / n_brir)  # -60 dB over the length
     filters = {
-        f"hrir_{args.hrir_taps}": sphere_hrirs(az, fs, taps=args.hrir_taps),
+        f"hrir_{args.hrir_taps}": sphere_hrirs(az, fs, **{**SPHERE_HEAD, "taps": args.hrir_taps}),
         f"brir_{args.brir_seconds:g}s": (rng.standard_normal((args.azimuths, 2, n_brir)) * decay).astype(np.float32),
     }
     rows = []

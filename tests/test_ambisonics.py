@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import scipy.signal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from points2sound.config import load_params
 from points2sound.errors import ParameterError
 from points2sound.foa.ambisonics import (
     binaural_decoder,
@@ -17,7 +20,17 @@ from points2sound.foa.ambisonics import (
     rotate_foa,
     yaw_matrix,
 )
-from points2sound.render import IRSet, render_binaural, sphere_hrirs
+from points2sound.render import IRSet, render_binaural
+from points2sound.render import sphere_hrirs as _sphere_hrirs
+
+HRIR = load_params(Path(__file__).resolve().parents[1] / "params.yaml")["hrir"]
+
+
+def sphere_hrirs(azimuths_deg, sample_rate: int, **overrides):
+    """The rigid-sphere HRIRs with params.yaml's head (`hrir:`), some keys overridden."""
+    head = {k: HRIR[k] for k in ("head_radius_m", "ear_angle_deg", "distance_m", "taps", "speed_of_sound")}
+    return _sphere_hrirs(azimuths_deg, sample_rate, **{**head, **overrides})
+
 
 FS = 16000
 angles = st.floats(-720.0, 720.0, allow_nan=False)

@@ -168,3 +168,54 @@ def test_the_checks_see_a_parameter_read():
     """The rule above can fail: a parameter read is found in a snippet, an attribute read is not."""
     assert _params_reads(ast.parse("def f(params):\n    return params['scenes']\n")) == [1, 2]
     assert _params_reads(ast.parse("def f(cfg):\n    return cfg.voxel_size_m\n")) == []
+
+
+def _param_keys() -> set[str]:
+    import yaml
+
+    keys: set[str] = set()
+
+    def walk(tree) -> None:
+        if isinstance(tree, dict):
+            for k, v in tree.items():
+                keys.add(str(k))
+                walk(v)
+        elif isinstance(tree, list):
+            for v in tree:
+                walk(v)
+
+    walk(yaml.safe_load((PACKAGE_DIR.parents[1] / "params.yaml").read_text()))
+    return keys
+
+
+# Where a `.get(key, default)` on a parameter's name is not a parameter default: model_kinds declares the
+# defaults of a variant's optional keys (absent from the stored configs, so their checkpoints keep their
+# bytes); the others read files whose fields an older writer may lack.
+NOT_PARAMETER_DEFAULTS = {
+    "model_kinds.py": "the optional variant keys `vision` and `vision_net`",
+    "data/sources/manifest.py": "the source name of a malformed manifest, for its error message",
+    "report/spread.py": "a seed-spread JSON written before it recorded validation losses",
+    "report/vision2d.py": "a pre-training's dvclive summary",
+}
+
+
+def test_library_code_gives_no_parameter_a_default():
+    """Every tunable value has its default in params.yaml only: library and settings code index the
+    parameter sections (a missing key is the schema's business), never `.get(key, default)` them."""
+    keys, found = _param_keys(), []
+    for module, path in _modules().items():
+        rel = path.relative_to(PACKAGE_DIR).as_posix()
+        if _top(module) not in (*LIBRARY, "settings", "config", "model_kinds") or rel in NOT_PARAMETER_DEFAULTS:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "get"
+                and len(node.args) == 2
+                and isinstance(node.args[0], ast.Constant)
+                and node.args[0].value in keys
+            ):
+                found.append(f"{rel}:{node.lineno}: {ast.unparse(node)}")
+    assert not found, f"parameter defaults in code (put them in params.yaml): {found}"
+    assert "condition_output" in keys and "vision_net" in keys  # the rule sees the keys it is about

@@ -66,16 +66,19 @@ def _snakemake_jobs(project: Path) -> set[str]:
     return set(re.findall(r"^(?:local)?rule (\w+):$", proc.stdout, flags=re.M))
 
 
-def _dvc_changed(project: Path, rel: str) -> set[str]:
-    """Stages for which `dvc status` reports the file `rel` modified against dvc.lock (the data are absent
-    in the copy; a stage whose lock entry is already stale elsewhere still counts only for `rel`)."""
-    status = json.loads(run_tool([str(BIN / "dvc"), "status", "--json"], project).stdout or "{}")
+def _modified_in(status: dict, rel: str) -> set[str]:
+    """Stages for which a `dvc status --json` reports the file `rel` modified against dvc.lock (the data
+    are absent in the copy and reported too: only `rel` counts here)."""
     return {
         name
         for name, changes in status.items()
         for change in changes
         if isinstance(change, dict) and change.get("changed deps", {}).get(rel) == "modified"
     }
+
+
+def _dvc_changed(project: Path, rel: str) -> set[str]:
+    return _modified_in(json.loads(run_tool([str(BIN / "dvc"), "status", "--json"], project).stdout or "{}"), rel)
 
 
 def _downstream(stages, names: set[str]) -> set[str]:
@@ -107,49 +110,72 @@ def demo_copy(tmp_path_factory):
     return project, stages
 
 
-def _edit(project: Path, rel: str, old: str | None, new: str) -> None:
+EDITS = {  # name -> (file, text replaced or None to append, new text)
+    "binauralize help": ("src/points2sound/cli/user.py", 'help="a merged scene', 'help="(edited) a merged scene'),
+    "report tables": ("src/points2sound/report/tables.py", None, "\n# edited\n"),
+    "FOA metrics": ("src/points2sound/evaluate/foa_metrics.py", None, "\n# edited\n"),
+    "sparse ResNet": ("src/points2sound/models/vision.py", None, "\n# edited\n"),
+}
+
+
+def _edited(project: Path, rel: str, old: str | None, new: str):
+    """Apply one edit (newer than every output); returns the function that undoes it, times included."""
     path = project / rel
-    text = path.read_text()
+    text, stat = path.read_text(), path.stat()
     assert old is None or old in text, f"{rel} no longer holds {old!r}"
     path.write_text(text.replace(old, new, 1) if old is not None else text + new)
     _touch(path, 1_800_000_000.0)
 
+    def undo() -> None:
+        path.write_text(text)
+        os.utime(path, (stat.st_atime, stat.st_mtime))
 
-def _after_edit(demo_copy, rel: str, old: str | None, new: str) -> tuple[set[str], set[str], list]:
-    project, stages = demo_copy
-    assert not _dvc_changed(project, rel), f"{rel} differs from the relocked copy's dvc.lock before the edit"
-    original = (project / rel).read_text()
-    stat = (project / rel).stat()
-    _edit(project, rel, old, new)
+    return undo
+
+
+@pytest.fixture(scope="module")
+def reruns(demo_copy) -> dict[str, tuple[set[str], set[str]]]:
+    """Per edit: the jobs Snakemake plans after it alone, and the stages `dvc status` finds it modified in
+    (one status for all four edits: it names the modified file of each stage)."""
+    project, _ = demo_copy
+    assert not any(_dvc_changed(project, rel) for rel, _, _ in EDITS.values()), "dvc.lock differs before the edits"
+    snakemake = {}
+    for name, (rel, old, new) in EDITS.items():
+        undo = _edited(project, rel, old, new)
+        try:
+            snakemake[name] = _snakemake_jobs(project)
+        finally:
+            undo()
+    undos = [_edited(project, rel, old, new) for rel, old, new in EDITS.values()]
     try:
-        return _snakemake_jobs(project), _dvc_changed(project, rel), stages
+        status = json.loads(run_tool([str(BIN / "dvc"), "status", "--json"], project).stdout or "{}")
     finally:
-        (project / rel).write_text(original)
-        os.utime(project / rel, (stat.st_atime, stat.st_mtime))
+        for undo in undos:
+            undo()
+    return {name: (snakemake[name], _modified_in(status, rel)) for name, (rel, _, _) in EDITS.items()}
 
 
-def test_an_edit_to_binauralize_help_reruns_no_stage(demo_copy):
-    snakemake, dvc, _ = _after_edit(
-        demo_copy, "src/points2sound/cli/user.py", 'help="a merged scene', 'help="(edited) a merged scene'
-    )
+def test_an_edit_to_binauralize_help_reruns_no_stage(reruns):
+    snakemake, dvc = reruns["binauralize help"]
     assert snakemake == set() and dvc == set()
 
 
-def test_an_edit_to_the_report_tables_reruns_only_the_report(demo_copy):
-    snakemake, dvc, _ = _after_edit(demo_copy, "src/points2sound/report/tables.py", None, "\n# edited\n")
+def test_an_edit_to_the_report_tables_reruns_only_the_report(reruns):
+    snakemake, dvc = reruns["report tables"]
     assert dvc == {"report"}
     assert snakemake == {"report", *SNAKEMAKE_ONLY}
 
 
-def test_an_edit_to_the_foa_metrics_reruns_the_foa_scores_and_what_reads_them(demo_copy):
-    snakemake, dvc, stages = _after_edit(demo_copy, "src/points2sound/evaluate/foa_metrics.py", None, "\n# edited\n")
-    foa = {s.name for s in stages if s.name.startswith("evaluate_foa_")}
+def test_an_edit_to_the_foa_metrics_reruns_the_foa_scores_and_what_reads_them(reruns, demo_copy):
+    snakemake, dvc = reruns["FOA metrics"]
+    foa = {s.name for s in demo_copy[1] if s.name.startswith("evaluate_foa_")}
     assert foa and foa <= dvc <= foa | {"report"}
     assert snakemake == foa | {"report", *SNAKEMAKE_ONLY}
 
 
-def test_an_edit_to_the_sparse_resnet_reruns_the_trainings_and_downstream_only(demo_copy):
-    snakemake, dvc, stages = _after_edit(demo_copy, "src/points2sound/models/vision.py", None, "\n# edited\n")
+def test_an_edit_to_the_sparse_resnet_reruns_the_trainings_and_downstream_only(reruns, demo_copy):
+    snakemake, dvc = reruns["sparse ResNet"]
+    stages = demo_copy[1]
     sparse3d = {"pretrain_vision", "pretrain_separation", "train_p2s_rgb", "train_p2s_depth"}
     assert sparse3d <= dvc
     assert snakemake == _downstream(stages, dvc) | SNAKEMAKE_ONLY

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,17 +12,23 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch.nn import functional as F
 
+from points2sound.config import load_params
 from points2sound.errors import ParameterError
 from points2sound.infer.binauralize import Binauralizer, InferenceOptions
 from points2sound.infer.gemm_demucs import GemmDemucs, im2col
 from points2sound.models.demucs import ConditionedDemucs
 from points2sound.models.systems import Mono2BinauralNet, Points2SoundNet
 
-VISION = {"planes": [8, 8, 16, 16], "layers": [1, 1, 1, 1], "out_channels": 4}
+# sizes of a small test net; every other key (stem, backend, ...) as params.yaml has it
+MODEL = load_params(Path(__file__).resolve().parents[1] / "params.yaml", "tiny")["model"]
+VISION = {**MODEL["vision"], **{"planes": [8, 8, 16, 16], "layers": [1, 1, 1, 1], "out_channels": 4}}
 
 
 def _demucs(**kw) -> dict:
     return {
+        **MODEL["demucs"],
+        "residual": False,
+        "normalize": False,
         "channels": 8,
         "depth": 3,
         "kernel_size": 8,
@@ -150,7 +157,7 @@ def test_engine_refuses_what_it_cannot_run():
     cfg = {"sample_rate": 8000}
     m2b = Mono2BinauralNet(
         {**VISION, "out_channels": 8},
-        {"channels": [8, 16, 16], "cond_dim": 8, "clip_s": 0.25, "hop_s": 0.05},
+        {**MODEL["mono2binaural"], "channels": [8, 16, 16], "cond_dim": 8, "clip_s": 0.25, "hop_s": 0.05},
         sample_rate=8000,
     )
     with pytest.raises(ParameterError, match="engine"):

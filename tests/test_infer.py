@@ -11,6 +11,7 @@ import soundfile as sf
 import torch
 
 from points2sound.cli import main
+from points2sound.config import load_params
 from points2sound.data.scenes import SceneSpec, SourceSpec
 from points2sound.geometry.pointcloud import PointCloud, write_ply
 from points2sound.geometry.voxelize import rotate_voxels_quarter
@@ -23,11 +24,16 @@ from points2sound.settings.train import system_config
 from points2sound.train.variant import save_model
 
 ROOT = Path(__file__).resolve().parents[1]
-VISION = {"planes": [8, 8, 16, 16], "layers": [1, 1, 1, 1], "out_channels": 4}
+# sizes of a small test net; every other key (stem, backend, ...) as params.yaml has it
+MODEL = load_params(Path(__file__).resolve().parents[1] / "params.yaml", "tiny")["model"]
+VISION = {**MODEL["vision"], **{"planes": [8, 8, 16, 16], "layers": [1, 1, 1, 1], "out_channels": 4}}
 
 
 def demucs(lstm: int) -> dict:
     return {
+        **MODEL["demucs"],
+        "residual": False,
+        "normalize": False,
         "channels": 8,
         "depth": 3,
         "kernel_size": 8,
@@ -446,7 +452,7 @@ def test_listening_pages_draw_scenes_voxelized_at_any_size(model_and_scene, tmp_
     for kind in ("mono", "prediction", "truth"):
         clip = rng.uniform(-0.5, 0.5, (4 * 16000, 2 if kind != "mono" else 1)).astype(np.float32)
         sf.write(examples / f"N2_scene_00000_{kind}.wav", clip, 16000, subtype="FLOAT")
-    pages = write_listening_pages(examples, scenes, tmp_path / "pictures")
+    pages = write_listening_pages(examples, scenes, tmp_path / "pictures", 1.2)
     assert [p.name for p in pages] == ["N2_scene_00000.html"]
     assert (tmp_path / "pictures" / "N2_scene_00000.png").read_bytes()[:4] == b"\x89PNG"
     text = pages[0].read_text()

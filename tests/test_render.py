@@ -20,11 +20,22 @@ from hypothesis import strategies as st
 from scipy.special import eval_legendre, spherical_jn, spherical_yn
 
 from points2sound.audio_io import read_wav, write_wav
+from points2sound.config import load_params
 from points2sound.errors import InputFileError, ParameterError
 from points2sound.render.binaural import render_binaural, render_recordings
 from points2sound.render.room import ROOM_PRESETS, horizontal_azimuth, simulate_brirs
 from points2sound.render.sofa_io import IRSet, read_ir_set, resample_ir_set, write_brir_sofa, write_hrir_sofa
-from points2sound.render.sphere_head import sphere_hrirs, sphere_transfer_function
+from points2sound.render.sphere_head import sphere_hrirs as _sphere_hrirs
+from points2sound.render.sphere_head import sphere_transfer_function
+
+HRIR = load_params(Path(__file__).resolve().parents[1] / "params.yaml")["hrir"]
+
+
+def sphere_hrirs(azimuths_deg, sample_rate: int, **overrides):
+    """The rigid-sphere HRIRs with params.yaml's head (`hrir:`), some keys overridden."""
+    head = {k: HRIR[k] for k in ("head_radius_m", "ear_angle_deg", "distance_m", "taps", "speed_of_sound")}
+    return _sphere_hrirs(azimuths_deg, sample_rate, **{**head, **overrides})
+
 
 A, C = 0.0875, 343.0  # head radius (m), speed of sound (m/s)
 

@@ -327,6 +327,7 @@ def test_write_report(score_files, tmp_path):
     wav.write_bytes(b"RIFF")
     run_info = dict(
         profile="demo",
+        scenes_dir="data/demo/scenes",
         data_source="embedded",
         git_commit="0123abc",
         params_hash="feedbeef",

@@ -110,7 +110,13 @@ def test_the_page_counts_the_checks_within_the_spread(checked, tmp_path):
 
     base, spread, _ = checked
     run_info = dict(
-        profile="demo", anechoic=ANECHOIC, rooms=ROOMS, room_rt60_s=RT60, seed_spread=spread, bootstrap=BOOT
+        profile="demo",
+        scenes_dir="data/demo/scenes",
+        anechoic=ANECHOIC,
+        rooms=ROOMS,
+        room_rt60_s=RT60,
+        seed_spread=spread,
+        bootstrap=BOOT,
     )
     page = write_report(tmp_path, base, run_info, build_tables(base, "demo", ANECHOIC), {}, [])
     text = page.read_text()

@@ -23,8 +23,13 @@ from points2sound.settings.train import separation_config
 from points2sound.train.separation import collate_mixtures
 
 HRIR = "sphere_1m"
-VISION = {"planes": [8, 8, 16, 16], "layers": [2, 2, 2, 2], "out_channels": 5}
+# sizes of a small test net; every other key (stem, backend, ...) as params.yaml has it
+MODEL = load_params(Path(__file__).resolve().parents[1] / "params.yaml", "tiny")["model"]
+VISION = {**MODEL["vision"], **{"planes": [8, 8, 16, 16], "layers": [2, 2, 2, 2], "out_channels": 5}}
 DEMUCS = {
+    **MODEL["demucs"],
+    "residual": False,
+    "condition_output": True,
     "channels": 4,
     "depth": 2,
     "kernel_size": 8,

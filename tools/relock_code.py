@@ -29,7 +29,7 @@ def _entry(dep) -> dict:
     return out
 
 
-def relock(root: Path, renamed: dict[str, str], lenient: bool = False) -> dict:
+def relock(root: Path, renamed: dict[str, str], lenient: bool = False, added: tuple[str, ...] = ()) -> dict:
     from dvc.dependency.param import ParamsDependency
     from dvc.repo import Repo
 
@@ -62,7 +62,16 @@ def relock(root: Path, renamed: dict[str, str], lenient: bool = False) -> dict:
             params = {p.def_path: sorted(p.params) for p in stage.deps if isinstance(p, ParamsDependency)}
             old_params = {f: sorted(v) for f, v in (entry.get("params") or {}).items()}
             if params != old_params:
-                problems.append(f"{stage.name}: parameter keys changed")
+                # a key the stage read before without declaring it (`--added-param`): its value is taken as it is
+                for dep in (p for p in stage.deps if isinstance(p, ParamsDependency)):
+                    new = set(dep.params) - set(old_params.get(dep.def_path, []))
+                    if new and new <= set(added) and set(old_params.get(dep.def_path, [])) <= set(dep.params):
+                        dep.save()
+                        entry.setdefault("params", {})[dep.def_path] = {
+                            k: dep.hash_info.value[k] for k in dep.params if k in dep.hash_info.value
+                        }
+                    elif new or set(old_params.get(dep.def_path, [])) - set(dep.params):
+                        problems.append(f"{stage.name}: parameter keys changed")
             outs = sorted(o.def_path for o in stage.outs)
             if outs != sorted(o["path"] for o in entry.get("outs", [])):
                 problems.append(f"{stage.name}: outputs changed")
@@ -84,6 +93,13 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--root", type=Path, default=Path("."))
     p.add_argument("--renamed", nargs="*", default=[], metavar="OLD=NEW", help="command names that changed")
+    p.add_argument(
+        "--added-param",
+        nargs="*",
+        default=[],
+        metavar="KEY",
+        help="parameter keys a stage now declares that it read before, with the same value (recorded as they are)",
+    )
     p.add_argument("--check", action="store_true", help="only say whether the lock's code hashes are current")
     p.add_argument(
         "--lenient",
@@ -92,7 +108,7 @@ def main() -> int:
     )
     args = p.parse_args()
     renamed = dict(r.split("=", 1) for r in args.renamed)
-    lock = relock(args.root, renamed, args.lenient)
+    lock = relock(args.root, renamed, args.lenient, tuple(args.added_param))
     text = yaml.safe_dump(lock, sort_keys=False, width=80)
     path = args.root / "dvc.lock"
     if args.check:

@@ -20,7 +20,7 @@ import jsonschema
 import yaml
 
 from .errors import InputFileError, ParameterError
-from .model_kinds import MODEL_KINDS, SEPARATION_INITS
+from .model_kinds import FOA_KIND, MODEL_KINDS, SEPARATION_INITS, uses_vision
 
 PROFILES_KEY = "profiles"
 OVERRIDES_KEY = "overrides"
@@ -392,9 +392,9 @@ def validate(params: Mapping[str, Any]) -> None:
             raise ParameterError(
                 f"variants.{name}.loss", f"a {v['model']} model trains with {allowed}, got {v['loss']!r}"
             )
-        if v.get("vision", True) is False and v["model"] != "points2sound_foa":
+        if not uses_vision(v) and v["model"] != FOA_KIND:
             raise ParameterError(
-                f"variants.{name}.vision", "false (no visual feature) is the FOA U-Net baseline: needs points2sound_foa"
+                f"variants.{name}.vision", f"false (no visual feature) is the FOA U-Net baseline: needs {FOA_KIND}"
             )
         if v.get("vision_net") == "panorama2d" and (v["init"] != "vision" or v["features"] != "rgb"):
             raise ParameterError(
@@ -402,7 +402,7 @@ def validate(params: Mapping[str, Any]) -> None:
                 "panorama2d sees an rgb-depth panorama and starts from its own pre-training: needs features 'rgb' "
                 f"and init 'vision', got {v['features']!r} and {v['init']!r}",
             )
-        if v["model"] == "points2sound_foa" and v["mono_input"] != "true_mono":
+        if v["model"] == FOA_KIND and v["mono_input"] != "true_mono":
             raise ParameterError(
                 f"variants.{name}.mono_input",
                 f"an FOA model takes the omni channel W, the true mono mixture: needs 'true_mono', got {v['mono_input']!r}",

@@ -31,6 +31,9 @@ MODEL_KINDS: dict[str, ModelKind] = {
     )
 }
 FOA_KIND = "points2sound_foa"
+# the paper's headline setting (rgb-depth, L_full, s_L + s_R): the variant the report's claims, the listening
+# examples and `binauralize`'s default model name; a profile without it shows its first variant
+HEADLINE_VARIANT = "p2s_rgb"
 # `variants.<name>.vision_net`: the sparse 3D ResNet18 on the voxels (the paper), or torchvision's 2D ResNet18
 # on the scene's rgb-depth panorama; -> the pre-training stage its weights start from
 VISION_NETS = {"sparse3d": "pretrain_vision", "panorama2d": "pretrain_vision_2d"}
@@ -48,11 +51,22 @@ def vision_net(spec: Mapping[str, Any]) -> str:
     return spec.get("vision_net", DEFAULT_VISION_NET)
 
 
+def uses_vision(spec: Mapping[str, Any]) -> bool:
+    """Whether a variant's spec (or a checkpoint's config) feeds a visual feature; `vision: false` is Morgado's
+    U-Net baseline of the FOA kind (absent: true)."""
+    return spec.get("vision", True) is not False
+
+
 def init_pretraining(spec: Mapping[str, Any]) -> str:
     """The pre-training stage a variant starts from."""
     return VISION_NETS[vision_net(spec)] if spec["init"] == "vision" else INIT_PRETRAINING[spec["init"]]
 
 
 def binaural_output(spec: Mapping[str, Any]) -> bool:
-    """Whether a variant outputs binaural signals (else an FOA field)."""
+    """Whether a variant (or a checkpoint's config) outputs binaural signals (else an FOA field)."""
     return MODEL_KINDS[spec["model"]].output == "binaural"
+
+
+def is_foa(config: Mapping[str, Any]) -> bool:
+    """Whether a variant's spec or a checkpoint's config is of the FOA kind."""
+    return config["model"] == FOA_KIND

@@ -35,6 +35,7 @@ from ..data.scenes import SceneSources, load_materialized_scene, read_scene_spec
 from ..errors import InputFileError, ParameterError
 from ..foa.ambisonics import binaural_decoder, decode_binaural, rotate_foa
 from ..geometry.voxelize import rotate_voxels_quarter
+from ..model_kinds import is_foa
 from ..settings.scenes import SceneConfig
 from .foa_metrics import circle_directions, energy_map, field_distances, foa_emd
 from .metrics import binaural_scores
@@ -130,7 +131,7 @@ def score_foa_variant(
 
     system, blob = load_system(model_path)
     config = blob["config"]
-    if config["model"] != "points2sound_foa":
+    if not is_foa(config):
         raise ParameterError("--model", f"{model_path} holds a {config['model']} model, not an FOA one")
     irset = read_ir_set(ir_path)
     sr = int(config["sample_rate"])

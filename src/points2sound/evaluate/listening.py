@@ -56,15 +56,22 @@ def example_groups(wavs: Sequence[Path]) -> dict[str, dict[str, Path]]:
     return groups
 
 
-def write_scene_picture(scene_npz: Path, out_png: Path, title: str, voxel_size: float) -> Path:
-    """The drawing of a materialized scene; `voxel_size`: the one it was voxelized at (its own)."""
+def write_scene_picture(
+    scene_npz: Path, out_png: Path, title: str, voxel_size: float, listener_height_m: float
+) -> Path:
+    """The drawing of a materialized scene; `voxel_size`: the one it was voxelized at (its own), and the
+    listener's height above the floor it was built with (`scenes.listener_height_m`)."""
     from ..infer.commands import show_scene_file
 
-    show_scene_file(out_png, scene_npz=scene_npz, title=title, voxel_size=voxel_size)
+    show_scene_file(
+        out_png, scene_npz=scene_npz, title=title, voxel_size=voxel_size, listener_height_m=listener_height_m
+    )
     return out_png
 
 
-def write_listening_pages(examples_dir: Path, scenes_dir: Path, pictures_dir: Path) -> list[Path]:
+def write_listening_pages(
+    examples_dir: Path, scenes_dir: Path, pictures_dir: Path, listener_height_m: float
+) -> list[Path]:
     """For each example in `examples_dir`: `<pictures_dir>/<example>.png` and `<examples_dir>/<example>.html`."""
     pictures_dir.mkdir(parents=True, exist_ok=True)
     pages = []
@@ -75,7 +82,11 @@ def write_listening_pages(examples_dir: Path, scenes_dir: Path, pictures_dir: Pa
         sources = ", ".join(f"{s.instrument} at {s.azimuth_deg} deg, {s.distance_m:.2f} m" for s in spec.sources)
         title = f"Listening example {example}: N = {spec.n_sources}"
         picture = write_scene_picture(
-            scenes_dir / f"{scene_id}.npz", pictures_dir / f"{example}.png", title, float(scene["voxel_size"])
+            scenes_dir / f"{scene_id}.npz",
+            pictures_dir / f"{example}.png",
+            title,
+            float(scene["voxel_size"]),
+            listener_height_m,
         )
         rows = []
         for kind in KINDS:

@@ -20,11 +20,11 @@ import scipy.signal
 
 from ..audio_io import read_audio, write_wav
 from ..errors import InputFileError, OutputFileError, ParameterError
+from ..model_kinds import HEADLINE_VARIANT, is_foa
 from ..paths import refuse_overwriting_inputs
 from .scene_input import SourcePlacement, UserScene, build_scene
 
 log = logging.getLogger(__name__)
-HEADLINE_VARIANT = "p2s_rgb"
 FORMATS = ("binaural", "foa")  # what binauralize writes: two ears, or an FOA model's ambiX field (W, Y, Z, X)
 
 
@@ -203,7 +203,7 @@ def binauralize_file(
     audio, sr_in = read_audio(audio_path)
     system, blob = load_system(checkpoint)
     config = blob["config"]
-    field_model = config["model"] == "points2sound_foa"
+    field_model = is_foa(config)
     if output_format == "foa" and not field_model:
         raise ParameterError("format", f"'foa' needs an FOA model; {checkpoint} is a {config['model']} model")
     if field_model and output_format == "binaural" and hrir is None:
@@ -324,7 +324,7 @@ def show_scene_file(
     sources: Sequence[SourcePlacement] = (),
     scene_npz: Path | None = None,
     yaw_deg: float = 0.0,
-    listener_height_m: float = 1.2,
+    listener_height_m: float,
     azimuths: Sequence[float] = (),
     title: str | None = None,
 ) -> UserScene:

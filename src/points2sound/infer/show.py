@@ -75,7 +75,7 @@ def plot_scene(
     labels: Sequence[str],
     *,
     yaw_deg: float = 0.0,
-    listener_height_m: float = 1.2,
+    listener_height_m: float,
     title: str | None = None,
 ) -> None:
     import matplotlib

@@ -138,9 +138,7 @@ def audio_networks(model: Mapping[str, Any], sample_rate: int) -> list[AudioNetw
         AudioNetwork(DEMUCS_ONE, build_demucs(model["demucs"], 1, k, seed=0), k),
         AudioNetwork(
             MONO2BINAURAL,
-            Mono2Binaural(
-                sample_rate, cond_dim=cond, channels=tuple(m2b["channels"]), init_std=m2b.get("init_std", 0.02)
-            ),
+            Mono2Binaural(sample_rate, cond_dim=cond, channels=tuple(m2b["channels"]), init_std=m2b["init_std"]),
             cond,
             float(m2b["clip_s"]),
             float(m2b["hop_s"]),

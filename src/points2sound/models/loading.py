@@ -13,6 +13,7 @@ from typing import Any
 
 from torch import nn
 
+from points2sound.model_kinds import uses_vision
 from points2sound.models.checkpoint import load_checkpoint, load_weights
 from points2sound.models.systems import DEMUCS_KINDS, SeparationNet, build_system
 
@@ -32,7 +33,7 @@ def build_from_config(config: Mapping[str, Any]) -> nn.Module:
         config["sample_rate"],
         seed=config["seed"],
         mono_input=config["mono_input"],
-        vision=config.get("vision", True),
+        vision=uses_vision(config),
     )
 
 

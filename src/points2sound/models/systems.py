@@ -25,6 +25,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from points2sound.errors import ParameterError
+from points2sound.model_kinds import MODEL_KINDS as KINDS
 from points2sound.models.demucs import ConditionedDemucs
 from points2sound.models.mono2binaural import Mono2Binaural
 from points2sound.models.objectives import loss_diff, loss_full, recover_from_difference
@@ -33,13 +34,13 @@ from points2sound.settings.train import MODEL_LOSSES, SEPARATION_TRANSFERS
 
 MODEL_KINDS = tuple(MODEL_LOSSES)
 LOSSES = MODEL_LOSSES
-DEMUCS_KINDS = ("points2sound", "points2sound_foa")  # the model kinds whose audio net is the conditioned Demucs
+DEMUCS_KINDS = tuple(k.name for k in KINDS.values() if k.demucs)  # audio net: the conditioned Demucs
 
 
 def build_vision(cfg: Mapping[str, Any], out_channels: int, seed: int) -> nn.Module:
     """The vision net of a vision config with a K-wide head: the sparse ResNet18 of `model.vision`, or with
     `net: panorama2d` (settings.train.vision_sizes) torchvision's ResNet18 on the scene's panorama."""
-    if cfg.get("net", "sparse3d") == "panorama2d":
+    if cfg.get("net") == "panorama2d":  # a sparse 3D config names no net
         from points2sound.vision2d.network import build_panorama_net  # imports torchvision
 
         return build_panorama_net(cfg, out_channels, seed)
@@ -48,8 +49,8 @@ def build_vision(cfg: Mapping[str, Any], out_channels: int, seed: int) -> nn.Mod
         out_channels=out_channels,
         planes=tuple(cfg["planes"]),
         layers=tuple(cfg["layers"]),
-        stem_kernel=int(cfg.get("stem_kernel", 5)),
-        backend=cfg.get("backend", "torch"),
+        stem_kernel=int(cfg["stem_kernel"]),
+        backend=cfg["backend"],
         seed=seed,
     )
 
@@ -67,10 +68,10 @@ def build_demucs(cfg: Mapping[str, Any], out_channels: int, cond_dim: int, seed:
         context=int(cfg["context"]),
         lstm_layers=int(cfg["lstm_layers"]),
         cond_dim=cond_dim,
-        rescale=cfg.get("rescale", 0.1),
-        normalize=bool(cfg.get("normalize", False)),
-        condition_output=bool(cfg.get("condition_output", True)),
-        init_std=cfg.get("init_std", 0.02),
+        rescale=cfg["rescale"],
+        normalize=bool(cfg["normalize"]),
+        condition_output=bool(cfg["condition_output"]),
+        init_std=cfg["init_std"],
         seed=seed,
     )
 
@@ -103,7 +104,7 @@ class Points2SoundNet(nn.Module):
         self.loss_kind = loss
         # residual: the L_full output is added to the mono input copied to both ears (times copy_gain), so
         # training starts from the Mono-Mono estimate, as L_diff does by construction; off in the paper
-        self.residual = bool(demucs.get("residual", False)) and loss == "full"
+        self.residual = bool(demucs["residual"]) and loss == "full"
         self.copy_gain = float(copy_gain)
         k = int(vision["out_channels"])
         self.vision = build_vision(vision, k, seed)
@@ -204,7 +205,7 @@ class Mono2BinauralNet(nn.Module):
         cond = int(m2b["cond_dim"])
         self.vision = build_vision(vision, cond, seed)
         self.audio = Mono2Binaural(
-            sample_rate, cond_dim=cond, channels=tuple(m2b["channels"]), init_std=m2b.get("init_std", 0.02), seed=seed
+            sample_rate, cond_dim=cond, channels=tuple(m2b["channels"]), init_std=m2b["init_std"], seed=seed
         )
         self.clip_samples = max(1, round(float(m2b["clip_s"]) * sample_rate))
         self.hop_samples = max(1, round(float(m2b["hop_s"]) * sample_rate))

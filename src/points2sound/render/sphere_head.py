@@ -71,9 +71,9 @@ def _series_coefficients(mu: np.ndarray, rho: float, n_terms: int) -> np.ndarray
 def sphere_transfer_function(
     freqs_hz: np.ndarray,
     cos_angle: np.ndarray,
-    head_radius_m: float = 0.0875,
-    distance_m: float = 1.0,
-    speed_of_sound: float = 343.0,
+    head_radius_m: float,
+    distance_m: float,
+    speed_of_sound: float,
 ) -> np.ndarray:
     """Complex pressure at points on a rigid sphere from a point source, shape (F, D).
 
@@ -111,7 +111,7 @@ def sphere_transfer_function(
     return out
 
 
-def ear_cosines(directions: np.ndarray, ear_angle_deg: float = 100.0) -> np.ndarray:
+def ear_cosines(directions: np.ndarray, ear_angle_deg: float) -> np.ndarray:
     """(M, 2) cosines between unit source directions (M, 3) and the (left, right) ears.
 
     Head frame: x front, y left, z up; ears on the horizontal plane at +-ear_angle_deg.
@@ -126,11 +126,12 @@ def ear_cosines(directions: np.ndarray, ear_angle_deg: float = 100.0) -> np.ndar
 def sphere_hrirs_directions(
     directions: np.ndarray,
     sample_rate: int,
-    head_radius_m: float = 0.0875,
-    ear_angle_deg: float = 100.0,
-    distance_m: float = 1.0,
-    taps: int = 512,
-    speed_of_sound: float = 343.0,
+    *,
+    head_radius_m: float,
+    ear_angle_deg: float,
+    distance_m: float,
+    taps: int,
+    speed_of_sound: float,
     onset_s: float = 0.5e-3,
 ) -> np.ndarray:
     """HRIRs (M, 2, taps) float32 for arbitrary 3D source directions (M, 3), head frame.
@@ -172,11 +173,12 @@ def sphere_hrirs_directions(
 def sphere_hrirs(
     azimuths_deg: np.ndarray,
     sample_rate: int,
-    head_radius_m: float = 0.0875,
-    ear_angle_deg: float = 100.0,
-    distance_m: float = 1.0,
-    taps: int = 512,
-    speed_of_sound: float = 343.0,
+    *,
+    head_radius_m: float,
+    ear_angle_deg: float,
+    distance_m: float,
+    taps: int,
+    speed_of_sound: float,
 ) -> np.ndarray:
     """HRIRs (M, 2, taps) float32 on the horizontal plane; ear 0 = left, ear 1 = right.
 
@@ -187,5 +189,11 @@ def sphere_hrirs(
         raise ParameterError("azimuths_deg", "must be finite")
     directions = np.stack([np.cos(az), np.sin(az), np.zeros_like(az)], axis=1)
     return sphere_hrirs_directions(
-        directions, sample_rate, head_radius_m, ear_angle_deg, distance_m, taps, speed_of_sound
+        directions,
+        sample_rate,
+        head_radius_m=head_radius_m,
+        ear_angle_deg=ear_angle_deg,
+        distance_m=distance_m,
+        taps=taps,
+        speed_of_sound=speed_of_sound,
     )

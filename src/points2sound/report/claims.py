@@ -24,6 +24,7 @@ from typing import Any
 import pandas as pd
 
 from ..evaluate.metrics import METRIC_LABELS
+from ..model_kinds import HEADLINE_VARIANT
 from ..settings.report import Bootstrap
 from .paper import load_paper_numbers, paper_entry
 from .stats import FAILS, HOLDS, NA, NAN_DIFF, UNRESOLVED, Difference, bootstrap_difference
@@ -140,7 +141,7 @@ def _entry(
 _MONO_INPUTS = (  # label, mono input, the Points2Sound variant trained on it
     ("true mono", "true_mono", "p2s_truemono"),
     ("s_L", "left", "p2s_left"),
-    ("s_L + s_R", "sum_lr", "p2s_rgb"),
+    ("s_L + s_R", "sum_lr", HEADLINE_VARIANT),
 )
 
 

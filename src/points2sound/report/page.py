@@ -210,8 +210,7 @@ def _spread_lines(claims: Sequence[Claim], spread: Any) -> list[str]:
 
 
 def _trace_section(df: pd.DataFrame, run_info: Mapping[str, Any], out_dir: Path) -> list[str]:
-    profile = run_info.get("profile", "<profile>")
-    scenes_dir = run_info.get("scenes_dir", f"data/{profile}/scenes")
+    scenes_dir = run_info["scenes_dir"]
     lines = [
         "## Tracing a number back to its scenes",
         "",
@@ -248,7 +247,7 @@ def write_report(
 
     run_info keys used: profile, data_source, git_commit, params_hash, anechoic (the
     anechoic ir_set), rooms (list of room ir_sets), optionally room_rt60_s
-    ({room: RT60}), scenes_dir (default data/<profile>/scenes), bootstrap (a
+    ({room: RT60}), scenes_dir, bootstrap (a
     settings.report.Bootstrap, required) and sample_rate_hz
     (for the note on d_STFT's rate dependence); other keys are listed.
     `figures` maps a caption to the figure's files (already written), or to
@@ -259,7 +258,7 @@ def write_report(
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    profile = run_info.get("profile", "unknown")
+    profile = run_info["profile"]
     lines = [
         f"# Points2Sound reproduction: results of profile `{profile}`",
         "",

@@ -20,6 +20,7 @@ import pandas as pd
 from ..errors import InputFileError
 from ..evaluate.separation_metrics import METRICS as SEP_METRICS
 from ..evaluate.separation_metrics import per_n_summary
+from ..model_kinds import HEADLINE_VARIANT
 from .page import _rel
 from .table_text import FrameTable
 from .tables import METRIC_LABELS
@@ -27,7 +28,7 @@ from .tables import METRIC_LABELS
 MONO_COLUMNS = ("scene_id", "n_sources", "source_index", "instrument", "azimuth_deg", "sdr", "sir", "sar")
 EARS = ("left", "right")
 COST_REQUIRED = ("profile", "network", "parameters", "gmacs_per_s")
-BASELINE, PRETRAINED = "p2s_rgb", "p2s_audiopt"  # Points2Sound without / with audio pre-training
+BASELINE, PRETRAINED = HEADLINE_VARIANT, "p2s_audiopt"  # Points2Sound without / with audio pre-training
 BINAURAL_METRICS = ("d_env", "d_stft")
 HELPED, NOT_HELPED, MIXED = "helped", "did not help", "mixed"
 SEP_LABELS = {"sdr": "SDR", "sir": "SIR", "sar": "SAR"}

@@ -20,6 +20,7 @@ import pandas as pd
 
 from ..evaluate.metrics import FIELD_METRICS, HIGHER_IS_BETTER, METRIC_LABELS
 from ..evaluate.scores import SOURCE_COLUMN, entry_means
+from ..model_kinds import HEADLINE_VARIANT
 from .paper import load_paper_numbers
 from .stats import standard_error
 from .table_text import TableWriter, tex
@@ -28,7 +29,7 @@ NA_OURS = "n/a"  # the entry was not run (or has no scene of that kind)
 NA_PAPER = "–"  # the paper gives no number for this cell
 DIFF_METRICS = frozenset(HIGHER_IS_BETTER)  # compared with Mono-Mono by difference, not ratio
 PAPER_NS = (1, 2, 3)
-HEADLINE = dict(method="points2sound", variant="p2s_rgb", mono_input="sum_lr")
+HEADLINE = dict(method="points2sound", variant=HEADLINE_VARIANT, mono_input="sum_lr")
 
 
 @dataclass

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..model_kinds import HEADLINE_VARIANT
 from ..settings.report import Bootstrap
 from .claims import Entry
 from .spread import PairSpread, SeedSpread
@@ -131,7 +132,7 @@ def _overall(
             d = bootstrap_difference(three, two, m, True, boot, f"vision2d/{variant}/{ir}/{m}/None")
             noise = ""
             if spread is not None:
-                entry = Entry("p2s_rgb", ir, "points2sound", HEADLINE["variant"], HEADLINE["mono_input"])
+                entry = Entry(HEADLINE_VARIANT, ir, "points2sound", HEADLINE["variant"], HEADLINE["mono_input"])
                 sigma, _ = spread.entry_sigma(entry, m)
                 if math.isfinite(sigma):
                     noise = ", " + PairSpread(math.hypot(sigma, sigma), False, len(spread.seeds)).text(d.diff)

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from ..model_kinds import is_foa, uses_vision
 from . import section_digest, stage_seed
 from .train import vision_net
 
@@ -68,8 +69,6 @@ def report_settings(params: Mapping[str, Any]) -> ReportSettings:
         bootstrap=Bootstrap(int(boot["resamples"]), float(boot["confidence"]), stage_seed(params, "report")),
         per_ear_variants=tuple(params["pretrain_audio"]["per_ear_variants"]),
         rel_tolerance=params["reproduce"]["rel_tolerance"],
-        foa_baselines=tuple(
-            v for v, s in params["variants"].items() if s["model"] == "points2sound_foa" and s.get("vision") is False
-        ),
+        foa_baselines=tuple(v for v, s in params["variants"].items() if is_foa(s) and not uses_vision(s)),
         panorama_variants=tuple(v for v, s in params["variants"].items() if vision_net(s) == "panorama2d"),
     )

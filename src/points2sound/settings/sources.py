@@ -183,8 +183,8 @@ def _music_solos(params: Mapping[str, Any], cfg: Mapping[str, Any]) -> MusicSolo
         video_url=cfg["video_url"],
         recordings_per_instrument=int(cfg["recordings_per_instrument"]),
         recording_s=float(cfg["recording_s"]),
-        min_recording_s=float(cfg.get("min_recording_s", cfg["recording_s"])),
-        max_segments_per_video=int(cfg.get("max_segments_per_video", 1)),
+        min_recording_s=float(cfg["min_recording_s"]),
+        max_segments_per_video=int(cfg["max_segments_per_video"]),
         licence=cfg.get("licence"),
         instruments=tuple(params["instruments"]),
         sample_rate=int(params["audio"]["sample_rate"]),
@@ -198,8 +198,8 @@ def _clouds(params: Mapping[str, Any], cfg: Mapping[str, Any]) -> CloudsSource:
         zenodo_record=cfg["zenodo_record"],
         doi=cfg.get("doi"),
         licence=cfg.get("licence"),
-        files=cfg.get("files", "*"),
-        axes=cfg.get("axes", "check"),
+        files=cfg["files"],
+        axes=cfg["axes"],
         instrument_aliases={str(k).lower(): str(v) for k, v in (cfg.get("instrument_aliases") or {}).items()},
         instruments=tuple(params["instruments"]),
     )
@@ -207,7 +207,7 @@ def _clouds(params: Mapping[str, Any], cfg: Mapping[str, Any]) -> CloudsSource:
 
 def _modelnet(params: Mapping[str, Any], cfg: Mapping[str, Any]) -> ModelNetSource:
     return ModelNetSource(
-        remote=_remote(cfg.get("file", "ModelNet40.zip"), cfg),
+        remote=_remote(cfg["file"], cfg),
         version=cfg.get("version"),
         licence=cfg.get("licence"),
         points_per_shape=int(cfg.get("points_per_shape") or params["shapes"]["points_per_shape"]),
@@ -237,8 +237,8 @@ def _rooms(params: Mapping[str, Any], cfg: Mapping[str, Any] | None) -> RoomsSou
             remote=_remote(m["file"], m),
             doi=m.get("doi"),
             licence=m.get("licence"),
-            source_azimuth_deg=float(m.get("source_azimuth_deg", 0.0)),
-            description=m.get("description", ""),
+            source_azimuth_deg=float(m["source_azimuth_deg"]),
+            description=m["description"],
         )
         for key, m in (cfg or {}).items()
     }

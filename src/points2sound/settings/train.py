@@ -117,7 +117,7 @@ class PretrainConfig:
 
     @property
     def backend(self) -> str:
-        return self.vision.get("backend", "torch")
+        return self.vision["backend"]
 
     def checkpoint_config(self, classes: list[str]) -> dict[str, Any]:
         """What fixes the classifier (stored in its checkpoints)."""
@@ -125,7 +125,7 @@ class PretrainConfig:
             "classes": classes,
             "planes": list(self.vision["planes"]),
             "layers": list(self.vision["layers"]),
-            "stem_kernel": int(self.vision.get("stem_kernel", 5)),
+            "stem_kernel": int(self.vision["stem_kernel"]),
             "voxel_size_m": self.voxel_size_m,
             "features": self.features,
             "seed": self.seed,

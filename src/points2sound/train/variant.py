@@ -23,6 +23,7 @@ from torch.nn import functional as F
 from points2sound.data.scenes import Scene, SceneSampler, SceneSources
 from points2sound.errors import ParameterError
 from points2sound.geometry.voxelize import rotate_voxels_quarter
+from points2sound.model_kinds import is_foa
 from points2sound.models.checkpoint import load_checkpoint, save_checkpoint
 from points2sound.models.loading import MODEL_KIND, PRETRAIN_KIND, SEPARATION_KIND, build_from_config
 from points2sound.settings.train import VariantConfig
@@ -51,7 +52,7 @@ def make_sampler(
 
 def target_kind(config: Mapping[str, Any]) -> str:
     """What a variant learns to produce: 'foa' for the FOA model, 'binaural' for the paper's."""
-    return "foa" if config["model"] == "points2sound_foa" else "binaural"
+    return "foa" if is_foa(config) else "binaural"
 
 
 def collate_for(config: Mapping[str, Any]) -> Callable[[Sequence[Scene]], SceneBatch]:

@@ -7,13 +7,13 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ...model_kinds import HEADLINE_VARIANT
 from ..declare import Opt, Out, Report, Stage, StageKind
 
 if TYPE_CHECKING:
     from ..layout import Layout
 
 log = logging.getLogger(__name__)
-HEADLINE = "p2s_rgb"  # the paper's headline variant; a profile without it shows its first variant
 
 KIND = StageKind(
     command="examples",
@@ -29,14 +29,14 @@ KIND = StageKind(
             help="also write a playable HTML page per example (into --out) and its scene's picture here",
         ),
     ),
-    params=("audio", "train.device"),
+    params=("audio", "train.device", "scenes.listener_height_m"),
 )
 
 
 def stages(layout: Layout) -> list[Stage]:
     D, M, R = layout.data, layout.models, layout.results
     variants = layout.variants()
-    headline = HEADLINE if HEADLINE in variants else next(iter(variants))
+    headline = HEADLINE_VARIANT if HEADLINE_VARIANT in variants else next(iter(variants))
     scenes = f"{D}/scenes/test_{layout.hrir}"
     values = {
         "model": f"{M}/{headline}/model.pt",
@@ -72,6 +72,6 @@ def run(params: Any, model: Path, scenes: Path, out: Path, pictures: Path | None
         written = write_examples(model, scenes, tmp, device, params["audio"]["wav_subtype"])
         if pictures is not None:
             with atomic_dir(pictures) as pics:
-                pages = write_listening_pages(tmp, scenes, pics)
+                pages = write_listening_pages(tmp, scenes, pics, params["scenes"]["listener_height_m"])
             log.info("wrote %d listening pages and scene pictures (%s)", len(pages), pictures)
     log.info("wrote %d listening examples to %s", len(written), out)
