@@ -50,12 +50,15 @@ def _is_type_checking(node: ast.AST) -> bool:
 
 
 def _walk(tree: ast.AST):
-    """Every node, except those under `if TYPE_CHECKING:`."""
+    """Every statement, at any depth (imports are statements), except those under `if TYPE_CHECKING:`."""
     todo = [tree]
     while todo:
         node = todo.pop()
         yield node
-        todo.extend(c for c in ast.iter_child_nodes(node) if not _is_type_checking(c))
+        for name in ("body", "orelse", "handlers", "finalbody", "cases"):
+            for child in getattr(node, name, ()):
+                if isinstance(child, (ast.stmt, ast.excepthandler, ast.match_case)) and not _is_type_checking(child):
+                    todo.append(child)
 
 
 @cache
