@@ -44,8 +44,9 @@ lint: setup
 	$(BIN)/snakefmt --check Snakefile workflow
 	tools/snakemake_lint.sh $(BIN)/snakemake
 
+# one worker per core (pytest-xdist); each test file stays on one worker, so its module fixtures run once
 test: setup
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto --dist loadfile
 
 test-slow: setup
 	$(BIN)/pytest -q -m slow

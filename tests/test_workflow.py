@@ -1,7 +1,9 @@
 """Both engines on the tiny profile: real Snakemake and real DVC runs in fresh folders.
 
-The two runs must produce byte-identical artifacts (same params -> same data), a
-rerun must have nothing to do, and a parameter edit must invalidate the right stages.
+The two runs (started together: Snakemake's whole pipeline, and the DVC half as a `dvc exp run`)
+must produce byte-identical artifacts (same params -> same data), a rerun must have nothing to do,
+a parameter edit must invalidate the right stages, and the experiment must list the dvclive
+summaries of its training stages.
 The tiny profile of these copies also overlays keys that DVC's own templating would miss
 (the HRIR set's name, the splits rendered in rooms), and the Snakemake run is hermetic:
 every job runs in a shadow folder holding only its declared inputs, from an empty data/.
@@ -23,12 +25,13 @@ import pandas as pd
 import pytest
 import yaml
 
+from project_copy import PROJECT_FILES, TOOL_ENV, set_profile
 from project_copy import copy_project as _copy_project
-from project_copy import set_profile
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "PYTHONHASHSEED": "0"}
+GIT_IDENTITY = {k: v for k, v in TOOL_ENV.items() if k.startswith("GIT_")}
 
 
 def _run(cmd: list[str], cwd: Path, timeout: int = 1500, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -49,10 +52,10 @@ HRIR = "sphere_tiny"  # overlaid by the copies' tiny profile
 ROOM_SPLITS = ["val", "test"]
 
 
-def _project(dest: Path) -> Path:
+def _project(dest: Path, files: tuple[str, ...] = PROJECT_FILES) -> Path:
     """A tiny copy whose profile overlays the HRIR set's name, the splits rendered in rooms and the
     scene pretext's iterations."""
-    work = _copy_project(dest)
+    work = _copy_project(dest, "tiny", files)
     params = work / "params.yaml"
     text = params.read_text()
     tiny_hrir, tiny_pretrain = "    hrir: {taps: 256}\n", "    pretrain: {batch_size: 4, iterations: 4, val_every: 2}\n"
@@ -70,23 +73,44 @@ def _project(dest: Path) -> Path:
     return work
 
 
-@pytest.fixture(scope="module")
-def snakemake_run(tmp_path_factory) -> Path:
-    work = _project(tmp_path_factory.mktemp("snakemake"))
-    assert not (work / "data").exists()
-    _run([str(BIN / "snakemake"), "--cores", "2"], work, env={**ENV, "P2S_HERMETIC": "1"})
-    return work
+# the data half, pre-training, one variant's training and its scores, and the separation pre-training with
+# its bss_eval scores, as a DVC experiment (the Snakemake run does the rest)
+DVC_TARGETS = [
+    *(f"evaluate_p2s_rgb_{s}" for s in (HRIR, "calypso_sim", "spirit_sim")),
+    "evaluate_separation",
+]
 
 
 @pytest.fixture(scope="module")
-def dvc_run(tmp_path_factory) -> Path:
-    work = _project(tmp_path_factory.mktemp("dvc"))
-    _run(["git", "init", "-q"], work)
-    _run([str(BIN / "dvc"), "init", "-q"], work)
-    # the data half, pre-training, one variant's training and its scores, and the separation pre-training
-    # with its bss_eval scores (the Snakemake run does the rest)
-    _run([str(BIN / "dvc"), "repro", "--glob", "evaluate_p2s_rgb_*", "evaluate_separation"], work)
-    return work
+def engines(tmp_path_factory) -> tuple[Path, Path]:
+    """The Snakemake run (hermetic, from an empty data/) and the DVC experiment, run at the same time."""
+    dvc = _project(tmp_path_factory.mktemp("dvc"), (*PROJECT_FILES, ".gitignore", ".dvcignore"))
+    for cmd in (["git", "init", "-q"], [str(BIN / "dvc"), "init", "-q"], ["git", "add", "-A"]):
+        _run(cmd, dvc)
+    _run(["git", "commit", "-q", "-m", "tiny project"], dvc, env={**ENV, **GIT_IDENTITY})
+    log = (dvc.parent / "dvc_exp_run.log").open("w")
+    exp = subprocess.Popen(
+        [str(BIN / "dvc"), "exp", "run", "-n", "live", *DVC_TARGETS], cwd=dvc, env=ENV, stdout=log, stderr=log
+    )
+    try:
+        snakemake = _project(tmp_path_factory.mktemp("snakemake"))
+        assert not (snakemake / "data").exists()
+        _run([str(BIN / "snakemake"), "--cores", "2"], snakemake, env={**ENV, "P2S_HERMETIC": "1"})
+    finally:
+        code = exp.wait(timeout=1500)
+        log.close()
+    assert code == 0, (dvc.parent / "dvc_exp_run.log").read_text()[-3000:]
+    return snakemake, dvc
+
+
+@pytest.fixture(scope="module")
+def snakemake_run(engines) -> Path:
+    return engines[0]
+
+
+@pytest.fixture(scope="module")
+def dvc_run(engines) -> Path:
+    return engines[1]
 
 
 def test_snakemake_builds_the_data_half(snakemake_run):
@@ -158,6 +182,38 @@ def test_dvc_repro_matches_snakemake_byte_for_byte(snakemake_run, dvc_run):
         )
         assert "metrics.json" in a and any(k.endswith(".tsv") for k in a), run
         assert a == b, f"engines disagree on the dvclive folder of {run}"
+
+
+def _experiment(shown: list, name: str) -> dict:
+    runs = [run for rev in shown for exp in (rev.get("experiments") or []) for run in exp.get("revs", [])]
+    named = [run for run in runs if run.get("name") == name]
+    assert named, json.dumps(shown)[:3000]
+    return named[0]["data"]
+
+
+def test_dvc_exp_show_lists_the_dvclive_summaries(dvc_run):
+    """dvclive under `dvc exp run`: the experiment lists the training stages' summaries
+    (`results/tiny/train/<run>/metrics.json`), and dvclive left no dvc.yaml or experiment of its own."""
+    data = _experiment(json.loads(_run([str(BIN / "dvc"), "exp", "show", "--json"], dvc_run).stdout), "live")
+    metrics = data["metrics"]
+    train = metrics["results/tiny/train/p2s_rgb/metrics.json"]["data"]
+    iterations = data["params"]["params.yaml"]["data"]["profiles"]["tiny"]["train"]["iterations"]
+    assert train["iterations"] == train["step"] == iterations
+    assert {"best_val_loss", "best_iteration", "val_l1", "val_l1_rotated", "val_l1_mono_copy"} <= set(train)
+    pre = metrics["results/tiny/train/pretrain_vision/metrics.json"]["data"]
+    assert 0.0 <= pre["test_accuracy"] <= 1.0 and "best_val_loss" in pre
+    # the history: dvclive's TSVs, declared as the stages' plots, no timestamps
+    live = dvc_run / "results/tiny/train/p2s_rgb"
+    tsvs = sorted((live / "plots/metrics").glob("*.tsv"))
+    assert {p.stem for p in tsvs} >= {"train_loss", "val_loss", "val_l1"}
+    for path in tsvs:
+        header = path.read_text().splitlines()[0]
+        assert header == f"step\t{path.stem}", header
+    plots = _run([str(BIN / "dvc"), "plots", "show", "--json"], dvc_run).stdout
+    assert "results/tiny/train/p2s_rgb/plots/metrics/val_loss.tsv" in plots, plots[:2000]
+    assert sorted(p.name for p in live.iterdir()) == ["metrics.json", "plots"]
+    refs = [r for r in _run(["git", "for-each-ref", "refs/exps"], dvc_run).stdout.splitlines() if "/exec/" not in r]
+    assert len(refs) == 1 and refs[0].endswith("/live"), refs
 
 
 def test_dvc_status_tracks_parameter_edits(dvc_run):
