@@ -10,13 +10,17 @@ from __future__ import annotations
 import copy
 import errno
 import hashlib
+import io
 import json
 import os
 import pickle
 import re
 import shutil
+import socket
+import stat
 import subprocess
 import sys
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -801,6 +805,101 @@ def test_render_runs_outside_the_project(w, monkeypatch, capsys):
     monkeypatch.chdir(outside)  # no params.yaml here
     assert main(["render", "--stem", str(w / "mono.wav"), "45", "--ir", str(w / "set.sofa"), "--out", "out.wav"]) == 0
     assert sf.info(str(outside / "out.wav")).channels == 2
+
+
+# ------------------------------------------------------------------ outputs that are not regular files
+
+
+def _char_device(path: Path) -> bool:
+    return stat.S_ISCHR(os.stat(path).st_mode)
+
+
+@case("M1")
+def test_a_character_device_is_written_through_not_replaced(capsys, w):
+    assert main(_binauralize(w, w / "mono.wav", "--scene", w / "scene.npz", "--out", "/dev/null")) == 0
+    assert _char_device(Path("/dev/null"))
+
+
+@case("M2")
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="this system has no /dev/full")
+def test_dev_full_says_no_space_and_stays_a_device(capsys, w):
+    refused(capsys, _binauralize(w, w / "mono.wav", "--scene", w / "scene.npz", "--out", "/dev/full"), "/dev/full",
+            "no space left on device", root=w)  # fmt: skip
+    assert _char_device(Path("/dev/full"))
+
+
+@case("M3")
+def test_a_named_pipe_gets_the_whole_wav_and_stays_a_pipe(capsys, w, kit):
+    fifo = w / "p.wav"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+    reader.start()  # a reader waiting on the pipe, as `sox p.wav ...` would
+    assert main(_binauralize(w, w / "mono.wav", "--scene", w / "scene.npz", "--out", fifo)) == 0
+    reader.join(timeout=60)
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    data, sr = sf.read(io.BytesIO(got[0]), dtype="float32")
+    assert sr == kit["sr"] and data.shape == (2 * kit["sr"], 2)
+
+
+@case("M4")
+def test_dash_is_standard_output_and_the_logs_stay_on_stderr(w):
+    argv = [str(a) for a in _binauralize(w, w / "mono.wav", "--scene", w / "scene.npz", "--out", "-")]
+    proc = subprocess.run([sys.executable, "-m", "points2sound", *argv], cwd=w, capture_output=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr.decode()[-2000:]
+    data, _ = sf.read(io.BytesIO(proc.stdout), dtype="float32")
+    assert data.shape[1] == 2 and not (w / "-").exists()
+    assert b"binauralize finished" in proc.stderr
+    picture = subprocess.run(
+        [sys.executable, "-m", "points2sound", "show-scene", "--scene", str(w / "scene.npz"), "--out", "-", *TINY],
+        cwd=w,
+        capture_output=True,
+        timeout=300,
+    )
+    assert picture.returncode == 0 and picture.stdout.startswith(b"\x89PNG"), picture.stderr.decode()[-2000:]
+
+
+@case("M5")
+def test_an_output_suffix_the_writer_does_not_write_is_refused(capsys, w):
+    refused(capsys, _binauralize(w, w / "mono.wav", "--scene", w / "scene.npz", "--out", w / "result.txt"),
+            "result.txt", "the output is WAV audio: name it with .wav", root=w)  # fmt: skip
+    refused(capsys, ["render", "--stem", w / "mono.wav", "45", "--ir", w / "set.sofa", "--out", w / "out.flac"],
+            "out.flac", "not .flac", root=w)  # fmt: skip
+    refused(capsys, ["show-scene", "--scene", w / "scene.npz", "--out", w / "scene.wav", *TINY], "scene.wav",
+            "the output is a picture: name it with .png or .pdf or .svg", root=w)  # fmt: skip
+
+
+@case("M6")
+def test_an_overlap_not_below_the_chunk_is_refused(capsys, w):
+    argv = _binauralize(w, w / "mono.wav", "--scene", w / "scene.npz", "--out", w / "o.wav")
+    line = refused(capsys, [*argv, "--chunk-s", "1", "--overlap-s", "2"], "overlap_s", "shorter than the chunk", w)
+    assert "1.0 s" in line
+
+
+@case("M7")
+def test_a_socket_as_output_is_refused_and_kept(capsys, w):
+    sock_path = w / "s.wav"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(sock_path))
+    try:
+        refused(capsys, _binauralize(w, w / "mono.wav", "--scene", w / "scene.npz", "--out", sock_path), "s.wav",
+                "is a socket")  # fmt: skip
+        assert stat.S_ISSOCK(os.stat(sock_path).st_mode)
+    finally:
+        server.close()
+
+
+@case("M8")
+def test_a_stage_folder_output_that_is_a_file_is_refused(tmp_path):
+    taken = tmp_path / "audio"
+    taken.write_text("not a folder")
+    with pytest.raises(atomic.OutputFileError, match="exists and is not a folder"):
+        with atomic.atomic_dir(taken):
+            pass
+    assert taken.read_text() == "not a folder"
+    with atomic.atomic_path(tmp_path / "fifo_free.txt") as tmp:  # a regular file: atomic as before
+        tmp.write_text("x")
+    assert (tmp_path / "fifo_free.txt").read_text() == "x"
 
 
 # ------------------------------------------------------------------ the table

@@ -9,6 +9,11 @@ from the work of a live one, and removes them: a dead process on this host, or a
 name without an owner (written before owners were recorded). Temporaries of other
 hosts (a shared cluster folder) are left alone: their process cannot be checked.
 
+One rule for every output: a regular file (or a name not taken yet) is written atomically
+as above; an existing character device or named pipe is written through, never replaced (the
+file is made in the system's temporary folder, then copied into it); `-` is standard output;
+anything else (a folder where a file goes, a socket, a block device) is refused in one line.
+
 A full disk surfaces as one line naming the output and "no space left on device",
 whether the writer raised OSError(ENOSPC) itself or wrapped it (libsndfile's
 "System error.", torch's "enforce fail at inline_container.cc"): then the free space
@@ -23,6 +28,8 @@ import os
 import re
 import shutil
 import socket
+import stat
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -155,6 +162,58 @@ def _mkdir(path: Path) -> None:
         raise
 
 
+STDOUT = "-"
+_NOT_FILES = {stat.S_IFDIR: "a folder", stat.S_IFSOCK: "a socket", stat.S_IFBLK: "a block device"}
+
+
+def output_kind(path: str | Path) -> str:
+    """How an output path is written: 'file' (a regular file, or nothing there yet: atomically),
+    'stream' (an existing character device or named pipe: written through) or 'stdout' (`-`).
+
+    Anything else is refused: replacing a device node or a pipe by a regular file would break what
+    reads it, and a folder or socket cannot take a file's bytes.
+    """
+    if str(path) == STDOUT:
+        return "stdout"
+    try:
+        mode = os.stat(path).st_mode  # a symlink counts as what it points to
+    except (FileNotFoundError, NotADirectoryError):
+        return "file"
+    if stat.S_ISREG(mode):
+        return "file"
+    if stat.S_ISCHR(mode) or stat.S_ISFIFO(mode):
+        return "stream"
+    what = _NOT_FILES.get(stat.S_IFMT(mode), "not a regular file")
+    raise OutputFileError(
+        path, f"is {what}: an output is a regular file, a character device, a named pipe or - (standard output)"
+    )
+
+
+@contextlib.contextmanager
+def _written_through(path: Path, kind: str, suffix: str) -> Iterator[Path]:
+    """A temporary file in the system's temporary folder, copied into the device, pipe or standard
+    output on success (a pipe's reader gets the whole file at once)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".p2s-out.{_owner()}.", suffix=f".tmp{suffix}")
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        try:
+            with tmp_path.open("rb") as src:
+                if kind == "stdout":
+                    shutil.copyfileobj(src, sys.stdout.buffer)
+                    sys.stdout.buffer.flush()
+                else:
+                    with open(path, "wb") as out:
+                        shutil.copyfileobj(src, out)
+        except OSError as exc:
+            if exc.errno in _FULL:
+                raise NoSpaceError(path, _FULL[exc.errno], "nothing more was written") from exc
+            raise OutputFileError(path, f"cannot be written ({exc.strerror or exc})") from exc
+    finally:
+        tmp_path.unlink(missing_ok=True)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path next to `path`; rename it onto `path` on success.
@@ -164,9 +223,14 @@ def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
     a full disk is reported as NoSpaceError naming `path`.
     """
     path = Path(path)
+    suffix = path.suffix if suffix is None else suffix
+    kind = output_kind(path)
+    if kind != "file":
+        with _written_through(path, kind, suffix) as tmp:
+            yield tmp
+        return
     _mkdir(path.parent)
     _sweep_once(path.parent)
-    suffix = path.suffix if suffix is None else suffix
     tmp_path: Path | None = None
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.{_owner()}.", suffix=f".tmp{suffix}", dir=path.parent)
@@ -193,6 +257,8 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     is reported as NoSpaceError naming `path` (and the file that was being written).
     """
     path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise OutputFileError(path, "exists and is not a folder: this output is a folder (remove or rename it)")
     _mkdir(path.parent)
     remove_stale_temporaries(path.parent)
     tmp: Path | None = None

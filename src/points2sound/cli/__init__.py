@@ -13,7 +13,7 @@ from collections.abc import Sequence
 def main(argv: Sequence[str] | None = None) -> int:
     from ..pipeline.stages import stage_command
 
-    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = [str(a) for a in (sys.argv[1:] if argv is None else argv)]
     if stage_command(argv) is not None:
         from ..pipeline.runner import main as run_stage
 

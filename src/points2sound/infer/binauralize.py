@@ -92,6 +92,9 @@ class InferenceOptions:
             raise ParameterError("chunk_s", f"must be > 0, got {self.chunk_s}")
         if not self.overlap_s >= 0:
             raise ParameterError("overlap_s", f"must be >= 0, got {self.overlap_s}")
+        chunk = self.chunk_s if self.chunk_s is not None else self.default_chunk_s
+        if self.overlap_s >= chunk:
+            raise ParameterError("overlap_s", f"must be shorter than the chunk ({chunk} s), got {self.overlap_s}")
         if self.batch < 1:
             raise ParameterError("batch", f"must be >= 1, got {self.batch}")
         if self.engine not in ENGINES:

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import scipy.signal
 
+from ..atomic import STDOUT, output_kind
 from ..audio_io import read_audio, write_wav
 from ..errors import InputFileError, OutputFileError, ParameterError
 from ..model_kinds import HEADLINE_VARIANT, is_foa
@@ -33,11 +34,29 @@ def default_checkpoint(profile: str) -> Path:
     return Path("models") / profile / HEADLINE_VARIANT / "model.pt"
 
 
-def check_writable(path: Path) -> None:
-    """Fail early (before any computation) when `path` cannot be written."""
+WAV_SUFFIXES = (".wav", ".wave")  # what write_wav writes
+PICTURE_SUFFIXES = (".png", ".pdf", ".svg")  # what show-scene draws (matplotlib picks the format from it)
+
+
+def check_writable(path: Path, suffixes: tuple[str, ...], what: str) -> None:
+    """Fail early (before any computation) when `path` cannot take the output: a folder, a socket or a block
+    device, a name whose suffix is not a format the writer writes, a device or pipe it may not write,
+    an unwritable folder. A device, a pipe or `-` (standard output) may go without a suffix."""
     path = Path(path)
     if path.is_dir():
         raise OutputFileError(path, "is a directory, expected an output file name")
+    kind = output_kind(path)
+    suffix = path.suffix.lower()
+    if (kind == "file" or suffix) and suffix not in suffixes:
+        raise OutputFileError(
+            path, f"the output is {what}: name it with {' or '.join(suffixes)} (not {suffix or 'no suffix'})"
+        )
+    if kind == "stdout":
+        return
+    if kind == "stream":
+        if not os.access(path, os.W_OK):
+            raise OutputFileError(path, "output exists and is not writable")
+        return
     parent = path.parent if str(path.parent) else Path(".")
     try:
         parent.mkdir(parents=True, exist_ok=True)
@@ -78,10 +97,16 @@ def _progress_bar(total: int, enabled: bool):
     return tqdm(total=total, unit="sample", unit_scale=True, desc="binauralize", disable=not enabled or None)
 
 
-def _prepare_output(out_path: Path, inputs: Sequence[tuple[str, Path | None]]) -> None:
-    """Fail before any work: the output overwrites no input and can be written."""
-    refuse_overwriting_inputs(out_path, list(inputs))
-    check_writable(out_path)
+def _prepare_output(
+    out_path: Path,
+    inputs: Sequence[tuple[str, Path | None]],
+    suffixes: tuple[str, ...] = WAV_SUFFIXES,
+    what: str = "WAV audio",
+) -> None:
+    """Fail before any work: the output overwrites no input and can be written in its format."""
+    if str(out_path) != STDOUT:
+        refuse_overwriting_inputs(out_path, list(inputs))
+    check_writable(out_path, suffixes, what)
 
 
 def _clip_for(subtype: str, y: np.ndarray, what: str) -> tuple[np.ndarray, float]:
@@ -331,7 +356,7 @@ def show_scene_file(
     """Top and side views of a scene with the listener's head and the azimuths marked (PNG, PDF or SVG)."""
     from .show import plot_scene
 
-    _prepare_output(out_path, _scene_inputs(scene_npz, cloud_paths, sources))
+    _prepare_output(out_path, _scene_inputs(scene_npz, cloud_paths, sources), PICTURE_SUFFIXES, "a picture")
     scene = build_scene(
         cloud_paths=cloud_paths,
         sources=sources,
