@@ -119,6 +119,3 @@ class Layout:
 
     def named(self, prefix: str) -> list[Stage]:
         return [s for s in self.built if s.name.startswith(prefix)]
-
-    def get(self, name: str) -> Stage | None:
-        return next((s for s in self.built if s.name == name), None)
