@@ -133,3 +133,24 @@ def test_a_missing_or_foreign_file_is_named(tmp_path):
     bad.write_text(json.dumps({"seeds": [1]}))
     with pytest.raises(InputFileError, match="bad.json.*not a seed-spread file"):
         SeedSpread.read(bad)
+
+
+def test_within_the_spread_says_when_every_seed_agrees_in_sign(checked):
+    from points2sound.report.claims import seeds_agree
+
+    base, spread, claims = checked
+    depth = _claim(claims, "rgb-depth beats depth only (Points2Sound)")
+    # depth - rgb per seed: 0.042 + (0, -0.04, +0.04): all positive, yet within 2 sigma
+    assert within_seed_spread(depth, "d_env", spread) and seeds_agree(depth, "d_env", spread)
+    row = next(
+        x
+        for x in claims_markdown(claims, base, BOOT, spread).splitlines()
+        if x.startswith("| rgb-depth beats depth only (Points2Sound)")
+    )
+    assert "all 3 seeds agree in sign" in row
+    # seeds that move it by +-0.06 put one seed on the other side of zero
+    wide = _seed_frames()[1]
+    for k, df in enumerate(wide):
+        df.loc[df.variant == "p2s_depth", "d_env"] += [0.0, -0.02, 0.02][k]
+    flipped = SeedSpread(json.loads(json.dumps(_spread_data(wide))))
+    assert within_seed_spread(depth, "d_env", flipped) and not seeds_agree(depth, "d_env", flipped)

@@ -419,3 +419,37 @@ def test_snakemake_report_opens_in_a_browser_with_figures_tables_and_players(sna
     assert spread > 10 and colours > 50, (
         f"the screenshot looks blank (grey-level spread {spread:.1f}, {colours} colours)"
     )
+
+
+def test_a_signal_mid_training_resumes_from_the_checkpoint_to_the_same_weights(snakemake_run, tmp_path):
+    """SIGTERM (a SLURM time limit) to snakemake's process group while a training stage runs: no model is
+    kept, the checkpoint survives, and the rerun resumes from it to the bytes of an uninterrupted run."""
+    import shutil
+    import signal
+
+    project = tmp_path / "p"
+    shutil.copytree(snakemake_run, project, symlinks=True)
+    target, ckpt = project / "models/tiny/p2s_rgb", project / "checkpoints/tiny/p2s_rgb"
+    cmd = [str(BIN / "snakemake"), "--cores", "1", "--config", 'train={"iterations": 24, "val_every": 2}']
+    cmd.append("models/tiny/p2s_rgb")
+    _run(cmd, project)  # uninterrupted, at the override
+    reference = hashlib.sha256((target / "model.pt").read_bytes()).hexdigest()
+    shutil.rmtree(target)
+    shutil.rmtree(ckpt)
+    proc = subprocess.Popen(
+        cmd, cwd=project, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    )
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None and not list(ckpt.rglob("last.pt")):
+        time.sleep(0.05)
+    assert list(ckpt.rglob("last.pt")), "the training never wrote a checkpoint"
+    os.killpg(proc.pid, signal.SIGTERM)
+    out, _ = proc.communicate(timeout=120)
+    if target.exists():  # the signal came after the stage's rename: then the model is whole
+        assert hashlib.sha256((target / "model.pt").read_bytes()).hexdigest() == reference, out[-2000:]
+        pytest.skip("the training finished before the signal landed")
+    assert proc.returncode != 0, out[-2000:]
+    _run(cmd, project)
+    assert hashlib.sha256((target / "model.pt").read_bytes()).hexdigest() == reference
+    log = (project / "logs/tiny/train_p2s_rgb.log").read_text()
+    assert re.search(r"resuming .* at iteration [1-9]\d* of 24", log), log[-2000:]

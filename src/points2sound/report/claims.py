@@ -12,6 +12,14 @@ A check that does not hold (or is not resolved) gets a measured explanation
 (`explain`): the same comparison for the Mono-Mono baseline on the same scenes
 (does the baseline already show that ordering?) and each side's learned gain
 over Mono-Mono on its scenes.
+
+Claims come in three groups (`GROUPS`): baselines beaten, design choices and
+conditions. A check **does not fit this data** (`MISFIT`, counted apart) when
+what it compares is confounded here, with the measured reason: an absolute
+comparison across IR sets whose Mono-Mono baseline is itself resolved the other
+way (the conditions' inputs differ in difficulty: such conditions are compared
+by ratio to Mono-Mono instead, by `ratio` claims), and L_full against L_diff
+when the residual copy path starts L_full at the copy, as L_diff starts.
 """
 
 from __future__ import annotations
@@ -24,15 +32,29 @@ from typing import Any
 import pandas as pd
 
 from ..evaluate.metrics import METRIC_LABELS
-from ..model_kinds import HEADLINE_VARIANT
 from ..settings.report import Bootstrap
+from .entries import HEADLINE, MONO_INPUTS, select_entry
 from .paper import load_paper_numbers, paper_entry
-from .stats import FAILS, HOLDS, NA, NAN_DIFF, UNRESOLVED, Difference, bootstrap_difference
-from .tables import HEADLINE, room_key, select_entry
+from .stats import (
+    FAILS,
+    HOLDS,
+    NA,
+    NAN_DIFF,
+    UNRESOLVED,
+    Difference,
+    bootstrap_difference,
+    bootstrap_ratio_difference,
+)
+from .tables import room_key
+
+MISFIT = "does not fit this data"
+GROUPS = ("baselines beaten", "design choices", "conditions")
 
 __all__ = [
     "FAILS",
+    "GROUPS",
     "HOLDS",
+    "MISFIT",
     "NA",
     "UNRESOLVED",
     "Claim",
@@ -40,6 +62,7 @@ __all__ = [
     "check_claims",
     "claims_markdown",
     "explanations_markdown",
+    "misfits_markdown",
     "paper_claims",
     "within_seed_spread",
 ]
@@ -98,18 +121,35 @@ class Claim:
 
     statement: str
     entries: list[Entry]
-    ours: dict[str, list[float]] = field(default_factory=dict)  # metric -> means along the ordering
+    group: str = GROUPS[0]
+    by_ratio: bool = False  # compare each entry's mean divided by its own Mono-Mono's (other conditions)
+    tests_loss: bool = False  # L_full against L_diff: does not fit when L_full has the residual copy path
+    ours: dict[str, list[float]] = field(default_factory=dict)  # metric -> means (ratios) along the ordering
     verdicts: dict[str, str] = field(default_factory=dict)  # metric -> holds / does not hold / ...
+    measured: dict[str, str] = field(default_factory=dict)  # metric -> the verdict before a MISFIT mark
+    misfit: dict[str, str] = field(default_factory=dict)  # metric -> why the check does not fit this data
     pairs: dict[str, list[Difference]] = field(default_factory=dict)  # metric -> one per adjacent pair
+    bases: dict[str, list[float]] = field(default_factory=dict)  # by_ratio: each entry's Mono-Mono mean
+
+    def pair_difference(self, a: Entry, b: Entry, df: pd.DataFrame, m: str, boot: Bootstrap, k: int) -> Difference:
+        key = f"{self.statement}|{m}|{k}"
+        if self.by_ratio:
+            sides = (a.rows(df), a.mono_mono().rows(df)), (b.rows(df), b.mono_mono().rows(df))
+            return bootstrap_ratio_difference(*sides, m, boot, key)
+        return compare(a, b, df, m, boot, key)
 
     def evaluate(self, df: pd.DataFrame, metrics: Sequence[str], boot: Bootstrap) -> Claim:
         for m in metrics:
-            means = [e.mean(df, m) for e in self.entries]
-            self.ours[m] = means
             self.pairs[m] = [
-                compare(a, b, df, m, boot, f"{self.statement}|{m}|{k}")
+                self.pair_difference(a, b, df, m, boot, k)
                 for k, (a, b) in enumerate(zip(self.entries, self.entries[1:]))
             ]
+            means = [e.mean(df, m) for e in self.entries]
+            if self.by_ratio:
+                ends = [(d.better_mean, d.worse_mean) for d in self.pairs[m]]
+                means = [ends[0][0], *(w for _, w in ends)] if ends else means
+                self.bases[m] = [e.mono_mono().mean(df, m) for e in self.entries]
+            self.ours[m] = means
             verdicts = [d.verdict for d in self.pairs[m]]
             if any(math.isnan(v) for v in means) or NA in verdicts:
                 self.verdicts[m] = NA
@@ -119,7 +159,13 @@ class Claim:
                 self.verdicts[m] = FAILS
             else:
                 self.verdicts[m] = UNRESOLVED
+            self.measured[m] = self.verdicts[m]
         return self
+
+    def mark_misfit(self, metric: str, reason: str) -> None:
+        """The check does not fit this data: keep the measured verdict beside the reason."""
+        if self.verdicts.get(metric) != NA:
+            self.misfit[metric], self.verdicts[metric] = reason, MISFIT
 
     def missing(self, df: pd.DataFrame) -> list[str]:
         """Labels of the entries with no scores."""
@@ -138,17 +184,10 @@ def _entry(
     return Entry(label, ir_set, method, variant, mono_input, tuple(sorted(filters.items())), values)
 
 
-_MONO_INPUTS = (  # label, mono input, the Points2Sound variant trained on it
-    ("true mono", "true_mono", "p2s_truemono"),
-    ("s_L", "left", "p2s_left"),
-    ("s_L + s_R", "sum_lr", HEADLINE_VARIANT),
-)
-
-
 def _baseline_claims(anechoic: str) -> list[Claim]:
     """Points2Sound against Mono-Mono and Rotated-Visual, per mono input (Table 1)."""
     claims = []
-    for label, mono_input, variant in _MONO_INPUTS:
+    for label, mono_input, variant in MONO_INPUTS:
         p2s = _entry(f"Points2Sound ({label})", anechoic, "points2sound", variant, mono_input)
         claims.append(
             Claim(
@@ -172,16 +211,19 @@ def _model_claims(anechoic: str) -> list[Claim]:
     m2b_rgb = _entry("Mono2Binaural rgb-depth", anechoic, "mono2binaural", "m2b_rgb", "sum_lr")
     m2b_depth = _entry("Mono2Binaural depth only", anechoic, "mono2binaural", "m2b_depth", "sum_lr")
     by_input = [
-        _entry(f"Points2Sound ({label})", anechoic, "points2sound", v, mi) for label, mi, v in reversed(_MONO_INPUTS)
+        _entry(f"Points2Sound ({label})", anechoic, "points2sound", v, mi) for label, mi, v in reversed(MONO_INPUTS)
     ]
+    design = GROUPS[1]
     return [
-        Claim("rgb-depth beats depth only (Points2Sound)", [p2s_rgb, p2s_depth]),
-        Claim("rgb-depth beats depth only (Mono2Binaural)", [m2b_rgb, m2b_depth]),
+        Claim("rgb-depth beats depth only (Points2Sound)", [p2s_rgb, p2s_depth], design),
+        Claim("rgb-depth beats depth only (Mono2Binaural)", [m2b_rgb, m2b_depth], design),
         Claim(
             "L_full beats L_diff",
             [p2s_rgb, _entry("Points2Sound L_diff", anechoic, "points2sound", "p2s_diff", "sum_lr")],
+            design,
+            tests_loss=True,
         ),
-        Claim("mono inputs ordered s_L + s_R < s_L < true mono (Points2Sound)", by_input),
+        Claim("mono inputs ordered s_L + s_R < s_L < true mono (Points2Sound)", by_input, design),
         Claim("Points2Sound beats Mono2Binaural (rgb-depth)", [p2s_rgb, m2b_rgb]),
         Claim("Points2Sound beats Mono2Binaural (depth only)", [p2s_depth, m2b_depth]),
     ]
@@ -197,31 +239,31 @@ def _same_side_claim(anechoic: str) -> Claim:
             Entry(label, anechoic, **HEADLINE, filters=(("n_sources", 2), ("same_side", side)), paper=dict(paper))
             for label, side, paper in sides
         ],
+        GROUPS[2],
     )
 
 
 def _room_claims(anechoic: str, rooms: Sequence[str], room_rt60_s: Mapping[str, float] | None) -> list[Claim]:
     """Anechoic against each room, and the rooms ordered by RT60 (ours, else the paper's)."""
     p2s_rgb = _entry("Points2Sound rgb-depth", anechoic, **HEADLINE)
-    claims = [
-        Claim(
-            f"anechoic beats room {room} (Points2Sound rgb-depth)",
-            [p2s_rgb, _entry(f"Points2Sound in {room}", room, **HEADLINE, paper=False)],
-        )
-        for room in rooms
-    ]
+    conditions = GROUPS[2]
+    claims = []
+    for room in rooms:
+        pair = [p2s_rgb, _entry(f"Points2Sound in {room}", room, **HEADLINE, paper=False)]
+        claims.append(Claim(f"anechoic beats room {room} (Points2Sound rgb-depth)", pair, conditions))
+        claims.append(Claim(f"anechoic beats room {room}, by ratio to Mono-Mono", pair, conditions, by_ratio=True))
     rt60 = dict(room_rt60_s or {})
     if not rt60:
         paper_rt60 = load_paper_numbers()["text"]["room_rt60_s"]
         rt60 = {r: paper_rt60[room_key(r)] for r in rooms if room_key(r) in paper_rt60}
     ordered = sorted((r for r in rooms if r in rt60), key=lambda r: rt60[r])
     if len(ordered) >= 2:
-        claims.append(
-            Claim(
-                "drier rooms beat more reverberant ones: " + " < ".join(f"{r} (RT60 {rt60[r]:g} s)" for r in ordered),
-                [_entry(f"Points2Sound in {r}", r, **HEADLINE, paper=False) for r in ordered],
-            )
+        statement = "drier rooms beat more reverberant ones: " + " < ".join(
+            f"{r} (RT60 {rt60[r]:g} s)" for r in ordered
         )
+        entries = [_entry(f"Points2Sound in {r}", r, **HEADLINE, paper=False) for r in ordered]
+        claims.append(Claim(statement, entries, conditions))
+        claims.append(Claim(statement + ", by ratio to Mono-Mono", entries, conditions, by_ratio=True))
     return claims
 
 
@@ -245,11 +287,45 @@ def check_claims(
     metrics: Sequence[str] = ("d_env", "d_stft"),
     *,
     boot: Bootstrap,
+    residual_copy: bool = False,
 ) -> list[Claim]:
-    """Evaluate every paper claim on `df` (rooms default to every ir_set but the anechoic one)."""
+    """Evaluate every paper claim on `df` (rooms default to every ir_set but the anechoic one), marking
+    those that do not fit this data; `residual_copy`: L_full has the residual copy path
+    (`model.demucs.residual`)."""
     if rooms is None:
         rooms = sorted(set(df["ir_set"]) - {anechoic})
-    return [c.evaluate(df, metrics, boot) for c in paper_claims(anechoic, rooms, room_rt60_s)]
+    claims = [c.evaluate(df, metrics, boot) for c in paper_claims(anechoic, rooms, room_rt60_s)]
+    for c in claims:
+        for m in metrics:
+            reason = misfit_reason(c, df, m, boot, residual_copy)
+            if reason:
+                c.mark_misfit(m, reason)
+    return claims
+
+
+def misfit_reason(claim: Claim, df: pd.DataFrame, metric: str, boot: Bootstrap, residual_copy: bool) -> str:
+    """Why `claim` does not fit this data on `metric`, measured ('' when it fits)."""
+    if claim.tests_loss and residual_copy:
+        gains = [learned_gain(e, df, metric)[0] for e in claim.entries]
+        return (
+            "the residual copy path (`model.demucs.residual: true`) starts L_full at the Mono-Mono estimate, as "
+            "L_diff starts by construction, which removes the difference the paper tests; learned gains over "
+            "Mono-Mono: " + ", ".join(f"{e.label} {_pct(g)}" for e, g in zip(claim.entries, gains))
+        )
+    if claim.by_ratio:
+        return ""
+    reasons = []
+    for k, (a, b) in enumerate(zip(claim.entries, claim.entries[1:])):
+        if a.ir_set == b.ir_set:
+            continue
+        base = compare(a.mono_mono(), b.mono_mono(), df, metric, boot, f"{claim.statement}|{metric}|{k}|fit")
+        if base.verdict == FAILS:
+            reasons.append(
+                f"Mono-Mono itself is lower in {b.ir_set} than in {a.ir_set} ({base.worse_mean:.4g} against "
+                f"{base.better_mean:.4g}, {base.interval_text()}, {base.scenes}): the conditions' inputs differ "
+                "in difficulty before any learning, so only ratios to Mono-Mono compare (the check by ratio)"
+            )
+    return "; ".join(reasons)
 
 
 def _fmt(values: Sequence[float]) -> str:
@@ -258,7 +334,10 @@ def _fmt(values: Sequence[float]) -> str:
 
 def pair_spreads(claim: Claim, metric: str, spread: Any) -> list[Any]:
     """The seed spread (report.spread.PairSpread, or None) of each adjacent pair of `claim`."""
-    pairs = zip(claim.entries, claim.entries[1:])
+    pairs = list(zip(claim.entries, claim.entries[1:]))
+    if claim.by_ratio:  # Mono-Mono does not move with the seed: sigma of a ratio is sigma / baseline
+        bases = claim.bases.get(metric, [math.nan] * len(claim.entries))
+        return [spread.ratio_pair(metric, a, b, bases[k], bases[k + 1]) for k, (a, b) in enumerate(pairs)]
     return [spread.pair(claim.statement, metric, k, a, b) for k, (a, b) in enumerate(pairs)]
 
 
@@ -280,7 +359,18 @@ def _spread_text(claim: Claim, metric: str, spread: Any) -> str:
         s.text(d.diff) if s is not None else "no spread"
         for s, d in zip(pair_spreads(claim, metric, spread), claim.pairs[metric])
     ]
+    if within and seeds_agree(claim, metric, spread):
+        texts.append(f"all {len(spread.seeds)} seeds agree in sign")
     return ("; **within seed spread**: " if within else "; outside seed spread: ") + "; ".join(texts)
+
+
+def seeds_agree(claim: Claim, metric: str, spread: Any) -> bool:
+    """Every retrained seed gives each pair's difference the sign of ours (False where a seed is unknown)."""
+    for k, d in enumerate(claim.pairs.get(metric, [])):
+        diffs = spread.per_seed(claim.statement, metric, k)
+        if not diffs or any(x is None or math.isnan(x) or x * d.diff <= 0 for x in diffs):
+            return False
+    return bool(claim.pairs.get(metric))
 
 
 def claims_markdown(claims: Sequence[Claim], df: pd.DataFrame, boot: Bootstrap, spread: Any = None) -> str:
@@ -295,11 +385,17 @@ def claims_markdown(claims: Sequence[Claim], df: pd.DataFrame, boot: Bootstrap, 
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] * len(header)) + "|"]
     for c in claims:
         cells = [c.statement + " (" + " < ".join(e.label for e in c.entries) + ")"]
+        if c.by_ratio:
+            cells[0] += " [ratios to Mono-Mono]"
         for m in metrics:
             paper = [e.paper.get(m, math.nan) for e in c.entries]
+            if c.by_ratio:  # the paper's ratio to its own Mono-Mono, where it gives both
+                paper = [1.0 - _paper_gain(e, m)[1] for e in c.entries]
             verdict = c.verdicts[m]
             if verdict == NA:
                 verdict = "n/a (not run: " + ", ".join(c.missing(df)) + ")"
+            elif verdict == MISFIT:
+                verdict = f"{MISFIT} (measured: {c.measured[m]}; why: below)"
             intervals = "; ".join(
                 f"{d.interval_text()} ({'paired' if d.paired else 'unpaired'})" if not math.isnan(d.diff) else "n/a"
                 for d in c.pairs.get(m, [])
@@ -380,6 +476,7 @@ def explain_pair(
     elif model.verdict == FAILS and base.verdict == FAILS:
         text += "The reversal is already in the inputs of these scenes before any learning"
         text += ", and the learned gains do not undo it." if not (math.isnan(g_b) or math.isnan(g_w)) else "."
+        text += _paper_inputs_text(better, worse, metric, g_b, g_w)
     elif model.verdict == FAILS:
         if not (math.isnan(g_b) or math.isnan(g_w)) and g_b < g_w:
             text += (
@@ -393,6 +490,41 @@ def explain_pair(
             f"The interval ({model.high - model.low:.3g} wide) contains zero: these scenes do not resolve the ordering."
         )
     return text
+
+
+def _paper_gain(entry: Entry, metric: str) -> tuple[float, float]:
+    """(the paper's Mono-Mono value for the entry's mono input, the paper's learned gain over it)."""
+    base = _paper_means("mono_mono", "", entry.mono_input).get(metric, math.nan)
+    value = entry.paper.get(metric, math.nan)
+    return base, (1.0 - value / base) if base and not math.isnan(value) else math.nan
+
+
+def _paper_inputs_text(better: Entry, worse: Entry, metric: str, g_b: float, g_w: float) -> str:
+    """Whether the paper's own Mono-Mono shows the reversal, and whether its models overcame it."""
+    (pb, pg_b), (pw, pg_w) = _paper_gain(better, metric), _paper_gain(worse, metric)
+    if any(math.isnan(v) for v in (pb, pw, pg_b, pg_w)):
+        return ""
+    same = pb > pw
+    overcame = better.paper[metric] < worse.paper[metric]
+    text = (
+        f" The paper's own Mono-Mono {'has the same reversal' if same else 'does not show it'} "
+        f"({pb:.3f} against {pw:.3f})"
+    )
+    if same:
+        text += " and its models " + ("overcame it" if overcame else "did not overcome it either")
+    return text + (
+        f": learned gains over Mono-Mono {_pct(pg_b)} against {_pct(pg_w)} in the paper, "
+        f"{_pct(g_b)} against {_pct(g_w)} here."
+    )
+
+
+def misfits_markdown(claims: Sequence[Claim]) -> list[str]:
+    """Markdown list items: each check that does not fit this data, with its measured reason."""
+    return [
+        f"- **{c.statement}**, {METRIC_LABELS.get(m, m)} (measured verdict: {c.measured[m]}): {reason}."
+        for c in claims
+        for m, reason in c.misfit.items()
+    ]
 
 
 def explanations_markdown(claims: Sequence[Claim], df: pd.DataFrame, boot: Bootstrap) -> list[str]:

@@ -7,6 +7,7 @@ how to trace any cell back to the scenes behind it.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -15,20 +16,25 @@ from typing import Any
 import pandas as pd
 
 from ..atomic import write_text
+from ..evaluate.metrics import METRIC_LABELS
 from ..evaluate.scores import SOURCE_COLUMN
 from .claims import (
     FAILS,
+    GROUPS,
     HOLDS,
+    MISFIT,
+    NA,
     UNRESOLVED,
     Claim,
     check_claims,
     claims_markdown,
     explanations_markdown,
+    misfits_markdown,
+    seeds_agree,
     within_seed_spread,
 )
-from .tables import Table
-
-PAPER_SAMPLE_RATE = 44100
+from .stats import holm
+from .tables import PAPER_SAMPLE_RATE, Table
 
 RUN_INFO_KEYS = (  # shown first, in this order; any other key of run_info follows
     ("profile", "profile"),
@@ -56,7 +62,9 @@ def _run_section(run_info: Mapping[str, Any], df: pd.DataFrame) -> list[str]:
         lines.append(f"| {label} | {value} |")
         shown.add(key)
     for key in sorted(
-        set(run_info) - shown - {"scenes_dir", "room_rt60_s", "bootstrap", "sample_rate_hz", "seed_spread"}
+        set(run_info)
+        - shown
+        - {"scenes_dir", "room_rt60_s", "bootstrap", "sample_rate_hz", "seed_spread", "residual_copy"}
     ):
         lines.append(f"| {key} | {run_info[key]} |")
     lines.append(f"| scored scenes (rows) | {len(df)} |")
@@ -116,7 +124,7 @@ def _tables_section(
     for table in tables:
         paths = table.write(table_dir)
         links = ", ".join(f"[{p.suffix[1:]}]({_rel(p, out_dir)})" for p in paths)
-        lines += [table.to_markdown(), f"Files: {links}.", ""]
+        lines += [table.to_markdown(), *([table.note, ""] if table.note else []), f"Files: {links}.", ""]
     return lines
 
 
@@ -148,30 +156,92 @@ def _examples_section(examples: Mapping[str, str | Path] | Sequence[str | Path],
     return lines + [""]
 
 
+def _count(verdicts: Sequence[str]) -> str:
+    n_other = len(verdicts) - sum(verdicts.count(v) for v in (HOLDS, FAILS, UNRESOLVED, MISFIT))
+    parts = [f"{verdicts.count(HOLDS)} hold", f"{verdicts.count(FAILS)} do not hold"]
+    parts.append(f"{verdicts.count(UNRESOLVED)} are not resolved")
+    if verdicts.count(MISFIT):
+        parts.append(f"{verdicts.count(MISFIT)} do not fit this data")
+    if n_other:
+        parts.append(f"{n_other} cannot be checked (entries not run)")
+    return ", ".join(parts)
+
+
+def _summary_lines(claims: Sequence[Claim]) -> list[str]:
+    """The verdict counts per group of checks, so that one group cannot hide another."""
+    lines = []
+    for group in GROUPS:
+        verdicts = [v for c in claims if c.group == group for v in c.verdicts.values()]
+        if verdicts:
+            lines.append(f"- {group}: of {len(verdicts)} checks, {_count(verdicts)}.")
+    every = [v for c in claims for v in c.verdicts.values()]
+    return [f"Of {len(every)} checks, {_count(every)}:", "", *lines, ""]
+
+
+def _method_lines(claims: Sequence[Claim], boot: Any) -> list[str]:
+    """How loose the intervals are: where a t-interval disagrees, and what a correction for many checks keeps."""
+    disagree = [
+        f"{c.statement} ({METRIC_LABELS.get(m, m)}: bootstrap {d.verdict}, t {d.t_verdict}, {d.scenes})"
+        for c in claims
+        for m in c.pairs
+        for d in c.pairs[m]
+        if d.t_verdict != NA and d.verdict != NA and d.t_verdict != d.verdict
+    ]
+    checks = [(c, m) for c in claims for m in c.verdicts if c.verdicts[m] != NA]
+    p_values = [max((d.p_value for d in c.pairs[m]), default=math.nan) for c, m in checks]
+    adjusted = holm(p_values)
+    alpha = (1.0 - boot.confidence) / 2.0
+    held = [k for k, (c, m) in enumerate(checks) if c.verdicts[m] == HOLDS]
+    kept = [k for k in held if not math.isnan(adjusted[k]) and adjusted[k] < alpha]
+    untested = [k for k in held if math.isnan(adjusted[k])]
+    lines = [
+        f"**Intervals.** Percentile bootstrap intervals: they assume nothing of the metric's distribution, but "
+        f"with few scenes a side and a skewed metric (d_STFT) they are loose. The t-interval on the same "
+        f"differences (paired t, or Welch's) gives another verdict on {len(disagree)} pair(s)"
+        + (": " + "; ".join(disagree) + "." if disagree else "."),
+        "",
+        f"**Many checks.** The {len(checks)} checks are made without a multiple-comparison correction. With "
+        f"Holm's correction over their one-sided t-test p-values (a check's p: the largest of its pairs'; the "
+        f"ratio checks have none), at level {alpha:g} each, {len(kept)} of the {len(held)} checks that hold "
+        f"still hold" + (f" ({len(untested)} of them untested: ratio checks)" if untested else "") + ".",
+        "",
+    ]
+    return lines
+
+
 def _claims_section(df: pd.DataFrame, run_info: Mapping[str, Any]) -> list[str]:
     anechoic = str(run_info.get("anechoic", ""))
     rooms = run_info.get("rooms")
     boot = run_info["bootstrap"]
-    claims = check_claims(df, anechoic, rooms, run_info.get("room_rt60_s"), boot=boot)
+    claims = check_claims(
+        df,
+        anechoic,
+        rooms,
+        run_info.get("room_rt60_s"),
+        boot=boot,
+        residual_copy=bool(run_info.get("residual_copy", False)),
+    )
     spread = run_info.get("seed_spread")
-    verdicts = [v for c in claims for v in c.verdicts.values()]
-    n_other = len(verdicts) - verdicts.count(HOLDS) - verdicts.count(FAILS) - verdicts.count(UNRESOLVED)
     lines = [
         "## Honest comparison with the paper",
         "",
         "Each row is an ordering the paper reports (best first), checked per metric on each adjacent pair "
         f"of entries: the difference of means (worse - better; positive is the paper's ordering) and its "
-        f"{boot.percent} bootstrap interval ({boot.resamples} resamples of the scene ids, seeded; paired by "
-        "scene where both sides score the same scenes, unpaired otherwise). An ordering **holds** only "
-        "when every interval lies above zero, **does not hold** when one lies below zero, and is **not "
-        "resolved** otherwise. Nothing here is written by hand.",
+        f"{boot.percent} percentile bootstrap interval ({boot.resamples} resamples of the scene ids, seeded; "
+        "paired by scene where both sides score the same scenes, unpaired otherwise). An ordering **holds** "
+        "only when every interval lies above zero, **does not hold** when one lies below zero, and is **not "
+        "resolved** otherwise. Rows marked [ratios to Mono-Mono] compare each side's mean divided by its own "
+        "Mono-Mono's, for conditions whose inputs differ; a check that **does not fit this data** keeps its "
+        "measured verdict beside the measured reason (below the table). Nothing here is written by hand.",
         "",
-        f"Of {len(verdicts)} checks, {verdicts.count(HOLDS)} hold, {verdicts.count(FAILS)} do not hold, "
-        f"{verdicts.count(UNRESOLVED)} are not resolved and {n_other} cannot be checked (entries not run).",
-        "",
+        *_summary_lines(claims),
+        *_method_lines(claims, boot),
         *_spread_lines(claims, spread),
         claims_markdown(claims, df, boot, spread),
     ]
+    misfits = misfits_markdown(claims)
+    if misfits:
+        lines += ["### Checks that do not fit this data", "", *misfits, ""]
     items = explanations_markdown(claims, df, boot)
     if items:
         lines += [
@@ -195,16 +265,20 @@ def _spread_lines(claims: Sequence[Claim], spread: Any) -> list[str]:
             "Training noise is not marked: no seed-spread file (`report.seed_spread`, benchmarks/seed_spread.py).",
             "",
         ]
-    marks = [within_seed_spread(c, m, spread) for c in claims for m in c.verdicts]
-    held = [within_seed_spread(c, m, spread) for c in claims for m, v in c.verdicts.items() if v == HOLDS]
+    marks = [(c, m, within_seed_spread(c, m, spread)) for c in claims for m in c.verdicts]
+    within = [(c, m) for c, m, w in marks if w]
+    agree = [1 for c, m in within if seeds_agree(c, m, spread)]
+    held = [w for c, m, w in marks if c.verdicts[m] == HOLDS]
     return [
         f"**Training noise.** From {spread.summary()}: σ is the standard deviation over seeds of each "
         "pair's difference (measured where both sides were retrained or are Mono-Mono; where a side was "
         "not retrained, its σ is the largest of a retrained Points2Sound entry on the same scenes, marked "
         "*proxy*). A check lies **within the seed spread** when one of its pairs differs by at most 2σ: "
-        f"another seed could flip its verdict. {marks.count(True)} of {len(marks)} checks lie within it "
-        f"({held.count(True)} of the {len(held)} that hold), {marks.count(False)} outside, "
-        f"{marks.count(None)} without a spread (entries not run).",
+        "training noise of that size could move it across zero, though it need not; where every retrained "
+        f"seed gives each pair the same sign, the check says **all seeds agree**. {len(within)} of "
+        f"{len(marks)} checks lie within it ({len(agree)} of them with all seeds agreeing; "
+        f"{held.count(True)} of the {len(held)} that hold), {[w for _, _, w in marks].count(False)} outside, "
+        f"{[w for _, _, w in marks].count(None)} without a spread (entries not run).",
         "",
     ]
 

@@ -81,6 +81,7 @@ def _run_info(settings: ReportSettings, machine: dict[str, Any], commit: str, se
         "machine": reproduction.machine_line(machine),
         "sample_rate_hz": int(s.sample_rate),
         "bootstrap": s.bootstrap,
+        "residual_copy": s.residual_copy,
     }
     if seed_spread is not None:
         info["seed_spread"] = SeedSpread.read(seed_spread)
@@ -138,7 +139,7 @@ def write_results(settings: ReportSettings, inputs: ReportInputs, out_dir: Path)
     commit = reproduction.commit_label(machine)
     run_info = _run_info(settings, machine, commit, inputs.seed_spread)
     out_dir.mkdir(parents=True, exist_ok=True)
-    tables = build_tables(df, settings.profile, settings.anechoic, settings.rooms)
+    tables = build_tables(df, settings.profile, settings.anechoic, settings.rooms, settings.sample_rate)
     figures = _figures(df, out_dir / "figures", settings, inputs.curves)
     examples = inputs.examples_dir
     wavs = sorted(examples.glob("*.wav")) if examples is not None and examples.is_dir() else []

@@ -32,7 +32,7 @@ import pandas as pd
 
 from ..errors import InputFileError
 from ..settings.report import Bootstrap
-from .claims import Claim, Entry, compare, paper_claims
+from .claims import Claim, Entry, paper_claims
 
 SPREAD_METRICS = ("d_env", "d_stft")
 WITHIN_SIGMAS = 2.0
@@ -71,7 +71,7 @@ def pair_differences(
     for claim in _claims(anechoic, rooms, rt60):
         for m in metrics:
             for k, (a, b) in enumerate(zip(claim.entries, claim.entries[1:])):
-                d = compare(a, b, df, m, _BOOT, "spread")
+                d = claim.pair_difference(a, b, df, m, _BOOT, k)
                 if not math.isnan(d.diff):
                     out[pair_key(claim.statement, m, k)] = d.diff
     return out
@@ -155,6 +155,25 @@ class SeedSpread:
         if math.isnan(s_b) or math.isnan(s_w):
             return None
         return PairSpread(math.hypot(s_b, s_w), m_b and m_w, len(self.seeds))
+
+    def per_seed(self, statement: str, metric: str, index: int) -> list[float | None]:
+        """Each seed's difference of one adjacent pair (None where that seed did not store it)."""
+        return [self._pairs[s].get(pair_key(statement, metric, index)) for s in self.seeds]
+
+    def ratio_pair(
+        self, metric: str, better: Entry, worse: Entry, base_better: float, base_worse: float
+    ) -> PairSpread | None:
+        """The seed spread of a difference of ratios to Mono-Mono (no seed moves Mono-Mono): from each
+        seed's two entry means where both are stored (keeping their correlation), else from each side's sigma."""
+        per_seed = [[self._entries[s].get(entry_key(e), {}).get(metric) for s in self.seeds] for e in (better, worse)]
+        if base_better and base_worse and all(v is not None for side in per_seed for v in side):
+            sigma = self._std([w / base_worse - b / base_better for b, w in zip(*per_seed)])
+            if not math.isnan(sigma):
+                return PairSpread(sigma, True, len(self.seeds))
+        (s_b, m_b), (s_w, m_w) = self.entry_sigma(better, metric), self.entry_sigma(worse, metric)
+        if any(math.isnan(v) for v in (s_b, s_w, base_better, base_worse)) or not base_better or not base_worse:
+            return None
+        return PairSpread(math.hypot(s_b / base_better, s_w / base_worse), m_b and m_w, len(self.seeds))
 
     def summary(self) -> str:
         return (

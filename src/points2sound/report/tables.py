@@ -20,16 +20,18 @@ import pandas as pd
 
 from ..evaluate.metrics import FIELD_METRICS, HIGHER_IS_BETTER, METRIC_LABELS
 from ..evaluate.scores import SOURCE_COLUMN, entry_means
-from ..model_kinds import HEADLINE_VARIANT
+from .copies import snr_note, symmetry_note
+from .entries import HEADLINE, MONO_LABELS, by_scene, mono_mono_rows, select_entry
 from .paper import load_paper_numbers
 from .stats import standard_error
 from .table_text import TableWriter, tex
 
+PAPER_SAMPLE_RATE = 44100  # the paper's rate (its d_STFT values grow with the rate)
 NA_OURS = "n/a"  # the entry was not run (or has no scene of that kind)
 NA_PAPER = "–"  # the paper gives no number for this cell
 DIFF_METRICS = frozenset(HIGHER_IS_BETTER)  # compared with Mono-Mono by difference, not ratio
+MEDIAN_METRICS = frozenset({"snr_db"})  # capped where the prediction is exact: a median, not a mean
 PAPER_NS = (1, 2, 3)
-HEADLINE = dict(method="points2sound", variant=HEADLINE_VARIANT, mono_input="sum_lr")
 
 
 @dataclass
@@ -50,6 +52,7 @@ class Table(TableWriter):
     ratio: np.ndarray | None = None  # ours / Mono-Mono on the same scenes (difference for DIFF_METRICS)
     paper_ratio: np.ndarray | None = None  # the paper's value / the paper's Mono-Mono value
     show_paper: bool = True
+    note: str = ""  # generated from the same scores: printed under the table on the page
 
     def __post_init__(self) -> None:
         for name in ("se", "ratio", "paper_ratio"):
@@ -107,18 +110,19 @@ class Table(TableWriter):
     @staticmethod
     def column_label(col: tuple[str, str]) -> str:
         metric, sub = col
-        return f"{METRIC_LABELS.get(metric, metric)} {'mean' if sub == 'all' else 'N=' + sub[1:]}"
+        return f"{METRIC_LABELS.get(metric, metric)} {sub if sub in ('median',) else 'mean' if sub == 'all' else 'N=' + sub[1:]}"
 
     # -- renderings -------------------------------------------------------------
     def to_frame(self) -> pd.DataFrame:
-        """The CSV form: label columns, then `<metric>_<sub>_ours` / `_paper` pairs."""
+        """The CSV form: label columns, then `<metric>_<sub>_ours` / `_published` pairs (`_published`: the
+        paper's printed number; the score files' `d_env_paper` is the paper-text metric definition)."""
         data: dict[str, list] = {name: [r[k] for r in self.index] for k, name in enumerate(self.index_names)}
         for j, (metric, sub) in enumerate(self.columns):
             data[f"{metric}_{sub}_ours"] = [NA_OURS if math.isnan(v) else f"{v:.6g}" for v in self.ours[:, j]]
-            data[f"{metric}_{sub}_paper"] = [NA_PAPER if math.isnan(v) else f"{v:g}" for v in self.paper[:, j]]
+            data[f"{metric}_{sub}_published"] = [NA_PAPER if math.isnan(v) else f"{v:g}" for v in self.paper[:, j]]
             data[f"{metric}_{sub}_se"] = [NA_OURS if math.isnan(v) else f"{v:.6g}" for v in self.se[:, j]]
             data[f"{metric}_{sub}_vs_mono_mono"] = [NA_OURS if math.isnan(v) else f"{v:.6g}" for v in self.ratio[:, j]]
-            data[f"{metric}_{sub}_paper_vs_mono_mono"] = [
+            data[f"{metric}_{sub}_published_vs_mono_mono"] = [
                 NA_PAPER if math.isnan(v) else f"{v:.6g}" for v in self.paper_ratio[:, j]
             ]
         data["scenes"] = list(self.counts) or [0] * len(self.index)
@@ -146,7 +150,9 @@ class Table(TableWriter):
             else:
                 spans.append((metric, 1))
         top = [""] * len(self.index_names) + [f"\\multicolumn{{{k}}}{{c}}{{{_latex_metric(m)}}}" for m, k in spans]
-        sub = [tex(x) for x in self.index_names] + ["mean" if s == "all" else f"$N={s[1:]}$" for _, s in self.columns]
+        sub = [tex(x) for x in self.index_names] + [
+            "mean" if s == "all" else s if s == "median" else f"$N={s[1:]}$" for _, s in self.columns
+        ]
         return [" & ".join(top), " & ".join(sub)]
 
 
@@ -158,23 +164,8 @@ def _latex_metric(metric: str) -> str:
 
 
 # ---------------------------------------------------------------------------
-# Selecting an entry's scenes
+# Cells
 # ---------------------------------------------------------------------------
-
-
-def select_entry(
-    df: pd.DataFrame, ir_set: str, method: str, variant: str, mono_input: str, **filters: object
-) -> pd.DataFrame:
-    """Scene rows of one entry; extra column=value filters (e.g. same_side=True) narrow it."""
-    mask = (
-        (df["ir_set"] == ir_set)
-        & (df["method"] == method)
-        & (df["variant"] == variant)
-        & (df["mono_input"] == mono_input)
-    )
-    for col, value in filters.items():
-        mask &= df[col] == value
-    return df.loc[mask]
 
 
 def _sources(rows: pd.DataFrame) -> list[str]:
@@ -194,11 +185,6 @@ def _metric_columns(metrics: Sequence[str], ns: Sequence[int]) -> list[tuple[str
 
 def _sub_rows(rows: pd.DataFrame, sub: str) -> pd.DataFrame:
     return rows if sub == "all" else rows.loc[rows["n_sources"] == int(sub[1:])]
-
-
-def mono_mono_rows(df: pd.DataFrame, ir_set: str, mono_input: str, **filters: object) -> pd.DataFrame:
-    """The Mono-Mono baseline's scene rows for one mono input (the reference of every ratio)."""
-    return select_entry(df, ir_set, "mono_mono", "", mono_input, **filters)
 
 
 def vs_mono_mono(rows: pd.DataFrame, base: pd.DataFrame, metric: str) -> float:
@@ -285,7 +271,7 @@ class _Rows:
             if paper_mono_input is not None:
                 self.paper_ratio[i, j] = _paper_ratio(paper_row, paper_mono_input, m, sub)
 
-    def table(self, name: str, caption: str, index_names: list[str], show_paper: bool = True) -> Table:
+    def table(self, name: str, caption: str, index_names: list[str], show_paper: bool = True, note: str = "") -> Table:
         return Table(
             name,
             caption,
@@ -300,6 +286,7 @@ class _Rows:
             ratio=self.ratio,
             paper_ratio=self.paper_ratio,
             show_paper=show_paper,
+            note=note,
         )
 
 
@@ -335,7 +322,45 @@ def table1(df: pd.DataFrame, profile: str, anechoic: str, metrics: Sequence[str]
         f"Table 1 (profile {profile}, {anechoic}): baselines and Points2Sound by mono input, "
         f"rgb-depth unless noted; lower is better."
     )
-    return _entry_table("table1", caption, ["mono input", "method"], df, anechoic, rows, metrics)
+    table = _entry_table("table1", caption, ["mono input", "method"], df, anechoic, rows, metrics)
+    table.note = " ".join(x for x in (headline_note(df, anechoic), symmetry_note(df, anechoic, metrics)) if x)
+    return table
+
+
+def _mean_ratio(a: pd.DataFrame, b: pd.DataFrame, metric: str) -> tuple[float, int]:
+    """mean(a) / mean(b) over the scene ids both have, and how many."""
+    x, y = by_scene(a, metric), by_scene(b, metric)
+    common = x.index.intersection(y.index)
+    if not len(common) or y.loc[common].mean() == 0:
+        return math.nan, 0
+    return float(x.loc[common].mean() / y.loc[common].mean()), len(common)
+
+
+def headline_note(df: pd.DataFrame, anechoic: str, metric: str = "d_env", n: int = 1) -> str:
+    """The headline sentence: the headline model at N = n against both baselines, ours and the paper's."""
+    model = select_entry(df, anechoic, **HEADLINE, n_sources=n)
+    if not len(model):
+        return ""
+    rv = select_entry(df, anechoic, "rotated_visual", HEADLINE["variant"], HEADLINE["mono_input"], n_sources=n)
+    mm = mono_mono_rows(df, anechoic, HEADLINE["mono_input"], n_sources=n)
+    (r_mm, k_mm), (r_rv, k_rv) = _mean_ratio(model, mm, metric), _mean_ratio(model, rv, metric)
+    rows = load_paper_numbers()["table1"]["rows"]
+
+    def paper(method: str, variant: str) -> float:
+        row = next(
+            (r for r in rows if (r["method"], r["variant"], r["mono_input"]) == (method, variant, "sum_lr")), None
+        )
+        return _paper_cell(row, metric, f"n{n}")
+
+    p_model = paper(HEADLINE["method"], HEADLINE["variant"])
+    p_mm, p_rv = paper("mono_mono", ""), paper("rotated_visual", HEADLINE["variant"])
+    label = METRIC_LABELS.get(metric, metric)
+    return (
+        f"**Headline.** At N = {n} the headline model ({HEADLINE['variant']}, s_L + s_R input) has a mean {label} "
+        f"{r_mm:.2f} times Mono-Mono's ({k_mm} scenes) and {r_rv:.2f} times Rotated-Visual's ({k_rv} scenes) "
+        f"on the same scenes; the paper's: {p_model / p_mm:.2f} ({p_model:g} / {p_mm:g}) and "
+        f"{p_model / p_rv:.2f} ({p_model:g} / {p_rv:g})."
+    )
 
 
 def table2(df: pd.DataFrame, profile: str, anechoic: str, metrics: Sequence[str] = ("d_env", "d_stft")) -> Table:
@@ -381,6 +406,7 @@ def table_rooms(
     anechoic: str,
     rooms: Sequence[str] | None = None,
     metrics: Sequence[str] = ("d_env", "d_stft"),
+    sample_rate: int | None = None,
 ) -> Table:
     """Anechoic and each room, per N, for the headline model p2s_rgb (Figure 4 as numbers)."""
     numbers = load_paper_numbers()
@@ -406,7 +432,19 @@ def table_rooms(
         f"Points2Sound (L_full, rgb-depth, {HEADLINE['variant']}) in anechoic conditions and in rooms "
         f"(profile {profile}); paper numbers from Table 1 and the text; lower is better."
     )
-    return grid.table("table_rooms", caption, ["condition", "ir_set"])
+    return grid.table("table_rooms", caption, ["condition", "ir_set"], note=rooms_note(sample_rate, metrics))
+
+
+def rooms_note(sample_rate: int | None, metrics: Sequence[str]) -> str:
+    """The rooms table prints the paper's d_STFT beside ours: say when the rates differ."""
+    if "d_stft" not in metrics or sample_rate is None or int(sample_rate) == PAPER_SAMPLE_RATE:
+        return ""
+    return (
+        f"**Rates differ:** the paper's room numbers (from its text) are at {PAPER_SAMPLE_RATE / 1000:g} kHz, ours "
+        f"at {int(sample_rate) / 1000:g} kHz, and d_STFT grows with the rate (see above): compare the ratios to "
+        "Mono-Mono (×) and d_ENV, not the two d_STFT values. The paper gives no Mono-Mono numbers in rooms, "
+        "so it has no room ratios."
+    )
 
 
 def _metrics_label(row: dict) -> str:
@@ -429,30 +467,46 @@ def table_metrics(
         if key not in seen:
             seen.add(key)
             rows.append(row)
-    grid = _Rows(len(rows), [(m, "all") for m in metrics])
-    mono_labels = {"true_mono": "true mono", "left": "s_L", "sum_lr": "s_L + s_R"}
+    grid = _Rows(len(rows), [(m, "median" if m in MEDIAN_METRICS else "all") for m in metrics])
     for i, row in enumerate(rows):
         sel = select_entry(df, anechoic, row["method"], row["variant"], row["mono_input"])
         base = mono_mono_rows(df, anechoic, row["mono_input"])
         for j, (m, sub) in enumerate(grid.columns):
+            if sub == "median":
+                grid.ours[i, j], grid.ratio[i, j] = _median_cell(sel, base, m)
+                continue
             grid.ours[i, j] = float(sel[m].mean()) if len(sel) else math.nan
             grid.se[i, j], grid.ratio[i, j] = _cell_stats(sel, base, m, sub)
-        mono = mono_labels.get(row["mono_input"], row["mono_input"])
+        mono = MONO_LABELS.get(row["mono_input"], row["mono_input"])
         grid.add((mono, _metrics_label(row), row["variant"] or "-"), sel)
     caption = (
-        f"The field's metrics (profile {profile}, {anechoic}), mean over all scenes: Mag and Phase "
-        f"(of L - R) distances, SNR (higher is better), wave MSE, ITD and ILD errors, broadband and per "
+        f"The field's metrics (profile {profile}, {anechoic}), mean over all scenes (SNR: median): Mag and "
+        f"Phase (of L - R) distances, SNR (higher is better), wave MSE, ITD and ILD errors, broadband and per "
         f"octave band; lower is better except SNR. The paper reports none of these."
     )
-    return grid.table("table_metrics", caption, ["mono input", "method", "variant"], show_paper=False)
+    note = snr_note(df, anechoic) if "snr_db" in metrics else ""
+    return grid.table("table_metrics", caption, ["mono input", "method", "variant"], show_paper=False, note=note)
 
 
-def build_tables(df: pd.DataFrame, profile: str, anechoic: str, rooms: Sequence[str] | None = None) -> list[Table]:
+def _median_cell(rows: pd.DataFrame, base: pd.DataFrame, metric: str) -> tuple[float, float]:
+    """(median over the scenes, median of the per-scene difference to Mono-Mono on the scenes both have)."""
+    values = rows[metric].dropna()
+    if not len(values):
+        return math.nan, math.nan
+    a, b = by_scene(rows, metric).dropna(), by_scene(base, metric).dropna()
+    common = a.index.intersection(b.index)
+    diff = float(np.median(a.loc[common] - b.loc[common])) if len(common) else math.nan
+    return float(np.median(values)), diff
+
+
+def build_tables(
+    df: pd.DataFrame, profile: str, anechoic: str, rooms: Sequence[str] | None = None, sample_rate: int | None = None
+) -> list[Table]:
     """All tables of the report, in the report's order."""
     return [
         table1(df, profile, anechoic),
         table2(df, profile, anechoic),
         table_same_side(df, profile, anechoic),
-        table_rooms(df, profile, anechoic, rooms),
+        table_rooms(df, profile, anechoic, rooms, sample_rate=sample_rate),
         table_metrics(df, profile, anechoic),
     ]

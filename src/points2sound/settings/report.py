@@ -45,6 +45,7 @@ class ReportSettings:
     bootstrap: Bootstrap
     per_ear_variants: tuple[str, ...]
     rel_tolerance: float  # reproduce.rel_tolerance: trained-model cells against the reference
+    residual_copy: bool  # model.demucs.residual: L_full starts at the copy (then L_full vs L_diff does not fit)
     foa_baselines: tuple[str, ...] = ()  # FOA variants without vision (Morgado's U-Net baseline)
     panorama_variants: tuple[str, ...] = ()  # variants whose vision net is the 2D one (3D against 2D)
 
@@ -69,6 +70,7 @@ def report_settings(params: Mapping[str, Any]) -> ReportSettings:
         bootstrap=Bootstrap(int(boot["resamples"]), float(boot["confidence"]), stage_seed(params, "report")),
         per_ear_variants=tuple(params["pretrain_audio"]["per_ear_variants"]),
         rel_tolerance=params["reproduce"]["rel_tolerance"],
+        residual_copy=bool(params["model"]["demucs"]["residual"]),
         foa_baselines=tuple(v for v, s in params["variants"].items() if is_foa(s) and not uses_vision(s)),
         panorama_variants=tuple(v for v, s in params["variants"].items() if vision_net(s) == "panorama2d"),
     )

@@ -67,7 +67,18 @@ KIND = StageKind(
             help="the training noise of benchmarks/seed_spread.py (report.seed_spread): marks the checks within it",
         ),
     ),
-    params=("audio", "hrir", "rooms", "scenes", "dataset", "pretrain_audio", "variants", "reproduce", "report"),
+    params=(
+        "audio",
+        "hrir",
+        "rooms",
+        "scenes",
+        "dataset",
+        "pretrain_audio",
+        "variants",
+        "reproduce",
+        "report",
+        "model.demucs.residual",
+    ),
 )
 
 
