@@ -75,3 +75,14 @@ def test_compare_tables_names_missing_tables(tmp_path):
     (tmp_path / "empty").mkdir()
     compared, identical, diffs, problems = compare_tables(tmp_path / "empty", ref / "tables")
     assert compared == 0 and problems == ["`table1.csv`: not written by this run"]
+
+
+def test_compare_tables_names_the_columns_that_differ(tmp_path):
+    ref = _run(tmp_path, "ref", 0.11, b"w", AVX2)
+    ours = _run(tmp_path, "ours", 0.11, b"w", AVX2)
+    table = pd.read_csv(ours / "tables" / "table1.csv").rename(columns={"d_env": "d_env_published"})
+    table.to_csv(ours / "tables" / "table1.csv", index=False)
+    _, _, _, problems = compare_tables(ours / "tables", ref / "tables")
+    assert problems == [
+        "`table1.csv`: columns differ (only here: d_env_published; only in the reference: d_env; else the order)"
+    ]

@@ -430,8 +430,9 @@ def test_a_signal_mid_training_resumes_from_the_checkpoint_to_the_same_weights(s
     project = tmp_path / "p"
     shutil.copytree(snakemake_run, project, symlinks=True)
     target, ckpt = project / "models/tiny/p2s_rgb", project / "checkpoints/tiny/p2s_rgb"
-    cmd = [str(BIN / "snakemake"), "--cores", "1", "--config", 'train={"iterations": 24, "val_every": 2}']
-    cmd.append("models/tiny/p2s_rgb")
+    # targets before --config: it takes every word after it as a key=value pair
+    cmd = [str(BIN / "snakemake"), "--cores", "1", "models/tiny/p2s_rgb"]
+    cmd += ["--config", 'train={"iterations": 24, "val_every": 2}']
     _run(cmd, project)  # uninterrupted, at the override
     reference = hashlib.sha256((target / "model.pt").read_bytes()).hexdigest()
     shutil.rmtree(target)

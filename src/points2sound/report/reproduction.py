@@ -83,8 +83,16 @@ def compare_tables(ours: Path, reference: Path) -> tuple[int, int, list[CellDiff
             problems.append(f"`{ref_csv.name}`: not written by this run")
             continue
         a, b = pd.read_csv(mine), pd.read_csv(ref_csv)
-        if a.shape != b.shape or list(a.columns) != list(b.columns):
+        if a.shape != b.shape:
             problems.append(f"`{ref_csv.name}`: shape {a.shape} against the reference's {b.shape}")
+            continue
+        if list(a.columns) != list(b.columns):
+            only_ours = [c for c in a.columns if c not in b.columns]
+            only_ref = [c for c in b.columns if c not in a.columns]
+            problems.append(
+                f"`{ref_csv.name}`: columns differ (only here: {', '.join(only_ours) or 'none'}; "
+                f"only in the reference: {', '.join(only_ref) or 'none'}; else the order)"
+            )
             continue
         label_cols = [c for c in b.columns if not pd.api.types.is_numeric_dtype(b[c])] or list(b.columns[:1])
         for i in range(len(b)):
